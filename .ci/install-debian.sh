@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the real daemons and tools the tests use, from Debian's packages. Idempotent and quick when done.
+# BIRD 1.6 (bird, bird6, birdc, birdcl) is installed as a package; BIRD 2 conflicts with it, so its package is
+# unpacked into /opt/bird2 (binaries in /opt/bird2/usr/sbin).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+# Never let a package start its daemon on this machine (they would take port 179).
+if [ ! -f /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+fi
+
+PKGS=(bird gobgpd exabgp frr etcd-server etcd-client tshark prometheus-bird-exporter iproute2 libssh-4 libreadline8 curl)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x /opt/bird2/usr/sbin/bird ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq bird2 >/dev/null)
+  mkdir -p /opt/bird2
+  dpkg -x "$tmp"/bird2_*.deb /opt/bird2
+  rm -rf "$tmp"
+fi
+
+# Packaged daemons must not be running (a package may have started one despite policy-rc.d).
+for d in bird bird6 bgpd zebra gobgpd etcd; do pkill -x "$d" 2>/dev/null || true; done
+/opt/bird2/usr/sbin/bird --version 2>&1 | head -1
+bird --version 2>&1 | head -1
