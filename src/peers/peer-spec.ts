@@ -1,0 +1,48 @@
+// What one BGP session should be, as derived from the datastore by the Calico mapping.
+// Sessions are created from these; the reconciler compares them to decide start/stop/restart.
+
+export type PeerKind = 'mesh' | 'global' | 'node';
+
+export interface PeerSpec {
+  /** BIRD protocol name as the original used it: Mesh_10_0_0_2, Global_10_0_0_3, Node_fd00__3. */
+  name: string;
+  kind: PeerKind;
+  /** 4 for an IPv4 session (bird.ctl), 6 for an IPv6 session (bird6.ctl). */
+  family: 4 | 6;
+  /** Neighbour address as written in canonical form (IPv6 compressed lowercase). */
+  neighborAddress: string;
+  /** Our source/listen address for this session (IP or IP6). */
+  localAddress: string;
+  /** TCP port to connect to (BGP_PORT). */
+  port: number;
+  localAs: number;
+  peerAs: number;
+  /** True for Calico nodes (Global_/Node_): RFC 4456 clients. False for other reflectors (Mesh_). */
+  routeReflectorClient: boolean;
+  /** Our cluster ID as a dotted quad (own rr entry's cluster_id, else the router ID). */
+  clusterId: string;
+  /** Our BGP identifier (router ID) = IP. */
+  routerId: string;
+  /** Datastore keys this session was derived from, for log lines. */
+  sourceKeys: string[];
+  /** Optional TCP-MD5 password (hardening issue); absent means none. */
+  password?: string;
+}
+
+/** The fields whose change requires a session restart (everything but names of source keys). */
+export function sessionParametersEqual(a: PeerSpec, b: PeerSpec): boolean {
+  return (
+    a.name === b.name &&
+    a.kind === b.kind &&
+    a.family === b.family &&
+    a.neighborAddress === b.neighborAddress &&
+    a.localAddress === b.localAddress &&
+    a.port === b.port &&
+    a.localAs === b.localAs &&
+    a.peerAs === b.peerAs &&
+    a.routeReflectorClient === b.routeReflectorClient &&
+    a.clusterId === b.clusterId &&
+    a.routerId === b.routerId &&
+    a.password === b.password
+  );
+}
