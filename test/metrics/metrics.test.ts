@@ -1,0 +1,70 @@
+import test from 'ava';
+import { createMetricsRegistry } from '../../src/metrics/registry.js';
+import { startMetricsServer, parseListen } from '../../src/metrics/http-server.js';
+import type { MetricsModel, SessionMetricsView, DatastoreMetricsView } from '../../src/metrics/model.js';
+import { parsePromText, findSample } from '../helpers/prom-text.js';
+
+function session(over: Partial<SessionMetricsView>): SessionMetricsView {
+  return {
+    name: 'Global_127_90_0_2', family: 4, neighborAddress: '127.90.0.2', peerAs: 64512, state: 'Established',
+    uptimeSeconds: 12, prefixesReceived: 4, prefixesAccepted: 4, prefixesAdvertised: 8, updatesIn: 3, updatesOut: 5,
+    withdrawsIn: 1, withdrawsOut: 2, notificationsIn: 0, notificationsOut: 1, flaps: 2, writeQueueBytes: 0, ...over,
+  };
+}
+
+function makeModel(state: { sessions: SessionMetricsView[]; datastore: DatastoreMetricsView; listening: boolean }): MetricsModel {
+  return {
+    sessions: () => state.sessions,
+    ribs: () => [{ family: 4, adjRibInRoutes: 10, locRibPrefixes: 7, attributeSets: 3 }],
+    updateGroups: () => [{ family: 4, id: 'v4-client', members: 2 }],
+    datastore: () => state.datastore,
+    listening: () => state.listening,
+  };
+}
+
+test('parseListen accepts host:port, [v6]:port and :port', (t) => {
+  t.deepEqual(parseListen('127.0.0.1:9180'), { host: '127.0.0.1', port: 9180 });
+  t.deepEqual(parseListen('[::1]:9180'), { host: '::1', port: 9180 });
+  t.deepEqual(parseListen(':9180'), { host: undefined, port: 9180 });
+  t.throws(() => parseListen('9180'));
+});
+
+test('/metrics reports every session value read at scrape time; /healthz and /readyz follow the model', async (t) => {
+  const state = {
+    sessions: [session({}), session({ name: 'Node_127_90_0_3', neighborAddress: '127.90.0.3', state: 'Active', prefixesReceived: 0 })],
+    datastore: { source: 'file:/tmp/x.json', synced: false, lastError: 'file does not parse' } as DatastoreMetricsView,
+    listening: true,
+  };
+  const model = makeModel(state);
+  const server = await startMetricsServer('127.90.0.1:0', createMetricsRegistry(model), model);
+  t.teardown(() => server.close());
+  const base = `http://127.90.0.1:${server.address().port}`;
+
+  let samples = parsePromText(await (await fetch(`${base}/metrics`)).text());
+  t.is(findSample(samples, 'bgp_rr_session_up', { name: 'Global_127_90_0_2' })?.value, 1);
+  t.is(findSample(samples, 'bgp_rr_session_up', { name: 'Node_127_90_0_3' })?.value, 0);
+  t.is(findSample(samples, 'bgp_rr_session_state', { name: 'Node_127_90_0_3', state: 'Active' })?.value, 1);
+  t.is(findSample(samples, 'bgp_rr_session_state', { name: 'Node_127_90_0_3', state: 'Established' })?.value, 0);
+  t.is(findSample(samples, 'bgp_rr_prefixes_received', { name: 'Global_127_90_0_2', family: 'ipv4' })?.value, 4);
+  t.is(findSample(samples, 'bgp_rr_prefixes_advertised', { name: 'Global_127_90_0_2' })?.value, 8);
+  t.is(findSample(samples, 'bgp_rr_session_flaps_total', { name: 'Global_127_90_0_2' })?.value, 2);
+  t.is(findSample(samples, 'bgp_rr_loc_rib_prefixes', { family: 'ipv4' })?.value, 7);
+  t.is(findSample(samples, 'bgp_rr_update_groups', { family: 'ipv4' })?.value, 1);
+  t.is(findSample(samples, 'bgp_rr_datastore_synced')?.value, 0);
+  t.is(findSample(samples, 'bgp_rr_datastore_error', { error: 'file does not parse' })?.value, 1);
+  t.truthy(findSample(samples, 'nodejs_eventloop_lag_seconds'), 'event-loop lag is exported');
+  t.truthy(findSample(samples, 'process_resident_memory_bytes'), 'process metrics are exported');
+
+  t.is((await fetch(`${base}/healthz`)).status, 200);
+  t.is((await fetch(`${base}/readyz`)).status, 503);
+
+  // Values are read fresh: a change in the model shows on the next scrape, and a vanished session disappears.
+  state.sessions = [session({ updatesIn: 42 })];
+  state.datastore = { source: 'file:/tmp/x.json', synced: true, lastSyncUnixSeconds: 1700000000 };
+  samples = parsePromText(await (await fetch(`${base}/metrics`)).text());
+  t.is(findSample(samples, 'bgp_rr_updates_received_total', { name: 'Global_127_90_0_2' })?.value, 42);
+  t.is(findSample(samples, 'bgp_rr_session_up', { name: 'Node_127_90_0_3' }), undefined);
+  t.is(findSample(samples, 'bgp_rr_datastore_error'), undefined);
+  t.is((await fetch(`${base}/readyz`)).status, 200);
+  t.is((await fetch(`${base}/nope`)).status, 404);
+});
