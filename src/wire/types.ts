@@ -1,5 +1,6 @@
 // The BGP message model shared by the codec (src/wire), the sessions and the RIB.
 // Plain data only: no I/O, no behaviour. Names follow the RFCs.
+import type { BgpError } from './errors.js';
 
 export const BGP_PORT_DEFAULT = 179;
 export const HEADER_LEN = 19;
@@ -148,6 +149,13 @@ export interface UpdateMessage {
   withdrawn: Prefix[];
   attributes: PathAttribute[]; // wire order
   nlri: Prefix[];
+  /**
+   * RFC 7606 treat-as-withdraw: every prefix of this UPDATE (nlri and MP_REACH_NLRI) must be handled as
+   * withdrawn. The error says why; no NOTIFICATION is sent.
+   */
+  treatAsWithdraw?: BgpError;
+  /** RFC 7606 attribute-discard: attributes dropped from `attributes` (one error each). */
+  discarded?: BgpError[];
 }
 
 // ---- NOTIFICATION, KEEPALIVE, ROUTE-REFRESH ---------------------------------
@@ -169,6 +177,8 @@ export interface RouteRefreshMessage {
   safi: number;
   /** RFC 7313: 0 normal request, 1 BoRR, 2 EoRR (the "reserved" octet of RFC 2918). */
   subtype: number;
+  /** Octets after the fixed part of a normal request (RFC 5291 ORF entries), kept raw. */
+  orf?: Uint8Array;
 }
 
 export type BgpMessage = OpenMessage | UpdateMessage | NotificationMessage | KeepaliveMessage | RouteRefreshMessage;
