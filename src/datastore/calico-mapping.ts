@@ -1,0 +1,376 @@
+// The pure Calico mapping: /calico/bgp/v1/... keys → the BGP sessions this reflector should run, following the
+// original bird.cfg/bird6.cfg templates (calico-datastore.md §4–§5) with bad entries skipped instead of fatal.
+import { addressForName, canonicalAddress, canonicalClusterId, parseAsNumber } from './address.js';
+import type { KeySnapshot } from './source.js';
+import type { PeerKind, PeerSpec } from '../peers/peer-spec.js';
+
+export const CALICO_BGP_PREFIX = '/calico/bgp/v1';
+/** Global AS when /calico/bgp/v1/global/as_num is absent, as confd v3 and calico/node defaulted it. */
+export const DEFAULT_AS_NUMBER = 64512;
+
+export interface MappingEnv {
+  /** IP: router ID and IPv4 address of this reflector. */
+  ip: string;
+  /** IP6, or undefined when IPv6 is off (then no IPv6 session at all). */
+  ip6?: string | undefined;
+  /** BGP_PORT. */
+  port: number;
+}
+
+export interface MappingProblem {
+  /** The full datastore key at fault. */
+  key: string;
+  reason: string;
+}
+
+export interface MappingResult {
+  /** Sorted by family, then name. At most one session per neighbour address and family. */
+  peers: PeerSpec[];
+  problems: MappingProblem[];
+}
+
+// ---- key builders (the reverse direction, used by self-registration and resource translation) ----
+
+export function rrKey(family: 4 | 6, address: string): string {
+  return `${CALICO_BGP_PREFIX}/rr_v${family}/${address}`;
+}
+export function globalAsKey(): string {
+  return `${CALICO_BGP_PREFIX}/global/as_num`;
+}
+export function globalPeerKey(family: 4 | 6, address: string): string {
+  return `${CALICO_BGP_PREFIX}/global/peer_v${family}/${address}`;
+}
+export function hostPeerKey(host: string, family: 4 | 6, address: string): string {
+  return `${CALICO_BGP_PREFIX}/host/${host}/peer_v${family}/${address}`;
+}
+export function hostAddressKey(host: string, family: 4 | 6): string {
+  return `${CALICO_BGP_PREFIX}/host/${host}/ip_addr_v${family}`;
+}
+
+/** The value of a reflector's own rr_v4/rr_v6 entry, as the seed's README writes it with curl. */
+export function rrEntryValue(address: string, clusterId: string | undefined): string {
+  return JSON.stringify({ ip: address, cluster_id: clusterId ?? '' });
+}
+
+// ---- parsing the key set ----
+
+interface HostKeys {
+  name: string;
+  /** ip_addr_v4 / ip_addr_v6: the raw value, or undefined when the key is absent. */
+  address: { 4?: string; 6?: string };
+  peers: { 4: [string, string][]; 6: [string, string][] };
+}
+
+interface ParsedKeys {
+  rr: { 4: [string, string][]; 6: [string, string][] };
+  globalAs?: [string, string];
+  globalPeers: { 4: [string, string][]; 6: [string, string][] };
+  hosts: HostKeys[];
+}
+
+function parseKeys(keys: KeySnapshot): ParsedKeys {
+  const parsed: ParsedKeys = { rr: { 4: [], 6: [] }, globalPeers: { 4: [], 6: [] }, hosts: [] };
+  const hosts = new Map<string, HostKeys>();
+  const sorted = [...keys.keys()].sort();
+  for (const key of sorted) {
+    if (!key.startsWith(`${CALICO_BGP_PREFIX}/`)) continue;
+    const value = keys.get(key) ?? '';
+    const parts = key.slice(CALICO_BGP_PREFIX.length + 1).split('/');
+    const [p0, p1, p2, p3] = parts;
+    if ((p0 === 'rr_v4' || p0 === 'rr_v6') && parts.length === 2 && p1) {
+      parsed.rr[p0 === 'rr_v4' ? 4 : 6].push([key, value]);
+    } else if (p0 === 'global' && parts.length === 2 && p1 === 'as_num') {
+      parsed.globalAs = [key, value];
+    } else if (p0 === 'global' && parts.length === 3 && (p1 === 'peer_v4' || p1 === 'peer_v6') && p2) {
+      parsed.globalPeers[p1 === 'peer_v4' ? 4 : 6].push([key, value]);
+    } else if (p0 === 'host' && parts.length >= 3 && p1) {
+      // Every host directory with any sub-key is a host, as confd's lsdir saw it.
+      let h = hosts.get(p1);
+      if (h === undefined) {
+        h = { name: p1, address: {}, peers: { 4: [], 6: [] } };
+        hosts.set(p1, h);
+      }
+      if (parts.length === 3 && p2 === 'ip_addr_v4') h.address[4] = value;
+      else if (parts.length === 3 && p2 === 'ip_addr_v6') h.address[6] = value;
+      else if (parts.length === 4 && (p2 === 'peer_v4' || p2 === 'peer_v6') && p3) {
+        h.peers[p2 === 'peer_v4' ? 4 : 6].push([key, value]);
+      }
+    }
+  }
+  parsed.hosts = [...hosts.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return parsed;
+}
+
+type JsonObject = Record<string, unknown>;
+
+function parseJsonObject(value: string): JsonObject | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(value);
+  } catch (e) {
+    return `value is not JSON (${e instanceof Error ? e.message : String(e)})`;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'value is not a JSON object';
+  return v as JsonObject;
+}
+
+// ---- the rules ----
+
+interface Candidate {
+  kind: PeerKind;
+  neighbor: string;
+  peerAs: number;
+  /** The key that names this candidate in problem reports (rr entry, or the host's ip_addr key). */
+  key: string;
+  sourceKeys: string[];
+  host?: string;
+  password?: string;
+}
+
+const KIND_PREFIX: Record<PeerKind, string> = { mesh: 'Mesh_', global: 'Global_', node: 'Node_' };
+
+/** A BIRD protocol name as calico/node and the original templates build it ('.' and ':' → '_'). */
+export function sessionName(kind: PeerKind, neighbor: string): string {
+  return `${KIND_PREFIX[kind]}${addressForName(neighbor)}`;
+}
+
+export function desiredPeers(keys: KeySnapshot, env: MappingEnv): MappingResult {
+  const parsed = parseKeys(keys);
+  const problems: MappingProblem[] = [];
+  const peers: PeerSpec[] = [];
+  const routerId = canonicalAddress(4, env.ip) ?? env.ip;
+
+  let meshAs = DEFAULT_AS_NUMBER;
+  if (parsed.globalAs !== undefined) {
+    const [key, value] = parsed.globalAs;
+    const n = parseAsNumber(value);
+    if (n === undefined) problems.push({ key, reason: `"${value}" is not an AS number; using the default ${DEFAULT_AS_NUMBER}` });
+    else meshAs = n;
+  }
+
+  for (const family of [4, 6] as const) {
+    const ownRaw = family === 4 ? env.ip : env.ip6;
+    if (ownRaw === undefined || ownRaw === '') continue;
+    const own = canonicalAddress(family, ownRaw) ?? ownRaw;
+    const candidates = familyCandidates(parsed, family, own, routerId, meshAs, problems);
+    const winners = new Map<string, Candidate>();
+    for (const c of candidates.list) {
+      const prev = winners.get(c.neighbor);
+      if (prev === undefined) {
+        winners.set(c.neighbor, c);
+        continue;
+      }
+      // A host that is both a node-specific and a global client gets one session (the node-specific one,
+      // the more specific configuration). Any other clash is two entries claiming one neighbour: a bad entry.
+      if (prev.kind === 'node' && c.kind === 'global' && prev.host === c.host) continue;
+      problems.push({
+        key: c.key,
+        reason: `duplicate neighbour address ${c.neighbor}: already used by ${sessionName(prev.kind, prev.neighbor)} (from ${prev.key}); skipped`,
+      });
+    }
+    for (const c of winners.values()) {
+      const spec: PeerSpec = {
+        name: sessionName(c.kind, c.neighbor),
+        kind: c.kind,
+        family,
+        neighborAddress: c.neighbor,
+        localAddress: own,
+        port: env.port,
+        localAs: c.peerAs,
+        peerAs: c.peerAs,
+        routeReflectorClient: c.kind !== 'mesh',
+        clusterId: candidates.clusterId,
+        routerId,
+        sourceKeys: c.sourceKeys,
+      };
+      if (c.password !== undefined) spec.password = c.password;
+      peers.push(spec);
+    }
+  }
+  peers.sort((a, b) => a.family - b.family || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // One line per key and reason, even when two rules met the same bad host address.
+  const seen = new Set<string>();
+  const unique = problems.filter((p) => {
+    const k = `${p.key}\u0000${p.reason}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return { peers, problems: unique };
+}
+
+function familyCandidates(
+  parsed: ParsedKeys,
+  family: 4 | 6,
+  own: string,
+  routerId: string,
+  meshAs: number,
+  problems: MappingProblem[],
+): { list: Candidate[]; clusterId: string } {
+  const list: Candidate[] = [];
+
+  // Step A: registered = our own rr_v<family>/<address> entry exists; its cluster_id, when set, is our cluster ID.
+  const ownEntry = parsed.rr[family].find(([key]) => {
+    const name = key.slice(key.lastIndexOf('/') + 1);
+    return name === own || canonicalAddress(family, name) === own;
+  });
+  const registered = ownEntry !== undefined;
+  let clusterId = routerId;
+  if (ownEntry !== undefined) {
+    const obj = parseJsonObject(ownEntry[1]);
+    if (typeof obj === 'string') {
+      problems.push({ key: ownEntry[0], reason: `${obj}; registered without a cluster ID (router ID ${routerId} used)` });
+    } else {
+      const cid = obj.cluster_id;
+      if (cid !== undefined && cid !== null && cid !== '') {
+        const c = typeof cid === 'string' || typeof cid === 'number' ? canonicalClusterId(cid) : undefined;
+        if (c === undefined) {
+          problems.push({ key: ownEntry[0], reason: `cluster_id ${JSON.stringify(cid)} is not a dotted quad or 32-bit number; router ID ${routerId} used` });
+        } else clusterId = c;
+      }
+    }
+  }
+
+  // Step B: full iBGP mesh with every other registered reflector, AS = global/as_num.
+  if (registered) {
+    for (const [key, value] of parsed.rr[family]) {
+      if (key === ownEntry[0]) continue;
+      const peer = entryAddress(key, value, family, problems);
+      if (peer === undefined || peer === own) continue; // "Skipping ourselves"
+      list.push({ kind: 'mesh', neighbor: peer, peerAs: meshAs, key, sourceKeys: [key] });
+    }
+  }
+
+  // Step D before C so that a host that is both kinds keeps its node-specific session (see desiredPeers).
+  for (const host of parsed.hosts) {
+    let chosen: { key: string; as: number; password?: string } | undefined;
+    for (const [key, value] of host.peers[family]) {
+      const entry = clientEntry(key, value, family, own, problems);
+      if (entry === undefined) continue;
+      if (chosen !== undefined) {
+        problems.push({ key, reason: `second node-specific peer entry for this reflector on host ${host.name}; ${chosen.key} used` });
+        continue;
+      }
+      chosen = { key, ...entry };
+    }
+    if (chosen === undefined) continue;
+    const nip = hostAddress(host, family, own, problems);
+    if (nip === undefined) continue;
+    const c: Candidate = {
+      kind: 'node',
+      neighbor: nip.address,
+      peerAs: chosen.as,
+      key: nip.key,
+      sourceKeys: [chosen.key, nip.key],
+      host: host.name,
+    };
+    if (chosen.password !== undefined) c.password = chosen.password;
+    list.push(c);
+  }
+
+  // Step C: a global peer entry naming us → a client session with every host.
+  let global: { key: string; as: number; password?: string } | undefined;
+  for (const [key, value] of parsed.globalPeers[family]) {
+    const entry = clientEntry(key, value, family, own, problems);
+    if (entry === undefined) continue;
+    if (global !== undefined) {
+      problems.push({ key, reason: `second global peer entry for this reflector; ${global.key} used` });
+      continue;
+    }
+    global = { key, ...entry };
+  }
+  if (global !== undefined) {
+    for (const host of parsed.hosts) {
+      const hasNodeSession = list.some((c) => c.kind === 'node' && c.host === host.name);
+      const nip = hostAddress(host, family, own, hasNodeSession ? [] : problems);
+      if (nip === undefined) continue;
+      const c: Candidate = {
+        kind: 'global',
+        neighbor: nip.address,
+        peerAs: global.as,
+        key: nip.key,
+        sourceKeys: [global.key, nip.key],
+        host: host.name,
+      };
+      if (global.password !== undefined) c.password = global.password;
+      list.push(c);
+    }
+  }
+  return { list, clusterId };
+}
+
+/** The `ip` of an rr entry, canonical; problems for unparsable JSON, missing, empty or invalid addresses. */
+function entryAddress(key: string, value: string, family: 4 | 6, problems: MappingProblem[]): string | undefined {
+  const obj = parseJsonObject(value);
+  if (typeof obj === 'string') {
+    problems.push({ key, reason: `${obj}; skipped` });
+    return undefined;
+  }
+  const ip = obj.ip;
+  if (typeof ip !== 'string' || ip.trim() === '') {
+    problems.push({ key, reason: 'entry has no "ip"; skipped' });
+    return undefined;
+  }
+  const a = canonicalAddress(family, ip.trim());
+  if (a === undefined) {
+    problems.push({ key, reason: `"${ip}" is not an IPv${family} address; skipped` });
+    return undefined;
+  }
+  return a;
+}
+
+/**
+ * A global or node-specific peer entry: undefined when it is not about us (or is bad, with a problem);
+ * else the AS to use on both sides of the session (calico/routereflector ≥ v0.5.0) and an optional password.
+ */
+function clientEntry(
+  key: string,
+  value: string,
+  family: 4 | 6,
+  own: string,
+  problems: MappingProblem[],
+): { as: number; password?: string } | undefined {
+  const ip = entryAddress(key, value, family, problems);
+  if (ip === undefined || ip !== own) return undefined; // entries for other peers (ToR routers, other reflectors)
+  const obj = JSON.parse(value) as JsonObject;
+  const as = parseAsNumber(obj.as_num);
+  if (as === undefined) {
+    problems.push({
+      key,
+      reason: obj.as_num === undefined ? 'peer entry has no "as_num"; skipped' : `as_num ${JSON.stringify(obj.as_num)} is not an AS number; skipped`,
+    });
+    return undefined;
+  }
+  const result: { as: number; password?: string } = { as };
+  if (typeof obj.password === 'string' && obj.password !== '') result.password = obj.password;
+  return result;
+}
+
+/** The neighbour address of a host for this family, or undefined (with a problem) when missing, empty, invalid or ours. */
+function hostAddress(
+  host: HostKeys,
+  family: 4 | 6,
+  own: string,
+  problems: MappingProblem[],
+): { address: string; key: string } | undefined {
+  const key = hostAddressKey(host.name, family);
+  const raw = host.address[family];
+  if (raw === undefined) {
+    problems.push({ key, reason: `host ${host.name} has no ip_addr_v${family}; no session` });
+    return undefined;
+  }
+  if (raw.trim() === '') {
+    problems.push({ key, reason: `host ${host.name} has an empty ip_addr_v${family}; no session` });
+    return undefined;
+  }
+  const a = canonicalAddress(family, raw.trim());
+  if (a === undefined) {
+    problems.push({ key, reason: `"${raw}" is not an IPv${family} address; no session` });
+    return undefined;
+  }
+  if (a === own) {
+    problems.push({ key, reason: `host ${host.name} is this reflector itself (${a}); no session to ourselves` });
+    return undefined;
+  }
+  return { address: a, key };
+}
