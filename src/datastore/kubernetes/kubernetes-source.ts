@@ -1,0 +1,208 @@
+// KeySource for DATASTORE_TYPE=kubernetes: list/watch Nodes, BGPPeers, BGPConfigurations (and, when this
+// reflector registers, route-reflector Leases) and present them as /calico/bgp/v1/... keys.
+import type { KeySnapshot, KeySource, KeySourceEvents } from '../source.js';
+import { KubeClient, type KubeObject } from './client.js';
+import { loadKubeConnection, type KubeConnection } from './kubeconfig.js';
+import { LeaseKeeper, leasesPath } from './lease.js';
+import { Reflector } from './reflector.js';
+import { diffKeys, nameOf, RR_LABEL_SELECTOR, translateAll } from './translate.js';
+
+export interface KubernetesSourceOptions {
+  /** KUBECONFIG; undefined or "" = the in-cluster service account. */
+  kubeconfigPath?: string;
+  /** Announce this reflector with a Lease and mesh with the others (the etcd self-registration switch). */
+  register: boolean;
+  /** This reflector's IPv4 address (IP) and optional IPv6 address (IP6). */
+  ip: string;
+  ip6?: string;
+  /** Cluster ID written into our Lease (dotted quad or number); empty = none (router ID used). */
+  clusterId?: string;
+  /** Namespace of the reflector Leases. Default: the kubeconfig context's / service account's, else "default". */
+  leaseNamespace?: string;
+  /** Default 30; the Lease is renewed every third of it. */
+  leaseDurationSeconds?: number;
+  /** Retry back-off after an error: starts here and doubles up to maxBackoffMs. Defaults 250 and 10000. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Server-side watch timeout (randomised up to twice this). Default 300. */
+  watchTimeoutSeconds?: number;
+  /** Environment and service-account folder for the in-cluster case (tests replace them). */
+  env?: NodeJS.ProcessEnv;
+  serviceAccountDir?: string;
+}
+
+type Kind = 'nodes' | 'bgpPeers' | 'bgpConfigurations' | 'leases';
+
+/** Loads the kubeconfig (throws KubeConfigError with a clear message when it is unusable) and builds the source. */
+export function createKubernetesSource(opts: KubernetesSourceOptions): KubernetesKeySource {
+  const conn = loadKubeConnection(opts.kubeconfigPath, opts.env ?? process.env, opts.serviceAccountDir);
+  return new KubernetesKeySource(conn, opts);
+}
+
+export class KubernetesKeySource implements KeySource {
+  readonly name: string;
+  readonly client: KubeClient;
+  readonly leaseNamespace: string;
+  private readonly objects: Record<Kind, Map<string, KubeObject>> = {
+    nodes: new Map(),
+    bgpPeers: new Map(),
+    bgpConfigurations: new Map(),
+    leases: new Map(),
+  };
+  private readonly synced = new Set<Kind>();
+  private readonly reflectors = new Map<Kind, Reflector>();
+  private lease?: LeaseKeeper;
+  private events?: KeySourceEvents;
+  private current: Map<string, string> = new Map();
+  private snapshotSent = false;
+  private expiryTimer?: NodeJS.Timeout;
+  private readonly reported = new Set<string>();
+  private stopped = false;
+
+  constructor(
+    readonly connection: KubeConnection,
+    private readonly opts: KubernetesSourceOptions,
+  ) {
+    this.name = `kubernetes:${connection.server}`;
+    this.client = new KubeClient(connection);
+    this.leaseNamespace = opts.leaseNamespace ?? connection.namespace ?? 'default';
+  }
+
+  /** Per-collection counters (lists, watches, events, bookmarks) for tests and diagnostics. */
+  get stats(): Record<string, { lists: number; watches: number; events: number; bookmarks: number }> {
+    const out: Record<string, { lists: number; watches: number; events: number; bookmarks: number }> = {};
+    for (const [k, r] of this.reflectors) out[k] = { ...r.stats };
+    return out;
+  }
+
+  async start(events: KeySourceEvents): Promise<void> {
+    this.events = events;
+    const common = {
+      initialBackoffMs: this.opts.initialBackoffMs ?? 250,
+      maxBackoffMs: this.opts.maxBackoffMs ?? 10_000,
+      watchTimeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
+    };
+    const crd = '/apis/crd.projectcalico.org/v1';
+    this.addReflector('nodes', { ...common, path: '/api/v1/nodes', resource: 'nodes', group: '' });
+    this.addReflector('bgpPeers', {
+      ...common,
+      path: `${crd}/bgppeers`,
+      resource: 'bgppeers',
+      group: 'crd.projectcalico.org',
+      notFoundAsEmpty: true,
+    });
+    this.addReflector('bgpConfigurations', {
+      ...common,
+      path: `${crd}/bgpconfigurations`,
+      resource: 'bgpconfigurations',
+      group: 'crd.projectcalico.org',
+      notFoundAsEmpty: true,
+    });
+    if (this.opts.register) {
+      // Only a registered reflector meshes (calico-datastore.md §4 step B), so only it needs the Leases.
+      this.addReflector('leases', {
+        ...common,
+        path: leasesPath(this.leaseNamespace),
+        resource: 'leases',
+        group: 'coordination.k8s.io',
+        namespace: this.leaseNamespace,
+        labelSelector: RR_LABEL_SELECTOR,
+      });
+      this.lease = new LeaseKeeper(
+        this.client,
+        {
+          namespace: this.leaseNamespace,
+          ip: this.opts.ip,
+          ip6: this.opts.ip6,
+          clusterId: this.opts.clusterId,
+          leaseDurationSeconds: this.opts.leaseDurationSeconds ?? 30,
+        },
+        (m, d) => this.problem(m, d),
+      );
+      void this.lease.start();
+    }
+    for (const r of this.reflectors.values()) r.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    await Promise.all([...this.reflectors.values()].map((r) => r.stop()));
+    await this.lease?.stop();
+    this.client.close();
+  }
+
+  private addReflector(kind: Kind, opts: ConstructorParameters<typeof Reflector>[1]): void {
+    const map = this.objects[kind];
+    this.reflectors.set(
+      kind,
+      new Reflector(this.client, opts, {
+        replace: (items) => {
+          map.clear();
+          for (const o of items) map.set(objectKey(o), o);
+          const first = !this.synced.has(kind);
+          this.synced.add(kind);
+          // After a re-list nothing guarantees we saw each deletion: resend the whole set.
+          this.publish(first ? 'maybe-first' : 'snapshot');
+        },
+        event: (type, obj) => {
+          if (type === 'DELETED') map.delete(objectKey(obj));
+          else map.set(objectKey(obj), obj);
+          this.publish('diff');
+        },
+        problem: (m, d) => this.problem(m, d),
+      }),
+    );
+  }
+
+  /** Recompute all keys and tell the consumer: the first snapshot once every collection is listed, then diffs. */
+  private publish(mode: 'maybe-first' | 'snapshot' | 'diff'): void {
+    if (this.stopped || this.events === undefined) return;
+    if (this.synced.size < this.reflectors.size) return;
+    const now = Date.now();
+    const t = translateAll(
+      {
+        nodes: this.objects.nodes.values(),
+        bgpPeers: this.objects.bgpPeers.values(),
+        bgpConfigurations: this.objects.bgpConfigurations.values(),
+        leases: this.objects.leases.values(),
+      },
+      now,
+    );
+    for (const p of t.problems) {
+      if (!this.reported.has(p)) {
+        this.reported.add(p);
+        this.events.problem(p);
+      }
+    }
+    const next = t.keys;
+    if (!this.snapshotSent || mode === 'snapshot') {
+      this.snapshotSent = true;
+      this.current = next;
+      this.events.snapshot(new Map(next) as KeySnapshot);
+    } else {
+      const changes = diffKeys(this.current, next);
+      this.current = next;
+      for (const [k, v] of changes) this.events.change(k, v);
+    }
+    this.scheduleExpiry(t.nextExpiryMs, now);
+  }
+
+  /** An expired Lease must drop out even if nothing else happens: re-translate when the next one expires. */
+  private scheduleExpiry(at: number | undefined, now: number): void {
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    if (at === undefined || this.stopped) return;
+    this.expiryTimer = setTimeout(() => this.publish('diff'), Math.max(0, at - now) + 20);
+    this.expiryTimer.unref?.();
+  }
+
+  private problem(message: string, detail?: Record<string, unknown>): void {
+    if (!this.stopped) this.events?.problem(message, detail);
+  }
+}
+
+function objectKey(o: KubeObject): string {
+  const ns = o.metadata?.namespace;
+  return `${typeof ns === 'string' ? ns : ''}/${nameOf(o)}`;
+}
