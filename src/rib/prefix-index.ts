@@ -1,0 +1,208 @@
+// Maps each prefix of one address family to a dense slot number reused after release, so all per-prefix
+// state (paths, best path, Adj-RIB-Out per group) lives in flat typed arrays indexed by slot.
+import { AFI_IPV4, AFI_IPV6, type Afi } from '../wire/types.js';
+import { type PrefixKey, v4Key, v4KeyAddr, v4KeyLen, v6Key } from './prefix-key.js';
+
+export function growInt32(a: Int32Array, n: number, fill = 0): Int32Array {
+  if (a.length >= n) return a;
+  let cap = Math.max(16, a.length);
+  while (cap < n) cap *= 2;
+  const b = new Int32Array(cap);
+  b.set(a);
+  if (fill !== 0) b.fill(fill, a.length);
+  return b;
+}
+
+export function growUint8(a: Uint8Array, n: number): Uint8Array {
+  if (a.length >= n) return a;
+  let cap = Math.max(16, a.length);
+  while (cap < n) cap *= 2;
+  const b = new Uint8Array(cap);
+  b.set(a);
+  return b;
+}
+
+function growUint32(a: Uint32Array, n: number): Uint32Array {
+  if (a.length >= n) return a;
+  let cap = Math.max(16, a.length);
+  while (cap < n) cap *= 2;
+  const b = new Uint32Array(cap);
+  b.set(a);
+  return b;
+}
+
+/** Common slot allocation: a high-water mark plus a free list. */
+abstract class SlotAllocator {
+  /** Number of slot numbers ever handed out (slots are < this). */
+  highWater = 0;
+  live = 0;
+  protected freeList: number[] = [];
+  protected alive = new Uint8Array(0);
+
+  protected allocSlot(): number {
+    const s = this.freeList.length > 0 ? (this.freeList.pop() as number) : this.highWater++;
+    this.alive = growUint8(this.alive, s + 1);
+    this.alive[s] = 1;
+    this.live++;
+    return s;
+  }
+
+  protected releaseSlot(s: number): void {
+    this.alive[s] = 0;
+    this.live--;
+    this.freeList.push(s);
+  }
+
+  isLive(slot: number): boolean {
+    return this.alive[slot] === 1;
+  }
+}
+
+export interface PrefixIndex {
+  readonly afi: Afi;
+  readonly highWater: number;
+  readonly live: number;
+  isLive(slot: number): boolean;
+  keyOf(slot: number): PrefixKey;
+  lookupKey(key: PrefixKey): number;
+  insertKey(key: PrefixKey): number;
+  release(slot: number): void;
+}
+
+function hash4(addr: number, len: number): number {
+  let h = Math.imul(addr ^ Math.imul(len + 1, 0x9e3779b1), 0x85ebca6b);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 13);
+}
+
+/** IPv4: open addressing (linear probing, backward-shift deletion) over typed arrays; ~20 bytes a prefix. */
+export class PrefixIndexV4 extends SlotAllocator implements PrefixIndex {
+  readonly afi = AFI_IPV4;
+  addr = new Uint32Array(0);
+  len = new Uint8Array(0);
+  private buckets = new Int32Array(1024); // slot + 1, 0 = empty
+  private mask = 1023;
+
+  lookup(addr: number, len: number): number {
+    const b = this.buckets;
+    let h = hash4(addr, len) & this.mask;
+    for (;;) {
+      const v = b[h];
+      if (v === 0) return -1;
+      const s = v - 1;
+      if (this.addr[s] === addr && this.len[s] === len) return s;
+      h = (h + 1) & this.mask;
+    }
+  }
+
+  insert(addr: number, len: number): number {
+    addr >>>= 0;
+    const found = this.lookup(addr, len);
+    if (found >= 0) return found;
+    if ((this.live + 1) * 2 > this.buckets.length) this.rehash(this.buckets.length * 2);
+    const s = this.allocSlot();
+    this.addr = growUint32(this.addr, s + 1);
+    this.len = growUint8(this.len, s + 1);
+    this.addr[s] = addr;
+    this.len[s] = len;
+    this.place(s);
+    return s;
+  }
+
+  private place(s: number): void {
+    let h = hash4(this.addr[s], this.len[s]) & this.mask;
+    while (this.buckets[h] !== 0) h = (h + 1) & this.mask;
+    this.buckets[h] = s + 1;
+  }
+
+  private rehash(size: number): void {
+    this.buckets = new Int32Array(size);
+    this.mask = size - 1;
+    for (let s = 0; s < this.highWater; s++) if (this.alive[s] === 1) this.place(s);
+  }
+
+  release(slot: number): void {
+    const b = this.buckets;
+    const m = this.mask;
+    let h = hash4(this.addr[slot], this.len[slot]) & m;
+    while (b[h] !== slot + 1) {
+      if (b[h] === 0) throw new Error('prefix index corrupt');
+      h = (h + 1) & m;
+    }
+    // Backward-shift deletion keeps probe chains intact without tombstones.
+    let hole = h;
+    let j = h;
+    for (;;) {
+      j = (j + 1) & m;
+      const v = b[j];
+      if (v === 0) break;
+      const home = hash4(this.addr[v - 1], this.len[v - 1]) & m;
+      const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!between) {
+        b[hole] = v;
+        hole = j;
+      }
+    }
+    b[hole] = 0;
+    this.releaseSlot(slot);
+  }
+
+  keyOf(slot: number): number {
+    return v4Key(this.addr[slot], this.len[slot]);
+  }
+
+  lookupKey(key: PrefixKey): number {
+    return typeof key === 'number' ? this.lookup(v4KeyAddr(key), v4KeyLen(key)) : -1;
+  }
+
+  insertKey(key: PrefixKey): number {
+    if (typeof key !== 'number') throw new Error('IPv6 key in IPv4 index');
+    return this.insert(v4KeyAddr(key), v4KeyLen(key));
+  }
+}
+
+/** IPv6: a Map from the short latin1 key to the slot. */
+export class PrefixIndexV6 extends SlotAllocator implements PrefixIndex {
+  readonly afi = AFI_IPV6;
+  private map = new Map<string, number>();
+  keys: string[] = [];
+
+  lookup(buf: Uint8Array, off: number, len: number): number {
+    return this.map.get(v6Key(buf, off, len)) ?? -1;
+  }
+
+  insert(buf: Uint8Array, off: number, len: number): number {
+    return this.insertKey(v6Key(buf, off, len));
+  }
+
+  keyOf(slot: number): string {
+    return this.keys[slot];
+  }
+
+  lookupKey(key: PrefixKey): number {
+    return typeof key === 'string' ? this.map.get(key) ?? -1 : -1;
+  }
+
+  insertKey(key: PrefixKey): number {
+    if (typeof key !== 'string') throw new Error('IPv4 key in IPv6 index');
+    const found = this.map.get(key);
+    if (found !== undefined) return found;
+    const s = this.allocSlot();
+    this.keys[s] = key;
+    this.map.set(key, s);
+    return s;
+  }
+
+  release(slot: number): void {
+    this.map.delete(this.keys[slot]);
+    this.keys[slot] = '';
+    this.releaseSlot(slot);
+  }
+}
+
+export function newPrefixIndex(afi: Afi): PrefixIndexV4 | PrefixIndexV6 {
+  return afi === AFI_IPV6 ? new PrefixIndexV6() : new PrefixIndexV4();
+}
+
+export { AFI_IPV6 };

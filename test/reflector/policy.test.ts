@@ -1,0 +1,72 @@
+import test from 'ava';
+import { parsePathInfo } from '../../src/rib/decision.js';
+import { importCheck, exportAllowed, mayReflect, clusterIdsToPrepend, reflectAttributes, idFromDottedQuad, idToDottedQuad } from '../../src/reflector/policy.js';
+import { attrs, walkAttrs, quad } from '../rib/helpers.js';
+
+const C1 = quad('1.0.0.1');
+const client = { isClient: true, clusterId: C1 };
+const mesh = { isClient: false, clusterId: C1 };
+
+test('reflection matrix of RFC 4456: client to all, non-client to clients only', (t) => {
+  t.true(mayReflect(true, true));
+  t.true(mayReflect(true, false));
+  t.true(mayReflect(false, true));
+  t.false(mayReflect(false, false));
+});
+
+test('loop checks on receipt: our ORIGINATOR_ID everywhere, our CLUSTER_ID on client sessions only (BIRD 1.6)', (t) => {
+  const rid = quad('10.0.0.10');
+  t.is(importCheck(parsePathInfo(attrs({ originatorId: '10.0.0.10' })), rid, mesh), 'originator-loop');
+  t.is(importCheck(parsePathInfo(attrs({ originatorId: '10.0.0.10' })), rid, client), 'originator-loop');
+  const withOurCluster = parsePathInfo(attrs({ originatorId: '10.0.1.1', clusterList: ['1.0.0.1'] }));
+  t.is(importCheck(withOurCluster, rid, client), 'cluster-loop');
+  t.is(importCheck(withOurCluster, rid, mesh), 'accept');
+  // ...but such a route is never reflected to our clients (calico#2735 behaviour).
+  t.false(exportAllowed(withOurCluster, mesh, client));
+  t.is(importCheck(parsePathInfo(attrs({ clusterList: ['2.0.0.2'] })), rid, client), 'accept');
+});
+
+test('cluster IDs prepended: source client id, destination client id, or both', (t) => {
+  const c2 = { isClient: true, clusterId: quad('2.0.0.2') };
+  t.deepEqual(clusterIdsToPrepend(client, client), [C1]);
+  t.deepEqual(clusterIdsToPrepend(client, mesh), [C1]);
+  t.deepEqual(clusterIdsToPrepend(mesh, client), [C1]);
+  t.deepEqual(clusterIdsToPrepend(client, c2), [quad('2.0.0.2'), C1]);
+});
+
+test('reflectAttributes adds ORIGINATOR_ID and CLUSTER_LIST in type order, keeps everything else byte-exact', (t) => {
+  const input = attrs({ asPath: [], nextHop: '100.64.1.2', med: 7, localPref: 300, communities: [0xfde80001], largeCommunities: [[64512, 1, 2]] });
+  const out = reflectAttributes(input, quad('10.0.1.2'), [C1]);
+  const got = walkAttrs(out);
+  t.deepEqual(got.map((a) => a.type), [1, 2, 3, 4, 5, 8, 9, 10, 32]);
+  const inA = walkAttrs(input);
+  for (const a of inA) t.deepEqual(got.find((g) => g.type === a.type), a);
+  t.deepEqual(got.find((g) => g.type === 9), { flags: 0x80, type: 9, value: Buffer.from([10, 0, 1, 2]) });
+  t.deepEqual(got.find((g) => g.type === 10), { flags: 0x80, type: 10, value: Buffer.from([1, 0, 0, 1]) });
+});
+
+test('reflectAttributes keeps an existing ORIGINATOR_ID and prepends to an existing CLUSTER_LIST', (t) => {
+  const input = attrs({ nextHop: '1.1.1.1', originatorId: '7.7.7.7', clusterList: ['3.3.3.3'] });
+  const got = walkAttrs(reflectAttributes(input, quad('9.9.9.9'), [C1]));
+  t.deepEqual(got.find((g) => g.type === 9)?.value, Buffer.from([7, 7, 7, 7]));
+  t.deepEqual(got.find((g) => g.type === 10)?.value, Buffer.from([1, 0, 0, 1, 3, 3, 3, 3]));
+  t.is(got.filter((g) => g.type === 10).length, 1);
+});
+
+test('unknown optional transitive gets Partial, unknown non-transitive is dropped, long CLUSTER_LIST goes extended', (t) => {
+  const long = Array.from({ length: 64 }, (_, i) => `3.3.3.${i}`);
+  const input = attrs({ nextHop: '1.1.1.1', clusterList: long, extra: [{ flags: 0xc0, type: 99, value: [1, 2] }, { flags: 0x80, type: 98, value: [3] }] });
+  const got = walkAttrs(reflectAttributes(input, quad('9.9.9.9'), [C1]));
+  t.is(got.find((g) => g.type === 99)?.flags, 0xe0);
+  t.deepEqual(got.find((g) => g.type === 99)?.value, Buffer.from([1, 2]));
+  t.is(got.find((g) => g.type === 98), undefined);
+  const cl = got.find((g) => g.type === 10);
+  t.is(cl?.value.length, 65 * 4);
+  t.is((cl?.flags ?? 0) & 0x10, 0x10);
+  t.deepEqual(got.map((g) => g.type), [1, 2, 3, 9, 10, 99]);
+});
+
+test('dotted quad ids round-trip', (t) => {
+  t.is(idToDottedQuad(idFromDottedQuad('255.1.0.254')), '255.1.0.254');
+  t.throws(() => idFromDottedQuad('1.2.3'));
+});
