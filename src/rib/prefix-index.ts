@@ -37,7 +37,7 @@ abstract class SlotAllocator {
   highWater = 0;
   live = 0;
   protected freeList: number[] = [];
-  protected alive = new Uint8Array(0);
+  protected alive: Uint8Array = new Uint8Array(0);
 
   protected allocSlot(): number {
     const s = this.freeList.length > 0 ? (this.freeList.pop() as number) : this.highWater++;
@@ -79,8 +79,8 @@ function hash4(addr: number, len: number): number {
 /** IPv4: open addressing (linear probing, backward-shift deletion) over typed arrays; ~20 bytes a prefix. */
 export class PrefixIndexV4 extends SlotAllocator implements PrefixIndex {
   readonly afi = AFI_IPV4;
-  addr = new Uint32Array(0);
-  len = new Uint8Array(0);
+  addr: Uint32Array = new Uint32Array(0);
+  len: Uint8Array = new Uint8Array(0);
   private buckets = new Int32Array(1024); // slot + 1, 0 = empty
   private mask = 1023;
 
