@@ -11,6 +11,8 @@ export interface FileKeySourceOptions {
   debounceMs?: number;
   /** Safety-net re-read interval for file systems whose events get lost (NFS, some overlays); 0 = off. */
   pollMs?: number;
+  /** false = no fs.watch, polling only (file systems without inotify). Default true. */
+  watch?: boolean;
 }
 
 export type ParsedDatastoreFile =
@@ -87,6 +89,7 @@ export class FileKeySource implements KeySource {
   private readonly path: string;
   private readonly debounceMs: number;
   private readonly pollMs: number;
+  private readonly useWatch: boolean;
   private events: KeySourceEvents | undefined;
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
@@ -103,6 +106,7 @@ export class FileKeySource implements KeySource {
     this.name = `file:${path}`;
     this.debounceMs = options.debounceMs ?? 40;
     this.pollMs = options.pollMs ?? 2000;
+    this.useWatch = options.watch ?? true;
   }
 
   async start(events: KeySourceEvents): Promise<void> {
@@ -110,17 +114,19 @@ export class FileKeySource implements KeySource {
     this.stopped = false;
     // Watch the directory, not the file: a rename over the file replaces its inode, and a ConfigMap update
     // swaps a "..data" symlink; both show up as events in the directory. Every event triggers a re-read.
-    try {
-      this.watcher = watch(dirname(this.path), { persistent: false }, () => this.schedule());
-      this.watcher.on('error', (err) => {
-        this.events?.problem(`cannot watch ${dirname(this.path)}: ${err.message}; falling back to polling`, { path: this.path });
-        this.watcher?.close();
-        this.watcher = undefined;
-      });
-    } catch (e) {
-      events.problem(`cannot watch ${dirname(this.path)}: ${e instanceof Error ? e.message : String(e)}; polling only`, {
-        path: this.path,
-      });
+    if (this.useWatch) {
+      try {
+        this.watcher = watch(dirname(this.path), { persistent: false }, () => this.schedule());
+        this.watcher.on('error', (err) => {
+          this.events?.problem(`cannot watch ${dirname(this.path)}: ${err.message}; falling back to polling`, { path: this.path });
+          this.watcher?.close();
+          this.watcher = undefined;
+        });
+      } catch (e) {
+        events.problem(`cannot watch ${dirname(this.path)}: ${e instanceof Error ? e.message : String(e)}; polling only`, {
+          path: this.path,
+        });
+      }
     }
     if (this.pollMs > 0) {
       this.poll = setInterval(() => this.schedule(0), this.pollMs);

@@ -197,7 +197,7 @@ test('METRICS_LISTEN forms', (t) => {
 });
 
 test('LOG_LEVEL', (t) => {
-  for (const l of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) t.is(load({ LOG_LEVEL: l }).logLevel, l);
+  for (const l of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) t.is(load({ LOG_LEVEL: l }).logLevel, l);
   t.is(load({ LOG_LEVEL: 'DEBUG' }).logLevel, 'debug');
   fails(t, { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL: "verbose"');
 });
