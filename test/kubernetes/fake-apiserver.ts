@@ -1,0 +1,642 @@
+// A small Kubernetes API server for tests: Nodes, Calico BGPPeer/BGPConfiguration CRs and Leases with the real
+// API's semantics for list/watch/resourceVersion/410/409, bearer-token and client-certificate auth and RBAC.
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { randomUUID } from 'node:crypto';
+
+export interface ResourceInfo {
+  plural: string;
+  singular: string;
+  kind: string;
+  group: string;
+  version: string;
+  namespaced: boolean;
+  shortNames?: string[];
+}
+
+export const RESOURCES: ResourceInfo[] = [
+  { plural: 'nodes', singular: 'node', kind: 'Node', group: '', version: 'v1', namespaced: false, shortNames: ['no'] },
+  { plural: 'bgppeers', singular: 'bgppeer', kind: 'BGPPeer', group: 'crd.projectcalico.org', version: 'v1', namespaced: false },
+  {
+    plural: 'bgpconfigurations',
+    singular: 'bgpconfiguration',
+    kind: 'BGPConfiguration',
+    group: 'crd.projectcalico.org',
+    version: 'v1',
+    namespaced: false,
+  },
+  { plural: 'leases', singular: 'lease', kind: 'Lease', group: 'coordination.k8s.io', version: 'v1', namespaced: true },
+];
+
+export type Obj = Record<string, unknown> & { metadata: Record<string, unknown> };
+
+interface HistoryEntry {
+  rv: number;
+  resource: string;
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: Obj;
+  previous?: Obj;
+}
+
+type Listener = (e: HistoryEntry) => void;
+
+/** Objects and their history; it outlives a server so that a "restarted" server has the same state. */
+export class FakeStore {
+  rv = 100;
+  /** Watches from a resourceVersion below this get 410 Gone (etcd compaction). */
+  compactedRv = 100;
+  private readonly objects = new Map<string, Map<string, Obj>>();
+  private history: HistoryEntry[] = [];
+  private readonly listeners = new Set<Listener>();
+
+  constructor() {
+    for (const r of RESOURCES) this.objects.set(r.plural, new Map());
+  }
+
+  private info(resource: string): ResourceInfo {
+    const r = RESOURCES.find((x) => x.plural === resource);
+    if (r === undefined) throw new Error(`unknown resource ${resource}`);
+    return r;
+  }
+
+  list(resource: string, namespace?: string): Obj[] {
+    return [...this.objects.get(resource)!.values()].filter(
+      (o) => namespace === undefined || o.metadata.namespace === namespace,
+    );
+  }
+
+  get(resource: string, namespace: string | undefined, name: string): Obj | undefined {
+    return this.objects.get(resource)!.get(`${namespace ?? ''}/${name}`);
+  }
+
+  /** POST semantics: AlreadyExists (409) when the name is taken. Returns the stored object. */
+  create(resource: string, obj: Obj): Obj {
+    const r = this.info(resource);
+    const ns = r.namespaced ? String(obj.metadata.namespace ?? 'default') : undefined;
+    const name = String(obj.metadata.name ?? '');
+    if (name === '') throw new ApiFailure(422, 'Invalid', `${r.kind} "" is invalid: metadata.name: Required value: name is required`);
+    if (this.get(resource, ns, name) !== undefined) {
+      throw new ApiFailure(409, 'AlreadyExists', `${qualified(r)} "${name}" already exists`);
+    }
+    const stored = structuredClone(obj);
+    stored.apiVersion = r.group === '' ? r.version : `${r.group}/${r.version}`;
+    stored.kind = r.kind;
+    stored.metadata = {
+      ...stored.metadata,
+      ...(ns !== undefined ? { namespace: ns } : {}),
+      uid: randomUUID(),
+      creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      resourceVersion: String(++this.rv),
+    };
+    this.objects.get(resource)!.set(`${ns ?? ''}/${name}`, stored);
+    this.emit({ rv: this.rv, resource, type: 'ADDED', object: stored });
+    return stored;
+  }
+
+  /** PUT semantics: NotFound when absent; Conflict when a given resourceVersion is not the current one. */
+  update(resource: string, obj: Obj): Obj {
+    const r = this.info(resource);
+    const ns = r.namespaced ? String(obj.metadata.namespace ?? 'default') : undefined;
+    const name = String(obj.metadata.name ?? '');
+    const old = this.get(resource, ns, name);
+    if (old === undefined) throw new ApiFailure(404, 'NotFound', `${qualified(r)} "${name}" not found`);
+    const want = obj.metadata.resourceVersion;
+    if (want !== undefined && want !== '' && want !== old.metadata.resourceVersion) {
+      throw new ApiFailure(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${qualified(r)} "${name}": the object has been modified; ` +
+          'please apply your changes to the latest version and try again',
+      );
+    }
+    const stored = structuredClone(obj);
+    stored.apiVersion = old.apiVersion;
+    stored.kind = old.kind;
+    stored.metadata = {
+      ...stored.metadata,
+      ...(ns !== undefined ? { namespace: ns } : {}),
+      uid: old.metadata.uid,
+      creationTimestamp: old.metadata.creationTimestamp,
+      resourceVersion: String(++this.rv),
+    };
+    this.objects.get(resource)!.set(`${ns ?? ''}/${name}`, stored);
+    this.emit({ rv: this.rv, resource, type: 'MODIFIED', object: stored, previous: old });
+    return stored;
+  }
+
+  /** Create or update without preconditions: the test's way to change the cluster. */
+  apply(resource: string, obj: Obj): Obj {
+    const r = this.info(resource);
+    const ns = r.namespaced ? String(obj.metadata.namespace ?? 'default') : undefined;
+    const existing = this.get(resource, ns, String(obj.metadata.name));
+    if (existing === undefined) return this.create(resource, obj);
+    const copy = structuredClone(obj);
+    delete copy.metadata.resourceVersion;
+    return this.update(resource, copy);
+  }
+
+  delete(resource: string, namespace: string | undefined, name: string): Obj {
+    const r = this.info(resource);
+    const old = this.get(resource, r.namespaced ? (namespace ?? 'default') : undefined, name);
+    if (old === undefined) throw new ApiFailure(404, 'NotFound', `${qualified(r)} "${name}" not found`);
+    this.objects.get(resource)!.delete(`${r.namespaced ? (namespace ?? 'default') : ''}/${name}`);
+    const gone = structuredClone(old);
+    gone.metadata.resourceVersion = String(++this.rv);
+    this.emit({ rv: this.rv, resource, type: 'DELETED', object: gone });
+    return gone;
+  }
+
+  /** Forget the history (as etcd compaction does): older watch positions now get 410 Gone. */
+  compact(): void {
+    this.compactedRv = this.rv;
+    this.history = [];
+  }
+
+  since(rv: number): HistoryEntry[] {
+    return this.history.filter((e) => e.rv > rv);
+  }
+
+  subscribe(l: Listener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  private emit(e: HistoryEntry): void {
+    this.history.push(e);
+    for (const l of [...this.listeners]) l(e);
+  }
+}
+
+export class ApiFailure extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function qualified(r: ResourceInfo): string {
+  return r.group === '' ? r.plural : `${r.plural}.${r.group}`;
+}
+
+export interface FakeApiServerOptions {
+  host: string;
+  port?: number;
+  /** HTTPS with this server certificate; clients may present certificates signed by `ca` (CN = user name). */
+  tls?: { key: string | Buffer; cert: string | Buffer; ca: string | Buffer };
+  /** Bearer token → user name. */
+  tokens?: Record<string, string>;
+  /** User → allowed "verb resource" rules ("list nodes", "* leases", "*"). Users not listed may do nothing. */
+  rbac?: Record<string, string[]>;
+  /** Interval of BOOKMARK events on watches that asked for them. Default 1000 ms. */
+  bookmarkIntervalMs?: number;
+  /** How a too-old watch resourceVersion is refused: an ERROR event in a 200 stream (like the watch cache) or HTTP 410. */
+  goneAs?: 'event' | 'status';
+}
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  user?: string;
+  verb?: string;
+  resource?: string;
+  status: number;
+  query: Record<string, string>;
+}
+
+export class FakeApiServer {
+  readonly requests: RequestRecord[] = [];
+  private readonly server: http.Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly watches = new Set<() => void>();
+  port = 0;
+
+  private constructor(
+    readonly store: FakeStore,
+    private readonly opts: FakeApiServerOptions,
+  ) {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.handle(req, res);
+    this.server =
+      opts.tls !== undefined
+        ? https.createServer({ ...opts.tls, requestCert: true, rejectUnauthorized: false }, handler)
+        : http.createServer(handler);
+    this.server.on(opts.tls !== undefined ? 'secureConnection' : 'connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  static async start(opts: FakeApiServerOptions, store: FakeStore = new FakeStore()): Promise<FakeApiServer> {
+    const s = new FakeApiServer(store, opts);
+    await new Promise<void>((resolve, reject) => {
+      s.server.once('error', reject);
+      s.server.listen(opts.port ?? 0, opts.host, () => resolve());
+    });
+    const addr = s.server.address();
+    if (addr === null || typeof addr === 'string') throw new Error('no address');
+    s.port = addr.port;
+    return s;
+  }
+
+  get url(): string {
+    return `${this.opts.tls !== undefined ? 'https' : 'http'}://${this.opts.host}:${this.port}`;
+  }
+
+  /** Ends every open watch stream cleanly (as the server does at timeoutSeconds). */
+  endWatches(): void {
+    for (const end of [...this.watches]) end();
+  }
+
+  /** Counts requests of one verb on one resource, e.g. count('list', 'nodes'). */
+  count(verb: string, resource: string): number {
+    return this.requests.filter((r) => r.verb === verb && r.resource === resource).length;
+  }
+
+  async stop(): Promise<void> {
+    this.endWatches();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+      this.server.closeAllConnections?.();
+    });
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const query = Object.fromEntries(url.searchParams);
+    const rec: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, status: 0, query };
+    this.requests.push(rec);
+    const send = (status: number, body: unknown, contentType = 'application/json'): void => {
+      rec.status = status;
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    const fail = (f: ApiFailure): void =>
+      send(f.code, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: f.message,
+        reason: f.reason,
+        code: f.code,
+      });
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const user = this.authenticate(req);
+        if (user === undefined) throw new ApiFailure(401, 'Unauthorized', 'Unauthorized');
+        rec.user = user;
+        const discovery = this.discovery(url.pathname);
+        if (discovery !== undefined) {
+          if (req.method !== 'GET') throw new ApiFailure(405, 'MethodNotAllowed', 'the server does not allow this method');
+          if (discovery === null) throw new ApiFailure(404, 'NotFound', 'the server could not find the requested resource');
+          send(200, discovery);
+          return;
+        }
+        const route = parseRoute(url.pathname);
+        if (route === undefined) throw new ApiFailure(404, 'NotFound', 'the server could not find the requested resource');
+        const { r, namespace, name } = route;
+        const watch = query.watch === 'true' || query.watch === '1';
+        const verb = verbOf(req.method ?? 'GET', name !== undefined, watch);
+        rec.verb = verb;
+        rec.resource = r.plural;
+        this.authorize(user, verb, r, namespace, name);
+        const body = chunks.length > 0 ? parseBody(Buffer.concat(chunks)) : undefined;
+        if (verb === 'watch') {
+          this.serveWatch(r, namespace, query, req, res, rec);
+          return;
+        }
+        switch (verb) {
+          case 'list': {
+            const sel = query.labelSelector;
+            const items = this.store
+              .list(r.plural, namespace)
+              .filter((o) => matchesSelector(o, sel))
+              .map((o) => (r.group === '' || r.group === 'coordination.k8s.io' ? withoutTypeMeta(o) : o));
+            send(200, {
+              kind: `${r.kind}List`,
+              apiVersion: r.group === '' ? r.version : `${r.group}/${r.version}`,
+              metadata: { resourceVersion: String(this.store.rv) },
+              items,
+            });
+            return;
+          }
+          case 'get': {
+            const o = this.store.get(r.plural, namespace, name!);
+            if (o === undefined) throw new ApiFailure(404, 'NotFound', `${qualified(r)} "${name!}" not found`);
+            send(200, o);
+            return;
+          }
+          case 'create': {
+            const o = requireObj(body);
+            if (namespace !== undefined) o.metadata.namespace = namespace;
+            send(201, this.store.create(r.plural, o));
+            return;
+          }
+          case 'update': {
+            const o = requireObj(body);
+            if (o.metadata.name !== name) throw new ApiFailure(400, 'BadRequest', 'the name of the object does not match the name on the URL');
+            if (namespace !== undefined) o.metadata.namespace = namespace;
+            send(200, this.store.update(r.plural, o));
+            return;
+          }
+          case 'patch': {
+            const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+            if (ct !== 'application/merge-patch+json' && ct !== 'application/strategic-merge-patch+json') {
+              throw new ApiFailure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format: ${ct}`);
+            }
+            const cur = this.store.get(r.plural, namespace, name!);
+            if (cur === undefined) throw new ApiFailure(404, 'NotFound', `${qualified(r)} "${name!}" not found`);
+            const merged = mergePatch(structuredClone(cur), body, ct === 'application/strategic-merge-patch+json') as Obj;
+            send(200, this.store.update(r.plural, merged));
+            return;
+          }
+          case 'delete': {
+            send(200, this.store.delete(r.plural, namespace, name!));
+            return;
+          }
+          default:
+            throw new ApiFailure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        }
+      } catch (err) {
+        if (err instanceof ApiFailure) fail(err);
+        else fail(new ApiFailure(500, 'InternalError', (err as Error).message));
+      }
+    });
+  }
+
+  private authenticate(req: http.IncomingMessage): string | undefined {
+    const auth = req.headers.authorization;
+    if (auth !== undefined) {
+      const m = /^Bearer (.+)$/.exec(auth);
+      return m === null ? undefined : this.opts.tokens?.[m[1]!];
+    }
+    const sock = req.socket as TLSSocket;
+    if (this.opts.tls !== undefined && sock.authorized === true) {
+      const cert = sock.getPeerCertificate();
+      const cn = cert.subject?.CN;
+      return typeof cn === 'string' ? cn : undefined;
+    }
+    return undefined;
+  }
+
+  private authorize(user: string, verb: string, r: ResourceInfo, namespace: string | undefined, name: string | undefined): void {
+    const rules = this.opts.rbac?.[user] ?? [];
+    const ok = rules.some((rule) => {
+      if (rule === '*') return true;
+      const [v, res] = rule.split(' ');
+      return (v === '*' || v === verb) && (res === '*' || res === r.plural);
+    });
+    if (ok) return;
+    const obj = name !== undefined ? `${qualified(r)} "${name}"` : qualified(r);
+    const scope = namespace !== undefined ? `in the namespace "${namespace}"` : 'at the cluster scope';
+    throw new ApiFailure(
+      403,
+      'Forbidden',
+      `${obj} is forbidden: User "${user}" cannot ${verb} resource "${r.plural}" in API group "${r.group}" ${scope}`,
+    );
+  }
+
+  /** Discovery documents kubectl reads; undefined = not a discovery path, null = unknown group/version. */
+  private discovery(path: string): unknown {
+    const p = path.replace(/\/+$/, '');
+    if (p === '/version') {
+      return { major: '1', minor: '29', gitVersion: 'v1.29.0-fake', platform: 'linux/amd64' };
+    }
+    if (p === '/api') {
+      return {
+        kind: 'APIVersions',
+        versions: ['v1'],
+        serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `${this.opts.host}:${this.port}` }],
+      };
+    }
+    if (p === '/apis') {
+      const groups = [...new Set(RESOURCES.filter((r) => r.group !== '').map((r) => r.group))];
+      return {
+        kind: 'APIGroupList',
+        apiVersion: 'v1',
+        groups: groups.map((g) => ({
+          name: g,
+          versions: [{ groupVersion: `${g}/v1`, version: 'v1' }],
+          preferredVersion: { groupVersion: `${g}/v1`, version: 'v1' },
+        })),
+      };
+    }
+    const gv = /^\/api\/(v1)$/.exec(p) ?? /^\/apis\/([^/]+\/[^/]+)$/.exec(p);
+    if (gv !== null) {
+      const groupVersion = gv[1]!;
+      const rs = RESOURCES.filter((r) => (r.group === '' ? r.version : `${r.group}/${r.version}`) === groupVersion);
+      if (rs.length === 0) return null;
+      return {
+        kind: 'APIResourceList',
+        apiVersion: 'v1',
+        groupVersion,
+        resources: rs.map((r) => ({
+          name: r.plural,
+          singularName: r.singular,
+          namespaced: r.namespaced,
+          kind: r.kind,
+          verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+          ...(r.shortNames !== undefined ? { shortNames: r.shortNames } : {}),
+        })),
+      };
+    }
+    if (/^\/apis\/[^/]+$/.exec(p) !== null) {
+      const g = p.slice('/apis/'.length);
+      if (!RESOURCES.some((r) => r.group === g)) return null;
+      return {
+        kind: 'APIGroup',
+        apiVersion: 'v1',
+        name: g,
+        versions: [{ groupVersion: `${g}/v1`, version: 'v1' }],
+        preferredVersion: { groupVersion: `${g}/v1`, version: 'v1' },
+      };
+    }
+    if (p.startsWith('/openapi')) return null;
+    return undefined;
+  }
+
+  private serveWatch(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    query: Record<string, string>,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    rec: RequestRecord,
+  ): void {
+    const rvText = query.resourceVersion ?? '';
+    const sel = query.labelSelector;
+    const from = rvText === '' || rvText === '0' ? undefined : Number(rvText);
+    if (from !== undefined && !Number.isInteger(from)) throw new ApiFailure(400, 'BadRequest', `invalid resource version "${rvText}"`);
+    const tooOld = from !== undefined && from < this.store.compactedRv;
+    const goneStatus = {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: `too old resource version: ${from} (${this.store.compactedRv})`,
+      reason: 'Expired',
+      code: 410,
+    };
+    if (tooOld && this.opts.goneAs === 'status') {
+      throw new ApiFailure(410, 'Expired', goneStatus.message);
+    }
+    rec.status = 200;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    const write = (type: string, object: unknown): void => {
+      res.write(`${JSON.stringify({ type, object })}\n`);
+    };
+    if (tooOld) {
+      write('ERROR', goneStatus);
+      res.end();
+      return;
+    }
+    const inScope = (o: Obj): boolean => namespace === undefined || o.metadata.namespace === namespace;
+    const deliver = (e: HistoryEntry): void => {
+      if (e.resource !== r.plural || !inScope(e.object)) return;
+      const now = matchesSelector(e.object, sel);
+      if (e.type === 'MODIFIED' && e.previous !== undefined) {
+        const before = matchesSelector(e.previous, sel);
+        if (before && !now) write('DELETED', e.object);
+        else if (!before && now) write('ADDED', e.object);
+        else if (now) write('MODIFIED', e.object);
+        return;
+      }
+      if (now) write(e.type, e.object);
+    };
+    if (from === undefined) {
+      // "Start at any/most recent": synthetic ADDED events for the current state, then changes.
+      for (const o of this.store.list(r.plural, namespace)) if (matchesSelector(o, sel)) write('ADDED', o);
+    } else {
+      for (const e of this.store.since(from)) deliver(e);
+    }
+    const unsubscribe = this.store.subscribe(deliver);
+    const timers: NodeJS.Timeout[] = [];
+    if (query.allowWatchBookmarks === 'true') {
+      timers.push(
+        setInterval(() => {
+          write('BOOKMARK', {
+            kind: r.kind,
+            apiVersion: r.group === '' ? r.version : `${r.group}/${r.version}`,
+            metadata: { resourceVersion: String(this.store.rv) },
+          });
+        }, this.opts.bookmarkIntervalMs ?? 1000),
+      );
+    }
+    const timeout = Number(query.timeoutSeconds ?? '0');
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      unsubscribe();
+      for (const t of timers) clearInterval(t);
+      this.watches.delete(end);
+      res.end();
+    };
+    if (timeout > 0) timers.push(setTimeout(end, timeout * 1000));
+    this.watches.add(end);
+    req.on('close', end);
+    res.on('close', end);
+  }
+}
+
+function verbOf(method: string, hasName: boolean, watch: boolean): string {
+  switch (method) {
+    case 'GET':
+      return watch ? 'watch' : hasName ? 'get' : 'list';
+    case 'POST':
+      return hasName ? 'unsupported' : 'create';
+    case 'PUT':
+      return hasName ? 'update' : 'unsupported';
+    case 'PATCH':
+      return hasName ? 'patch' : 'unsupported';
+    case 'DELETE':
+      return hasName ? 'delete' : 'deletecollection';
+    default:
+      return 'unsupported';
+  }
+}
+
+function parseRoute(path: string): { r: ResourceInfo; namespace?: string; name?: string } | undefined {
+  const parts = path.split('/').filter((x) => x !== '');
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (parts[0] === 'api') {
+    group = '';
+    version = parts[1] ?? '';
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis') {
+    group = parts[1] ?? '';
+    version = parts[2] ?? '';
+    rest = parts.slice(3);
+  } else return undefined;
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = decodeURIComponent(rest[1]!);
+    rest = rest.slice(2);
+  }
+  const r = RESOURCES.find((x) => x.group === group && x.version === version && x.plural === rest[0]);
+  if (r === undefined || rest.length > 2) return undefined;
+  if (!r.namespaced && namespace !== undefined) return undefined;
+  // A namespaced resource without a namespace in the path is the all-namespaces list/watch.
+  if (r.namespaced && namespace === undefined && rest.length > 1) return undefined;
+  return { r, namespace, name: rest[1] !== undefined ? decodeURIComponent(rest[1]) : undefined };
+}
+
+function parseBody(buf: Buffer): unknown {
+  try {
+    return JSON.parse(buf.toString('utf8')) as unknown;
+  } catch {
+    throw new ApiFailure(400, 'BadRequest', 'the body of the request is not JSON');
+  }
+}
+
+function requireObj(body: unknown): Obj {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiFailure(400, 'BadRequest', 'object expected');
+  const o = body as Obj;
+  if (typeof o.metadata !== 'object' || o.metadata === null) o.metadata = {};
+  return o;
+}
+
+function withoutTypeMeta(o: Obj): Obj {
+  const { apiVersion: _a, kind: _k, ...rest } = o;
+  return rest as Obj;
+}
+
+/** Equality-based label selectors: "a=b", "a==b", "a!=b", "a", "!a", comma = AND. */
+export function matchesSelector(o: Obj, selector: string | undefined): boolean {
+  if (selector === undefined || selector.trim() === '') return true;
+  const labels = (o.metadata.labels ?? {}) as Record<string, string>;
+  return selector.split(',').every((term) => {
+    const t = term.trim();
+    let m: RegExpExecArray | null;
+    if ((m = /^([^!=]+)!=(.*)$/.exec(t)) !== null) return labels[m[1]!.trim()] !== m[2]!.trim();
+    if ((m = /^([^!=]+)==?(.*)$/.exec(t)) !== null) return labels[m[1]!.trim()] === m[2]!.trim();
+    if (t.startsWith('!')) return !(t.slice(1) in labels);
+    return t in labels;
+  });
+}
+
+/**
+ * RFC 7386 JSON merge patch. For strategic-merge patches of these objects (maps only, no lists that need
+ * merge keys) the same rule applies once the "$..." directive keys kubectl adds are dropped.
+ */
+function mergePatch(target: unknown, patch: unknown, strategic: boolean): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> =
+    typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
+    if (strategic && k.startsWith('$')) continue;
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v, strategic);
+  }
+  return out;
+}

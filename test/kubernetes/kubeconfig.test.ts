@@ -1,0 +1,155 @@
+// kubeconfig loading: the YAML subset, token / client-certificate / CA variants (inline data and files),
+// the in-cluster service account, and clear errors for what we do not support.
+import test from 'ava';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseYamlSubset, YamlSubsetError } from '../../src/datastore/kubernetes/yaml-subset.js';
+import { KubeConfigError, loadKubeConnection, parseKubeconfig } from '../../src/datastore/kubernetes/kubeconfig.js';
+import { kubeconfigYaml, tmpDir } from './helpers.js';
+
+const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const KEY = '-----BEGIN PRIVATE KEY-----\nMIIC\n-----END PRIVATE KEY-----\n';
+
+test('YAML subset: kubectl layout, sequences at the key indentation, quotes, comments, empty flow', (t) => {
+  const doc = parseYamlSubset(
+    [
+      '# written by kubectl',
+      '---',
+      'apiVersion: v1',
+      'clusters:',
+      '- cluster:',
+      '    server: "https://10.0.0.1:6443"   # comment after a quoted value',
+      "    tls-server-name: 'api.example'",
+      '    insecure-skip-tls-verify: true',
+      '  name: c1',
+      'preferences: {}',
+      'list: []',
+      'users:',
+      '  - name: "u#1"',
+      '    user:',
+      "      token: 'it''s: a token'",
+      '  - name: u2',
+      '    user: null',
+      'extensions:',
+      '- plain value with spaces',
+      '- "esc\\u00e9\\n"',
+    ].join('\n'),
+  );
+  t.deepEqual(doc, {
+    apiVersion: 'v1',
+    clusters: [{ cluster: { server: 'https://10.0.0.1:6443', 'tls-server-name': 'api.example', 'insecure-skip-tls-verify': true }, name: 'c1' }],
+    preferences: {},
+    list: [],
+    users: [{ name: 'u#1', user: { token: "it's: a token" } }, { name: 'u2', user: null }],
+    extensions: ['plain value with spaces', 'esc\u00e9\n'],
+  });
+});
+
+test('YAML subset: JSON documents are accepted as they are', (t) => {
+  t.deepEqual(parseYamlSubset(' {"a": [1, true, null, {"b": "c"}]}'), { a: ['1', true, null, { b: 'c' }] });
+});
+
+test('YAML subset: unsupported or malformed input is an error with a line number', (t) => {
+  const cases: Array<[string, RegExp]> = [
+    ['a: 1\n\tb: 2', /line 2: tab in indentation/],
+    ['a: &x 1', /line 1: anchors, aliases and tags/],
+    ['a: |\n  text', /line 1: block scalars/],
+    ['a: {b: 1}', /non-empty flow collections/],
+    ['a: 1\na: 2', /line 2: duplicate key "a"/],
+    ['a:\n  b: 1\n c: 2', /line 3: unexpected indentation/],
+    ['a: "open', /unterminated quoted scalar/],
+    ['a: 1\n---\nb: 2', /more than one YAML document/],
+    ['just text\nmore: 1', /line 1: expected "key: value"/],
+  ];
+  for (const [src, re] of cases) {
+    const err = t.throws(() => parseYamlSubset(src), { instanceOf: YamlSubsetError }, src);
+    t.regex(err!.message, re, src);
+  }
+});
+
+test('kubeconfig: bearer token and CA file relative to the kubeconfig folder', (t) => {
+  const dir = tmpDir('kc-');
+  mkdirSync(join(dir, 'pki'));
+  writeFileSync(join(dir, 'pki', 'ca.crt'), PEM);
+  const conn = parseKubeconfig(
+    kubeconfigYaml({ server: 'https://127.80.0.9:6443/', token: 'abc.def', caPath: 'pki/ca.crt', namespace: 'rr' }),
+    join(dir, 'config'),
+  );
+  t.is(conn.server, 'https://127.80.0.9:6443');
+  t.is(conn.token, 'abc.def');
+  t.is(conn.ca?.toString(), PEM);
+  t.is(conn.namespace, 'rr');
+  t.is(conn.cert, undefined);
+  t.false(conn.insecureSkipTlsVerify);
+});
+
+test('kubeconfig: inline CA and client certificate data win over nothing, files work too', (t) => {
+  const dir = tmpDir('kc-');
+  writeFileSync(join(dir, 'c.crt'), PEM);
+  writeFileSync(join(dir, 'c.key'), KEY);
+  const inline = parseKubeconfig(
+    kubeconfigYaml({ server: 'https://127.80.0.9', caData: PEM, certData: PEM, keyData: KEY }),
+    join(dir, 'config'),
+  );
+  t.is(inline.ca?.toString(), PEM);
+  t.is(inline.cert?.toString(), PEM);
+  t.is(inline.key?.toString(), KEY);
+  t.is(inline.token, undefined);
+  const files = parseKubeconfig(kubeconfigYaml({ server: 'https://127.80.0.9', certPath: join(dir, 'c.crt'), keyPath: 'c.key' }), join(dir, 'config'));
+  t.is(files.cert?.toString(), PEM);
+  t.is(files.key?.toString(), KEY);
+  t.is(files.ca, undefined);
+});
+
+test('kubeconfig: JSON form, KUBECONFIG path list, missing files', (t) => {
+  const dir = tmpDir('kc-');
+  const json = {
+    'current-context': 'x',
+    contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+    clusters: [{ name: 'c', cluster: { server: 'http://127.80.0.9:8080', 'insecure-skip-tls-verify': true } }],
+    users: [{ name: 'u', user: { token: 't' } }],
+  };
+  writeFileSync(join(dir, 'k.json'), JSON.stringify(json));
+  const conn = loadKubeConnection(`${join(dir, 'missing')}:${join(dir, 'k.json')}`, {});
+  t.is(conn.server, 'http://127.80.0.9:8080');
+  t.true(conn.insecureSkipTlsVerify);
+  const err = t.throws(() => loadKubeConnection(join(dir, 'nope'), {}), { instanceOf: KubeConfigError });
+  t.regex(err!.message, /KUBECONFIG: cannot read .*nope/);
+});
+
+test('kubeconfig: clear errors for unsupported auth, missing context, half a key pair, bad base64', (t) => {
+  const base = kubeconfigYaml({ server: 'https://127.80.0.9', token: 't' });
+  const withUser = (u: string): string => base.replace('    token: "t"', u);
+  const cases: Array<[string, RegExp]> = [
+    [withUser('    exec:\n      command: aws'), /"exec" is not supported; use a bearer token/],
+    [withUser('    username: admin'), /"username" is not supported/],
+    [withUser(`    client-certificate-data: ${Buffer.from(PEM).toString('base64')}`), /client-certificate and client-key must be given together/],
+    [withUser('    client-certificate-data: "%%%"\n    client-key-data: "%%%"'), /client-certificate-data is not base64/],
+    [base.replace('current-context: fake-ctx', 'current-context: ""'), /current-context is not set/],
+    [base.replace('current-context: fake-ctx', 'current-context: other'), /context "other" not found in contexts/],
+    [base.replace('    server: https://127.80.0.9', '    server: ftp://x'), /server must be http:\/\/ or https:\/\//],
+    [base.replace('    server: https://127.80.0.9', '    certificate-authority: /nonexistent/ca.crt'), /has no server/],
+  ];
+  for (const [text, re] of cases) {
+    const err = t.throws(() => parseKubeconfig(text, '/tmp/kc'), { instanceOf: KubeConfigError }, text);
+    t.regex(err!.message, re);
+    t.true(err!.message.startsWith('/tmp/kc'), 'names the file');
+  }
+});
+
+test('in-cluster service account when KUBECONFIG is unset', (t) => {
+  const sa = tmpDir('sa-');
+  writeFileSync(join(sa, 'token'), 'sa-token\n');
+  writeFileSync(join(sa, 'ca.crt'), PEM);
+  writeFileSync(join(sa, 'namespace'), 'calico-rr\n');
+  const conn = loadKubeConnection(undefined, { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, sa);
+  t.is(conn.server, 'https://[fd00::1]:443');
+  t.is(conn.tokenFile, join(sa, 'token'));
+  t.is(conn.ca?.toString(), PEM);
+  t.is(conn.namespace, 'calico-rr');
+  const err = t.throws(() => loadKubeConnection('', {}, sa), { instanceOf: KubeConfigError });
+  t.regex(err!.message, /KUBECONFIG is unset and this is not a pod/);
+  const noToken = tmpDir('sa-');
+  const e2 = t.throws(() => loadKubeConnection(undefined, { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, noToken));
+  t.regex(e2!.message, /cannot read .*token/);
+});
