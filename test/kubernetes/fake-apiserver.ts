@@ -542,7 +542,6 @@ export class FakeApiServer {
     };
     if (timeout > 0) timers.push(setTimeout(end, timeout * 1000));
     this.watches.add(end);
-    req.on('close', end);
     res.on('close', end);
   }
 }

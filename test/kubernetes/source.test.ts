@@ -1,0 +1,197 @@
+// KubernetesKeySource against the fake API server: first snapshot, live changes, 410 → re-list, broken watch
+// and server restart → resume from the last resourceVersion, bookmarks, TLS client certs, 401 and 403.
+import test from 'ava';
+import { createKubernetesSource, type KubernetesKeySource } from '../../src/datastore/kubernetes/kubernetes-source.js';
+import { FakeApiServer, FakeStore } from './fake-apiserver.js';
+import { bgpConfig, bgpPeer, K, node, Recorder, tmpDir, writeKubeconfig } from './helpers.js';
+import { makePki } from './pki.js';
+
+const HOST = '127.80.1.1';
+const TOKEN = 'rr-token';
+const RBAC = { rr: ['list nodes', 'watch nodes', 'list bgppeers', 'watch bgppeers', 'list bgpconfigurations', 'watch bgpconfigurations'] };
+const cleanups: Array<() => Promise<void>> = [];
+test.after.always(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+async function startSource(server: FakeApiServer, extra: { token?: string } = {}): Promise<{ src: KubernetesKeySource; rec: Recorder }> {
+  const kc = writeKubeconfig(tmpDir('kc-'), { server: server.url, token: extra.token ?? TOKEN });
+  const src = createKubernetesSource({ kubeconfigPath: kc, register: false, ip: '10.0.0.10', initialBackoffMs: 50, maxBackoffMs: 300 });
+  const rec = new Recorder();
+  cleanups.push(() => src.stop());
+  await src.start(rec);
+  return { src, rec };
+}
+
+async function startServer(store = new FakeStore(), port = 0, extra: Partial<Parameters<typeof FakeApiServer.start>[0]> = {}): Promise<FakeApiServer> {
+  const s = await FakeApiServer.start({ host: HOST, port, tokens: { [TOKEN]: 'rr', weak: 'nobody' }, rbac: RBAC, bookmarkIntervalMs: 100, ...extra }, store);
+  cleanups.push(() => s.stop());
+  return s;
+}
+
+test('first snapshot holds the translated cluster, then live changes arrive as key changes', async (t) => {
+  const store = new FakeStore();
+  store.create('nodes', node('n1', '10.0.1.1/24'));
+  store.create('nodes', node('n2', '10.0.1.2/24', 'fd00::2/64'));
+  store.create('bgppeers', bgpPeer('rr-global', '10.0.0.10', 64512));
+  store.create('bgpconfigurations', bgpConfig(64512));
+  const server = await startServer(store);
+  const { src, rec } = await startSource(server);
+  await rec.until('snapshot', (r) => r.snapshots === 1);
+  t.is(src.name, `kubernetes:${server.url}`);
+  t.is(rec.keys.get(`${K}/host/n1/ip_addr_v4`), '10.0.1.1');
+  t.is(rec.keys.get(`${K}/host/n2/ip_addr_v6`), 'fd00::2');
+  t.is(rec.keys.get(`${K}/global/peer_v4/10.0.0.10`), '{"ip":"10.0.0.10","as_num":"64512"}');
+  t.is(rec.keys.get(`${K}/global/as_num`), '64512');
+
+  // node added
+  store.create('nodes', node('n3', '10.0.1.3/24'));
+  await rec.until('n3 added', (r) => r.keys.get(`${K}/host/n3/ip_addr_v4`) === '10.0.1.3');
+  // address changed
+  store.apply('nodes', node('n1', '10.0.2.1/24'));
+  await rec.until('n1 moved', (r) => r.keys.get(`${K}/host/n1/ip_addr_v4`) === '10.0.2.1');
+  t.deepEqual(rec.changes.filter(([k]) => k === `${K}/host/n1/ip_addr_v4`), [[`${K}/host/n1/ip_addr_v4`, '10.0.2.1']]);
+  // node removed: all its keys go
+  store.delete('nodes', undefined, 'n2');
+  await rec.until('n2 removed', (r) => ![...r.keys.keys()].some((k) => k.startsWith(`${K}/host/n2/`)));
+  // node-specific BGPPeer, then turned global
+  store.create('bgppeers', bgpPeer('rr-n3', '10.0.0.11', 65000, 'n3'));
+  await rec.until('node peer', (r) => r.keys.get(`${K}/host/n3/peer_v4/10.0.0.11`) === '{"ip":"10.0.0.11","as_num":"65000"}');
+  store.apply('bgppeers', bgpPeer('rr-n3', '10.0.0.11', 65000));
+  await rec.until('peer now global', (r) => r.keys.has(`${K}/global/peer_v4/10.0.0.11`) && !r.keys.has(`${K}/host/n3/peer_v4/10.0.0.11`));
+  store.delete('bgppeers', undefined, 'rr-global');
+  await rec.until('global peer gone', (r) => !r.keys.has(`${K}/global/peer_v4/10.0.0.10`));
+  // BGPConfiguration AS
+  store.apply('bgpconfigurations', bgpConfig(65100));
+  await rec.until('AS changed', (r) => r.keys.get(`${K}/global/as_num`) === '65100');
+  store.delete('bgpconfigurations', undefined, 'default');
+  await rec.until('AS unset', (r) => !r.keys.has(`${K}/global/as_num`));
+  t.is(rec.snapshots, 1, 'no resync was needed');
+  t.is(server.count('list', 'nodes'), 1);
+  t.is(rec.problems.length, 0, rec.problems.join('\n'));
+});
+
+for (const goneAs of ['event', 'status'] as const) {
+  test(`a resourceVersion that expired (410 as ${goneAs === 'event' ? 'an ERROR event' : 'HTTP status'}) → re-list and a new snapshot`, async (t) => {
+    const store = new FakeStore();
+    store.create('nodes', node('n1', '10.0.1.1/24'));
+    store.create('nodes', node('n2', '10.0.1.2/24'));
+    const server = await startServer(store, 0, { goneAs });
+    const { rec } = await startSource(server);
+    await rec.until('snapshot', (r) => r.snapshots === 1);
+    // While the watches are down, things change and the history is compacted: the watch cannot resume.
+    await server.stop();
+    store.delete('nodes', undefined, 'n1');
+    store.create('nodes', node('n9', '10.0.1.9/24'));
+    store.compact();
+    const again = await startServer(store, server.port, { goneAs });
+    await rec.until('resync', (r) => r.snapshots >= 2 && r.keys.has(`${K}/host/n9/ip_addr_v4`));
+    t.false(rec.keys.has(`${K}/host/n1/ip_addr_v4`), 'deletion missed by the watch is gone after the re-list');
+    t.true(rec.problems.some((p) => /nodes: resourceVersion \d+ expired \(410 Gone\); listing again/.test(p)));
+    t.true(again.count('list', 'nodes') >= 1);
+  });
+}
+
+test('a watch that ends or breaks resumes from the last resourceVersion without losing an event', async (t) => {
+  const store = new FakeStore();
+  store.create('nodes', node('n1', '10.0.1.1/24'));
+  const server = await startServer(store);
+  const { rec } = await startSource(server);
+  await rec.until('snapshot', (r) => r.snapshots === 1);
+  const watchesBefore = server.count('watch', 'nodes');
+  // Clean end (server-side timeout): events written in between must not be lost.
+  server.endWatches();
+  store.create('nodes', node('n2', '10.0.1.2/24'));
+  await rec.until('n2 via resumed watch', (r) => r.keys.has(`${K}/host/n2/ip_addr_v4`));
+  t.true(server.count('watch', 'nodes') > watchesBefore);
+  const resumed = server.requests.filter((r) => r.verb === 'watch' && r.resource === 'nodes').at(-1)!;
+  t.not(resumed.query.resourceVersion, '0');
+  t.is(resumed.query.allowWatchBookmarks, 'true');
+
+  // Server restart (connections cut, port closed for a while): back off, then resume on the same store.
+  await server.stop();
+  store.create('nodes', node('n3', '10.0.1.3/24'));
+  store.delete('nodes', undefined, 'n1');
+  await new Promise((r) => setTimeout(r, 400));
+  const again = await startServer(store, server.port);
+  await rec.until('events from the downtime', (r) => r.keys.has(`${K}/host/n3/ip_addr_v4`) && !r.keys.has(`${K}/host/n1/ip_addr_v4`));
+  t.is(again.count('list', 'nodes'), 0, 'resumed by watch, no re-list');
+  t.is(rec.snapshots, 1);
+  t.true(rec.problems.some((p) => /watch nodes: .*(ECONNREFUSED|ECONNRESET|socket hang up|aborted|stream broke)/.test(p)), rec.problems.join('\n'));
+});
+
+test('bookmarks move the resourceVersion forward, so a compacted history does not force a re-list', async (t) => {
+  const store = new FakeStore();
+  store.create('nodes', node('n1', '10.0.1.1/24'));
+  const server = await startServer(store);
+  const { src, rec } = await startSource(server);
+  await rec.until('snapshot', (r) => r.snapshots === 1);
+  // Writes elsewhere move the global resourceVersion; only bookmarks tell the node watch about it.
+  for (let i = 0; i < 5; i++) store.create('bgppeers', bgpPeer(`p${i}`, `10.0.9.${i + 1}`, 64512));
+  const target = store.rv;
+  await rec.until('bookmark caught up', () => Number(src.stats.nodes!.bookmarks) > 0 && server.requests.length > 0 && Number(lastRv(src)) >= target, 5000);
+  store.compact();
+  server.endWatches();
+  store.create('nodes', node('n2', '10.0.1.2/24'));
+  await rec.until('n2', (r) => r.keys.has(`${K}/host/n2/ip_addr_v4`));
+  t.is(server.count('list', 'nodes'), 1, 'no re-list for nodes');
+  t.is(rec.snapshots, 1);
+});
+
+function lastRv(src: KubernetesKeySource): string {
+  return (src as unknown as { reflectors: Map<string, { stats: { lastResourceVersion?: string } }> }).reflectors.get('nodes')!.stats.lastResourceVersion ?? '0';
+}
+
+test('HTTPS with a CA from the kubeconfig and client-certificate authentication (files and inline data)', async (t) => {
+  const pki = makePki('127.80.1.2');
+  const store = new FakeStore();
+  store.create('nodes', node('tls-node', '10.0.3.1/24'));
+  const server = await FakeApiServer.start(
+    { host: '127.80.1.2', tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert }, rbac: { 'system:rr': ['*'] } },
+    store,
+  );
+  cleanups.push(() => server.stop());
+  const client = pki.client('system:rr');
+  const dir = tmpDir('kc-');
+  const variants = [
+    writeKubeconfig(dir, { server: server.url, caPath: pki.caCertPath, certPath: client.certPath, keyPath: client.keyPath }, 'files'),
+    writeKubeconfig(dir, { server: server.url, caData: pki.caCert, certData: client.cert, keyData: client.key }, 'inline'),
+  ];
+  for (const kc of variants) {
+    const src = createKubernetesSource({ kubeconfigPath: kc, register: false, ip: '10.0.0.10', initialBackoffMs: 50, maxBackoffMs: 300 });
+    cleanups.push(() => src.stop());
+    const rec = new Recorder();
+    await src.start(rec);
+    await rec.until(`snapshot over TLS (${kc})`, (r) => r.snapshots === 1);
+    t.is(rec.keys.get(`${K}/host/tls-node/ip_addr_v4`), '10.0.3.1');
+    await src.stop();
+  }
+  t.true(server.requests.every((r) => r.user === 'system:rr'));
+
+  // Without the CA the server certificate is not trusted: a problem, and no snapshot.
+  const untrusted = createKubernetesSource({
+    kubeconfigPath: writeKubeconfig(dir, { server: server.url, certPath: client.certPath, keyPath: client.keyPath }, 'noca'),
+    register: false,
+    ip: '10.0.0.10',
+    initialBackoffMs: 50,
+    maxBackoffMs: 300,
+  });
+  cleanups.push(() => untrusted.stop());
+  const rec = new Recorder();
+  await untrusted.start(rec);
+  await rec.until('TLS problem', (r) => r.problems.some((p) => /self[- ]signed|unable to verify|certificate/i.test(p)));
+  t.is(rec.snapshots, 0);
+});
+
+test('401 for an unknown token and 403 naming the missing permission', async (t) => {
+  const server = await startServer(new FakeStore(), 0, { rbac: { ...RBAC, nobody: ['list nodes', 'watch nodes'] } });
+  const bad = await startSource(server, { token: 'wrong' });
+  await bad.rec.until('401', (r) => r.problems.some((p) => /401 Unauthorized/.test(p)));
+  t.is(bad.rec.snapshots, 0);
+  const weak = await startSource(server, { token: 'weak' });
+  await weak.rec.until('403', (r) => r.problems.some((p) => /403 Forbidden/.test(p)));
+  const msg = weak.rec.problems.find((p) => /403/.test(p))!;
+  t.regex(msg, /missing RBAC permission: verb "list" on resource "bgp(peers|configurations)" in API group "crd.projectcalico.org" at the cluster scope/);
+  t.regex(msg, /User "nobody" cannot list resource/);
+  t.is(weak.rec.snapshots, 0, 'no partial snapshot while a collection is unreadable');
+});
