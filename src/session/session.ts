@@ -1,0 +1,625 @@
+// One BGP session for one PeerSpec: outgoing and incoming TCP connections, each run by the §8 FSM of
+// fsm.ts, collision detection (§6.8), idle hold with backoff, fair input processing and the write path.
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { peerLogger, type Logger } from '../log.js';
+import { isBgpError } from '../wire/errors.js';
+import { decodeMessage } from '../wire/message.js';
+import { carriesShutdownMessage, decodeShutdownMessage, encodeKeepalive, encodeNotification } from '../wire/notification.js';
+import { encodeOpen } from '../wire/open.js';
+import {
+  CeaseSubcode, DEFAULT_CONTEXT, MessageType, type CodecContext, type OpenMessage, type RouteRefreshMessage,
+} from '../wire/types.js';
+import type { PeerSpec } from '../peers/peer-spec.js';
+import { Framer } from './framer.js';
+import { idleHoldSeconds, jitterMs, transition, type BgpState, type FsmAction, type FsmEvent, type TimerName } from './fsm.js';
+import { buildOpen, compareBgpId, DEFAULT_LOCAL_OPTIONS, negotiate, type LocalOptions, type Negotiated } from './negotiate.js';
+import { describeNotification } from './notification-text.js';
+
+export interface SessionOptions {
+  /** What we offer in our OPEN (hold time, ADD-PATH receive, extended message, graceful restart). */
+  local?: Partial<LocalOptions>;
+  /** ConnectRetryTime in seconds (jittered per §10). */
+  connectRetryTime?: number;
+  /** Idle hold after a failure: base seconds, doubled per consecutive failure, capped. */
+  idleHoldBase?: number;
+  idleHoldCap?: number;
+  /** A session that stayed Established this long (s) resets the failure count. */
+  stableAfter?: number;
+  /** Never connect out; only accept the peer's connection. */
+  passive?: boolean;
+  /** Input fairness: at most this many messages or this many ms per turn of the event loop. */
+  sliceMessages?: number;
+  sliceMs?: number;
+}
+
+export interface SessionCounters {
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  updatesIn: number;
+  updatesOut: number;
+  notificationsIn: number;
+  notificationsOut: number;
+  /** How many times the session reached Established. */
+  establishedTransitions: number;
+}
+
+export interface DownInfo {
+  /** The peer restarted under graceful restart (RFC 4724): keep its routes as stale. */
+  graceful: boolean;
+  /** The peer had advertised graceful restart, so its routes may be retained for peerRestartTime. */
+  peerGracefulRestart: Negotiated['gracefulRestart'];
+}
+
+export interface BgpSessionEvents {
+  state: [from: BgpState, to: BgpState, reason: string];
+  established: [neg: Negotiated];
+  /** One whole UPDATE message, header included (valid until the listener returns unless copied). */
+  update: [msg: Buffer];
+  'route-refresh': [m: RouteRefreshMessage];
+  down: [reason: string, info: DownInfo];
+  drain: [];
+}
+
+type Direction = 'out' | 'in';
+
+interface Conn {
+  dir: Direction;
+  socket: net.Socket;
+  framer: Framer;
+  state: BgpState;
+  ctx: CodecContext;
+  neg: Negotiated | null;
+  timers: Record<TimerName, NodeJS.Timeout | null>;
+  intervals: Record<TimerName, number>;
+  /** A drain turn is scheduled with setImmediate. */
+  scheduled: boolean;
+  closed: boolean;
+  /** The transport came up (we got past Connect). */
+  opened: boolean;
+  /** Closed by us on purpose (stop, collision): no backoff. */
+  benign: boolean;
+  connectTimer: NodeJS.Timeout | null;
+}
+
+const KEEPALIVE = encodeKeepalive();
+const LINGER_MS = 1000;
+
+export class BgpSession extends EventEmitter<BgpSessionEvents> {
+  readonly spec: PeerSpec;
+  readonly log: Logger;
+  readonly counters: SessionCounters = {
+    messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, updatesIn: 0, updatesOut: 0,
+    notificationsIn: 0, notificationsOut: 0, establishedTransitions: 0,
+  };
+
+  private readonly opts: Required<Omit<SessionOptions, 'local'>>;
+  private readonly localOpts: LocalOptions;
+  private readonly ourOpen: OpenMessage;
+  private readonly ourOpenBytes: Buffer;
+  private conns = new Set<Conn>();
+  private est: Conn | null = null;
+  private started = false;
+  private _state: BgpState = 'Idle';
+  private _establishedSince: Date | null = null;
+  private _lastError: string | null = null;
+  private failures = 0;
+  private idleHoldTimer: NodeJS.Timeout | null = null;
+  private connectRetryTimer: NodeJS.Timeout | null = null;
+
+  constructor(spec: PeerSpec, opts: SessionOptions = {}) {
+    super();
+    this.spec = spec;
+    this.log = peerLogger(spec.name, { address: spec.neighborAddress, as: spec.peerAs });
+    this.opts = {
+      connectRetryTime: opts.connectRetryTime ?? 30,
+      idleHoldBase: opts.idleHoldBase ?? 1,
+      idleHoldCap: opts.idleHoldCap ?? 120,
+      stableAfter: opts.stableAfter ?? 60,
+      passive: opts.passive ?? false,
+      sliceMessages: opts.sliceMessages ?? 512,
+      sliceMs: opts.sliceMs ?? 5,
+    };
+    this.localOpts = { ...DEFAULT_LOCAL_OPTIONS, ...opts.local };
+    this.ourOpen = buildOpen(spec, this.localOpts);
+    this.ourOpenBytes = encodeOpen(this.ourOpen);
+  }
+
+  // ---- public API ----------------------------------------------------------------------------
+
+  get state(): BgpState {
+    return this._state;
+  }
+
+  /** What was negotiated on the Established connection, null when not Established. */
+  get negotiated(): Negotiated | null {
+    return this.est?.neg ?? null;
+  }
+
+  get establishedSince(): Date | null {
+    return this._establishedSince;
+  }
+
+  /** The last error or reason the session went down (for `show protocols all`). */
+  get lastError(): string | null {
+    return this._lastError;
+  }
+
+  /** False while the socket's write buffer is above its high-water mark (then wait for 'drain'). */
+  get writable(): boolean {
+    const s = this.est?.socket;
+    return s !== undefined && !s.destroyed && !s.writableNeedDrain;
+  }
+
+  /** Starts the session: connect out (unless passive) and accept the peer's connection. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.failures = 0;
+    this.updateState('start');
+    this.dial();
+  }
+
+  /**
+   * Stops the session: Cease NOTIFICATION (with an RFC 8203 shutdown message for subcodes 2 and 4)
+   * on every connection, then close. Resolves when the sockets are closed.
+   */
+  stop(subcode: number = CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message?: string): Promise<void> {
+    this.started = false;
+    this.clearSessionTimers();
+    const data = message !== undefined && carriesShutdownMessage(6, subcode) ? shutdownData(message) : new Uint8Array(0);
+    const reason = `stopped (Cease subcode ${subcode}${message ? `: ${message}` : ''})`;
+    const closing: Promise<void>[] = [];
+    for (const c of [...this.conns]) {
+      closing.push(socketClosed(c.socket, LINGER_MS + 500));
+      c.benign = true;
+      this.feed(c, { type: 'ManualStop', subcode, data, reason });
+    }
+    this.updateState(reason);
+    return Promise.all(closing).then(() => undefined);
+  }
+
+  /**
+   * Writes one encoded message (normally an UPDATE) on the Established connection. Returns false when
+   * the socket's buffer is above its high-water mark (the data is queued; wait for 'drain'), and also
+   * when the session is not Established (the data is dropped then).
+   */
+  send(buf: Buffer): boolean {
+    const c = this.est;
+    if (!c || c.closed) return false;
+    this.counters.messagesOut++;
+    this.counters.bytesOut += buf.length;
+    if (buf[18] === MessageType.UPDATE) this.counters.updatesOut++;
+    return c.socket.write(buf);
+  }
+
+  /** Hands over a socket accepted by the listener from this peer's address. */
+  accept(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    if (!this.started || this.idleHoldTimer !== null) {
+      const why = this.started ? 'in idle hold after an error' : 'session not started';
+      this.log.info({ remote: socket.remoteAddress }, `incoming connection rejected: ${why}`);
+      rejectSocket(socket, CeaseSubcode.CONNECTION_REJECTED);
+      return;
+    }
+    if (this.est) {
+      if (this.est.neg?.gracefulRestart) {
+        // RFC 4724 §4.2: a new connection from a peer that advertised graceful restart means it restarted:
+        // drop the old connection without NOTIFICATION and keep its routes (stale) for the RIB to decide.
+        const old = this.est;
+        old.benign = true;
+        this.closeConn(old, 'peer reconnected (graceful restart)', true);
+      } else {
+        this.log.info('incoming connection while Established: connection collision, keeping the existing one');
+        rejectSocket(socket, CeaseSubcode.CONNECTION_COLLISION_RESOLUTION);
+        return;
+      }
+    }
+    // An older incoming connection that never got Established is superseded by the new one.
+    for (const c of [...this.conns]) {
+      if (c.dir === 'in') {
+        c.benign = true;
+        this.feed(c, { type: 'TcpConnectionFails', reason: 'superseded by a new incoming connection' });
+      }
+    }
+    const conn = this.newConn('in', socket);
+    conn.state = 'Active';
+    conn.opened = true;
+    this.feed(conn, { type: 'TcpConnectionConfirmed' });
+  }
+
+  // ---- connections -----------------------------------------------------------------------------
+
+  private newConn(dir: Direction, socket: net.Socket): Conn {
+    const conn: Conn = {
+      dir, socket, framer: new Framer(), state: 'Connect', ctx: DEFAULT_CONTEXT, neg: null,
+      timers: { hold: null, keepalive: null }, intervals: { hold: 0, keepalive: 0 },
+      scheduled: false, closed: false, opened: false, benign: false, connectTimer: null,
+    };
+    this.conns.add(conn);
+    socket.on('data', (chunk: Buffer) => {
+      if (conn.closed) return;
+      this.counters.bytesIn += chunk.length;
+      conn.framer.push(chunk);
+      if (!conn.scheduled) this.pump(conn);
+    });
+    socket.on('error', (err: Error) => {
+      if (!conn.closed) this.feed(conn, { type: 'TcpConnectionFails', reason: `socket error: ${err.message}` });
+    });
+    socket.on('close', () => {
+      if (!conn.closed) this.feed(conn, { type: 'TcpConnectionFails', reason: 'connection closed by peer' });
+    });
+    socket.on('end', () => {
+      // The peer half-closed: nothing more will come. Process what is buffered first.
+      if (!conn.closed && !conn.scheduled) this.pump(conn);
+      if (!conn.closed) this.feed(conn, { type: 'TcpConnectionFails', reason: 'connection closed by peer' });
+    });
+    socket.on('drain', () => {
+      if (conn === this.est) this.emit('drain');
+    });
+    return conn;
+  }
+
+  private dial(): void {
+    if (!this.started || this.opts.passive || this.idleHoldTimer !== null || this.est) return;
+    for (const c of this.conns) if (c.dir === 'out') return;
+    const s = this.spec;
+    const socket = net.connect({ host: s.neighborAddress, port: s.port, localAddress: s.localAddress, noDelay: true });
+    const conn = this.newConn('out', socket);
+    conn.state = 'Connect';
+    // A SYN that is never answered would otherwise hang for minutes.
+    conn.connectTimer = setTimeout(() => {
+      if (!conn.closed && !conn.opened) this.feed(conn, { type: 'TcpConnectionFails', reason: 'connect timed out' });
+    }, this.opts.connectRetryTime * 1000);
+    conn.connectTimer.unref();
+    socket.once('connect', () => {
+      if (conn.closed) return;
+      conn.opened = true;
+      if (conn.connectTimer) clearTimeout(conn.connectTimer);
+      conn.connectTimer = null;
+      this.feed(conn, { type: 'TcpConnectionConfirmed' });
+    });
+    this.updateState(`connecting to ${s.neighborAddress}:${s.port}`);
+  }
+
+  /** Processes buffered messages in bounded slices so that one peer cannot starve the event loop. */
+  private pump(conn: Conn): void {
+    const start = performance.now();
+    let n = 0;
+    while (!conn.closed) {
+      let msg: Buffer | null;
+      try {
+        msg = conn.framer.next();
+      } catch (e) {
+        if (!isBgpError(e)) throw e;
+        this.recordError(`bad message header: ${e.message}`);
+        this.feed(conn, { type: 'BGPHeaderErr', code: e.code, subcode: e.subcode, data: e.data, reason: `bad message header: ${e.message}` });
+        return;
+      }
+      if (msg === null) break;
+      this.handleMessage(conn, msg);
+      if (++n >= this.opts.sliceMessages || performance.now() - start >= this.opts.sliceMs) {
+        if (conn.closed || conn.framer.buffered === 0) break;
+        // Yield: stop reading from the socket until the backlog is handled in the next turn.
+        conn.scheduled = true;
+        conn.socket.pause();
+        setImmediate(() => {
+          conn.scheduled = false;
+          if (conn.closed) return;
+          this.pump(conn);
+          if (!conn.scheduled && !conn.closed) conn.socket.resume();
+        });
+        return;
+      }
+    }
+  }
+
+  private handleMessage(conn: Conn, msg: Buffer): void {
+    this.counters.messagesIn++;
+    const type = msg[18];
+    if (type === MessageType.UPDATE) {
+      this.counters.updatesIn++;
+      this.feed(conn, { type: 'UpdateMsg' }, msg);
+      return;
+    }
+    let m;
+    try {
+      m = decodeMessage(msg, conn.ctx);
+    } catch (e) {
+      if (!isBgpError(e)) throw e;
+      const reason = `malformed ${type === MessageType.OPEN ? 'OPEN' : 'message'}: ${e.message}`;
+      this.recordError(reason);
+      this.feed(conn, { type: type === MessageType.OPEN ? 'BGPOpenMsgErr' : 'BGPHeaderErr', code: e.code, subcode: e.subcode, data: e.data, reason });
+      return;
+    }
+    switch (m.type) {
+      case MessageType.OPEN:
+        this.onOpen(conn, m);
+        return;
+      case MessageType.NOTIFICATION: {
+        this.counters.notificationsIn++;
+        const text = describeNotification(m.code, m.subcode);
+        const shutdown = carriesShutdownMessage(m.code, m.subcode) ? decodeShutdownMessage(m.data) : undefined;
+        const reason = `received NOTIFICATION ${m.code}/${m.subcode} (${text})${shutdown !== undefined ? `: "${shutdown}"` : ''}`;
+        this.recordError(reason);
+        this.feed(conn, { type: 'NotifMsg', reason });
+        return;
+      }
+      case MessageType.KEEPALIVE:
+        this.feed(conn, { type: 'KeepAliveMsg' });
+        return;
+      case MessageType.ROUTE_REFRESH:
+        this.feed(conn, { type: 'RouteRefreshMsg' }, undefined, m);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onOpen(conn: Conn, open: OpenMessage): void {
+    if (conn.state !== 'OpenSent') {
+      this.feed(conn, { type: 'BGPOpen', holdTime: 0, keepaliveTime: 0 }); // an FSM error in any other state
+      return;
+    }
+    let neg: Negotiated;
+    try {
+      neg = negotiate(this.ourOpen, open, this.spec);
+    } catch (e) {
+      if (!isBgpError(e)) throw e;
+      this.recordError(`OPEN rejected: ${e.message}`);
+      this.feed(conn, { type: 'BGPOpenMsgErr', code: e.code, subcode: e.subcode, data: e.data, reason: `OPEN rejected: ${e.message}` });
+      return;
+    }
+    // §6.8 collision detection against the other connection of this peer.
+    for (const other of this.conns) {
+      if (other === conn || other.closed) continue;
+      if (other.state === 'Established') {
+        conn.benign = true;
+        this.feed(conn, { type: 'OpenCollisionDump' });
+        return;
+      }
+      if (other.state === 'OpenConfirm') {
+        // The side with the higher BGP identifier keeps the connection it opened.
+        const keep: Direction = compareBgpId(this.spec.routerId, neg.peerBgpId) < 0 ? 'in' : 'out';
+        const loser = conn.dir === keep ? other : conn;
+        this.log.info({ keep }, `connection collision with ${neg.peerBgpId}: closing the ${loser.dir === 'in' ? 'incoming' : 'outgoing'} connection`);
+        loser.benign = true;
+        this.feed(loser, { type: 'OpenCollisionDump' });
+        if (loser === conn) return;
+      }
+    }
+    conn.neg = neg;
+    conn.ctx = neg.recvCtx;
+    conn.framer.setMaxLen(neg.recvCtx.maxMessageLen);
+    this.feed(conn, { type: 'BGPOpen', holdTime: neg.holdTime, keepaliveTime: neg.keepaliveTime });
+  }
+
+  /** Runs one FSM step for a connection and carries out its actions. */
+  private feed(conn: Conn, ev: FsmEvent, msg?: Buffer, rr?: RouteRefreshMessage): void {
+    if (conn.closed) return;
+    const before = conn.state;
+    const t = transition(conn.state, ev);
+    conn.state = t.state;
+    for (const a of t.actions) this.act(conn, a, msg, rr);
+    if (before !== conn.state && !conn.closed) this.updateState(describeEvent(ev));
+  }
+
+  private act(conn: Conn, a: FsmAction, msg?: Buffer, rr?: RouteRefreshMessage): void {
+    switch (a.do) {
+      case 'send-open':
+        this.write(conn, this.ourOpenBytes);
+        return;
+      case 'send-keepalive':
+        this.write(conn, KEEPALIVE);
+        return;
+      case 'send-notification': {
+        this.counters.notificationsOut++;
+        this.write(conn, encodeNotification(a.code, a.subcode, a.data));
+        this.log.info({ code: a.code, subcode: a.subcode }, `sent NOTIFICATION ${a.code}/${a.subcode} (${describeNotification(a.code, a.subcode)})`);
+        return;
+      }
+      case 'timer':
+        this.setTimer(conn, a.timer, a.seconds);
+        return;
+      case 'established':
+        this.onEstablished(conn);
+        return;
+      case 'deliver-update':
+        if (msg) this.emit('update', msg);
+        return;
+      case 'deliver-route-refresh':
+        if (rr) this.emit('route-refresh', rr);
+        return;
+      case 'close':
+        this.closeConn(conn, a.reason, false);
+        return;
+    }
+  }
+
+  private write(conn: Conn, buf: Buffer): void {
+    if (conn.socket.destroyed || !conn.socket.writable) return;
+    this.counters.messagesOut++;
+    this.counters.bytesOut += buf.length;
+    conn.socket.write(buf);
+  }
+
+  private setTimer(conn: Conn, name: TimerName, seconds: number): void {
+    const existing = conn.timers[name];
+    if (seconds === -1) {
+      if (existing) existing.refresh();
+      return;
+    }
+    if (existing) clearTimeout(existing);
+    conn.timers[name] = null;
+    conn.intervals[name] = seconds;
+    if (seconds <= 0) return;
+    const fire = (): void => {
+      if (name === 'keepalive') {
+        // §10: a fresh jitter for each keepalive interval.
+        conn.timers.keepalive = setTimeout(fire, jitterMs(conn.intervals.keepalive));
+        this.feed(conn, { type: 'KeepaliveTimerExpires' });
+      } else {
+        conn.timers.hold = null;
+        this.recordError('hold timer expired');
+        this.feed(conn, { type: 'HoldTimerExpires' });
+      }
+    };
+    conn.timers[name] = setTimeout(fire, name === 'keepalive' ? jitterMs(seconds) : seconds * 1000);
+  }
+
+  private onEstablished(conn: Conn): void {
+    this.est = conn;
+    this._establishedSince = new Date();
+    this.counters.establishedTransitions++;
+    if (this.connectRetryTimer) clearTimeout(this.connectRetryTimer);
+    this.connectRetryTimer = null;
+    for (const other of [...this.conns]) {
+      if (other === conn) continue;
+      other.benign = true;
+      if (other.state === 'Connect') this.closeConn(other, 'session established on the other connection', true);
+      else this.feed(other, { type: 'OpenCollisionDump' });
+    }
+    this.updateState('KEEPALIVE received');
+    this.emit('established', conn.neg!);
+  }
+
+  /** Releases a connection; when it was the last one, decides on backoff and the next attempt. */
+  private closeConn(conn: Conn, reason: string, silent: boolean): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    conn.state = 'Idle';
+    for (const t of Object.values(conn.timers)) if (t) clearTimeout(t);
+    if (conn.connectTimer) clearTimeout(conn.connectTimer);
+    conn.framer.clear();
+    this.conns.delete(conn);
+    const sock = conn.socket;
+    if (silent || sock.destroyed) {
+      sock.destroy();
+    } else {
+      // Let a NOTIFICATION already written leave before the socket goes.
+      sock.end();
+      sock.resume(); // read (and drop) until the peer's FIN so the socket can finish closing
+      setTimeout(() => sock.destroy(), LINGER_MS);
+    }
+
+    if (!conn.benign) this._lastError = reason;
+    const wasEstablished = conn === this.est;
+    let upFor = 0;
+    if (wasEstablished) {
+      this.est = null;
+      upFor = this._establishedSince ? (Date.now() - this._establishedSince.getTime()) / 1000 : 0;
+      this._establishedSince = null;
+      this._lastError = reason;
+    }
+    const graceful = wasEstablished && reason === 'peer reconnected (graceful restart)';
+    const last = this.conns.size === 0;
+
+    if (last && this.started && !conn.benign && conn.opened) {
+      this.failures = upFor >= this.opts.stableAfter ? 1 : this.failures + 1;
+      this.enterIdleHold(reason);
+    } else {
+      this.updateState(reason);
+    }
+    if (wasEstablished) {
+      this.emit('down', reason, { graceful, peerGracefulRestart: conn.neg?.gracefulRestart ?? null });
+    }
+    if (last && this.started && this.idleHoldTimer === null) this.scheduleConnectRetry();
+  }
+
+  private enterIdleHold(reason: string): void {
+    const secs = idleHoldSeconds(this.failures, this.opts.idleHoldBase, this.opts.idleHoldCap);
+    if (this.idleHoldTimer) clearTimeout(this.idleHoldTimer);
+    this.idleHoldTimer = setTimeout(() => {
+      this.idleHoldTimer = null;
+      this.updateState('idle hold time over');
+      this.dial();
+      if (this.conns.size === 0) this.scheduleConnectRetry();
+    }, jitterMs(secs));
+    this.updateState(`${reason}; idle hold ${secs} s`);
+  }
+
+  private scheduleConnectRetry(): void {
+    if (this.connectRetryTimer || this.opts.passive) return;
+    this.connectRetryTimer = setTimeout(() => {
+      this.connectRetryTimer = null;
+      if (!this.started || this.est) return;
+      if (this.conns.size === 0) this.dial();
+      if (!this.est) this.scheduleConnectRetry();
+    }, jitterMs(this.opts.connectRetryTime));
+  }
+
+  private clearSessionTimers(): void {
+    if (this.idleHoldTimer) clearTimeout(this.idleHoldTimer);
+    if (this.connectRetryTimer) clearTimeout(this.connectRetryTimer);
+    this.idleHoldTimer = null;
+    this.connectRetryTimer = null;
+  }
+
+  private recordError(reason: string): void {
+    this._lastError = reason;
+  }
+
+  /** The session state is the furthest any of its connections got (Established > ... > Connect). */
+  private computeState(): BgpState {
+    if (!this.started || this.idleHoldTimer !== null) return 'Idle';
+    if (this.est) return 'Established';
+    let best: BgpState = 'Active';
+    for (const c of this.conns) if (RANK[c.state] > RANK[best]) best = c.state;
+    return best;
+  }
+
+  private updateState(reason: string): void {
+    const next = this.computeState();
+    if (next === this._state) return;
+    const from = this._state;
+    this._state = next;
+    this.log.info({ from, to: next }, `${from} -> ${next}: ${reason}`);
+    this.emit('state', from, next, reason);
+  }
+}
+
+const RANK: Record<BgpState, number> = { Idle: 0, Active: 1, Connect: 2, OpenSent: 3, OpenConfirm: 4, Established: 5 };
+
+function describeEvent(ev: FsmEvent): string {
+  switch (ev.type) {
+    case 'TcpConnectionConfirmed': return 'transport up, OPEN sent';
+    case 'BGPOpen': return 'OPEN received';
+    case 'KeepAliveMsg': return 'KEEPALIVE received';
+    default: return 'reason' in ev ? ev.reason : ev.type;
+  }
+}
+
+/** RFC 8203/9003 shutdown communication: length octet + UTF-8 (at most 255 octets, whole characters). */
+function shutdownData(message: string): Uint8Array {
+  let b = Buffer.from(message, 'utf8');
+  if (b.length > 255) {
+    let end = 255;
+    while (end > 0 && (b[end]! & 0xc0) === 0x80) end--;
+    b = b.subarray(0, end);
+  }
+  const out = new Uint8Array(1 + b.length);
+  out[0] = b.length;
+  out.set(b, 1);
+  return out;
+}
+
+/** Sends a Cease NOTIFICATION on a socket we will not use and closes it. */
+export function rejectSocket(socket: net.Socket, subcode: number): void {
+  socket.on('error', () => undefined);
+  socket.end(encodeNotification(6, subcode));
+  socket.resume();
+  setTimeout(() => socket.destroy(), LINGER_MS);
+}
+
+function socketClosed(socket: net.Socket, timeoutMs: number): Promise<void> {
+  if (socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, timeoutMs);
+    socket.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
