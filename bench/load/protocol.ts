@@ -1,0 +1,56 @@
+// Messages between the bench runner and the load speaker child process (Node IPC, JSON).
+// One request, one reply with the same id; the speaker never sends anything unasked.
+import type { PlanSpec } from './plan.js';
+
+export interface SpeakerConfig {
+  plan: PlanSpec;
+  remote: string; // reflector address
+  port: number;
+  asn: number;
+  clusterId: string; // every reflected route must carry it in CLUSTER_LIST
+  holdTime: number;
+}
+
+export type SpeakerRequest =
+  | { id: number; op: 'setup'; config: SpeakerConfig }
+  | { id: number; op: 'connect'; timeoutMs: number; sessions?: number[] }
+  | { id: number; op: 'announce'; sessions: number[] | 'all'; timeoutMs: number }
+  | { id: number; op: 'withdraw'; sessions: number[] | 'all'; timeoutMs: number }
+  | { id: number; op: 'churn'; sessions: number[]; intervalMs: number; durationMs: number; timeoutMs: number }
+  | { id: number; op: 'close' };
+
+/** Outcome of one send-and-wait step; timing is measured inside the speaker on one clock. */
+export interface StepResult {
+  ok: boolean; // every receiver holds exactly the expected prefixes with the expected attributes
+  ms: number; // first byte written -> last receiver at target (or until the timeout)
+  errors: string[]; // first few problems (missing, unexpected, wrong attributes, lost sessions)
+  updatesReceived: number; // UPDATE messages received by all receivers during the step
+  prefixesReceived: number; // NLRI + withdrawn prefixes received during the step
+}
+
+export interface ConnectResult {
+  ok: boolean;
+  ms: number; // first connect -> all sessions Established
+  redials: number;
+  errors: string[];
+}
+
+export interface ChurnResult extends StepResult {
+  windowMs: number;
+  toggles: number; // withdraw or re-announce events sent
+  delivered: number; // prefix state changes seen by receivers during the window
+  deliveredPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  samples: number;
+}
+
+export interface SetupResult {
+  sessions: number;
+  prefixes: number;
+  updates: number;
+  buildMs: number;
+}
+
+export type SpeakerReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };

@@ -1,0 +1,81 @@
+// Runner side of the load speaker: forks bench/load/speaker.ts and turns its IPC replies into promises.
+// Every speaker started here is killed when the runner exits, however it exits.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ChurnResult, ConnectResult, SetupResult, SpeakerConfig, SpeakerReply, SpeakerRequest, StepResult } from './protocol.js';
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+
+export class SpeakerClient {
+  private readonly child: ChildProcess;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private exited = false;
+
+  constructor() {
+    const script = fileURLToPath(new URL('./speaker.ts', import.meta.url));
+    this.child = fork(script, [], { execArgv: ['--import=tsx', '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    live.add(this.child);
+    this.child.on('message', (m: unknown) => {
+      const r = m as SpeakerReply;
+      const p = this.pending.get(r.id);
+      if (!p) return;
+      this.pending.delete(r.id);
+      if (r.ok) p.resolve(r.result);
+      else p.reject(new Error(`speaker: ${r.error}`));
+    });
+    this.child.on('exit', (code, signal) => {
+      this.exited = true;
+      live.delete(this.child);
+      for (const p of this.pending.values()) p.reject(new Error(`speaker exited (${code ?? signal})`));
+      this.pending.clear();
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  private request<T>(req: WithoutId<SpeakerRequest>): Promise<T> {
+    if (this.exited) return Promise.reject(new Error('speaker has exited'));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.send({ ...req, id });
+    });
+  }
+
+  setup(config: SpeakerConfig): Promise<SetupResult> {
+    return this.request({ op: 'setup', config });
+  }
+
+  connect(timeoutMs: number, sessions?: number[]): Promise<ConnectResult> {
+    return this.request(sessions ? { op: 'connect', timeoutMs, sessions } : { op: 'connect', timeoutMs });
+  }
+
+  announce(sessions: number[] | 'all', timeoutMs: number): Promise<StepResult> {
+    return this.request({ op: 'announce', sessions, timeoutMs });
+  }
+
+  withdraw(sessions: number[] | 'all', timeoutMs: number): Promise<StepResult> {
+    return this.request({ op: 'withdraw', sessions, timeoutMs });
+  }
+
+  churn(sessions: number[], intervalMs: number, durationMs: number, timeoutMs: number): Promise<ChurnResult> {
+    return this.request({ op: 'churn', sessions, intervalMs, durationMs, timeoutMs });
+  }
+
+  /** Closes every session and ends the child; kills it if it does not go within a second. */
+  async close(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.request({ op: 'close' }).catch(() => undefined);
+    const t = setTimeout(() => this.child.kill('SIGKILL'), 1000);
+    await gone;
+    clearTimeout(t);
+  }
+}

@@ -1,0 +1,472 @@
+// The load speaker: a child process holding hundreds of iBGP sessions from distinct 127.x addresses,
+// announcing pre-encoded UPDATEs and counting and verifying every prefix each client receives.
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { buildPlan, prefixText, type Plan } from './plan.js';
+import type { ChurnResult, ConnectResult, SetupResult, SpeakerConfig, SpeakerReply, SpeakerRequest, StepResult } from './protocol.js';
+import { canonicalAttrs, encodeOpenLite, ipv4ToUint32, KEEPALIVE, TYPE_KEEPALIVE, TYPE_NOTIFICATION, TYPE_OPEN, TYPE_UPDATE, uint32ToIpv4 } from './wire-lite.js';
+
+const MAX_ERRORS = 20;
+const MAX_REDIALS = 40;
+const MAX_SAMPLES = 4_000_000;
+
+type State = 'idle' | 'connecting' | 'opensent' | 'openconfirm' | 'established';
+
+interface Session {
+  idx: number;
+  local: string;
+  bgpIdNum: number;
+  receives: boolean;
+  state: State;
+  sock?: net.Socket;
+  rest?: Buffer;
+  held: Uint8Array; // 1 = this client holds prefix i (only for receivers)
+  count: number; // held prefixes not owned by this client
+  keepaliveMs: number;
+  lastTx: number;
+  redials: number;
+  wanted: boolean; // should be up (redial on failure while connecting)
+  announced: boolean;
+}
+
+/** What a received attribute block means, decoded once per distinct byte string. */
+interface AttrInfo {
+  setId: number; // canonical set id, -1 if it matches none
+  originatorId: number;
+  problem?: string;
+}
+
+let cfg: SpeakerConfig;
+let plan: Plan;
+let sessions: Session[] = [];
+let receivers: Session[] = [];
+let ownedBy: Int32Array[] = [];
+let setCanon: Int32Array;
+const sigToSet = new Map<string, number>();
+const attrCache = new Map<string, AttrInfo>();
+let clusterIdNum = 0;
+let announced: Uint8Array; // prefix i is currently announced by its owner
+let announcedBy: Int32Array;
+let totalAnnounced = 0;
+let atTarget = 0;
+
+// Per-step accounting.
+let errors: string[] = [];
+let errorCount = 0;
+let updatesReceived = 0;
+let prefixesReceived = 0;
+let sessionsLost = 0;
+
+// Churn delay tracking.
+let tracking = false;
+let lastSent = new Float64Array(0);
+let samples = new Float64Array(0);
+let sampleN = 0;
+let delivered = 0;
+
+let waiter: { t0: number; resolve: (ms: number, timedOut: boolean) => void; timer: NodeJS.Timeout } | undefined;
+let connectWaiter: { check: () => void } | undefined;
+
+function problem(msg: string): void {
+  errorCount++;
+  if (errors.length < MAX_ERRORS) errors.push(msg);
+}
+
+function target(s: Session): number {
+  return totalAnnounced - announcedBy[s.idx]!;
+}
+
+function recountTargets(): void {
+  atTarget = 0;
+  for (const r of receivers) if (r.count === target(r)) atTarget++;
+}
+
+function setup(c: SpeakerConfig): SetupResult {
+  const t = performance.now();
+  cfg = c;
+  plan = buildPlan(c.plan);
+  clusterIdNum = ipv4ToUint32(c.clusterId);
+  const P = plan.prefixCount;
+  sessions = plan.sessions.map((s, idx) => ({
+    idx,
+    local: s.local,
+    bgpIdNum: ipv4ToUint32(s.bgpId),
+    receives: s.receives,
+    state: 'idle' as State,
+    held: new Uint8Array(s.receives ? P : 0),
+    count: 0,
+    keepaliveMs: (c.holdTime * 1000) / 3,
+    lastTx: 0,
+    redials: 0,
+    wanted: false,
+    announced: false,
+  }));
+  receivers = sessions.filter((s) => s.receives);
+  const lists: number[][] = sessions.map(() => []);
+  for (let i = 0; i < P; i++) lists[plan.owner[i]!]!.push(i);
+  ownedBy = lists.map((l) => Int32Array.from(l));
+  setCanon = new Int32Array(plan.setSigs.length);
+  plan.setSigs.forEach((sig, k) => {
+    if (!sigToSet.has(sig)) sigToSet.set(sig, k);
+    setCanon[k] = sigToSet.get(sig)!;
+  });
+  announced = new Uint8Array(P);
+  announcedBy = new Int32Array(sessions.length);
+  lastSent = new Float64Array(P);
+  recountTargets();
+  return { sessions: sessions.length, prefixes: P, updates: plan.updateCount, buildMs: performance.now() - t };
+}
+
+function write(s: Session, b: Buffer): void {
+  if (!s.sock || s.state !== 'established') {
+    problem(`${s.local}: cannot send, session not Established`);
+    return;
+  }
+  s.sock.write(b);
+  s.lastTx = performance.now();
+}
+
+// ---- sessions ------------------------------------------------------------------
+
+function dial(s: Session): void {
+  s.state = 'connecting';
+  s.rest = undefined;
+  const sock = net.connect({ host: cfg.remote, port: cfg.port, localAddress: s.local });
+  s.sock = sock;
+  sock.setNoDelay(true);
+  sock.on('connect', () => {
+    s.state = 'opensent';
+    sock.write(encodeOpenLite(cfg.asn, cfg.holdTime, uint32ToIpv4(s.bgpIdNum)));
+    s.lastTx = performance.now();
+  });
+  sock.on('data', (chunk: Buffer) => onData(s, chunk));
+  sock.on('error', () => undefined); // 'close' follows and decides
+  sock.on('close', () => onClose(s, sock));
+}
+
+function onClose(s: Session, sock: net.Socket): void {
+  if (s.sock !== sock) return;
+  const was = s.state;
+  s.sock = undefined;
+  s.state = 'idle';
+  if (!s.wanted) return;
+  if (was === 'established') {
+    sessionsLost++;
+    problem(`${s.local}: Established session closed by the reflector`);
+    return;
+  }
+  if (s.redials >= MAX_REDIALS) {
+    problem(`${s.local}: gave up after ${s.redials} redials`);
+    return;
+  }
+  s.redials++;
+  setTimeout(() => { if (s.wanted && s.state === 'idle') dial(s); }, 200 + Math.random() * 300).unref();
+}
+
+function onData(s: Session, chunk: Buffer): void {
+  let buf = chunk;
+  if (s.rest) {
+    buf = Buffer.concat([s.rest, chunk]);
+    s.rest = undefined;
+  }
+  let o = 0;
+  const now = performance.now();
+  while (buf.length - o >= 19) {
+    const len = (buf[o + 16]! << 8) | buf[o + 17]!;
+    if (len < 19) {
+      problem(`${s.local}: bad message length ${len}`);
+      s.sock?.destroy();
+      return;
+    }
+    if (buf.length - o < len) break;
+    const type = buf[o + 18]!;
+    if (type === TYPE_UPDATE) {
+      if (s.receives && s.state === 'established') onUpdate(s, buf, o, len, now);
+    } else if (type === TYPE_KEEPALIVE) {
+      if (s.state === 'openconfirm') {
+        s.state = 'established';
+        connectWaiter?.check();
+      }
+    } else if (type === TYPE_OPEN) {
+      const peerHold = buf.readUInt16BE(o + 22);
+      const hold = Math.min(peerHold, cfg.holdTime);
+      s.keepaliveMs = hold > 0 ? (hold * 1000) / 3 : 0;
+      s.state = 'openconfirm';
+      s.sock?.write(KEEPALIVE);
+      s.lastTx = now;
+    } else if (type === TYPE_NOTIFICATION) {
+      if (s.wanted && s.state === 'established') problem(`${s.local}: NOTIFICATION ${buf[o + 19]}/${buf[o + 20]} from the reflector`);
+    }
+    o += len;
+  }
+  if (o < buf.length) s.rest = buf.subarray(o);
+  if (waiter && atTarget === receivers.length) finishWait(false);
+}
+
+function lookupAttrs(buf: Buffer, start: number, end: number): AttrInfo {
+  const key = buf.toString('latin1', start, end);
+  let info = attrCache.get(key);
+  if (info) return info;
+  const c = canonicalAttrs(buf, start, end);
+  const setId = c.error ? -1 : (sigToSet.get(c.sig) ?? -1);
+  info = { setId, originatorId: c.originatorId };
+  if (c.error) info.problem = c.error;
+  else if (setId < 0) info.problem = `attributes match no announced set: ${c.sig}`;
+  else if (c.originatorId !== plan.setOwnerId[setId]) info.problem = `ORIGINATOR_ID ${uint32ToIpv4(c.originatorId >>> 0)} (expected ${uint32ToIpv4(plan.setOwnerId[setId]!)})`;
+  else if (!c.clusterList.includes(clusterIdNum)) info.problem = `CLUSTER_LIST ${c.clusterList.map(uint32ToIpv4).join(' ')} lacks ${cfg.clusterId}`;
+  attrCache.set(key, info);
+  return info;
+}
+
+function onUpdate(s: Session, buf: Buffer, o: number, len: number, now: number): void {
+  updatesReceived++;
+  const end = o + len;
+  const held = s.held;
+  const before = s.count;
+  const T = target(s);
+  let p = o + 21;
+  const wend = p + ((buf[o + 19]! << 8) | buf[o + 20]!);
+  while (p < wend) {
+    const plen = buf[p]!;
+    const n = (plen + 7) >> 3;
+    let addr = 0;
+    for (let k = 0; k < n; k++) addr |= buf[p + 1 + k]! << (24 - 8 * k);
+    p += 1 + n;
+    prefixesReceived++;
+    const idx = plan.index.get(addr >>> 0, plen);
+    if (idx >= 0 && held[idx] === 1) {
+      held[idx] = 0;
+      s.count--;
+      if (tracking) { delivered++; if (sampleN < MAX_SAMPLES) samples[sampleN++] = now - lastSent[idx]!; }
+    }
+  }
+  const alen = (buf[wend]! << 8) | buf[wend + 1]!;
+  const astart = wend + 2;
+  p = astart + alen;
+  const info = p < end ? lookupAttrs(buf, astart, p) : undefined;
+  // Our own route reflected back (RFC 4456 §8: the originator ignores it); FRR's update groups do this.
+  if (info && info.originatorId !== s.bgpIdNum) {
+    if (info.problem) problem(`${s.local}: ${info.problem}`);
+    while (p < end) {
+      const plen = buf[p]!;
+      const n = (plen + 7) >> 3;
+      let addr = 0;
+      for (let k = 0; k < n; k++) addr |= buf[p + 1 + k]! << (24 - 8 * k);
+      p += 1 + n;
+      prefixesReceived++;
+      const idx = plen <= 32 ? plan.index.get(addr >>> 0, plen) : -1;
+      if (idx < 0) {
+        problem(`${s.local}: unexpected prefix ${uint32ToIpv4(addr >>> 0)}/${plen}`);
+        continue;
+      }
+      if (plan.owner[idx] === s.idx) {
+        problem(`${s.local}: own prefix ${prefixText(plan, idx)} sent back without our ORIGINATOR_ID`);
+        continue;
+      }
+      if (info.setId >= 0 && setCanon[plan.setOf[idx]!] !== info.setId) {
+        problem(`${s.local}: ${prefixText(plan, idx)} arrived with the attributes of another set`);
+      }
+      if (held[idx] === 0) {
+        held[idx] = 1;
+        s.count++;
+        if (tracking) { delivered++; if (sampleN < MAX_SAMPLES) samples[sampleN++] = now - lastSent[idx]!; }
+      }
+    }
+  }
+  if (before !== s.count) {
+    const wasAt = before === T;
+    const isAt = s.count === T;
+    if (wasAt !== isAt) atTarget += isAt ? 1 : -1;
+  }
+}
+
+// ---- steps ---------------------------------------------------------------------
+
+function resetStep(): void {
+  errors = [];
+  errorCount = 0;
+  updatesReceived = 0;
+  prefixesReceived = 0;
+  if (sessionsLost > 0) problem(`${sessionsLost} session(s) were lost earlier`);
+}
+
+function finishWait(timedOut: boolean): void {
+  const w = waiter;
+  if (!w) return;
+  waiter = undefined;
+  clearTimeout(w.timer);
+  w.resolve(performance.now() - w.t0, timedOut);
+}
+
+function waitTargets(t0: number, timeoutMs: number): Promise<{ ms: number; timedOut: boolean }> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => finishWait(true), Math.max(0, t0 + timeoutMs - performance.now()));
+    waiter = { t0, resolve: (ms, timedOut) => resolve({ ms, timedOut }), timer };
+    if (atTarget === receivers.length) finishWait(false);
+  });
+}
+
+/** Exact check after the clock stopped: each receiver holds what is announced by others, nothing else. */
+function verify(): void {
+  let reported = 0;
+  for (const r of receivers) {
+    let missing = 0;
+    let extra = 0;
+    let first = -1;
+    for (let i = 0; i < plan.prefixCount; i++) {
+      const want = announced[i] === 1 && plan.owner[i] !== r.idx ? 1 : 0;
+      if (r.held[i] !== want) {
+        if (want) missing++; else extra++;
+        if (first < 0) first = i;
+      }
+    }
+    if (missing || extra) {
+      if (reported++ < 5) problem(`${r.local}: ${missing} missing, ${extra} not withdrawn (e.g. ${prefixText(plan, first)})`);
+      else errorCount++;
+    }
+  }
+}
+
+function selectSessions(sel: number[] | 'all'): Session[] {
+  return sel === 'all' ? sessions : sel.map((i) => sessions[i]!);
+}
+
+function markAnnounced(s: Session, on: boolean, now: number): void {
+  if (s.announced === on) return;
+  s.announced = on;
+  const v = on ? 1 : 0;
+  for (const i of ownedBy[s.idx]!) {
+    announced[i] = v;
+    lastSent[i] = now;
+  }
+  const n = ownedBy[s.idx]!.length;
+  announcedBy[s.idx] = on ? n : 0;
+  totalAnnounced += on ? n : -n;
+}
+
+async function step(sel: number[] | 'all', on: boolean, timeoutMs: number): Promise<StepResult> {
+  resetStep();
+  const list = selectSessions(sel).filter((s) => ownedBy[s.idx]!.length > 0);
+  const t0 = performance.now();
+  for (const s of list) {
+    write(s, on ? plan.announce[s.idx]! : plan.withdraw[s.idx]!);
+    markAnnounced(s, on, t0);
+  }
+  recountTargets();
+  const { ms, timedOut } = await waitTargets(t0, timeoutMs);
+  if (timedOut) problem(`timeout after ${timeoutMs} ms: ${receivers.length - atTarget} of ${receivers.length} clients not at their target count`);
+  verify();
+  return { ok: errorCount === 0, ms, errors, updatesReceived, prefixesReceived };
+}
+
+function connect(timeoutMs: number, sel?: number[]): Promise<ConnectResult> {
+  resetStep();
+  const list = sel ? sel.map((i) => sessions[i]!) : sessions;
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const done = (timedOut: boolean): void => {
+      connectWaiter = undefined;
+      clearTimeout(timer);
+      if (timedOut) problem(`timeout after ${timeoutMs} ms: ${list.filter((s) => s.state !== 'established').length} sessions not Established`);
+      resolve({ ok: errorCount === 0, ms: performance.now() - t0, redials: list.reduce((a, s) => a + s.redials, 0), errors });
+    };
+    const timer = setTimeout(() => done(true), timeoutMs);
+    connectWaiter = { check: () => { if (list.every((s) => s.state === 'established')) done(false); } };
+    for (const s of list) {
+      s.wanted = true;
+      s.redials = 0;
+      if (s.state === 'idle') dial(s);
+    }
+  });
+}
+
+async function churn(sel: number[], intervalMs: number, durationMs: number, timeoutMs: number): Promise<ChurnResult> {
+  resetStep();
+  const list = sel.map((i) => sessions[i]!);
+  samples = new Float64Array(Math.min(MAX_SAMPLES, Math.max(1024, Math.ceil((durationMs / intervalMs + 2) * list.length * (plan.prefixCount / sessions.length) * receivers.length))));
+  sampleN = 0;
+  delivered = 0;
+  tracking = true;
+  let toggles = 0;
+  const period = Math.max(1, intervalMs / Math.max(1, list.length));
+  const tStart = performance.now();
+  await new Promise<void>((resolve) => {
+    let k = 0;
+    const maxToggles = Math.ceil(durationMs / period) + 1;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      if (now - tStart >= durationMs || toggles >= maxToggles) {
+        clearInterval(timer);
+        resolve();
+        return;
+      }
+      const s = list[k++ % list.length]!;
+      const on = !s.announced;
+      write(s, on ? plan.announce[s.idx]! : plan.withdraw[s.idx]!);
+      markAnnounced(s, on, now);
+      recountTargets();
+      toggles++;
+    }, period);
+  });
+  const windowMs = performance.now() - tStart;
+  const inWindow = delivered;
+  // Settle: everyone announced again; convergence to that state bounds the run.
+  const t1 = performance.now();
+  for (const s of list) if (!s.announced) { write(s, plan.announce[s.idx]!); markAnnounced(s, true, t1); }
+  recountTargets();
+  const { ms, timedOut } = await waitTargets(t1, timeoutMs);
+  tracking = false;
+  if (timedOut) problem(`timeout after churn: ${receivers.length - atTarget} clients not at their target count`);
+  verify();
+  const sorted = samples.subarray(0, sampleN).sort();
+  const pct = (q: number): number => (sampleN ? sorted[Math.min(sampleN - 1, Math.floor(q * sampleN))]! : NaN);
+  return {
+    ok: errorCount === 0, ms, errors, updatesReceived, prefixesReceived,
+    windowMs, toggles, delivered: inWindow, deliveredPerSec: inWindow / (windowMs / 1000),
+    p50Ms: pct(0.5), p99Ms: pct(0.99), maxMs: sampleN ? sorted[sampleN - 1]! : NaN, samples: sampleN,
+  };
+}
+
+function closeAll(): void {
+  for (const s of sessions) {
+    s.wanted = false;
+    s.sock?.destroy();
+  }
+}
+
+// ---- process plumbing ----------------------------------------------------------
+
+const keepaliveTimer = setInterval(() => {
+  const now = performance.now();
+  for (const s of sessions) {
+    if (s.state === 'established' && s.keepaliveMs > 0 && now - s.lastTx >= s.keepaliveMs) {
+      s.sock?.write(KEEPALIVE);
+      s.lastTx = now;
+    }
+  }
+}, 1000);
+
+async function handle(req: SpeakerRequest): Promise<unknown> {
+  switch (req.op) {
+    case 'setup': return setup(req.config);
+    case 'connect': return connect(req.timeoutMs, req.sessions);
+    case 'announce': return step(req.sessions, true, req.timeoutMs);
+    case 'withdraw': return step(req.sessions, false, req.timeoutMs);
+    case 'churn': return churn(req.sessions, req.intervalMs, req.durationMs, req.timeoutMs);
+    case 'close':
+      closeAll();
+      clearInterval(keepaliveTimer);
+      setTimeout(() => process.exit(0), 50);
+      return {};
+  }
+}
+
+process.on('message', (m: unknown) => {
+  const req = m as SpeakerRequest;
+  handle(req).then(
+    (result) => process.send!({ id: req.id, ok: true, result } satisfies SpeakerReply),
+    (e: unknown) => process.send!({ id: req.id, ok: false, error: e instanceof Error ? e.stack ?? e.message : String(e) } satisfies SpeakerReply),
+  );
+});
+// The runner owns our lifetime: if it goes, we go.
+process.on('disconnect', () => process.exit(0));

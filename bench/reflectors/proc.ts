@@ -1,0 +1,104 @@
+// Processes of the reflectors under test: spawn with a log tail, wait until the BGP port listens,
+// read CPU seconds and RSS from /proc, and kill everything we started when the runner exits.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import type { RunningReflector } from './types.js';
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    for (const c of live) c.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
+const CLK_TCK = 100; // getconf CLK_TCK on Linux/x86-64 and arm64
+
+export interface ProcStats {
+  cpuSec: number; // utime + stime of the process (all its threads)
+  rssKb: number; // VmRSS
+  hwmKb: number; // VmHWM: peak RSS since start
+}
+
+export function procStats(pid: number): ProcStats {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuSec = (Number(f[11]) + Number(f[12])) / CLK_TCK; // fields 14 and 15, counted from after "(comm)"
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+  return { cpuSec, rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
+}
+
+function hexAddrPort(addr: string, port: number): string[] {
+  const b = addr.split('.').map(Number);
+  const le = [b[3], b[2], b[1], b[0]].map((x) => x!.toString(16).padStart(2, '0')).join('').toUpperCase();
+  const p = port.toString(16).padStart(4, '0').toUpperCase();
+  return [`${le}:${p}`, `00000000:${p}`];
+}
+
+/** True when some socket listens on addr:port (or the wildcard address) — read from /proc, no probing. */
+export function isListening(addr: string, port: number): boolean {
+  const want = hexAddrPort(addr, port);
+  for (const file of ['/proc/net/tcp']) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '0A' && want.includes(cols[1]!)) return true;
+    }
+  }
+  return false;
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timeout after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export interface StartOptions {
+  cmd: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  listen: { address: string; port: number };
+  readyTimeoutMs?: number;
+}
+
+/** Starts a foreground daemon and resolves once its BGP port listens. */
+export async function startDaemon(o: StartOptions): Promise<RunningReflector> {
+  if (isListening(o.listen.address, o.listen.port)) throw new Error(`${o.listen.address}:${o.listen.port} is already in use`);
+  const child = spawn(o.cmd, o.args, { env: o.env ?? process.env, cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  let tail = '';
+  const keep = (d: Buffer): void => { tail = (tail + d.toString()).slice(-4000); };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let exited = false;
+  const gone = new Promise<void>((r) => child.on('exit', () => { exited = true; live.delete(child); r(); }));
+  child.on('error', (e) => { tail += `\nspawn error: ${e.message}`; });
+  const running: RunningReflector = {
+    pid: child.pid ?? -1,
+    logTail: () => tail,
+    stop: async () => {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await gone;
+      clearTimeout(t);
+    },
+  };
+  try {
+    await waitFor(() => exited || isListening(o.listen.address, o.listen.port), o.readyTimeoutMs ?? 15000, `${o.cmd} to listen on ${o.listen.address}:${o.listen.port}`);
+    if (exited) throw new Error(`${o.cmd} exited during start-up: ${tail.slice(-1500)}`);
+  } catch (e) {
+    await running.stop();
+    throw e;
+  }
+  return running;
+}
+
+export function which(path: string): boolean {
+  return existsSync(path);
+}

@@ -1,0 +1,40 @@
+// What every reflector under test looks like to the runner: an equivalent RR configuration in,
+// a running process out (pid for CPU/RSS, stop). One module per daemon sits beside this file.
+
+export interface RrFault {
+  /** Client address whose export filter drops `dropPrefix` (harness self-test: the run must be invalid). */
+  client: string;
+  dropPrefix: string;
+}
+
+export interface RrConfig {
+  address: string; // listen and router ID, e.g. 127.70.0.1
+  port: number;
+  asn: number; // iBGP: clients are in the same AS
+  clusterId: string;
+  holdTime: number;
+  clients: string[]; // every one an RR client
+  workDir: string; // a fresh mkdtemp directory for config, sockets, logs
+  fault?: RrFault;
+}
+
+export interface RunningReflector {
+  pid: number;
+  /** Kills the daemon (SIGTERM, then SIGKILL after a grace period) and waits for it to go. */
+  stop(): Promise<void>;
+  /** Last lines of the daemon's own output, for error reports. */
+  logTail(): string;
+}
+
+export interface ReflectorDriver {
+  name: string; // the --reflectors key: ours, bird2, bird1, gobgp, frr
+  label: string; // table heading
+  /** Undefined when it can run here; otherwise why it is skipped. */
+  unavailable(): string | undefined;
+  version(): string;
+  start(cfg: RrConfig): Promise<RunningReflector>;
+}
+
+export function protoName(addr: string): string {
+  return `c_${addr.replaceAll('.', '_')}`;
+}

@@ -1,0 +1,82 @@
+// Workloads 2 and 3, "Calico" and "Churn": C clients each announce R /26 blocks and receive all the
+// others'; establish burst, full-mesh convergence, one client's flap, then (churn) 10% of clients flapping.
+import { buildPlan, prefixText, type PlanSpec } from '../load/plan.js';
+import type { ReflectorDriver } from '../reflectors/types.js';
+import { withRun, type Env, type Measurement } from './common.js';
+
+export interface CalicoParams {
+  c: number;
+  r: number;
+}
+
+export interface ChurnParams extends CalicoParams {
+  fraction: number; // share of clients that flap, 0.1 = 10%
+  intervalMs: number; // each flapping client toggles withdraw/announce this often
+  durationMs: number;
+}
+
+export async function runCalico(driver: ReflectorDriver, env: Env, p: CalicoParams, run: number): Promise<Measurement> {
+  const spec: PlanSpec = { kind: 'calico', clients: p.c, blocks: p.r };
+  const faultPrefix = env.fault ? prefixText(buildPlan(spec), p.r) : undefined; // a block of client 1, dropped towards client 0
+  const res = await withRun(driver, env, spec, faultPrefix, async (ctx) => {
+    const conn = await ctx.sp.connect(env.connectTimeoutMs);
+    if (!conn.ok) ctx.errors.push(...conn.errors.map((e) => `establish: ${e}`));
+    await new Promise((r) => setTimeout(r, 200));
+    const idle = ctx.stats();
+    const up = await ctx.sp.announce('all', env.timeoutMs);
+    if (!up.ok) ctx.errors.push(...up.errors.map((e) => `converge: ${e}`));
+    const flapper = Math.floor(p.c / 2);
+    const fw = await ctx.sp.withdraw([flapper], env.timeoutMs);
+    if (!fw.ok) ctx.errors.push(...fw.errors.map((e) => `flap withdraw: ${e}`));
+    const fa = await ctx.sp.announce([flapper], env.timeoutMs);
+    if (!fa.ok) ctx.errors.push(...fa.errors.map((e) => `flap announce: ${e}`));
+    const end = ctx.stats();
+    return {
+      establish_ms: conn.ms,
+      redials: conn.redials,
+      converge_ms: up.ms,
+      flap_withdraw_ms: fw.ms,
+      flap_ms: fa.ms,
+      cpu_s: end.cpuSec - ctx.base.cpuSec,
+      cpu_converge_s: end.cpuSec - idle.cpuSec,
+      idle_rss_kib: ctx.base.rssKb,
+      peak_rss_kib: end.hwmKb,
+      kib_per_client: (end.hwmKb - ctx.base.rssKb) / p.c,
+      updates_received: up.updatesReceived,
+    };
+  });
+  return { workload: 'calico', reflector: driver.name, case: `C=${p.c} R=${p.r}`, params: { c: p.c, r: p.r }, run, ...res };
+}
+
+export async function runChurn(driver: ReflectorDriver, env: Env, p: ChurnParams, run: number): Promise<Measurement> {
+  const spec: PlanSpec = { kind: 'calico', clients: p.c, blocks: p.r };
+  const faultPrefix = env.fault ? prefixText(buildPlan(spec), p.r) : undefined;
+  const res = await withRun(driver, env, spec, faultPrefix, async (ctx) => {
+    const conn = await ctx.sp.connect(env.connectTimeoutMs);
+    if (!conn.ok) ctx.errors.push(...conn.errors.map((e) => `establish: ${e}`));
+    const up = await ctx.sp.announce('all', env.timeoutMs);
+    if (!up.ok) ctx.errors.push(...up.errors.map((e) => `converge: ${e}`));
+    const before = ctx.stats();
+    const k = Math.max(1, Math.round(p.c * p.fraction));
+    const churners = Array.from({ length: k }, (_, i) => Math.floor((i * p.c) / k));
+    const ch = await ctx.sp.churn(churners, p.intervalMs, p.durationMs, env.timeoutMs);
+    if (!ch.ok) ctx.errors.push(...ch.errors.map((e) => `churn: ${e}`));
+    const end = ctx.stats();
+    return {
+      churners: k,
+      toggles: ch.toggles,
+      delivered: ch.delivered,
+      updates_per_s: ch.deliveredPerSec,
+      p50_ms: ch.p50Ms,
+      p99_ms: ch.p99Ms,
+      max_ms: ch.maxMs,
+      settle_ms: ch.ms,
+      cpu_s: end.cpuSec - before.cpuSec,
+      peak_rss_kib: end.hwmKb,
+    };
+  });
+  return {
+    workload: 'churn', reflector: driver.name, case: `C=${p.c} R=${p.r} churn=${Math.round(p.fraction * 100)}% every ${p.intervalMs} ms`,
+    params: { c: p.c, r: p.r, interval_ms: p.intervalMs, duration_ms: p.durationMs }, run, ...res,
+  };
+}

@@ -1,0 +1,83 @@
+// What every workload shares: one measurement record, a fresh reflector + speaker per run, and the
+// guarantee that both are stopped and the temporary directory removed whatever happens.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SpeakerClient } from '../load/speaker-client.js';
+import { planAddresses, type PlanSpec } from '../load/plan.js';
+import { procStats, type ProcStats } from '../reflectors/proc.js';
+import type { ReflectorDriver, RrFault, RunningReflector } from '../reflectors/types.js';
+
+export interface Measurement {
+  workload: 'table' | 'calico' | 'churn';
+  reflector: string;
+  case: string; // e.g. "N=100000 M=4"
+  params: Record<string, number>;
+  run: number;
+  valid: boolean;
+  skipped?: string;
+  errors: string[];
+  metrics: Record<string, number>; // ms, seconds, KiB, bytes; names carry the unit
+}
+
+export interface Env {
+  address: string;
+  port: number;
+  asn: number;
+  clusterId: string;
+  holdTime: number;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  fault?: 'drop-one'; // harness self-test: the reflector drops one prefix towards one client
+}
+
+export const DEFAULT_ENV: Env = {
+  address: '127.70.0.1',
+  port: 179,
+  asn: 64512,
+  clusterId: '127.70.0.1',
+  holdTime: 240,
+  timeoutMs: 600_000,
+  connectTimeoutMs: 120_000,
+};
+
+export interface Ctx {
+  rr: RunningReflector;
+  sp: SpeakerClient;
+  base: ProcStats; // the reflector right after start-up, no sessions
+  stats(): ProcStats;
+  errors: string[];
+}
+
+/** Runs `body` against a fresh reflector and speaker; always tears both down. */
+export async function withRun(driver: ReflectorDriver, env: Env, spec: PlanSpec, faultPrefix: string | undefined,
+  body: (ctx: Ctx) => Promise<Record<string, number>>): Promise<{ valid: boolean; errors: string[]; metrics: Record<string, number> }> {
+  const workDir = mkdtempSync(join(tmpdir(), `bench-${driver.name}-`));
+  const clients = planAddresses(spec);
+  const receiver = spec.kind === 'table' ? clients[1]! : clients[0]!;
+  const fault: RrFault | undefined = env.fault && faultPrefix ? { client: receiver, dropPrefix: faultPrefix } : undefined;
+  let rr: RunningReflector | undefined;
+  const sp = new SpeakerClient();
+  const errors: string[] = [];
+  try {
+    rr = await driver.start({ address: env.address, port: env.port, asn: env.asn, clusterId: env.clusterId, holdTime: env.holdTime, clients, workDir, ...(fault ? { fault } : {}) });
+    await new Promise((r) => setTimeout(r, 300)); // let start-up work finish before the idle sample
+    const pid = rr.pid;
+    const ctx: Ctx = { rr, sp, base: procStats(pid), stats: () => procStats(pid), errors };
+    await sp.setup({ plan: spec, remote: env.address, port: env.port, asn: env.asn, clusterId: env.clusterId, holdTime: env.holdTime });
+    const metrics = await body(ctx);
+    return { valid: errors.length === 0, errors, metrics };
+  } catch (e) {
+    errors.push(e instanceof Error ? e.message : String(e));
+    if (rr) errors.push(`reflector log: ${rr.logTail().slice(-800)}`);
+    return { valid: false, errors, metrics: {} };
+  } finally {
+    await sp.close();
+    await rr?.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+export function mib(kb: number): number {
+  return Math.round((kb / 1024) * 10) / 10;
+}
