@@ -1,0 +1,102 @@
+// IPv4/IPv6 address and prefix arithmetic for `show route for ADDR` and `show route PREFIX` (pure).
+// Addresses become bigints so longest-prefix matching is one mask and compare.
+
+import type { Family } from './model.js';
+
+export interface ParsedPrefix {
+  family: Family;
+  /** Network address as an integer (host bits kept as given). */
+  value: bigint;
+  length: number;
+}
+
+const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+export function parseIPv4(s: string): bigint | undefined {
+  const m = V4.exec(s);
+  if (m === null) return undefined;
+  let v = 0n;
+  for (let i = 1; i <= 4; i++) {
+    const n = Number(m[i]);
+    if (n > 255) return undefined;
+    v = (v << 8n) | BigInt(n);
+  }
+  return v;
+}
+
+export function parseIPv6(s: string): bigint | undefined {
+  if (!/^[0-9a-fA-F:.]+$/.test(s) || !s.includes(':')) return undefined;
+  let text = s;
+  // An embedded IPv4 address in the last 32 bits (::ffff:1.2.3.4) becomes two hex groups.
+  const lastColon = text.lastIndexOf(':');
+  const last = text.slice(lastColon + 1);
+  if (last.includes('.')) {
+    const v4 = parseIPv4(last);
+    if (v4 === undefined) return undefined;
+    text = `${text.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const parseGroups = (h: string): bigint[] | undefined => {
+    if (h === '') return [];
+    const out: bigint[] = [];
+    for (const g of h.split(':')) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+      out.push(BigInt(parseInt(g, 16)));
+    }
+    return out;
+  };
+  const head = parseGroups(halves[0] ?? '');
+  const rest = halves.length === 2 ? parseGroups(halves[1] ?? '') : [];
+  if (head === undefined || rest === undefined) return undefined;
+  const total = head.length + rest.length;
+  let groups: bigint[];
+  if (halves.length === 2) {
+    if (total > 7) return undefined;
+    groups = [...head, ...Array<bigint>(8 - total).fill(0n), ...rest];
+  } else {
+    if (total !== 8) return undefined;
+    groups = head;
+  }
+  return groups.reduce((acc, g) => (acc << 16n) | g, 0n);
+}
+
+export function parseAddress(s: string, family: Family): bigint | undefined {
+  return family === 4 ? parseIPv4(s) : parseIPv6(s);
+}
+
+export const maxLength = (family: Family): number => (family === 4 ? 32 : 128);
+
+/** "a.b.c.d/len" or "x::/len"; undefined when malformed or of the other family. */
+export function parsePrefix(s: string, family: Family): ParsedPrefix | undefined {
+  const slash = s.indexOf('/');
+  if (slash < 0) return undefined;
+  const value = parseAddress(s.slice(0, slash), family);
+  const lenText = s.slice(slash + 1);
+  if (value === undefined || !/^\d{1,3}$/.test(lenText)) return undefined;
+  const length = Number(lenText);
+  if (length > maxLength(family)) return undefined;
+  return { family, value, length };
+}
+
+export function mask(family: Family, length: number): bigint {
+  const bits = BigInt(maxLength(family));
+  const all = (1n << bits) - 1n;
+  return length === 0 ? 0n : (all >> (bits - BigInt(length))) << (bits - BigInt(length));
+}
+
+/** True when no host bit is set beyond the prefix length. */
+export function isNetwork(p: ParsedPrefix): boolean {
+  return (p.value & mask(p.family, p.length)) === p.value;
+}
+
+/** Whether prefix `net` contains address/prefix `inner` (inner at least as long). */
+export function contains(net: ParsedPrefix, inner: ParsedPrefix): boolean {
+  if (net.family !== inner.family || net.length > inner.length) return false;
+  const m = mask(net.family, net.length);
+  return (net.value & m) === (inner.value & m);
+}
+
+export function samePrefix(a: ParsedPrefix, b: ParsedPrefix): boolean {
+  return a.family === b.family && a.length === b.length && a.value === b.value;
+}

@@ -1,0 +1,261 @@
+// The BIRD-compatible control socket (bird.ctl / bird6.ctl): unix socket I/O, one CLI session per client.
+// Replies stream with write backpressure and bounded buffers so slow or vanished clients never hold the daemon.
+
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import net from 'node:net';
+import { log } from '../log.js';
+import { MAX_COMMAND_LENGTH, TOO_LONG } from './commands.js';
+import { executeLine, type CliEnvironment, type CliSession } from './execute.js';
+import type { ControlModel, Family } from './model.js';
+import { final, GREETING, ReplyEncoder, type ReplyLine } from './reply.js';
+import { DEFAULT_TIME_FORMATS, type TimeFormats } from './timefmt.js';
+
+export interface ControlServerOptions {
+  /** BIRD `timeformat` for protocol/route/base times (see timeFormatsFromSetting for BIRD_TIMEFORMAT). */
+  timeFormats?: TimeFormats;
+  /** Path printed by `configure` ("Reading configuration from ..."). */
+  configPath?: string;
+  /** Accept unique keyword prefixes such as `sh pro` (birdc expands them itself; default true). */
+  abbreviations?: boolean;
+  now?: () => Date;
+  /** Connections beyond this many are closed at once (default 1024). */
+  maxClients?: number;
+  /** A client that leaves a reply unread this long is disconnected (default 300 s). */
+  stalledClientTimeoutMs?: number;
+  /** Socket file mode (default 0o660, as BIRD creates it). */
+  mode?: number;
+}
+
+/** Where the socket file lives for a family, as BIRD 1.6 named them. */
+export function socketPathFor(socketDir: string, family: Family): string {
+  return `${socketDir.replace(/\/+$/, '')}/${family === 4 ? 'bird.ctl' : 'bird6.ctl'}`;
+}
+
+const CHUNK_BYTES = 16 * 1024;
+/** Complete request lines buffered before we stop reading from a client (it pipelines too much). */
+const MAX_QUEUED_LINES = 8;
+
+const clog = log.child({ component: 'control' });
+
+export class ControlServer {
+  private server: net.Server | undefined;
+  private readonly clients = new Set<ClientConnection>();
+  private path: string | undefined;
+
+  /** Number of connected clients (for tests and metrics). */
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  get socketPath(): string | undefined {
+    return this.path;
+  }
+
+  async start(socketPath: string, family: Family, model: ControlModel, options: ControlServerOptions = {}): Promise<void> {
+    if (this.server !== undefined) throw new Error('control server already started');
+    await removeStaleSocket(socketPath);
+    const env: CliEnvironment = {
+      model,
+      family,
+      timeFormats: options.timeFormats ?? DEFAULT_TIME_FORMATS,
+      now: options.now ?? (() => new Date()),
+      configPath: options.configPath ?? '/etc/calico/confd/config/bird.cfg',
+      abbreviations: options.abbreviations ?? true,
+    };
+    const maxClients = options.maxClients ?? 1024;
+    const stallMs = options.stalledClientTimeoutMs ?? 300_000;
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      if (this.clients.size >= maxClients) {
+        socket.destroy();
+        return;
+      }
+      const c = new ClientConnection(socket, env, stallMs, () => this.clients.delete(c));
+      this.clients.add(c);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => clog.error({ err, socketPath }, 'control socket error'));
+    await chmod(socketPath, options.mode ?? 0o660);
+    this.server = server;
+    this.path = socketPath;
+    clog.info({ socketPath, family }, 'control socket listening');
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    this.server = undefined;
+    for (const c of this.clients) c.destroy();
+    this.clients.clear();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (this.path !== undefined) await unlink(this.path).catch(() => undefined);
+    this.path = undefined;
+  }
+}
+
+/** BIRD unlinks whatever socket is at the path before binding; we do too, but never remove a non-socket. */
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    const st = await lstat(path);
+    if (!st.isSocket()) throw new Error(`${path} exists and is not a socket`);
+    await unlink(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+/** One client: splits request lines, runs them one at a time, streams replies with backpressure. */
+class ClientConnection {
+  private readonly session: CliSession = { restricted: false };
+  private readonly encoder = new ReplyEncoder();
+  /** Bytes of the current, unterminated request line (at most MAX_COMMAND_LENGTH + 1 kept). */
+  private partial: Buffer[] = [];
+  private partialLength = 0;
+  private overflow = false;
+  /** Complete lines waiting to run; `undefined` stands for a line that was too long. */
+  private readonly queue: Array<string | undefined> = [];
+  private running = false;
+  private closed = false;
+  private ended = false;
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly env: CliEnvironment,
+    private readonly stallMs: number,
+    private readonly onGone: () => void,
+  ) {
+    // The greeting goes out in one write before anything is read (old bird_exporter reads it in one recv).
+    socket.write(GREETING);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.wakeWriters());
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => this.destroy());
+    // A client may half-close after its last command (`echo cmd | socat`): answer what it sent, then close.
+    socket.on('end', () => {
+      this.ended = true;
+      if (!this.running && this.queue.length === 0) this.destroy();
+    });
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.length = 0;
+    this.partial = [];
+    this.socket.destroy();
+    this.wakeWriters();
+    this.onGone();
+  }
+
+  private wakeWriters(): void {
+    const w = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const f of w) f();
+  }
+
+  private onData(chunk: Buffer): void {
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start);
+      const end = nl < 0 ? chunk.length : nl;
+      this.append(chunk.subarray(start, end));
+      if (nl < 0) break;
+      this.queue.push(this.overflow ? undefined : Buffer.concat(this.partial).toString('utf8').replace(/\r/g, ''));
+      this.partial = [];
+      this.partialLength = 0;
+      this.overflow = false;
+      start = nl + 1;
+    }
+    if (this.queue.length >= MAX_QUEUED_LINES) this.socket.pause();
+    void this.run();
+  }
+
+  /** Keep the line only while it can still be a valid command; BIRD drops '\r' and so do we. */
+  private append(part: Buffer): void {
+    if (part.length === 0 || this.overflow) return;
+    let n = part.length;
+    if (part.indexOf(0x0d) >= 0) for (const b of part) if (b === 0x0d) n--;
+    this.partialLength += n;
+    if (this.partialLength > MAX_COMMAND_LENGTH) {
+      this.overflow = true;
+      this.partial = [];
+      return;
+    }
+    this.partial.push(Buffer.from(part));
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (!this.closed && this.queue.length > 0) {
+        const raw = this.queue.shift();
+        let reply: Iterable<ReplyLine>;
+        try {
+          reply = raw === undefined ? [TOO_LONG] : await executeLine(raw, this.session, this.env);
+        } catch (err) {
+          clog.error({ err }, 'control command failed');
+          reply = [final(8000, 'Internal error')];
+        }
+        await this.send(reply);
+        if (this.queue.length < MAX_QUEUED_LINES && !this.closed) this.socket.resume();
+      }
+    } finally {
+      this.running = false;
+    }
+    if (this.ended && this.queue.length === 0 && !this.closed) {
+      this.socket.end(() => this.destroy());
+    }
+  }
+
+  private async send(reply: Iterable<ReplyLine>): Promise<void> {
+    let chunk = '';
+    let finished = false;
+    try {
+      for (const l of reply) {
+        if (this.closed) return;
+        chunk += this.encoder.encode(l);
+        if (l.last === true) finished = true;
+        if (chunk.length >= CHUNK_BYTES) {
+          await this.write(chunk);
+          chunk = '';
+        }
+      }
+    } catch (err) {
+      // The model failed mid-reply: still end the reply so the client does not wait forever.
+      clog.error({ err }, 'control reply failed');
+      if (!finished) chunk += this.encoder.encode(final(8000, 'Internal error'));
+      finished = true;
+    }
+    if (!finished) chunk += this.encoder.encode(final(0, ''));
+    if (chunk.length > 0) await this.write(chunk);
+  }
+
+  /** Write and wait until the socket buffer drains (or the client goes away / stalls too long). */
+  private async write(text: string): Promise<void> {
+    if (this.closed) return;
+    const flushed = this.socket.write(text);
+    if (flushed) {
+      // Let other work (BGP timers, other clients) run between chunks of a long reply.
+      await new Promise<void>((r) => setImmediate(r));
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        clog.warn('control client stopped reading; disconnecting');
+        this.destroy();
+      }, this.stallMs);
+      timer.unref();
+      this.drainWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
