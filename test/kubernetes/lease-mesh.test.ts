@@ -1,0 +1,149 @@
+// Several reflectors through coordination.k8s.io Leases: each announces itself, all see rr_v4/rr_v6 entries
+// for the live ones; a stopped reflector leaves at once, a SIGKILLed one when its Lease expires.
+import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createKubernetesSource, type KubernetesKeySource } from '../../src/datastore/kubernetes/kubernetes-source.js';
+import { KubeApiError, KubeClient } from '../../src/datastore/kubernetes/client.js';
+import { leaseName, leasesPath } from '../../src/datastore/kubernetes/lease.js';
+import { loadKubeConnection } from '../../src/datastore/kubernetes/kubeconfig.js';
+import { FakeApiServer, FakeStore, type Obj } from './fake-apiserver.js';
+import { bgpPeer, K, node, Recorder, tmpDir, writeKubeconfig } from './helpers.js';
+
+const HOST = '127.80.2.1';
+const NS = 'calico-rr';
+const READ = ['list nodes', 'watch nodes', 'list bgppeers', 'watch bgppeers', 'list bgpconfigurations', 'watch bgpconfigurations'];
+const LEASES = ['list leases', 'watch leases', 'get leases', 'create leases', 'update leases', 'delete leases'];
+const cleanups: Array<() => Promise<void> | void> = [];
+const children: ChildProcess[] = [];
+test.after.always(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+});
+
+async function setup(): Promise<{ server: FakeApiServer; store: FakeStore; kc: string }> {
+  const store = new FakeStore();
+  store.create('nodes', node('n1', '10.0.1.1/24'));
+  store.create('bgppeers', bgpPeer('to-rr', '10.0.0.1', 64512));
+  const server = await FakeApiServer.start(
+    { host: HOST, tokens: { t: 'rr', readonly: 'ro' }, rbac: { rr: [...READ, ...LEASES], ro: READ }, bookmarkIntervalMs: 200 },
+    store,
+  );
+  cleanups.push(() => server.stop());
+  const kc = writeKubeconfig(tmpDir('kc-'), { server: server.url, token: 't', namespace: NS });
+  return { server, store, kc };
+}
+
+async function reflector(kc: string, ip: string, extra: { ip6?: string; clusterId?: string; token?: string } = {}): Promise<{ src: KubernetesKeySource; rec: Recorder }> {
+  const path = extra.token === undefined ? kc : writeKubeconfig(tmpDir('kc-'), { server: loadKubeConnection(kc).server, token: extra.token, namespace: NS });
+  const src = createKubernetesSource({
+    kubeconfigPath: path,
+    register: true,
+    ip,
+    ip6: extra.ip6,
+    clusterId: extra.clusterId,
+    leaseDurationSeconds: 2,
+    initialBackoffMs: 50,
+    maxBackoffMs: 300,
+  });
+  const rec = new Recorder();
+  cleanups.push(() => src.stop());
+  await src.start(rec);
+  return { src, rec };
+}
+
+const rr = (ip: string): string => `${K}/rr_v4/${ip}`;
+
+test('two reflectors mesh through Leases; a stopped one deletes its Lease and leaves at once', async (t) => {
+  const { store, kc } = await setup();
+  const a = await reflector(kc, '10.0.0.1', { ip6: 'fd00::1', clusterId: '1.0.0.1' });
+  const b = await reflector(kc, '10.0.0.2');
+  for (const [name, x] of [['A', a], ['B', b]] as const) {
+    await x.rec.until(`${name} sees both`, (r) => r.keys.has(rr('10.0.0.1')) && r.keys.has(rr('10.0.0.2')));
+  }
+  t.is(b.rec.keys.get(rr('10.0.0.1')), '{"ip":"10.0.0.1","cluster_id":"1.0.0.1"}');
+  t.is(b.rec.keys.get(`${K}/rr_v6/fd00::1`), '{"ip":"fd00::1","cluster_id":"1.0.0.1"}');
+  t.is(b.rec.keys.get(rr('10.0.0.2')), '{"ip":"10.0.0.2"}');
+  t.is(a.rec.keys.get(`${K}/global/peer_v4/10.0.0.1`), '{"ip":"10.0.0.1","as_num":"64512"}', 'the rest of the datastore is there too');
+  const leaseA = store.get('leases', NS, leaseName('10.0.0.1'))!;
+  t.is((leaseA.metadata.labels as Record<string, string>)['projectcalico.org/route-reflector'], 'true');
+  t.deepEqual(leaseA.metadata.annotations, {
+    'projectcalico.org/IPv4Address': '10.0.0.1',
+    'projectcalico.org/IPv6Address': 'fd00::1',
+    'projectcalico.org/RouteReflectorClusterID': '1.0.0.1',
+  });
+  t.is((leaseA.spec as { leaseDurationSeconds: number }).leaseDurationSeconds, 2);
+
+  // Renewals keep it alive past its duration.
+  const firstRenew = (leaseA.spec as { renewTime: string }).renewTime;
+  await new Promise((r) => setTimeout(r, 2500));
+  t.true(b.rec.keys.has(rr('10.0.0.1')), 'still live after more than one lease duration');
+  t.not((store.get('leases', NS, leaseName('10.0.0.1'))!.spec as { renewTime: string }).renewTime, firstRenew);
+
+  await b.src.stop();
+  t.is(store.get('leases', NS, leaseName('10.0.0.2')), undefined, 'own Lease deleted on stop');
+  await a.rec.until('B left', (r) => !r.keys.has(rr('10.0.0.2')), 1500);
+  t.true(a.rec.keys.has(rr('10.0.0.1')));
+});
+
+test('a reflector killed with SIGKILL drops out of the mesh when its Lease expires', async (t) => {
+  const { store, kc } = await setup();
+  const a = await reflector(kc, '10.0.0.1');
+  const child = spawn(process.execPath, ['--import=tsx', 'test/kubernetes/lease-holder.ts'], {
+    env: { ...process.env, KUBECONFIG: kc, RR_IP: '10.0.0.3', LEASE_SECONDS: '2' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  await a.rec.until('child joined', (r) => r.keys.has(rr('10.0.0.3')), 15_000);
+  child.kill('SIGKILL');
+  await once(child, 'exit');
+  const killedAt = Date.now();
+  await a.rec.until('child expired', (r) => !r.keys.has(rr('10.0.0.3')), 5000);
+  const lease = store.get('leases', NS, leaseName('10.0.0.3'));
+  t.not(lease, undefined, 'the Lease object is still there: the drop came from its expiry, not from an event');
+  const spec = lease!.spec as { renewTime: string; leaseDurationSeconds: number };
+  const expiry = Date.parse(spec.renewTime) + spec.leaseDurationSeconds * 1000;
+  t.true(Date.now() >= expiry, 'not dropped before expiry');
+  t.true(Date.now() - killedAt < 3000, 'dropped within one duration of the kill');
+  t.true(a.rec.keys.has(rr('10.0.0.1')));
+});
+
+test('Lease writes use optimistic concurrency: stale resourceVersion → 409, the keeper re-reads and goes on', async (t) => {
+  const { server, store, kc } = await setup();
+  const client = new KubeClient(loadKubeConnection(kc));
+  cleanups.push(() => client.close());
+  const path = `${leasesPath(NS)}/x`;
+  const created = await client.create(leasesPath(NS), { metadata: { name: 'x' }, spec: { leaseDurationSeconds: 5 } });
+  const stale = structuredClone(created);
+  await client.update(path, { ...created, spec: { leaseDurationSeconds: 6 } });
+  const err = await t.throwsAsync(client.update(path, stale), { instanceOf: KubeApiError });
+  t.is(err!.status, 409);
+  t.regex(err!.message, /the object has been modified/);
+  const dup = await t.throwsAsync(client.create(leasesPath(NS), { metadata: { name: 'x' } }), { instanceOf: KubeApiError });
+  t.is(dup!.status, 409);
+
+  const a = await reflector(kc, '10.0.0.1');
+  await a.rec.until('own entry', (r) => r.keys.has(rr('10.0.0.1')));
+  // Someone else writes our Lease (the keeper's resourceVersion is now stale).
+  const mine = store.get('leases', NS, leaseName('10.0.0.1'))!;
+  const tampered: Obj = structuredClone(mine);
+  (tampered.metadata.annotations as Record<string, string>)['projectcalico.org/IPv4Address'] = '10.9.9.9';
+  store.apply('leases', tampered);
+  const conflictsBefore = server.requests.filter((r) => r.verb === 'update' && r.status === 409).length;
+  await a.rec.until('annotation restored by the next renewal', () => {
+    const cur = store.get('leases', NS, leaseName('10.0.0.1'))!;
+    return (cur.metadata.annotations as Record<string, string>)['projectcalico.org/IPv4Address'] === '10.0.0.1';
+  }, 4000);
+  t.true(server.requests.filter((r) => r.verb === 'update' && r.status === 409).length > conflictsBefore, 'a 409 happened');
+  t.false(a.rec.problems.some((p) => /renew failed/.test(p)), a.rec.problems.join('\n'));
+});
+
+test('without rights on Leases the problem names the missing permission', async (t) => {
+  const { kc } = await setup();
+  const ro = await reflector(kc, '10.0.0.5', { token: 'readonly' });
+  await ro.rec.until('403 on listing and on writing leases', (r) =>
+    r.problems.some((p) => /list leases/.test(p) && /403/.test(p)) && r.problems.some((p) => /renew failed/.test(p) && /403/.test(p)));
+  const msgs = ro.rec.problems.filter((p) => /403/.test(p)).join('\n');
+  t.regex(msgs, /missing RBAC permission: verb "list" on resource "leases" in API group "coordination.k8s.io" at namespace calico-rr/);
+  t.regex(msgs, /missing RBAC permission on leases.coordination.k8s.io in namespace calico-rr: get, create, update, delete/);
+});
