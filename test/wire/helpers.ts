@@ -18,3 +18,32 @@ export function msg(type: number, body: Uint8Array | string): Uint8Array {
 export function toHex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
 }
+
+/** One path attribute: flags, type, value (extended length when flags has 0x10). */
+export function attr(flags: number, type: number, value: Uint8Array | string): Uint8Array {
+  const v = typeof value === 'string' ? h(value) : value;
+  const ext = (flags & 0x10) !== 0;
+  const out = new Uint8Array((ext ? 4 : 3) + v.length);
+  out[0] = flags;
+  out[1] = type;
+  if (ext) { out[2] = v.length >> 8; out[3] = v.length & 0xff; } else out[2] = v.length;
+  out.set(v, ext ? 4 : 3);
+  return out;
+}
+
+export function cat(...parts: (Uint8Array | string)[]): Uint8Array {
+  return Uint8Array.from(Buffer.concat(parts.map((p) => (typeof p === 'string' ? h(p) : p))));
+}
+
+/** A whole UPDATE from withdrawn field, attribute block and NLRI field. */
+export function update(withdrawn: Uint8Array | string, attrs: Uint8Array | string, nlri: Uint8Array | string): Uint8Array {
+  const w = typeof withdrawn === 'string' ? h(withdrawn) : withdrawn;
+  const a = typeof attrs === 'string' ? h(attrs) : attrs;
+  const body = cat(Uint8Array.of(w.length >> 8, w.length & 0xff), w, Uint8Array.of(a.length >> 8, a.length & 0xff), a, nlri);
+  return msg(2, body);
+}
+
+export const ORIGIN_IGP = '40 01 01 00';
+export const AS_PATH_65001 = '40 02 06 02 01 0000fde9';
+export const NEXT_HOP_10_0_0_1 = '40 03 04 0a000001';
+export const BASIC_ATTRS = ORIGIN_IGP + AS_PATH_65001 + NEXT_HOP_10_0_0_1;
