@@ -1,0 +1,124 @@
+// The fake API server checked against the real client: kubectl get/apply/delete through HTTPS with a token,
+// while a KubernetesKeySource watches; kubectl's own 403 for a token without rights.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createKubernetesSource } from '../../src/datastore/kubernetes/kubernetes-source.js';
+import { FakeApiServer, FakeStore } from './fake-apiserver.js';
+import { K, node, Recorder, tmpDir, writeKubeconfig } from './helpers.js';
+import { makePki } from './pki.js';
+
+const run = promisify(execFile);
+const HOST = '127.80.3.1';
+// Debian's kubernetes-client conflicts with other kubectl packages, so CI may unpack it under /opt.
+const KUBECTL = process.env.KUBECTL ?? (existsSync('/opt/kubernetes-client/usr/bin/kubectl') ? '/opt/kubernetes-client/usr/bin/kubectl' : 'kubectl');
+const cleanups: Array<() => Promise<void>> = [];
+test.after.always(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+async function kubectl(kc: string, home: string, args: string[]): Promise<{ ok: boolean; out: string }> {
+  try {
+    const r = await run(KUBECTL, args, { env: { ...process.env, KUBECONFIG: kc, HOME: home }, timeout: 20_000 });
+    return { ok: true, out: r.stdout + r.stderr };
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    return { ok: false, out: `${e.stdout ?? ''}${e.stderr ?? ''}${e.message}` };
+  }
+}
+
+test('kubectl get/apply/delete through the fake API server; the source follows every change', async (t) => {
+  const pki = makePki(HOST);
+  const store = new FakeStore();
+  store.create('nodes', node('n1', '10.0.1.1/24'));
+  const server = await FakeApiServer.start(
+    {
+      host: HOST,
+      tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert },
+      tokens: { admin: 'admin', rr: 'rr', viewer: 'viewer' },
+      rbac: { admin: ['*'], rr: ['list *', 'watch *'], viewer: ['get nodes', 'list nodes'] },
+    },
+    store,
+  );
+  cleanups.push(() => server.stop());
+  const dir = tmpDir('kubectl-');
+  const admin = writeKubeconfig(dir, { server: server.url, caData: pki.caCert, token: 'admin' }, 'admin');
+  const viewer = writeKubeconfig(dir, { server: server.url, caPath: pki.caCertPath, token: 'viewer' }, 'viewer');
+
+  const src = createKubernetesSource({
+    kubeconfigPath: writeKubeconfig(dir, { server: server.url, caData: pki.caCert, token: 'rr' }, 'rr'),
+    register: false,
+    ip: '10.0.0.10',
+  });
+  cleanups.push(() => src.stop());
+  const rec = new Recorder();
+  await src.start(rec);
+  await rec.until('snapshot', (r) => r.snapshots === 1);
+
+  const got = await kubectl(admin, dir, ['get', 'nodes']);
+  t.true(got.ok, got.out);
+  t.regex(got.out, /^NAME\s+AGE\s*\nn1\s+/m);
+
+  writeFileSync(
+    join(dir, 'objects.yaml'),
+    [
+      'apiVersion: crd.projectcalico.org/v1',
+      'kind: BGPPeer',
+      'metadata:',
+      '  name: rr-global',
+      'spec:',
+      '  peerIP: 10.0.0.10',
+      '  asNumber: 64512',
+      '---',
+      'apiVersion: crd.projectcalico.org/v1',
+      'kind: BGPConfiguration',
+      'metadata:',
+      '  name: default',
+      'spec:',
+      '  asNumber: 64513',
+      '---',
+      'apiVersion: v1',
+      'kind: Node',
+      'metadata:',
+      '  name: n2',
+      '  annotations:',
+      '    projectcalico.org/IPv4Address: 10.0.1.2/24',
+      '',
+    ].join('\n'),
+  );
+  // --validate=false: the fake publishes no OpenAPI schemas (client-side schema checks are not what we test).
+  const applied = await kubectl(admin, dir, ['apply', '--validate=false', '-f', join(dir, 'objects.yaml')]);
+  t.true(applied.ok, applied.out);
+  t.regex(applied.out, /bgppeer.crd.projectcalico.org\/rr-global created/);
+  t.regex(applied.out, /node\/n2 created/);
+  await rec.until('applied objects', (r) =>
+    r.keys.get(`${K}/global/peer_v4/10.0.0.10`) === '{"ip":"10.0.0.10","as_num":"64512"}' &&
+    r.keys.get(`${K}/global/as_num`) === '64513' &&
+    r.keys.get(`${K}/host/n2/ip_addr_v4`) === '10.0.1.2');
+
+  // A second apply is a PATCH (three-way merge) of the changed field.
+  writeFileSync(join(dir, 'peer.yaml'), 'apiVersion: crd.projectcalico.org/v1\nkind: BGPPeer\nmetadata:\n  name: rr-global\nspec:\n  peerIP: 10.0.0.10\n  asNumber: 65000\n  node: n2\n');
+  const patched = await kubectl(admin, dir, ['apply', '--validate=false', '-f', join(dir, 'peer.yaml')]);
+  t.true(patched.ok, patched.out);
+  t.regex(patched.out, /configured/);
+  t.true(server.requests.some((r) => r.verb === 'patch' && r.resource === 'bgppeers'));
+  await rec.until('peer moved to node n2', (r) =>
+    r.keys.get(`${K}/host/n2/peer_v4/10.0.0.10`) === '{"ip":"10.0.0.10","as_num":"65000"}' && !r.keys.has(`${K}/global/peer_v4/10.0.0.10`));
+
+  const json = await kubectl(admin, dir, ['get', 'bgppeer', 'rr-global', '-o', 'jsonpath={.spec.asNumber}/{.spec.node}']);
+  t.is(json.out.trim(), '65000/n2');
+
+  const deleted = await kubectl(admin, dir, ['delete', 'node', 'n2']);
+  t.true(deleted.ok, deleted.out);
+  await rec.until('n2 gone', (r) => !r.keys.has(`${K}/host/n2/ip_addr_v4`));
+
+  const forbidden = await kubectl(viewer, dir, ['get', 'bgppeers']);
+  t.false(forbidden.ok);
+  t.regex(forbidden.out, /Error from server \(Forbidden\): bgppeers.crd.projectcalico.org is forbidden: User "viewer" cannot list resource "bgppeers" in API group "crd.projectcalico.org" at the cluster scope/);
+  const unauthorized = await kubectl(writeKubeconfig(dir, { server: server.url, caData: pki.caCert, token: 'nope' }, 'nope'), dir, ['get', 'nodes']);
+  t.false(unauthorized.ok);
+  t.regex(unauthorized.out, /Unauthorized|must be logged in/);
+  t.is(rec.snapshots, 1);
+});
