@@ -60,7 +60,7 @@ export function timesFrom(text: string): LabTimes {
   let proto = '';
   let prefix = '';
   for (const raw of text.split('\n')) {
-    const l = raw.replace(/^(\d{4}[- ]| )/, '');
+    const l = raw.replace(/^(\d{4}[- ]| {5}(?=\S)| )/, '');
     let m: RegExpExecArray | null;
     if ((m = new RegExp(String.raw`^(\S+) +(BGP|Kernel|Device|Direct|Static) +(\S+) +(\S+) +${TIME}`).exec(l)) !== null) {
       proto = m[1]!;
@@ -68,9 +68,9 @@ export function timesFrom(text: string): LabTimes {
     } else if ((m = new RegExp(String.raw`^(\S*) +.*?\[(\S+) ${TIME}(?: from \S+)?\]`).exec(l)) !== null) {
       if (m[1] !== '') prefix = m[1]!;
       t.routeSince.set(`${prefix} ${m[2]!}`, parseFixtureTime(m[3]!));
-    } else if ((m = /^ +Hold timer: +(\d+)\//.exec(l)) !== null) t.hold.set(proto, Number(m[1]));
-    else if ((m = /^ +Keepalive timer: +(\d+)\//.exec(l)) !== null) t.keepalive.set(proto, Number(m[1]));
-    else if ((m = /^ +Connect delay: +(\d+)\//.exec(l)) !== null) t.connectDelay.set(proto, Number(m[1]));
+    } else if ((m = /^ *Hold timer: +(\d+)\//.exec(l)) !== null) t.hold.set(proto, Number(m[1]));
+    else if ((m = /^ *Keepalive timer: +(\d+)\//.exec(l)) !== null) t.keepalive.set(proto, Number(m[1]));
+    else if ((m = /^ *Connect delay: +(\d+)\//.exec(l)) !== null) t.connectDelay.set(proto, Number(m[1]));
     else if ((m = /^Current server time is (.+)$/.exec(l)) !== null) t.now = parseFixtureTime(m[1]!);
     else if ((m = /^Last reboot on (.+)$/.exec(l)) !== null) t.lastReboot = parseFixtureTime(m[1]!);
     else if ((m = /^Last reconfiguration on (.+)$/.exec(l)) !== null) t.lastReconfiguration = parseFixtureTime(m[1]!);
