@@ -3,7 +3,13 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createKubernetesSource, type KubernetesKeySource } from '../../src/datastore/kubernetes/kubernetes-source.js';
+import { loadConfig } from '../../src/config.js';
+import { desiredPeers } from '../../src/datastore/calico-mapping.js';
+import {
+  createKubernetesSource,
+  kubernetesSourceFromConfig,
+  type KubernetesKeySource,
+} from '../../src/datastore/kubernetes/kubernetes-source.js';
 import { KubeApiError, KubeClient } from '../../src/datastore/kubernetes/client.js';
 import { leaseName, leasesPath } from '../../src/datastore/kubernetes/lease.js';
 import { loadKubeConnection } from '../../src/datastore/kubernetes/kubeconfig.js';
@@ -146,4 +152,22 @@ test('without rights on Leases the problem names the missing permission', async 
   const msgs = ro.rec.problems.filter((p) => /403/.test(p)).join('\n');
   t.regex(msgs, /missing RBAC permission: verb "list" on resource "leases" in API group "coordination.k8s.io" at namespace calico-rr/);
   t.regex(msgs, /missing RBAC permission on leases.coordination.k8s.io in namespace calico-rr: get, create, update, delete/);
+});
+
+test('from Config to PeerSpecs: the Calico mapping meshes two Kubernetes-registered reflectors', async (t) => {
+  const { kc } = await setup();
+  const env = { DATASTORE_TYPE: 'kubernetes', KUBECONFIG: kc, IP: '10.0.0.1', RR_CLUSTER_ID: '1.0.0.1', RR_REGISTER_TTL: '2' };
+  const config = loadConfig(env, { cwd: tmpDir('cfg-') });
+  const src = kubernetesSourceFromConfig(config, { initialBackoffMs: 50, maxBackoffMs: 300 });
+  cleanups.push(() => src.stop());
+  const rec = new Recorder();
+  await src.start(rec);
+  await reflector(kc, '10.0.0.2');
+  await rec.until('both registered', (r) => r.keys.has(rr('10.0.0.1')) && r.keys.has(rr('10.0.0.2')));
+  const { peers } = desiredPeers(rec.keys, { ip: config.ip, port: 179 });
+  const byName = new Map(peers.map((p) => [p.name, p]));
+  t.is(byName.get('Mesh_10_0_0_2')?.routeReflectorClient, false);
+  t.is(byName.get('Global_10_0_1_1')?.clusterId, '1.0.0.1', 'registered: own cluster ID on client sessions');
+  t.is(byName.get('Global_10_0_1_1')?.peerAs, 64512);
+  t.false(byName.has('Mesh_10_0_0_1'), 'no session to ourselves');
 });
