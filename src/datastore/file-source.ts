@@ -5,6 +5,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { rrEntryValue, rrKey, globalAsKey, DEFAULT_AS_NUMBER } from './calico-mapping.js';
 import type { KeySnapshot, KeySource, KeySourceEvents } from './source.js';
+import { log } from '../log.js';
 
 export interface FileKeySourceOptions {
   /** Quiet time after the last file-system event before the file is read again (editors write in bursts). */
@@ -13,6 +14,8 @@ export interface FileKeySourceOptions {
   pollMs?: number;
   /** false = no fs.watch, polling only (file systems without inotify). Default true. */
   watch?: boolean;
+  /** The embedded default: create the file with exampleDatastore(ip, ip6) at start when it does not exist. */
+  createIfMissing?: { ip: string; ip6?: string | undefined } | undefined;
 }
 
 export type ParsedDatastoreFile =
@@ -50,7 +53,7 @@ export function parseDatastoreFile(text: string): ParsedDatastoreFile {
 }
 
 /** A small valid datastore: the global AS and this reflector's own rr_v4 (and rr_v6) entry. */
-export function exampleDatastore(ip: string, ip6?: string): string {
+export function exampleDatastore(ip: string, ip6?: string | undefined): string {
   const doc: Record<string, unknown> = {
     [globalAsKey()]: String(DEFAULT_AS_NUMBER),
     [rrKey(4, ip)]: JSON.parse(rrEntryValue(ip, undefined)) as unknown,
@@ -60,7 +63,7 @@ export function exampleDatastore(ip: string, ip6?: string): string {
 }
 
 /** Creates the datastore file with exampleDatastore() when it does not exist; true when it was created. */
-export async function ensureDatastoreFile(path: string, ip: string, ip6?: string): Promise<boolean> {
+export async function ensureDatastoreFile(path: string, ip: string, ip6?: string | undefined): Promise<boolean> {
   await mkdir(dirname(path), { recursive: true });
   try {
     await writeFile(path, exampleDatastore(ip, ip6), { flag: 'wx' });
@@ -90,6 +93,7 @@ export class FileKeySource implements KeySource {
   private readonly debounceMs: number;
   private readonly pollMs: number;
   private readonly useWatch: boolean;
+  private readonly createIfMissing: { ip: string; ip6?: string | undefined } | undefined;
   private events: KeySourceEvents | undefined;
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
@@ -107,11 +111,21 @@ export class FileKeySource implements KeySource {
     this.debounceMs = options.debounceMs ?? 40;
     this.pollMs = options.pollMs ?? 2000;
     this.useWatch = options.watch ?? true;
+    this.createIfMissing = options.createIfMissing;
   }
 
   async start(events: KeySourceEvents): Promise<void> {
     this.events = events;
     this.stopped = false;
+    if (this.createIfMissing !== undefined) {
+      try {
+        if (await ensureDatastoreFile(this.path, this.createIfMissing.ip, this.createIfMissing.ip6)) {
+          log.info({ path: this.path }, `created the datastore file ${this.path} with an example (global AS and this reflector's own entry)`);
+        }
+      } catch (e) {
+        events.problem(`cannot create ${this.path}: ${e instanceof Error ? e.message : String(e)}`, { path: this.path });
+      }
+    }
     // Watch the directory, not the file: a rename over the file replaces its inode, and a ConfigMap update
     // swaps a "..data" symlink; both show up as events in the directory. Every event triggers a re-read.
     if (this.useWatch) {

@@ -18,4 +18,9 @@ export interface KeySource {
   readonly name: string;
   start(events: KeySourceEvents): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Self-registration only (RR_REGISTER / RR_CLUSTER_ID): remove this reflector's own rr_v4/rr_v6 entries now,
+   * so the other reflectors drop it from their mesh; call on SIGTERM before stop(). Absent or a no-op otherwise.
+   */
+  deregister?(): Promise<void>;
 }

@@ -1,0 +1,289 @@
+// etcd's v3 API (package etcd3): the /calico/bgp/v1 layout stored in the v3 keyspace plus Calico v3 resources
+// (nodes, bgppeers, bgpconfigurations) translated into the same keys; one list at a revision, watches from it.
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Etcd3, type IKeyValue, type IOptions, type Lease, type Watcher } from 'etcd3';
+import { log } from '../log.js';
+import { Backoff, errorText, sleep } from './backoff.js';
+import { CALICO_BGP_PREFIX } from './calico-mapping.js';
+import { CALICO_V3_KINDS, CALICO_V3_PREFIX, parseV3Key, translateV3Resource, type Translation } from './calico-v3.js';
+import { OutageReporter, type RegistrationEntry } from './etcdv2-source.js';
+import type { TlsFiles } from './http-client.js';
+import { KeyPublisher } from './key-publisher.js';
+import type { KeySource, KeySourceEvents } from './source.js';
+
+export interface EtcdV3Options {
+  endpoints: string[];
+  tls?: TlsFiles;
+  auth?: { username: string; password: string } | undefined;
+  /** Also read Calico v3 resources (default true). */
+  resources?: boolean;
+  requestTimeoutMs?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  registration?: { entries: RegistrationEntry[]; ttlSeconds: number } | undefined;
+  /** Called after every successful list, before the watches start (tests use it to compact in between). */
+  onListed?: (revision: string) => Promise<void>;
+}
+
+type FaultHandling = NonNullable<IOptions['faultHandling']>;
+type HostPolicy = ReturnType<NonNullable<FaultHandling['host']>>;
+
+/**
+ * A pass-through fault policy: the etcd3 default opens a 5 s circuit breaker per host after three failures, which
+ * would delay the resync after an etcd restart; our own loops already retry with backoff over every endpoint.
+ */
+function passThrough(): HostPolicy {
+  const noEvent = (): { dispose(): void } => ({ dispose: () => undefined });
+  const policy = {
+    onSuccess: noEvent,
+    onFailure: noEvent,
+    execute: async <T>(fn: (ctx: { signal: AbortSignal }) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> =>
+      fn({ signal: signal ?? new AbortController().signal }),
+  };
+  return policy as unknown as HostPolicy;
+}
+
+/** etcd3 client options from our configuration: TLS from files, password auth, no extra retry layers. */
+export function etcd3ClientOptions(o: Pick<EtcdV3Options, 'endpoints' | 'tls' | 'auth' | 'requestTimeoutMs'>): IOptions {
+  const options: IOptions = {
+    hosts: o.endpoints,
+    dialTimeout: 3000,
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + (o.requestTimeoutMs ?? 5000) }),
+    faultHandling: { host: () => passThrough(), global: passThrough() },
+  };
+  if (o.endpoints.some((e) => e.startsWith('https:'))) {
+    options.credentials = {
+      // Without ETCD_CA_CERT_FILE the system's CAs apply, as for the v2 client.
+      rootCertificate: o.tls?.caCertFile !== undefined ? readFileSync(o.tls.caCertFile) : Buffer.from(rootCertificates.join('\n')),
+      ...(o.tls?.certFile !== undefined ? { certChain: readFileSync(o.tls.certFile) } : {}),
+      ...(o.tls?.keyFile !== undefined ? { privateKey: readFileSync(o.tls.keyFile) } : {}),
+    };
+  }
+  if (o.auth !== undefined) options.auth = { username: o.auth.username, password: o.auth.password };
+  return options;
+}
+
+class WatchEnded extends Error {}
+
+export class EtcdV3KeySource implements KeySource {
+  readonly name: string;
+  private readonly opts: EtcdV3Options;
+  private readonly client: Etcd3;
+  private readonly prefixes: string[];
+  private abort = new AbortController();
+  private regAbort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private regLoop: Promise<void> | undefined;
+  private lease: Lease | undefined;
+  private stopWatch: (() => void) | undefined;
+
+  constructor(options: EtcdV3Options) {
+    if (options.endpoints.length === 0) throw new Error('etcdv3: no endpoints');
+    this.opts = options;
+    this.client = new Etcd3(etcd3ClientOptions(options));
+    this.name = `etcdv3:${options.endpoints.join(',')}`;
+    this.prefixes = [`${CALICO_BGP_PREFIX}/`];
+    if (options.resources ?? true) for (const kind of CALICO_V3_KINDS) this.prefixes.push(`${CALICO_V3_PREFIX}/${kind}/`);
+  }
+
+  async start(events: KeySourceEvents): Promise<void> {
+    this.abort = new AbortController();
+    const publisher = new KeyPublisher(events);
+    let firstAttempt!: () => void;
+    const attempted = new Promise<void>((r) => (firstAttempt = r));
+    this.loop = this.run(publisher, events, firstAttempt);
+    if (this.opts.registration !== undefined) this.regLoop = this.registerLoop(events);
+    await attempted;
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.regAbort.abort();
+    this.stopWatch?.();
+    await this.loop;
+    await this.regLoop;
+    this.lease?.release();
+    this.client.close();
+  }
+
+  private async run(publisher: KeyPublisher, events: KeySourceEvents, firstAttempt: () => void): Promise<void> {
+    const signal = this.abort.signal;
+    const backoff = new Backoff(this.opts.backoffInitialMs ?? 250, this.opts.backoffMaxMs ?? 5000);
+    const outage = new OutageReporter(events, this.name);
+    while (!signal.aborted) {
+      try {
+        const { raw, revision } = await this.list();
+        if (signal.aborted) break;
+        const view = new V3View(raw, events);
+        publisher.snapshot(view.keys());
+        outage.ok();
+        backoff.reset();
+        firstAttempt();
+        if (this.opts.onListed) await this.opts.onListed(revision);
+        await this.watch(view, publisher, revision, signal);
+      } catch (e) {
+        if (signal.aborted) break;
+        if (e instanceof WatchEnded) {
+          // Compaction of the listed revision, or the watch stream lost: a fresh list replaces everything.
+          if (/compact/i.test(e.message)) {
+            log.info({ source: this.name }, `${this.name}: ${e.message}; re-listing`);
+            continue;
+          }
+          outage.failed(e.message);
+        } else {
+          outage.failed(errorText(e));
+        }
+        firstAttempt();
+        await sleep(backoff.next(), signal);
+      }
+    }
+  }
+
+  /** One consistent read of every prefix at a single revision. */
+  private async list(): Promise<{ raw: Map<string, string>; revision: string }> {
+    const raw = new Map<string, string>();
+    let revision: string | undefined;
+    for (const prefix of this.prefixes) {
+      const b = this.client.getAll().prefix(prefix);
+      if (revision !== undefined) b.revision(revision);
+      const res = await b.exec();
+      revision ??= res.header.revision;
+      for (const kv of res.kvs) raw.set(kv.key.toString('utf8'), kv.value.toString('utf8'));
+    }
+    return { raw, revision: revision ?? '0' };
+  }
+
+  private watch(view: V3View, publisher: KeyPublisher, revision: string, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const watchers: Watcher[] = [];
+      let done = false;
+      const finish = (err?: Error): void => {
+        if (done) return;
+        done = true;
+        this.stopWatch = undefined;
+        signal.removeEventListener('abort', onAbort);
+        for (const w of watchers) {
+          w.removeAllListeners();
+          w.on('error', () => undefined);
+          void w.cancel().catch(() => undefined);
+        }
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = (): void => finish();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.stopWatch = () => finish();
+      const start = (BigInt(revision) + 1n).toString();
+      for (const prefix of this.prefixes) {
+        const w = this.client.watch().prefix(prefix).startRevision(start).watcher();
+        watchers.push(w);
+        w.on('put', (kv: IKeyValue) => {
+          view.put(kv.key.toString('utf8'), kv.value.toString('utf8'));
+          publisher.update(view.keys());
+        });
+        w.on('delete', (kv: IKeyValue) => {
+          view.delete(kv.key.toString('utf8'));
+          publisher.update(view.keys());
+        });
+        w.on('disconnected', (err: Error) => finish(new WatchEnded(`watch stream lost: ${errorText(err)}`)));
+        w.on('error', (err: Error) => finish(new WatchEnded(`watch ended: ${errorText(err)}`)));
+      }
+    });
+  }
+
+  // ---- self-registration: our rr_v4/rr_v6 keys under a lease kept alive; the keys vanish with the lease ----
+
+  private async registerLoop(events: KeySourceEvents): Promise<void> {
+    const reg = this.opts.registration;
+    if (reg === undefined) return;
+    const signal = this.regAbort.signal;
+    const backoff = new Backoff(this.opts.backoffInitialMs ?? 250, this.opts.backoffMaxMs ?? 5000);
+    const outage = new OutageReporter(events, `${this.name} registration`);
+    while (!signal.aborted) {
+      const lease = this.client.lease(reg.ttlSeconds);
+      this.lease = lease;
+      try {
+        const lost = new Promise<Error>((resolve) => lease.on('lost', (err) => resolve(err)));
+        await lease.grant();
+        for (const entry of reg.entries) await lease.put(entry.key).value(entry.value).exec();
+        log.info({ keys: reg.entries.map((e) => e.key), ttlSeconds: reg.ttlSeconds }, `${this.name}: registered under a lease`);
+        outage.ok();
+        backoff.reset();
+        const aborted = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+        const err = await Promise.race([lost, aborted]);
+        if (err === undefined) return; // deregister() or stop() takes it from here
+        outage.failed(`lease lost (${errorText(err)}); registering again`);
+      } catch (e) {
+        if (signal.aborted) return;
+        lease.release();
+        outage.failed(`cannot register: ${errorText(e)}`);
+      }
+      await sleep(backoff.next(), signal);
+    }
+  }
+
+  /** Revokes the lease, which deletes our registration keys at once. */
+  async deregister(): Promise<void> {
+    this.regAbort.abort();
+    await this.regLoop;
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease === undefined) return;
+    try {
+      await lease.revoke();
+      log.info({ source: this.name }, `${this.name}: registration lease revoked`);
+    } catch (e) {
+      lease.release();
+      log.warn({ err: errorText(e) }, `${this.name}: could not revoke the registration lease; the keys expire with its TTL`);
+    }
+  }
+}
+
+/**
+ * The v3 keyspace as the mapping sees it: /calico/bgp/v1 keys as they are, plus translated resources.
+ * Explicit v1 keys win over translated ones (an operator's deliberate entry beats derived data).
+ */
+class V3View {
+  private readonly direct = new Map<string, string>();
+  private readonly translated = new Map<string, Translation>();
+  private cache: Map<string, string> | undefined;
+
+  constructor(
+    raw: ReadonlyMap<string, string>,
+    private readonly events: KeySourceEvents,
+  ) {
+    for (const [k, v] of raw) this.put(k, v);
+  }
+
+  put(key: string, value: string): void {
+    this.cache = undefined;
+    if (key.startsWith(`${CALICO_BGP_PREFIX}/`)) {
+      this.direct.set(key, value);
+      return;
+    }
+    const t = translateV3Resource(key, value);
+    if (t === undefined) return;
+    if ('error' in t) this.events.problem(`${key}: ${t.error}; skipped`, { key });
+    this.translated.set(key, t);
+  }
+
+  delete(key: string): void {
+    this.cache = undefined;
+    this.direct.delete(key);
+    if (parseV3Key(key) !== undefined) this.translated.delete(key);
+  }
+
+  keys(): Map<string, string> {
+    if (this.cache !== undefined) return this.cache;
+    const out = new Map<string, string>();
+    for (const rkey of [...this.translated.keys()].sort()) {
+      const t = this.translated.get(rkey);
+      if (t === undefined || 'error' in t) continue;
+      for (const [k, v] of t.keys) out.set(k, v);
+    }
+    for (const [k, v] of this.direct) out.set(k, v);
+    this.cache = out;
+    return out;
+  }
+}
