@@ -17,11 +17,12 @@ export function v4KeyLen(key: number): number {
   return key % 64;
 }
 
-/** Builds the IPv6 key from the significant bytes of a prefix (bits past len must be zero). */
+/** Builds the IPv6 key from the significant bytes of a prefix (bits past len are cleared here). */
 export function v6Key(buf: Uint8Array, off: number, len: number): string {
   const n = (len + 7) >> 3;
   let s = String.fromCharCode(len);
-  for (let i = 0; i < n; i++) s += String.fromCharCode(buf[off + i]);
+  for (let i = 0; i < n - 1; i++) s += String.fromCharCode(buf[off + i]);
+  if (n > 0) s += String.fromCharCode(buf[off + n - 1] & ((0xff00 >> (len - (n - 1) * 8)) & 0xff));
   return s;
 }
 

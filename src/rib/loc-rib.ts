@@ -1,0 +1,135 @@
+// Loc-RIB of one address family: the prefix index, the Adj-RIB-In pool, and the best path per prefix, chosen
+// lazily for the prefixes marked dirty (coalescing: a prefix changed many times is decided once per flush).
+import type { Afi } from '../wire/types.js';
+import { AdjRibIn } from './adj-rib-in.js';
+import type { AttrEntry, AttrTable } from './attr-intern.js';
+import { parsePathInfo, selectBest, type Candidate, type PathInfo } from './decision.js';
+import { growInt32, growUint8, newPrefixIndex, type PrefixIndexV4, type PrefixIndexV6 } from './prefix-index.js';
+
+/** What the decision process needs to know about the peer a path came from. */
+export interface DecisionPeer {
+  ebgp: boolean;
+  bgpId: number;
+  addressKey: string;
+}
+
+export function infoOf(e: AttrEntry): PathInfo {
+  let i = e.info as PathInfo | undefined;
+  if (i === undefined) {
+    i = parsePathInfo(e.attrs);
+    e.info = i;
+  }
+  return i;
+}
+
+export class RouteTable {
+  readonly index: PrefixIndexV4 | PrefixIndexV6;
+  readonly adj: AdjRibIn;
+  /** Best path number per slot (-1 none), and its peer and attributes as last announced to the groups. */
+  bestPath: Int32Array = new Int32Array(0);
+  bestPeer: Int32Array = new Int32Array(0);
+  bestAttr: (AttrEntry | null)[] = [];
+  private dirty: number[] = [];
+  private dirtyHead = 0;
+  private dirtyMark: Uint8Array = new Uint8Array(0);
+  /** Best paths per peer index ("preferred" routes). */
+  preferredPerPeer: number[] = [];
+  private cands: Candidate[] = [];
+  private candPaths: number[] = [];
+
+  constructor(readonly afi: Afi, attrTable: AttrTable, private readonly peers: (idx: number) => DecisionPeer) {
+    this.index = newPrefixIndex(afi);
+    this.adj = new AdjRibIn(attrTable);
+  }
+
+  /** Makes every slot-indexed array cover slot numbers below the index's high-water mark. */
+  ensureSlots(): void {
+    const n = this.index.highWater;
+    if (this.bestPath.length >= n) return;
+    this.adj.ensureSlots(n);
+    this.bestPath = growInt32(this.bestPath, n, -1);
+    this.bestPeer = growInt32(this.bestPeer, n, -1);
+    this.dirtyMark = growUint8(this.dirtyMark, n);
+  }
+
+  markDirty(slot: number): void {
+    if (this.dirtyMark[slot] === 1) return;
+    this.dirtyMark[slot] = 1;
+    this.dirty.push(slot);
+  }
+
+  get pendingDecisions(): number {
+    return this.dirty.length - this.dirtyHead;
+  }
+
+  /** Decides up to max dirty slots; onChange(slot) for each whose best (peer, attributes) changed. */
+  decide(max: number, onChange: (slot: number) => void): number {
+    let n = 0;
+    const adj = this.adj;
+    while (this.dirtyHead < this.dirty.length && n < max) {
+      const slot = this.dirty[this.dirtyHead++];
+      n++;
+      this.dirtyMark[slot] = 0;
+      const head = adj.slotHead[slot];
+      let best = -1;
+      if (head >= 0) {
+        if (adj.pathNext[head] < 0) best = infoOf(adj.pathAttr[head] as AttrEntry).malformed ? -1 : head;
+        else best = this.decideMany(slot);
+      }
+      this.bestPath[slot] = best;
+      const peer = best >= 0 ? adj.pathPeer[best] : -1;
+      const attr = best >= 0 ? adj.pathAttr[best] : null;
+      const oldPeer = this.bestPeer[slot];
+      if (peer === oldPeer && attr === (this.bestAttr[slot] ?? null)) continue;
+      if (oldPeer >= 0) this.preferredPerPeer[oldPeer]--;
+      if (peer >= 0) this.preferredPerPeer[peer] = (this.preferredPerPeer[peer] ?? 0) + 1;
+      this.bestPeer[slot] = peer;
+      this.bestAttr[slot] = attr;
+      onChange(slot);
+    }
+    if (this.dirtyHead === this.dirty.length) {
+      this.dirty.length = 0;
+      this.dirtyHead = 0;
+    } else if (this.dirtyHead > 65536) {
+      this.dirty = this.dirty.slice(this.dirtyHead);
+      this.dirtyHead = 0;
+    }
+    return n;
+  }
+
+  private decideMany(slot: number): number {
+    const adj = this.adj;
+    const cands = this.cands;
+    const paths = this.candPaths;
+    cands.length = 0;
+    paths.length = 0;
+    for (let p = adj.slotHead[slot]; p >= 0; p = adj.pathNext[p]) {
+      const peer = this.peers(adj.pathPeer[p]);
+      cands.push({
+        info: infoOf(adj.pathAttr[p] as AttrEntry),
+        ebgp: peer.ebgp,
+        peerBgpId: peer.bgpId,
+        peerAddressKey: peer.addressKey,
+        pathId: adj.pathIdOf[p] >>> 0,
+      });
+      paths.push(p);
+    }
+    const i = selectBest(cands);
+    return i < 0 ? -1 : paths[i];
+  }
+
+  /** Releases the slot of a prefix that has no path left and no pending decision. */
+  releaseIfUnused(slot: number): boolean {
+    if (!this.index.isLive(slot) || this.adj.slotHead[slot] >= 0 || this.dirtyMark[slot] === 1 || this.bestPeer[slot] >= 0) return false;
+    this.bestAttr[slot] = null;
+    this.index.release(slot);
+    return true;
+  }
+
+  /** Number of prefixes with a best path. */
+  get preferredTotal(): number {
+    let n = 0;
+    for (const c of this.preferredPerPeer) n += c ?? 0;
+    return n;
+  }
+}

@@ -1,0 +1,24 @@
+// The small interfaces between the RIB/reflector and the sessions: what the reflector needs from a peer's
+// transport and from capability negotiation. A BgpSession is adapted to RibPeer by a thin wrapper.
+import type { Negotiated } from '../session/negotiate.js';
+import type { PeerSpec } from '../peers/peer-spec.js';
+
+export interface RibPeer {
+  /** BIRD protocol name (Mesh_…, Global_…, Node_…); the reflector keys peers on it. */
+  readonly name: string;
+  readonly spec: PeerSpec;
+  /** Writes whole BGP messages; false = the socket buffer is full, wait for handleDrain(). */
+  send(buf: Buffer): boolean;
+}
+
+/** The parts of the session's Negotiated result the reflector uses (a Negotiated satisfies it). */
+export type RibNegotiated = Pick<Negotiated,
+  'as4' | 'families' | 'addPath' | 'extendedMessage' | 'routeRefresh' | 'enhancedRouteRefresh' | 'gracefulRestart' |
+  'peerBgpId' | 'recvCtx' | 'sendCtx'>;
+
+/** A route refresh request as the session reports it (RFC 2918 / RFC 7313 subtype). */
+export interface RibRouteRefresh {
+  afi: number;
+  safi: number;
+  subtype: number;
+}

@@ -1,0 +1,228 @@
+// Update groups, concern 1 of 3: grouping peers by export signature and feeding the members. Peers with the
+// same {AFI, client or not, cluster ID, 4-octet AS, ADD-PATH send, max message length} share one Adj-RIB-Out
+// and one encoded stream per flush. A member is "live" (gets the shared stream), "sync" (catching up from the
+// Adj-RIB-Out: a scan of all slots after joining or a route refresh, then the prefixes noted while it was not
+// live) or "blocked" (its socket said stop: it is left out of the stream, changes are noted for it as prefix
+// keys, and it catches up after 'drain'). So a slow peer never stalls the group and holds no route copies.
+import type { Afi } from '../wire/types.js';
+import type { AttrTable } from './attr-intern.js';
+import type { RouteTable } from './loc-rib.js';
+import type { PrefixKey } from './prefix-key.js';
+import { AdjRibOut, Delta, adviseSlot, type Exporter } from './update-group-adv.js';
+import { PacketWriter } from './update-group-packet.js';
+
+export interface ExportSignature {
+  afi: Afi;
+  isClient: boolean;
+  clusterId: number;
+  as4: boolean;
+  addPathTx: boolean;
+  maxMessageLen: number;
+}
+
+export function signatureKey(s: ExportSignature): string {
+  return `${s.afi}|${s.isClient ? 'c' : 'n'}|${s.clusterId}|${s.as4 ? 4 : 2}|${s.addPathTx ? 'ap' : '-'}|${s.maxMessageLen}`;
+}
+
+/** What a group needs from a member's transport. */
+export interface MemberTransport {
+  send(buf: Buffer): boolean;
+}
+
+export type MemberState = 'live' | 'sync' | 'blocked';
+
+export class GroupMember {
+  state: MemberState = 'sync';
+  /** Next slot of the catch-up scan, -1 when not scanning. */
+  scanCursor = 0;
+  /** Prefixes changed while not live, to be re-sent from the Adj-RIB-Out state. */
+  dirty = new Set<PrefixKey>();
+  /** Waiting for the transport's 'drain' before sending more. */
+  waitingDrain = false;
+  /** End-of-RIB owed after the initial table (RFC 4724 §4.1). */
+  eorPending = true;
+  /** Enhanced route refresh (RFC 7313): EoRR owed at the end of the re-advertisement. */
+  eorrPending = false;
+  /** Exports held (our own graceful restart): no catch-up until released. */
+  held = false;
+  updatesSent = 0;
+  prefixesSent = 0;
+  constructor(readonly peerIdx: number, readonly transport: MemberTransport) {}
+}
+
+export interface SendStats {
+  messages: number;
+  prefixes: number;
+  bytes: number;
+}
+
+export class UpdateGroup {
+  readonly key: string;
+  readonly members = new Map<number, GroupMember>();
+  readonly out: AdjRibOut;
+  /** Flushes that produced bytes, and totals, for metrics. */
+  readonly stats: SendStats = { messages: 0, prefixes: 0, bytes: 0 };
+
+  constructor(
+    readonly id: number,
+    readonly sig: ExportSignature,
+    attrTable: AttrTable,
+    private readonly table: RouteTable,
+  ) {
+    this.key = signatureKey(sig);
+    this.out = new AdjRibOut(attrTable);
+  }
+
+  private keyOf = (slot: number): PrefixKey => this.table.index.keyOf(slot);
+
+  /** Fills the Adj-RIB-Out from the Loc-RIB (a new group); members join afterwards and scan it. */
+  rebuild(exporter: Exporter): void {
+    const t = this.table;
+    this.out.ensureSlots(t.index.highWater);
+    const scratch = new Delta();
+    for (let s = 0; s < t.index.highWater; s++) {
+      if (t.bestPeer[s] < 0 || !t.index.isLive(s)) continue;
+      adviseSlot(this.out, scratch, s, () => this.keyOf(s), t.bestAttr[s] ?? null, t.bestPeer[s], exporter);
+    }
+  }
+
+  /** Turns changed slots into a delta (updating the Adj-RIB-Out) and notes them for members not live. */
+  advise(slots: readonly number[], exporter: Exporter): Delta {
+    const t = this.table;
+    this.out.ensureSlots(t.index.highWater);
+    const delta = new Delta();
+    let notLive: GroupMember[] | null = null;
+    for (const m of this.members.values()) if (m.state !== 'live') (notLive ??= []).push(m);
+    for (const s of slots) {
+      const changed = adviseSlot(this.out, delta, s, () => this.keyOf(s), t.bestAttr[s] ?? null, t.bestPeer[s], exporter);
+      if (!changed || notLive === null) continue;
+      for (const m of notLive) {
+        if (m.state === 'sync' && m.scanCursor >= 0 && s >= m.scanCursor) continue; // the scan will see it
+        m.dirty.add(this.keyOf(s));
+      }
+    }
+    return delta;
+  }
+
+  /** Encodes a delta once and writes it to every live member (minus its own routes). */
+  deliver(delta: Delta): PacketWriter | null {
+    if (delta.empty) return null;
+    const w = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 1024 + delta.changed * 8);
+    const index = this.table.index;
+    for (const [peer, keys] of delta.withdraw) w.withdraw(keys, 0, keys.length, peer);
+    for (const b of delta.announce.values()) w.announce(b.attr, b.slots, 0, b.slots.length, index, b.src);
+    if (w.size === 0 && delta.exceptions.size === 0) return w;
+    this.stats.messages += w.messages;
+    this.stats.prefixes += w.prefixes;
+    for (const m of this.members.values()) {
+      if (m.state !== 'live') continue;
+      let bytes = w.bytesFor(m.peerIdx);
+      const exc = delta.exceptions.get(m.peerIdx);
+      if (exc !== undefined) {
+        const ew = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 64 + exc.length * 20);
+        ew.withdraw(exc, 0, exc.length);
+        bytes = bytes.length === 0 ? ew.bytes() : Buffer.concat([bytes, ew.bytes()]);
+      }
+      if (bytes.length === 0) continue;
+      this.stats.bytes += bytes.length;
+      m.updatesSent += w.messages;
+      m.prefixesSent += w.prefixes;
+      if (!m.transport.send(bytes)) {
+        m.state = 'blocked';
+        m.waitingDrain = true;
+      }
+    }
+    return w;
+  }
+
+  join(m: GroupMember): void {
+    this.members.set(m.peerIdx, m);
+    m.state = 'sync';
+    m.scanCursor = 0;
+    m.dirty.clear();
+    m.eorPending = true;
+  }
+
+  leave(peerIdx: number): void {
+    this.members.delete(peerIdx);
+  }
+
+  /** Starts re-advertising everything to a member (route refresh); enhanced adds BoRR now and EoRR at the end. */
+  refresh(m: GroupMember, enhanced: boolean): void {
+    if (enhanced) {
+      const w = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 64);
+      w.routeRefresh(1);
+      if (!m.transport.send(w.bytes())) m.waitingDrain = true;
+      m.eorrPending = true;
+    }
+    m.state = 'sync';
+    m.scanCursor = 0;
+  }
+
+  /**
+   * Catch-up work for one member, at most `budget` slots or keys. Returns true when the member is live
+   * again (or already was), false when there is more to do or it waits for 'drain'.
+   */
+  syncStep(m: GroupMember, budget: number): boolean {
+    if (m.state === 'live') return true;
+    if (m.waitingDrain || m.held) return false;
+    if (m.state === 'blocked') {
+      m.state = 'sync';
+      m.scanCursor = -1;
+    }
+    const t = this.table;
+    const out = this.out;
+    out.ensureSlots(t.index.highWater);
+    const w = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 4096);
+    const buckets = new Delta();
+    const withdraw: PrefixKey[] = [];
+    let work = 0;
+    if (m.scanCursor >= 0) {
+      const end = Math.min(t.index.highWater, m.scanCursor + budget);
+      for (let s = m.scanCursor; s < end; s++) {
+        const a = out.attr[s];
+        if (a === null || a === undefined || out.src[s] === m.peerIdx || !t.index.isLive(s)) continue;
+        buckets.addAnnounce(a, out.src[s], s);
+      }
+      work = end - m.scanCursor;
+      m.scanCursor = end >= t.index.highWater ? -1 : end;
+    }
+    if (m.scanCursor < 0 && work < budget && m.dirty.size > 0) {
+      for (const k of m.dirty) {
+        m.dirty.delete(k);
+        const s = t.index.lookupKey(k);
+        const a = s >= 0 ? out.attr[s] : null;
+        if (a !== null && a !== undefined && out.src[s] !== m.peerIdx) buckets.addAnnounce(a, out.src[s], s);
+        else withdraw.push(k);
+        if (++work >= budget) break;
+      }
+    }
+    if (withdraw.length > 0) w.withdraw(withdraw, 0, withdraw.length);
+    for (const b of buckets.announce.values()) w.announce(b.attr, b.slots, 0, b.slots.length, t.index);
+    const done = m.scanCursor < 0 && m.dirty.size === 0;
+    if (done) {
+      if (m.eorPending) { w.endOfRib(); m.eorPending = false; }
+      if (m.eorrPending) { w.routeRefresh(2); m.eorrPending = false; }
+      m.state = 'live';
+    }
+    if (w.size > 0) {
+      this.stats.bytes += w.size;
+      this.stats.messages += w.messages;
+      this.stats.prefixes += w.prefixes;
+      m.updatesSent += w.messages;
+      m.prefixesSent += w.prefixes;
+      if (!m.transport.send(w.bytes())) {
+        m.waitingDrain = true;
+        if (done) {
+          // The table went out; later changes are noted until the socket drains.
+          m.state = 'blocked';
+        }
+      }
+    }
+    return m.state === 'live';
+  }
+
+  drained(m: GroupMember): void {
+    m.waitingDrain = false;
+  }
+}

@@ -1,0 +1,255 @@
+import test from 'ava';
+import { Reflector } from '../../src/reflector/reflector.js';
+import { attrs, quad, updateV4, walkAttrs } from '../rib/helpers.js';
+import { FakePeer, neg, settle, summary, ROUTER_ID, CLUSTER } from './fake-peer.js';
+
+interface Lab {
+  r: Reflector;
+  a: FakePeer; b: FakePeer; c: FakePeer; m: FakePeer; m2: FakePeer;
+}
+
+async function lab(): Promise<Lab> {
+  const r = new Reflector({ routerId: ROUTER_ID });
+  const a = new FakePeer('Global_10_0_1_1', '10.0.1.1', true);
+  const b = new FakePeer('Global_10_0_1_2', '10.0.1.2', true);
+  const c = new FakePeer('Global_10_0_1_3', '10.0.1.3', true);
+  const m = new FakePeer('Mesh_10_0_0_11', '10.0.0.11', false);
+  const m2 = new FakePeer('Mesh_10_0_0_12', '10.0.0.12', false);
+  r.peerUp(a, neg('10.0.1.1'));
+  r.peerUp(b, neg('10.0.1.2'));
+  r.peerUp(c, neg('10.0.1.3'));
+  r.peerUp(m, neg('10.0.0.11'));
+  r.peerUp(m2, neg('10.0.0.12'));
+  await settle(r);
+  for (const p of [a, b, c, m, m2]) {
+    const s = summary(p.updates());
+    if (s.eor !== 1 || s.announced.length !== 0) throw new Error(`${p.name}: expected only End-of-RIB`);
+  }
+  return { r, a, b, c, m, m2 };
+}
+
+const nodeAttrs = (nh: string) => attrs({ asPath: [], nextHop: nh, localPref: 100, med: 5, communities: [0xfc000001], largeCommunities: [[64512, 7, 9]] });
+
+test('client route goes to the other clients and the mesh, with ORIGINATOR_ID and CLUSTER_LIST, never back', async (t) => {
+  const { r, a, b, c, m, m2 } = await lab();
+  const input = nodeAttrs('100.64.1.1');
+  r.handleUpdate(a, updateV4({ attrs: input, nlri: ['10.60.1.0/26', '10.60.1.64/26'] }));
+  await settle(r);
+  t.deepEqual(a.updates(), []);
+  for (const p of [b, c, m, m2]) {
+    const us = p.updates();
+    t.is(us.length, 1, p.name);
+    t.deepEqual(us[0].nlri.sort(), ['10.60.1.0/26', '10.60.1.64/26']);
+    const got = walkAttrs(us[0].attrs);
+    for (const x of walkAttrs(input)) t.deepEqual(got.find((g) => g.type === x.type), x, `attribute ${x.type} unchanged`);
+    t.deepEqual(got.find((g) => g.type === 9)?.value, Buffer.from([10, 0, 1, 1]));
+    t.deepEqual(got.find((g) => g.type === 10)?.value, Buffer.from([1, 0, 0, 1]));
+  }
+  t.deepEqual(r.routeStats(a.name, 4), { imported: 2, exported: 0, preferred: 2, filtered: 0 });
+  t.is(r.routeStats(b.name, 4).exported, 2);
+  const routes = [...r.routes(4)];
+  t.is(routes.length, 2);
+  t.is(routes[0].nextHop, '100.64.1.1');
+  t.is(routes[0].from, a.name);
+  t.true(routes[0].primary);
+  r.close();
+});
+
+test('non-client (mesh) route goes to clients only', async (t) => {
+  const { r, a, b, c, m, m2 } = await lab();
+  r.handleUpdate(m, updateV4({ attrs: attrs({ nextHop: '100.64.9.9', originatorId: '10.0.9.9', clusterList: ['2.0.0.2'] }), nlri: ['10.60.9.0/26'] }));
+  await settle(r);
+  t.deepEqual(m.updates(), []);
+  t.deepEqual(m2.updates(), []);
+  for (const p of [a, b, c]) {
+    const us = p.updates();
+    t.deepEqual(summary(us).announced, ['10.60.9.0/26']);
+    const got = walkAttrs(us[0].attrs);
+    t.deepEqual(got.find((g) => g.type === 9)?.value, Buffer.from([10, 0, 9, 9]), 'existing ORIGINATOR_ID kept');
+    t.deepEqual(got.find((g) => g.type === 10)?.value, Buffer.from([1, 0, 0, 1, 2, 0, 0, 2]), 'our cluster prepended');
+  }
+  r.close();
+});
+
+test('anycast /32 from two clients: one best; best change and withdraw go out at once, source gets no echo', async (t) => {
+  const { r, a, b, c } = await lab();
+  r.handleUpdate(b, updateV4({ attrs: attrs({ nextHop: '100.64.1.2' }), nlri: ['10.96.0.10/32'] }));
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.96.0.10/32'] }));
+  await settle(r);
+  // Best = a (lower BGP id): c and b get a's route, a gets nothing.
+  const nhOf = (p: FakePeer) => p.updates().map((u) => walkAttrs(u.attrs).find((x) => x.type === 3)?.value.join('.'));
+  t.deepEqual(nhOf(c), ['100.64.1.1']);
+  t.deepEqual(nhOf(b), ['100.64.1.1']);
+  t.deepEqual(a.updates(), []);
+  // a withdraws: best = b. c and a get b's route, b gets a withdrawal of a's copy.
+  r.handleUpdate(a, updateV4({ withdrawn: ['10.96.0.10/32'] }));
+  await settle(r);
+  t.deepEqual(nhOf(c), ['100.64.1.2']);
+  t.deepEqual(nhOf(a), ['100.64.1.2']);
+  t.deepEqual(summary(b.updates()), { announced: [], withdrawn: ['10.96.0.10/32'], eor: 0 });
+  // b withdraws too: everyone but b is told.
+  r.handleUpdate(b, updateV4({ withdrawn: ['10.96.0.10/32'] }));
+  await settle(r);
+  t.deepEqual(summary(c.updates()).withdrawn, ['10.96.0.10/32']);
+  t.deepEqual(summary(a.updates()).withdrawn, ['10.96.0.10/32']);
+  t.deepEqual(b.updates(), []);
+  t.is(r.tableStats(4).prefixes, 0, 'slot released');
+  r.close();
+});
+
+test('loop checks: our ORIGINATOR_ID dropped; our CLUSTER_ID dropped from clients, kept from mesh but not reflected', async (t) => {
+  const { r, a, b, m } = await lab();
+  r.handleUpdate(m, updateV4({ attrs: attrs({ nextHop: '1.1.1.1', originatorId: ROUTER_ID }), nlri: ['10.1.0.0/24'] }));
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '1.1.1.1', clusterList: [CLUSTER] }), nlri: ['10.2.0.0/24'] }));
+  r.handleUpdate(m, updateV4({ attrs: attrs({ nextHop: '1.1.1.1', originatorId: '10.0.7.7', clusterList: [CLUSTER] }), nlri: ['10.3.0.0/24'] }));
+  await settle(r);
+  t.deepEqual(b.updates(), []);
+  t.deepEqual(a.updates(), []);
+  t.deepEqual([...r.routes(4)].map((x) => x.prefix), ['10.3.0.0/24']);
+  t.is(r.peerCounters(m.name)?.loopsRejected, 1);
+  t.is(r.peerCounters(a.name)?.loopsRejected, 1);
+  r.close();
+});
+
+test('coalescing: changes before a flush go out once, with the latest attributes, packed', async (t) => {
+  const { r, a, b } = await lab();
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1', localPref: 100 }), nlri: ['10.0.0.0/24', '10.0.1.0/24'] }));
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1', localPref: 300 }), nlri: ['10.0.0.0/24', '10.0.1.0/24'] }));
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.2.0/24'] }));
+  r.handleUpdate(a, updateV4({ withdrawn: ['10.0.2.0/24'] }));
+  await settle(r);
+  const us = b.updates();
+  t.is(us.length, 1);
+  t.deepEqual(us[0].nlri.sort(), ['10.0.0.0/24', '10.0.1.0/24']);
+  t.is(walkAttrs(us[0].attrs).find((x) => x.type === 5)?.value.readUInt32BE(0), 300);
+  // 3000 prefixes with one attribute set pack into few full messages.
+  const many = Array.from({ length: 3000 }, (_, i) => `10.${100 + (i >> 8)}.${i & 255}.0/24`);
+  for (let i = 0; i < many.length; i += 500) r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: many.slice(i, i + 500) }));
+  await settle(r);
+  const raw = b.take();
+  t.true(raw.length <= Math.ceil((3000 * 4) / (4096 - 60)) + 1, `${raw.length} messages`);
+  t.true(raw.every((x) => x.raw.length <= 4096));
+  t.is(raw.reduce((n, x) => n + (x.update?.nlri.length ?? 0), 0), 3000);
+  r.close();
+});
+
+test('backpressure: a blocked member is left out, then catches up to the exact state', async (t) => {
+  const { r, a, b, c } = await lab();
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.0.0/24', '10.0.1.0/24'] }));
+  b.blocked = true;
+  await settle(r);
+  t.is(summary(b.updates()).announced.length, 2); // accepted, but send() said stop
+  c.take();
+  r.handleUpdate(a, updateV4({ withdrawn: ['10.0.0.0/24'] }));
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1', med: 1 }), nlri: ['10.0.2.0/24'] }));
+  await settle(r);
+  t.deepEqual(b.updates(), [], 'nothing while blocked');
+  const cs = summary(c.updates());
+  t.deepEqual(cs, { announced: ['10.0.2.0/24'], withdrawn: ['10.0.0.0/24'], eor: 0 }, 'others not stalled');
+  b.blocked = false;
+  r.handleDrain(b);
+  await settle(r);
+  t.deepEqual(summary(b.updates()), { announced: ['10.0.2.0/24'], withdrawn: ['10.0.0.0/24'], eor: 0 });
+  r.close();
+});
+
+test('a peer joining later gets the table without its own routes, then End-of-RIB; route refresh resends it', async (t) => {
+  const { r, a, b } = await lab();
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.0.0/24'] }));
+  r.handleUpdate(b, updateV4({ attrs: attrs({ nextHop: '100.64.1.2' }), nlri: ['10.0.1.0/24'] }));
+  await settle(r);
+  a.take(); b.take();
+  r.peerDown(a, { graceful: false });
+  const a2 = new FakePeer(a.name, '10.0.1.1', true);
+  r.peerUp(a2, neg('10.0.1.1', { enhancedRouteRefresh: true }));
+  r.handleUpdate(a2, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.0.0/24'] }));
+  await settle(r);
+  t.deepEqual(summary(a2.updates()), { announced: ['10.0.1.0/24'], withdrawn: [], eor: 1 });
+  r.handleRouteRefresh(a2, { afi: 1, safi: 1, subtype: 0 });
+  await settle(r);
+  const msgs = a2.take();
+  t.deepEqual(msgs.map((x) => x.type), [5, 2, 5], 'BoRR, table, EoRR');
+  t.is(msgs[0].raw[21], 1);
+  t.is(msgs[2].raw[21], 2);
+  t.deepEqual(msgs[1].update?.nlri, ['10.0.1.0/24']);
+  r.close();
+});
+
+test('graceful restart helper: routes kept as stale, replaced as re-sent, rest swept at End-of-RIB', async (t) => {
+  const { r, a, b } = await lab();
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.0.0/24', '10.0.1.0/24'] }));
+  await settle(r);
+  b.take();
+  r.peerDown(a, { graceful: true });
+  await settle(r);
+  t.deepEqual(b.updates(), [], 'no withdrawal on a graceful restart');
+  t.true([...r.routes(4)].every((x) => x.stale));
+  const a2 = new FakePeer(a.name, '10.0.1.1', true);
+  r.peerUp(a2, neg('10.0.1.1'));
+  r.handleUpdate(a2, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.0.0/24'] }));
+  await settle(r);
+  t.deepEqual(b.updates(), [], 'unchanged re-sent route is not re-advertised');
+  r.handleUpdate(a2, updateV4({}));
+  await settle(r);
+  t.deepEqual(summary(b.updates()), { announced: [], withdrawn: ['10.0.1.0/24'], eor: 0 });
+  t.deepEqual([...r.routes(4)].map((x) => [x.prefix, x.stale]), [['10.0.0.0/24', false]]);
+  r.close();
+});
+
+test('session down without graceful restart withdraws everything it announced', async (t) => {
+  const { r, a, b, m } = await lab();
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.0.0/24'] }));
+  await settle(r);
+  b.take(); m.take();
+  r.peerDown(a, { graceful: false });
+  await settle(r);
+  t.deepEqual(summary(b.updates()).withdrawn, ['10.0.0.0/24']);
+  t.deepEqual(summary(m.updates()).withdrawn, ['10.0.0.0/24']);
+  r.close();
+});
+
+test('RFC 7606: a bad ORIGIN is treat-as-withdraw, counted, other peers see a withdrawal only', async (t) => {
+  const { r, a, b } = await lab();
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.0.0/24'] }));
+  await settle(r);
+  b.take();
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1', origin: 7 }), nlri: ['10.0.0.0/24'] }));
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1', origin: 7 }), nlri: ['10.0.0.0/24'] }));
+  await settle(r);
+  t.deepEqual(summary(b.updates()), { announced: [], withdrawn: ['10.0.0.0/24'], eor: 0 });
+  t.is(r.peerCounters(a.name)?.malformed['treat-as-withdraw'], 2);
+  r.close();
+});
+
+test('our own restart: exports held until every peer sent End-of-RIB', async (t) => {
+  const r = new Reflector({ routerId: ROUTER_ID, restarting: true, restartSettleMs: 20 });
+  const a = new FakePeer('Global_10_0_1_1', '10.0.1.1', true);
+  const b = new FakePeer('Global_10_0_1_2', '10.0.1.2', true);
+  r.peerUp(a, neg('10.0.1.1'));
+  r.peerUp(b, neg('10.0.1.2'));
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.0.0/24'] }));
+  r.handleUpdate(a, updateV4({}));
+  await new Promise((res) => setTimeout(res, 60));
+  t.deepEqual(b.take(), [], 'nothing before b\'s End-of-RIB');
+  t.true(r.holdingExports);
+  r.handleUpdate(b, updateV4({}));
+  await new Promise((res) => setTimeout(res, 60));
+  await settle(r);
+  t.false(r.holdingExports);
+  t.deepEqual(summary(b.updates()), { announced: ['10.0.0.0/24'], withdrawn: [], eor: 1 });
+  t.deepEqual(summary(a.updates()), { announced: [], withdrawn: [], eor: 1 });
+  r.close();
+});
+
+test('export cache: one transformed attribute set per (input set, source, group)', async (t) => {
+  const { r, a } = await lab();
+  const before = r.attrs.size;
+  for (let i = 0; i < 50; i++) r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: [`10.0.${i}.0/24`] }));
+  await settle(r);
+  // 1 input set + 1 exported set: the client group and the mesh group produce the same bytes, so one entry.
+  t.is(r.attrs.size - before, 2);
+  const input = [...r.attrs.entries()].find((e) => e.exportCache !== null);
+  t.is(input?.exportCache?.size, 2, 'one cached export per group');
+  t.is(quad('1.0.0.1'), 0x01000001);
+  r.close();
+});
