@@ -29,6 +29,16 @@ if [ ! -x /opt/bird2/usr/sbin/bird ]; then
   rm -rf "$tmp"
 fi
 
+# Debian's kubectl (package kubernetes-client) for the Kubernetes datastore tests. Unpacked, like BIRD 2,
+# because it conflicts with other kubectl packages a machine may have; the tests look in /opt first.
+if [ ! -x /opt/kubernetes-client/usr/bin/kubectl ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && { apt-get download -qq kubernetes-client >/dev/null 2>&1 || { apt-get update -qq && apt-get download -qq kubernetes-client >/dev/null; }; })
+  mkdir -p /opt/kubernetes-client
+  dpkg -x "$tmp"/kubernetes-client_*.deb /opt/kubernetes-client
+  rm -rf "$tmp"
+fi
+
 # Packaged daemons must not be running (a package may have started one despite policy-rc.d).
 for d in bird bird6 bgpd zebra gobgpd etcd; do pkill -x "$d" 2>/dev/null || true; done
 /opt/bird2/usr/sbin/bird --version 2>&1 | head -1

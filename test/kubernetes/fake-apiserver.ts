@@ -316,9 +316,10 @@ export class FakeApiServer {
         switch (verb) {
           case 'list': {
             const sel = query.labelSelector;
+            const fields = fieldSelector(query.fieldSelector);
             const items = this.store
               .list(r.plural, namespace)
-              .filter((o) => matchesSelector(o, sel))
+              .filter((o) => matchesSelector(o, sel) && fields(o))
               .map((o) => (r.group === '' || r.group === 'coordination.k8s.io' ? withoutTypeMeta(o) : o));
             send(200, {
               kind: `${r.kind}List`,
@@ -472,7 +473,9 @@ export class FakeApiServer {
     rec: RequestRecord,
   ): void {
     const rvText = query.resourceVersion ?? '';
-    const sel = query.labelSelector;
+    const labels = query.labelSelector;
+    const fields = fieldSelector(query.fieldSelector);
+    const sel = (o: Obj): boolean => matchesSelector(o, labels) && fields(o);
     const from = rvText === '' || rvText === '0' ? undefined : Number(rvText);
     if (from !== undefined && !Number.isInteger(from)) throw new ApiFailure(400, 'BadRequest', `invalid resource version "${rvText}"`);
     const tooOld = from !== undefined && from < this.store.compactedRv;
@@ -501,9 +504,9 @@ export class FakeApiServer {
     const inScope = (o: Obj): boolean => namespace === undefined || o.metadata.namespace === namespace;
     const deliver = (e: HistoryEntry): void => {
       if (e.resource !== r.plural || !inScope(e.object)) return;
-      const now = matchesSelector(e.object, sel);
+      const now = sel(e.object);
       if (e.type === 'MODIFIED' && e.previous !== undefined) {
-        const before = matchesSelector(e.previous, sel);
+        const before = sel(e.previous);
         if (before && !now) write('DELETED', e.object);
         else if (!before && now) write('ADDED', e.object);
         else if (now) write('MODIFIED', e.object);
@@ -513,7 +516,7 @@ export class FakeApiServer {
     };
     if (from === undefined) {
       // "Start at any/most recent": synthetic ADDED events for the current state, then changes.
-      for (const o of this.store.list(r.plural, namespace)) if (matchesSelector(o, sel)) write('ADDED', o);
+      for (const o of this.store.list(r.plural, namespace)) if (sel(o)) write('ADDED', o);
     } else {
       for (const e of this.store.since(from)) deliver(e);
     }
@@ -608,6 +611,18 @@ function requireObj(body: unknown): Obj {
 function withoutTypeMeta(o: Obj): Obj {
   const { apiVersion: _a, kind: _k, ...rest } = o;
   return rest as Obj;
+}
+
+/** Field selectors on metadata.name / metadata.namespace ("=", "==", "!="), as every resource supports. */
+function fieldSelector(selector: string | undefined): (o: Obj) => boolean {
+  if (selector === undefined || selector.trim() === '') return () => true;
+  const terms = selector.split(',').map((term) => {
+    const m = /^\s*(metadata\.name|metadata\.namespace)\s*(!=|==|=)\s*(.*?)\s*$/.exec(term);
+    if (m === null) throw new ApiFailure(400, 'BadRequest', `"${term}" is not a known field selector: only "metadata.name", "metadata.namespace"`);
+    const field = m[1] === 'metadata.name' ? 'name' : 'namespace';
+    return (o: Obj): boolean => (String(o.metadata[field] ?? '') === m[3]) === (m[2] !== '!=');
+  });
+  return (o) => terms.every((f) => f(o));
 }
 
 /** Equality-based label selectors: "a=b", "a==b", "a!=b", "a", "!a", comma = AND. */

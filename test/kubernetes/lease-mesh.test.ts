@@ -3,6 +3,8 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { parseYamlSubset } from '../../src/datastore/kubernetes/yaml-subset.js';
 import { loadConfig } from '../../src/config.js';
 import { desiredPeers } from '../../src/datastore/calico-mapping.js';
 import {
@@ -170,4 +172,26 @@ test('from Config to PeerSpecs: the Calico mapping meshes two Kubernetes-registe
   t.is(byName.get('Global_10_0_1_1')?.clusterId, '1.0.0.1', 'registered: own cluster ID on client sessions');
   t.is(byName.get('Global_10_0_1_1')?.peerAs, 64512);
   t.false(byName.has('Mesh_10_0_0_1'), 'no session to ourselves');
+});
+
+test('the RBAC manifest in deploy/kubernetes grants enough: a registered reflector meets no 403', async (t) => {
+  const text = readFileSync('deploy/kubernetes/rbac-route-reflector.yaml', 'utf8');
+  const rules: string[] = [];
+  for (const doc of text.split(/^---$/m)) {
+    const obj = parseYamlSubset(doc) as { kind?: string; rules?: Array<{ resources: string[]; verbs: string[] }> };
+    if (obj.kind !== 'ClusterRole' && obj.kind !== 'Role') continue;
+    for (const r of obj.rules ?? []) for (const res of r.resources) for (const v of r.verbs) rules.push(`${v} ${res}`);
+  }
+  t.true(rules.includes('watch nodes'));
+  const store = new FakeStore();
+  store.create('nodes', node('n1', '10.0.1.1/24'));
+  const server = await FakeApiServer.start({ host: HOST, tokens: { sa: 'system:serviceaccount:kube-system:calico-bgp-reflector' }, rbac: { 'system:serviceaccount:kube-system:calico-bgp-reflector': rules } }, store);
+  cleanups.push(() => server.stop());
+  const kc = writeKubeconfig(tmpDir('kc-'), { server: server.url, token: 'sa', namespace: 'kube-system' });
+  const a = await reflector(kc, '10.0.0.7');
+  await a.rec.until('registered', (r) => r.keys.has(rr('10.0.0.7')) && r.keys.has(`${K}/host/n1/ip_addr_v4`));
+  await a.src.stop();
+  t.deepEqual(server.requests.filter((r) => r.status === 403), []);
+  t.deepEqual(a.rec.problems, []);
+  t.is(store.get('leases', 'kube-system', leaseName('10.0.0.7')), undefined, 'deleted on stop');
 });
