@@ -352,8 +352,14 @@ export class EtcdV2KeySource implements KeySource {
       for (let attempt = 0; attempt < this.endpoints.length; attempt++) {
         try {
           const query = `?${new URLSearchParams({ prevValue: entry.value }).toString()}`;
-          await this.http.request(this.keysUrl(entry.key, query), { method: 'DELETE', timeoutMs: this.opts.requestTimeoutMs ?? 5000 });
-          log.info({ key: entry.key }, `${this.name}: deregistered ${entry.key}`);
+          const res = await this.http.request(this.keysUrl(entry.key, query), {
+            method: 'DELETE',
+            timeoutMs: this.opts.requestTimeoutMs ?? 5000,
+          });
+          const code = parseBody(res)?.errorCode;
+          if (res.status === 200) log.info({ key: entry.key }, `${this.name}: deregistered ${entry.key}`);
+          else if (code === 101) log.warn({ key: entry.key }, `${this.name}: ${entry.key} holds another value now; left in place`);
+          else if (code !== 100) throw this.httpError(res, parseBody(res));
           break;
         } catch (e) {
           log.warn({ key: entry.key, err: errorText(e) }, `${this.name}: could not remove ${entry.key}; it expires with its TTL`);
