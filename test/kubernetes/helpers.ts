@@ -8,6 +8,8 @@ import type { Obj } from './fake-apiserver.js';
 export class Recorder implements KeySourceEvents {
   keys = new Map<string, string>();
   snapshots = 0;
+  /** The first snapshot as it was received. */
+  first?: Map<string, string>;
   changes: Array<[string, string | undefined]> = [];
   problems: string[] = [];
   private waiters: Array<() => void> = [];
@@ -15,6 +17,7 @@ export class Recorder implements KeySourceEvents {
   snapshot(keys: ReadonlyMap<string, string>): void {
     this.snapshots++;
     this.keys = new Map(keys);
+    this.first ??= new Map(keys);
     this.poke();
   }
   change(key: string, value: string | undefined): void {

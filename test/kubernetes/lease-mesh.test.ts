@@ -69,6 +69,7 @@ test('two reflectors mesh through Leases; a stopped one deletes its Lease and le
   for (const [name, x] of [['A', a], ['B', b]] as const) {
     await x.rec.until(`${name} sees both`, (r) => r.keys.has(rr('10.0.0.1')) && r.keys.has(rr('10.0.0.2')));
   }
+  t.is(a.rec.first?.get(rr('10.0.0.1')), '{"ip":"10.0.0.1","cluster_id":"1.0.0.1"}', 'own entry already in the first snapshot');
   t.is(b.rec.keys.get(rr('10.0.0.1')), '{"ip":"10.0.0.1","cluster_id":"1.0.0.1"}');
   t.is(b.rec.keys.get(`${K}/rr_v6/fd00::1`), '{"ip":"fd00::1","cluster_id":"1.0.0.1"}');
   t.is(b.rec.keys.get(rr('10.0.0.2')), '{"ip":"10.0.0.2"}');

@@ -95,10 +95,10 @@ export class KubeClient {
     this.agent.destroy();
   }
 
-  async list(path: string, labelSelector?: string): Promise<ListResult> {
+  async list(path: string, labelSelector?: string, signal?: AbortSignal): Promise<ListResult> {
     const q = new URLSearchParams();
     if (labelSelector !== undefined) q.set('labelSelector', labelSelector);
-    const body = await this.json('GET', withQuery(path, q));
+    const body = await this.json('GET', withQuery(path, q), undefined, undefined, signal);
     if (!isRecord(body) || !Array.isArray(body.items)) {
       throw new KubeApiError(`GET ${path}: answer is not a list`, 0, undefined, 'GET', path);
     }
@@ -119,8 +119,9 @@ export class KubeClient {
     return (await this.json('PUT', path, obj)) as KubeObject;
   }
 
-  async delete(path: string): Promise<void> {
-    await this.json('DELETE', path);
+  /** `timeoutMs` overrides the client's request timeout (a shutdown should not wait 30 s for a dead server). */
+  async delete(path: string, timeoutMs?: number): Promise<void> {
+    await this.json('DELETE', path, undefined, timeoutMs);
   }
 
   /**
@@ -164,8 +165,8 @@ export class KubeClient {
     if (!res.complete) throw new Error(`watch ${fullPath}: stream broke before its end`);
   }
 
-  private async json(method: string, path: string, body?: unknown): Promise<unknown> {
-    const res = await this.send(method, path, body, this.requestTimeoutMs);
+  private async json(method: string, path: string, body?: unknown, timeoutMs?: number, signal?: AbortSignal): Promise<unknown> {
+    const res = await this.send(method, path, body, timeoutMs ?? this.requestTimeoutMs, signal);
     const text = await readAll(res);
     const status = res.statusCode ?? 0;
     if (status < 200 || status > 299) throw apiError(method, path, status, text);

@@ -92,6 +92,10 @@ export class KubernetesKeySource implements KeySource {
     return out;
   }
 
+  /**
+   * Starts the list/watch loops (and, when registering, first writes this reflector's Lease, waiting at
+   * most one request timeout for it). Resolves without waiting for the first snapshot; errors arrive as problems.
+   */
   async start(events: KeySourceEvents): Promise<void> {
     this.events = events;
     const common = {
@@ -136,7 +140,9 @@ export class KubernetesKeySource implements KeySource {
         },
         (m, d) => this.problem(m, d),
       );
-      void this.lease.start();
+      // Write our Lease before listing Leases, so that the first snapshot already holds our own rr entry:
+      // otherwise every client session would start without our cluster ID and restart a moment later.
+      await this.lease.start();
     }
     for (const r of this.reflectors.values()) r.start();
   }

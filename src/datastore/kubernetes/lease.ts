@@ -85,7 +85,7 @@ export class LeaseKeeper {
     if (this.timer !== undefined) clearInterval(this.timer);
     await this.inFlight;
     try {
-      await this.client.delete(this.path);
+      await this.client.delete(this.path, 5000);
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 404)) {
         this.problem(`Lease ${this.id.namespace}/${this.name}: delete failed: ${(err as Error).message}`, { lease: this.name });

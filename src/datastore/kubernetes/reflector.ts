@@ -76,7 +76,7 @@ export class Reflector {
       if (rv === undefined) {
         try {
           this.stats.lists++;
-          const list = await this.client.list(this.opts.path, this.opts.labelSelector);
+          const list = await this.client.list(this.opts.path, this.opts.labelSelector, this.abort.signal);
           if (this.stopped) return;
           rv = list.resourceVersion;
           this.stats.lastResourceVersion = rv;
