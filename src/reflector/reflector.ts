@@ -126,6 +126,8 @@ export class Reflector {
   private readonly restartSettleMs: number;
   private readonly staleWaitMs: number;
   private closed = false;
+  /** Bumped whenever cached export results are forgotten (invalidates the exporters' memo). */
+  private exportGen = 0;
   /** Longest synchronous slice of run() in ms, for the event-loop stall figure. */
   maxSliceMs = 0;
 
@@ -171,6 +173,7 @@ export class Reflector {
     if (r.bgpId !== bgpId || r.isClient !== spec.routeReflectorClient || r.clusterId !== clusterId) {
       // Cached export results embed the source's identity (ORIGINATOR_ID, cluster IDs): forget them.
       const idx = r.idx;
+      this.exportGen++;
       this.attrs.forgetExports((k) => k % 1048576 === idx);
     }
     r.peer = peer;
@@ -270,6 +273,7 @@ export class Reflector {
     this.exporters.delete(g);
     g.out.clear();
     const lo = g.id * 1048576;
+    this.exportGen++;
     this.attrs.forgetExports((k) => k >= lo && k < lo + 1048576);
   }
 
@@ -278,12 +282,24 @@ export class Reflector {
     const base = g.id * 1048576;
     const to = { isClient: g.sig.isClient, clusterId: g.sig.clusterId };
     const as4 = g.sig.as4;
+    // Runs of prefixes share attributes and source: a one-entry memo in front of the per-entry cache.
+    let lastAttr: AttrEntry | null = null;
+    let lastSrc = -1;
+    let lastOut: AttrEntry | null = null;
+    let gen = this.exportGen;
     return (attr: AttrEntry, src: number): AttrEntry | null => {
+      if (attr === lastAttr && src === lastSrc && gen === this.exportGen && attr.exportCache !== null) return lastOut;
+      gen = this.exportGen;
       const k = base + src;
       let cache = attr.exportCache;
       if (cache !== null) {
         const hit = cache.get(k);
-        if (hit !== undefined) return hit;
+        if (hit !== undefined) {
+          lastAttr = attr;
+          lastSrc = src;
+          lastOut = hit;
+          return hit;
+        }
       } else {
         cache = new Map();
         attr.exportCache = cache;
@@ -296,6 +312,9 @@ export class Reflector {
         out = this.attrs.intern(bytes, 0, bytes.length, attr.nextHop, 0, attr.nextHop?.length ?? 0);
       }
       cache.set(k, out);
+      lastAttr = attr;
+      lastSrc = src;
+      lastOut = out;
       return out;
     };
   }

@@ -69,29 +69,29 @@ export interface PrefixIndex {
   release(slot: number): void;
 }
 
-function hash4(addr: number, len: number): number {
-  let h = Math.imul(addr ^ Math.imul(len + 1, 0x9e3779b1), 0x85ebca6b);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 13);
-}
-
-/** IPv4: open addressing (linear probing, backward-shift deletion) over typed arrays; ~20 bytes a prefix. */
+/** IPv4: open addressing (linear probing, backward-shift deletion) over one Int32Array holding, per bucket,
+ *  the address and ((slot + 1) << 6 | len), so a probe touches one cache line; ~20 bytes a prefix. */
 export class PrefixIndexV4 extends SlotAllocator implements PrefixIndex {
   readonly afi = AFI_IPV4;
   addr: Uint32Array = new Uint32Array(0);
   len: Uint8Array = new Uint8Array(0);
-  private buckets = new Int32Array(1024); // slot + 1, 0 = empty
+  private table = new Int32Array(2 * 1024);
+  private shift = 32 - 10;
   private mask = 1023;
 
+  /** Fibonacci hashing: the high bits of the product depend on every bit of the key. */
+  private home(addr: number, len: number): number {
+    return Math.imul(addr ^ Math.imul(len, 0x27d4eb2d), 0x9e3779b1) >>> this.shift;
+  }
+
   lookup(addr: number, len: number): number {
-    const b = this.buckets;
-    let h = hash4(addr, len) & this.mask;
+    const t = this.table;
+    const a = addr | 0;
+    let h = this.home(addr, len);
     for (;;) {
-      const v = b[h];
-      if (v === 0) return -1;
-      const s = v - 1;
-      if (this.addr[s] === addr && this.len[s] === len) return s;
+      const w = t[2 * h + 1];
+      if (w === 0) return -1;
+      if (t[2 * h] === a && (w & 63) === len) return (w >>> 6) - 1;
       h = (h + 1) & this.mask;
     }
   }
@@ -100,34 +100,39 @@ export class PrefixIndexV4 extends SlotAllocator implements PrefixIndex {
     addr >>>= 0;
     const found = this.lookup(addr, len);
     if (found >= 0) return found;
-    if ((this.live + 1) * 2 > this.buckets.length) this.rehash(this.buckets.length * 2);
+    if ((this.live + 1) * 2 > this.mask + 1) this.rehash((this.mask + 1) * 2);
     const s = this.allocSlot();
-    this.addr = growUint32(this.addr, s + 1);
-    this.len = growUint8(this.len, s + 1);
+    if (this.addr.length <= s) {
+      this.addr = growUint32(this.addr, s + 1);
+      this.len = growUint8(this.len, s + 1);
+    }
     this.addr[s] = addr;
     this.len[s] = len;
-    this.place(s);
+    this.place(addr, len, s);
     return s;
   }
 
-  private place(s: number): void {
-    let h = hash4(this.addr[s], this.len[s]) & this.mask;
-    while (this.buckets[h] !== 0) h = (h + 1) & this.mask;
-    this.buckets[h] = s + 1;
+  private place(addr: number, len: number, s: number): void {
+    const t = this.table;
+    let h = this.home(addr, len);
+    while (t[2 * h + 1] !== 0) h = (h + 1) & this.mask;
+    t[2 * h] = addr | 0;
+    t[2 * h + 1] = ((s + 1) << 6) | len;
   }
 
   private rehash(size: number): void {
-    this.buckets = new Int32Array(size);
+    this.table = new Int32Array(2 * size);
     this.mask = size - 1;
-    for (let s = 0; s < this.highWater; s++) if (this.alive[s] === 1) this.place(s);
+    this.shift = 32 - Math.log2(size);
+    for (let s = 0; s < this.highWater; s++) if (this.alive[s] === 1) this.place(this.addr[s], this.len[s], s);
   }
 
   release(slot: number): void {
-    const b = this.buckets;
+    const t = this.table;
     const m = this.mask;
-    let h = hash4(this.addr[slot], this.len[slot]) & m;
-    while (b[h] !== slot + 1) {
-      if (b[h] === 0) throw new Error('prefix index corrupt');
+    let h = this.home(this.addr[slot], this.len[slot]);
+    while (((t[2 * h + 1] >>> 6) - 1) !== slot) {
+      if (t[2 * h + 1] === 0) throw new Error('prefix index corrupt');
       h = (h + 1) & m;
     }
     // Backward-shift deletion keeps probe chains intact without tombstones.
@@ -135,16 +140,18 @@ export class PrefixIndexV4 extends SlotAllocator implements PrefixIndex {
     let j = h;
     for (;;) {
       j = (j + 1) & m;
-      const v = b[j];
-      if (v === 0) break;
-      const home = hash4(this.addr[v - 1], this.len[v - 1]) & m;
+      const w = t[2 * j + 1];
+      if (w === 0) break;
+      const home = this.home(t[2 * j] >>> 0, w & 63);
       const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!between) {
-        b[hole] = v;
+        t[2 * hole] = t[2 * j];
+        t[2 * hole + 1] = w;
         hole = j;
       }
     }
-    b[hole] = 0;
+    t[2 * hole] = 0;
+    t[2 * hole + 1] = 0;
     this.releaseSlot(slot);
   }
 

@@ -28,6 +28,8 @@ export interface AnnounceBucket {
 
 export class Delta {
   announce = new Map<number, AnnounceBucket>();
+  /** Consecutive prefixes usually share attributes and source: remember the last bucket. */
+  private last: AnnounceBucket | null = null;
   /** Withdrawn keys, by the peer that must not get them (-1: everyone). */
   withdraw = new Map<number, PrefixKey[]>();
   /** Withdrawals only for one member (it had another peer's route; the new best is its own). */
@@ -35,11 +37,15 @@ export class Delta {
   changed = 0;
 
   addAnnounce(attr: AttrEntry, src: number, slot: number): void {
-    const k = attr.id * 1048576 + (src + 1);
-    let b = this.announce.get(k);
-    if (b === undefined) {
-      b = { attr, src, slots: [] };
-      this.announce.set(k, b);
+    let b = this.last;
+    if (b === null || b.attr !== attr || b.src !== src) {
+      const k = attr.id * 1048576 + (src + 1);
+      b = this.announce.get(k) ?? null;
+      if (b === null) {
+        b = { attr, src, slots: [] };
+        this.announce.set(k, b);
+      }
+      this.last = b;
     }
     b.slots.push(slot);
   }
@@ -102,7 +108,7 @@ export class AdjRibOut {
  * compared with the Adj-RIB-Out; updates the Adj-RIB-Out. Returns true when something is to be sent.
  */
 export function adviseSlot(
-  out: AdjRibOut, delta: Delta, slot: number, key: () => PrefixKey,
+  out: AdjRibOut, delta: Delta, slot: number, index: { keyOf(slot: number): PrefixKey },
   bestAttr: AttrEntry | null, bestPeer: number, exporter: Exporter,
 ): boolean {
   const exported = bestAttr === null ? null : exporter(bestAttr, bestPeer);
@@ -111,10 +117,10 @@ export function adviseSlot(
   const oldSrc = old === null ? -1 : out.src[slot];
   if (old === exported && oldSrc === newSrc) return false;
   if (exported === null) {
-    delta.addWithdraw(delta.withdraw, oldSrc, key());
+    delta.addWithdraw(delta.withdraw, oldSrc, index.keyOf(slot));
   } else {
     delta.addAnnounce(exported, newSrc, slot);
-    if (old !== null && oldSrc !== newSrc) delta.addWithdraw(delta.exceptions, newSrc, key());
+    if (old !== null && oldSrc !== newSrc) delta.addWithdraw(delta.exceptions, newSrc, index.keyOf(slot));
   }
   out.set(slot, exported, newSrc);
   delta.changed++;

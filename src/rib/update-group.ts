@@ -82,7 +82,7 @@ export class UpdateGroup {
     const scratch = new Delta();
     for (let s = 0; s < t.index.highWater; s++) {
       if (t.bestPeer[s] < 0 || !t.index.isLive(s)) continue;
-      adviseSlot(this.out, scratch, s, () => this.keyOf(s), t.bestAttr[s] ?? null, t.bestPeer[s], exporter);
+      adviseSlot(this.out, scratch, s, t.index, t.bestAttr[s] ?? null, t.bestPeer[s], exporter);
     }
   }
 
@@ -94,7 +94,7 @@ export class UpdateGroup {
     let notLive: GroupMember[] | null = null;
     for (const m of this.members.values()) if (m.state !== 'live') (notLive ??= []).push(m);
     for (const s of slots) {
-      const changed = adviseSlot(this.out, delta, s, () => this.keyOf(s), t.bestAttr[s] ?? null, t.bestPeer[s], exporter);
+      const changed = adviseSlot(this.out, delta, s, t.index, t.bestAttr[s] ?? null, t.bestPeer[s], exporter);
       if (!changed || notLive === null) continue;
       for (const m of notLive) {
         if (m.state === 'sync' && m.scanCursor >= 0 && s >= m.scanCursor) continue; // the scan will see it
