@@ -1,0 +1,65 @@
+// The MetricsModel the Prometheus endpoint reads: session counters, RIB sizes and datastore state of the
+// running reflector, read fresh on every scrape.
+import type { DatastoreMetricsView, MetricsModel, RibMetricsView, SessionMetricsView, UpdateGroupMetricsView } from '../metrics/model.js';
+import type { Reflector } from '../reflector/reflector.js';
+import type { SessionBook } from './session-book.js';
+
+export interface MetricsAdapterDeps {
+  reflector: Reflector;
+  book: SessionBook;
+  datastore(): DatastoreMetricsView;
+  listening(): boolean;
+}
+
+export class MetricsAdapter implements MetricsModel {
+  constructor(private readonly d: MetricsAdapterDeps) {}
+
+  sessions(): SessionMetricsView[] {
+    const now = Date.now();
+    return this.d.book.all().map((rec) => {
+      const s = rec.session;
+      const spec = s.spec;
+      const stats = this.d.reflector.routeStats(spec.name, spec.family);
+      const c = this.d.reflector.peerCounters(spec.name);
+      const since = s.state === 'Established' && s.establishedSince !== null ? s.establishedSince : rec.since;
+      return {
+        name: spec.name,
+        family: spec.family,
+        neighborAddress: spec.neighborAddress,
+        peerAs: spec.peerAs,
+        state: rec.disabled ? 'Idle' : s.state,
+        uptimeSeconds: Math.max(0, (now - since.getTime()) / 1000),
+        prefixesReceived: stats.imported,
+        prefixesAccepted: Math.max(0, stats.imported - stats.filtered),
+        prefixesAdvertised: stats.exported,
+        updatesIn: s.counters.updatesIn,
+        updatesOut: s.counters.updatesOut,
+        withdrawsIn: c?.prefixesWithdrawn ?? 0,
+        withdrawsOut: 0,
+        notificationsIn: s.counters.notificationsIn,
+        notificationsOut: s.counters.notificationsOut,
+        flaps: rec.flaps,
+        writeQueueBytes: 0,
+      };
+    });
+  }
+
+  ribs(): RibMetricsView[] {
+    return ([4, 6] as const).map((family) => {
+      const t = this.d.reflector.tableStats(family);
+      return { family, adjRibInRoutes: t.paths, locRibPrefixes: t.prefixes, attributeSets: t.attributeSets };
+    });
+  }
+
+  updateGroups(): UpdateGroupMetricsView[] {
+    return [];
+  }
+
+  datastore(): DatastoreMetricsView {
+    return this.d.datastore();
+  }
+
+  listening(): boolean {
+    return this.d.listening();
+  }
+}

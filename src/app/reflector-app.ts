@@ -1,0 +1,214 @@
+// The running reflector: wires the datastore, the Calico mapping, the sessions, the RIB, the control sockets
+// and the metrics endpoint together, and owns their start-up and shut-down order. No protocol logic here.
+import { log as rootLog, type Logger } from '../log.js';
+import type { Config } from '../config.js';
+import { desiredPeers, type MappingProblem } from '../datastore/calico-mapping.js';
+import { createKeySource } from '../datastore/factory.js';
+import { kubernetesSourceFromConfig } from '../datastore/kubernetes/kubernetes-source.js';
+import type { KeySnapshot, KeySource } from '../datastore/source.js';
+import { planReconcile } from '../peers/reconcile.js';
+import { Reflector } from '../reflector/reflector.js';
+import { BgpListener } from '../session/listener.js';
+import { SessionManager } from '../session/session-manager.js';
+import type { SessionOptions } from '../session/session.js';
+import { ControlServer, socketPathFor } from '../control/server.js';
+import { timeFormatsFromSetting } from '../control/timefmt.js';
+import type { ConfigureResult } from '../control/model.js';
+import { createMetricsRegistry } from '../metrics/registry.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/http-server.js';
+import type { DatastoreMetricsView } from '../metrics/model.js';
+import { ControlAdapter } from './control-adapter.js';
+import { MetricsAdapter } from './metrics-adapter.js';
+import { SessionBook } from './session-book.js';
+
+export interface AppOptions {
+  /** Replaces the datastore chosen from the config (tests). */
+  keySource?: KeySource;
+  /** Session timers and behaviour (tests shorten them). */
+  session?: SessionOptions;
+  /** Hold our exports after start until peers sent End-of-RIB (RFC 4724 restarting speaker). Default true. */
+  restarting?: boolean;
+  restartWaitMs?: number;
+}
+
+export class ReflectorApp {
+  readonly reflector: Reflector;
+  readonly sessions: SessionManager;
+  readonly book: SessionBook;
+  private readonly listener: BgpListener;
+  private readonly source: KeySource;
+  private readonly controls: ControlServer[] = [];
+  private metrics: MetricsServer | undefined;
+  private readonly log: Logger = rootLog.child({ component: 'reflector' });
+  private readonly startedAt = new Date();
+  private lastReconfiguration = new Date();
+  private keys = new Map<string, string>();
+  private synced = false;
+  private lastSync: Date | undefined;
+  private lastError: string | undefined;
+  private listening = false;
+  private stopping = false;
+  private reconcileQueued = false;
+  private reconcileChain: Promise<void> = Promise.resolve();
+  private loggedProblems = new Set<string>();
+
+  constructor(private readonly config: Config, private readonly options: AppOptions = {}) {
+    this.reflector = new Reflector({
+      routerId: config.ip,
+      restarting: options.restarting ?? true,
+      restartWaitMs: options.restartWaitMs,
+    });
+    this.book = new SessionBook(this.reflector);
+    const sessionOptions: SessionOptions = {
+      ...options.session,
+      local: { ...options.session?.local, gracefulRestart: { restartTime: 120, restarting: options.restarting ?? true } },
+    };
+    this.sessions = new SessionManager({ onCreate: (s) => this.book.attach(s), onRemove: (s) => this.book.detach(s) }, sessionOptions);
+    const addresses = [config.ip, ...(config.ip6 !== undefined ? [config.ip6] : [])];
+    this.listener = new BgpListener({ addresses, port: config.bgpPort });
+    this.listener.setLookup(this.sessions.lookup);
+    this.source =
+      options.keySource ??
+      createKeySource(config, {
+        kubernetes: (c) => kubernetesSourceFromConfig(c),
+      });
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    this.log.info({ ip: c.ip, ip6: c.ip6, datastore: this.source.name, bgpPort: c.bgpPort }, 'starting route reflector');
+    for (const note of c.notes) this.log.info(note);
+    await this.listener.listen();
+    this.listening = true;
+
+    const model = new ControlAdapter({
+      routerId: c.ip,
+      startedAt: this.startedAt,
+      reflector: this.reflector,
+      book: this.book,
+      configure: (mode) => this.configure(mode),
+      lastReconfiguration: () => this.lastReconfiguration,
+      shuttingDown: () => this.stopping,
+    });
+    const timeFormats = timeFormatsFromSetting(c.birdTimeformat.spec);
+    for (const family of [4, 6] as const) {
+      const server = new ControlServer();
+      await server.start(socketPathFor(c.socketDir, family), family, model, { timeFormats, configPath: this.source.name });
+      this.controls.push(server);
+      this.log.info({ socket: server.socketPath }, 'control socket ready');
+    }
+
+    if (c.metricsListen !== undefined) {
+      const metricsModel = new MetricsAdapter({
+        reflector: this.reflector,
+        book: this.book,
+        datastore: () => this.datastoreView(),
+        listening: () => this.listening,
+      });
+      const listen = `${c.metricsListen.host !== undefined ? (c.metricsListen.host.includes(':') ? `[${c.metricsListen.host}]` : c.metricsListen.host) : ''}:${c.metricsListen.port}`;
+      this.metrics = await startMetricsServer(listen, createMetricsRegistry(metricsModel), metricsModel);
+      this.log.info({ listen }, 'metrics endpoint ready (/metrics, /healthz, /readyz)');
+    }
+
+    await this.source.start({
+      snapshot: (keys) => this.onSnapshot(keys),
+      change: (key, value) => this.onChange(key, value),
+      problem: (message, detail) => {
+        this.lastError = message;
+        this.log.warn({ datastore: this.source.name, ...detail }, message);
+      },
+    });
+  }
+
+  private datastoreView(): DatastoreMetricsView {
+    return {
+      source: this.source.name,
+      synced: this.synced,
+      lastError: this.lastError,
+      lastSyncUnixSeconds: this.lastSync !== undefined ? this.lastSync.getTime() / 1000 : undefined,
+    };
+  }
+
+  private onSnapshot(keys: KeySnapshot): void {
+    this.keys = new Map(keys);
+    this.synced = true;
+    this.lastError = undefined;
+    this.lastSync = new Date();
+    this.queueReconcile();
+  }
+
+  private onChange(key: string, value: string | undefined): void {
+    if (value === undefined) this.keys.delete(key);
+    else this.keys.set(key, value);
+    this.lastSync = new Date();
+    this.queueReconcile();
+  }
+
+  /** Coalesces a burst of datastore events into one reconcile on the next turn of the event loop. */
+  private queueReconcile(): void {
+    if (this.reconcileQueued || this.stopping) return;
+    this.reconcileQueued = true;
+    setImmediate(() => {
+      this.reconcileQueued = false;
+      this.reconcileChain = this.reconcileChain.then(() => this.reconcile()).catch((err: unknown) => {
+        this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'applying the datastore failed');
+      });
+    });
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.stopping) return;
+    const { peers, problems } = desiredPeers(this.keys, { ip: this.config.ip, ip6: this.config.ip6, port: this.config.bgpPort });
+    this.logProblems(problems);
+    const plan = planReconcile(this.sessions.running(), peers);
+    const changes = plan.start.length + plan.stop.length + plan.restart.length;
+    if (changes === 0) return;
+    for (const p of plan.start) this.log.info({ peer: p.name, address: p.neighborAddress, as: p.peerAs, keys: p.sourceKeys }, 'session added by the datastore');
+    for (const p of plan.stop) this.log.info({ peer: p.name, address: p.neighborAddress, as: p.peerAs }, 'session removed by the datastore');
+    for (const r of plan.restart) this.log.info({ peer: r.to.name, address: r.to.neighborAddress, as: r.to.peerAs }, 'session parameters changed: restarting it');
+    await this.sessions.apply(plan);
+    this.lastReconfiguration = new Date();
+  }
+
+  /** One log line per bad datastore entry (per key and reason), not one per reconcile. */
+  private logProblems(problems: MappingProblem[]): void {
+    const now = new Set<string>();
+    for (const p of problems) {
+      const id = `${p.key}\u0000${p.reason}`;
+      now.add(id);
+      if (!this.loggedProblems.has(id)) this.log.warn({ key: p.key, reason: p.reason }, `datastore entry skipped: ${p.key}: ${p.reason}`);
+    }
+    this.loggedProblems = now;
+  }
+
+  /** `birdc configure` and SIGHUP: apply the datastore as it is now. */
+  async configure(mode: 'apply' | 'check'): Promise<ConfigureResult> {
+    const { problems } = desiredPeers(this.keys, { ip: this.config.ip, ip6: this.config.ip6, port: this.config.bgpPort });
+    if (mode === 'check') {
+      return problems.length === 0 ? { ok: true } : { ok: false, error: problems.map((p) => `${p.key}: ${p.reason}`).join('; ') };
+    }
+    this.loggedProblems.clear();
+    await (this.reconcileChain = this.reconcileChain.then(() => this.reconcile()));
+    this.lastReconfiguration = new Date();
+    return { ok: true };
+  }
+
+  /** Graceful shutdown: Cease with an RFC 8203 message to every peer, deregister, close every socket. */
+  async stop(message = 'shutting down'): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info({ message }, 'stopping route reflector');
+    await this.sessions.stopAll(message);
+    await this.listener.close();
+    this.listening = false;
+    try {
+      await this.source.deregister?.();
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'deregistration failed');
+    }
+    await this.source.stop();
+    await Promise.all(this.controls.map((c) => c.stop()));
+    await this.metrics?.close();
+    this.reflector.close();
+  }
+}
