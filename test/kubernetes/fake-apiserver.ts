@@ -196,6 +196,8 @@ export interface FakeApiServerOptions {
   bookmarkIntervalMs?: number;
   /** How a too-old watch resourceVersion is refused: an ERROR event in a 200 stream (like the watch cache) or HTTP 410. */
   goneAs?: 'event' | 'status';
+  /** Resources this server does not serve (a cluster without Calico's CRDs): 404 and absent from discovery. */
+  unserved?: string[];
 }
 
 export interface RequestRecord {
@@ -300,7 +302,8 @@ export class FakeApiServer {
           send(200, discovery);
           return;
         }
-        const route = parseRoute(url.pathname);
+        const parsed = parseRoute(url.pathname);
+        const route = parsed !== undefined && this.opts.unserved?.includes(parsed.r.plural) === true ? undefined : parsed;
         if (route === undefined) throw new ApiFailure(404, 'NotFound', 'the server could not find the requested resource');
         const { r, namespace, name } = route;
         const watch = query.watch === 'true' || query.watch === '1';

@@ -195,3 +195,24 @@ test('401 for an unknown token and 403 naming the missing permission', async (t)
   t.regex(msg, /User "nobody" cannot list resource/);
   t.is(weak.rec.snapshots, 0, 'no partial snapshot while a collection is unreadable');
 });
+
+test('a cluster without Calico CRDs: BGPPeers/BGPConfigurations count as empty, nodes still arrive', async (t) => {
+  const store = new FakeStore();
+  store.create('nodes', node('n1', '10.0.1.1/24'));
+  const unserved = ['bgppeers', 'bgpconfigurations'];
+  const server = await startServer(store, 0, { unserved });
+  const { rec } = await startSource(server);
+  await rec.until('snapshot', (r) => r.snapshots === 1);
+  t.is(rec.keys.get(`${K}/host/n1/ip_addr_v4`), '10.0.1.1');
+  t.false([...rec.keys.keys()].some((k) => k.includes('/global/')));
+  t.true(rec.problems.some((p) => /bgppeers.crd.projectcalico.org is not served \(CustomResourceDefinition not installed\?\)/.test(p)));
+  store.create('nodes', node('n2', '10.0.1.2/24'));
+  await rec.until('live node', (r) => r.keys.has(`${K}/host/n2/ip_addr_v4`));
+  await new Promise((r) => setTimeout(r, 800)); // several re-checks (maxBackoffMs 300)
+  t.is(rec.snapshots, 1, 'the re-checks neither resend the snapshot nor repeat the problem');
+  t.is(rec.problems.filter((p) => /bgppeers.* is not served/.test(p)).length, 1);
+  // The CRD gets installed: its objects arrive.
+  store.create('bgppeers', bgpPeer('late', '10.0.0.10', 64512));
+  unserved.splice(0);
+  await rec.until('peer after CRD install', (r) => r.keys.has(`${K}/global/peer_v4/10.0.0.10`), 3000);
+});

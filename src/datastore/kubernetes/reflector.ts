@@ -61,6 +61,7 @@ export class Reflector {
   private async run(): Promise<void> {
     let rv: string | undefined;
     let backoff = this.opts.initialBackoffMs;
+    let notServed = false;
     const fail = async (err: unknown, action: string): Promise<void> => {
       if (this.stopped) return;
       this.handlers.problem(this.describe(err, action), {
@@ -79,17 +80,22 @@ export class Reflector {
           const list = await this.client.list(this.opts.path, this.opts.labelSelector, this.abort.signal);
           if (this.stopped) return;
           rv = list.resourceVersion;
+          notServed = false;
           this.stats.lastResourceVersion = rv;
           this.handlers.replace(list.items);
         } catch (err) {
           if (this.opts.notFoundAsEmpty === true && err instanceof KubeApiError && err.status === 404) {
             if (this.stopped) return;
-            this.handlers.replace([]);
-            this.handlers.problem(
-              `${this.opts.resource}.${this.opts.group} is not served (CustomResourceDefinition not installed?); ` +
-                `treating it as empty and listing again in ${this.opts.maxBackoffMs} ms`,
-              { resource: this.opts.resource, action: 'list', status: 404 },
-            );
+            // Report and replace once per absence, not at every re-check.
+            if (!notServed) {
+              notServed = true;
+              this.handlers.replace([]);
+              this.handlers.problem(
+                `${this.opts.resource}.${this.opts.group} is not served (CustomResourceDefinition not installed?); ` +
+                  `treating it as empty and checking again every ${this.opts.maxBackoffMs} ms`,
+                { resource: this.opts.resource, action: 'list', status: 404 },
+              );
+            }
             await this.sleep(this.opts.maxBackoffMs);
             continue;
           }
