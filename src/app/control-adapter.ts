@@ -68,8 +68,26 @@ function bgpView(rec: SessionRecord): BgpSessionView {
     }
   }
   const err = s.lastError ?? rec.lastDownReason;
-  if (err !== undefined && err !== null && !rec.disabled) view.lastError = { kind: 'socket', message: err };
+  if (err !== undefined && err !== null && !rec.disabled && s.state !== 'Established') view.lastError = { kind: 'socket', message: birdErrorText(err) };
   return view;
+}
+
+/** Node's errno codes as the C library's strerror() words them, the text BIRD shows after "Socket:". */
+const STRERROR: Record<string, string> = {
+  ECONNREFUSED: 'Connection refused',
+  ECONNRESET: 'Connection reset by peer',
+  ETIMEDOUT: 'Connection timed out',
+  EHOSTUNREACH: 'No route to host',
+  ENETUNREACH: 'Network is unreachable',
+  EADDRNOTAVAIL: 'Cannot assign requested address',
+  EPIPE: 'Broken pipe',
+};
+
+/** "socket error: connect ECONNREFUSED 10.0.0.2:179" → "Connection refused"; other reasons unchanged. */
+export function birdErrorText(reason: string): string {
+  const m = /\b(E[A-Z]+)\b/.exec(reason);
+  if (m !== null && STRERROR[m[1]] !== undefined) return STRERROR[m[1]];
+  return reason;
 }
 
 /** The interface a next hop is reached through: the one whose subnet holds it, else the one holding our address. */
