@@ -329,21 +329,29 @@ export class Reflector {
   }
 
   /**
-   * One whole UPDATE from an Established peer. Throws the BgpError of an error that needs a session reset
-   * (the caller sends the NOTIFICATION); RFC 7606 treat-as-withdraw and attribute-discard are handled here.
+   * One whole UPDATE from an Established peer. Never throws for a malformed UPDATE: RFC 7606 treat-as-withdraw
+   * and attribute-discard are handled here; an error that needs a session reset is counted, passed to
+   * peer.resetSession() when the peer has it, and returned so the caller can send the NOTIFICATION.
    */
-  handleUpdate(peer: RibPeer, msg: Buffer): void {
+  handleUpdate(peer: RibPeer, msg: Buffer): BgpError | undefined {
     const r = this.byName.get(peer.name);
-    if (r === undefined || !r.up || r.peer !== peer || r.neg === null) return;
+    if (r === undefined || !r.up || r.peer !== peer || r.neg === null) return undefined;
     const neg = r.neg;
     r.counters.updatesIn++;
     let s: ScannedUpdate;
     try {
       s = scanUpdate(msg, neg.recvCtx, this.scan);
+      this.ingest(r, neg, msg, s);
     } catch (e) {
-      if (e instanceof BgpError) this.countMalformed(r, 'session-reset', e);
-      throw e;
+      if (!(e instanceof BgpError)) throw e;
+      this.countMalformed(r, 'session-reset', e);
+      peer.resetSession?.(e);
+      return e;
     }
+    return undefined;
+  }
+
+  private ingest(r: PeerRec, neg: RibNegotiated, msg: Buffer, s: ScannedUpdate): void {
     if (s.isEndOfRib) {
       if (s.endOfRibSafi === 1 && (s.endOfRibAfi === AFI_IPV4 || s.endOfRibAfi === AFI_IPV6)) this.endOfRib(r, s.endOfRibAfi);
       return;

@@ -2,6 +2,7 @@
 // transport and from capability negotiation. A BgpSession is adapted to RibPeer by a thin wrapper.
 import type { Negotiated } from '../session/negotiate.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
+import type { BgpError } from '../wire/errors.js';
 
 export interface RibPeer {
   /** BIRD protocol name (Mesh_…, Global_…, Node_…); the reflector keys peers on it. */
@@ -9,6 +10,11 @@ export interface RibPeer {
   readonly spec: PeerSpec;
   /** Writes whole BGP messages; false = the socket buffer is full, wait for handleDrain(). */
   send(buf: Buffer): boolean;
+  /**
+   * Optional: tear the session down with this NOTIFICATION (an UPDATE error that RFC 7606 says needs a
+   * session reset). Without it, the caller of handleUpdate() must act on the returned error.
+   */
+  resetSession?(err: BgpError): void;
 }
 
 /** The parts of the session's Negotiated result the reflector uses (a Negotiated satisfies it). */

@@ -1,4 +1,5 @@
 // Test-side peers for the Reflector: record what is sent, optionally refuse (backpressure).
+import type { BgpError } from '../../src/wire/errors.js';
 import type { PeerSpec } from '../../src/peers/peer-spec.js';
 import type { RibNegotiated, RibPeer } from '../../src/rib/types.js';
 import { DEFAULT_CONTEXT } from '../../src/wire/types.js';
@@ -12,6 +13,7 @@ export class FakePeer implements RibPeer {
   readonly spec: PeerSpec;
   sent: Buffer[] = [];
   blocked = false;
+  resetSession?: (e: BgpError) => void;
   constructor(readonly name: string, address: string, client: boolean, family: 4 | 6 = 4) {
     this.spec = {
       name, kind: client ? 'global' : 'mesh', family, neighborAddress: address, localAddress: ROUTER_ID, port: 179,

@@ -253,3 +253,18 @@ test('export cache: one transformed attribute set per (input set, source, group)
   t.is(quad('1.0.0.1'), 0x01000001);
   r.close();
 });
+
+test('an UPDATE error that needs a session reset is returned and passed to resetSession, never thrown', async (t) => {
+  const { r, a, b } = await lab();
+  const resets: number[] = [];
+  a.resetSession = (e) => resets.push(e.code);
+  const bad = updateV4({ attrs: attrs({ nextHop: '1.1.1.1' }), nlri: ['10.0.0.0/24'] });
+  bad.writeUInt16BE(0xffff, 21); // total path attribute length overruns the message
+  const err = r.handleUpdate(a, bad);
+  t.is(err?.code, 3);
+  t.deepEqual(resets, [3]);
+  t.is(r.peerCounters(a.name)?.malformed['session-reset'], 1);
+  await settle(r);
+  t.deepEqual(b.updates(), []);
+  r.close();
+});
