@@ -170,7 +170,7 @@ export class EtcdV2KeySource implements KeySource {
         const { keys, index } = await this.list(signal);
         this.offered = true;
         notOfferedReported = false;
-        publisher.snapshot(keys);
+        publisher.resync(keys);
         outage.ok();
         backoff.reset();
         firstAttempt();

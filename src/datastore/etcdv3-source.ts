@@ -2,7 +2,7 @@
 // (nodes, bgppeers, bgpconfigurations) translated into the same keys; one list at a revision, watches from it.
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Etcd3, type IKeyValue, type IOptions, type Lease, type Watcher } from 'etcd3';
+import { Etcd3, isRecoverableError, type IKeyValue, type IOptions, type Lease, type Watcher } from 'etcd3';
 import { log } from '../log.js';
 import { Backoff, errorText, sleep } from './backoff.js';
 import { CALICO_BGP_PREFIX } from './calico-mapping.js';
@@ -30,18 +30,27 @@ type FaultHandling = NonNullable<IOptions['faultHandling']>;
 type HostPolicy = ReturnType<NonNullable<FaultHandling['host']>>;
 
 /**
- * A pass-through fault policy: the etcd3 default opens a 5 s circuit breaker per host after three failures, which
- * would delay the resync after an etcd restart; our own loops already retry with backoff over every endpoint.
+ * Fault policies without etcd3's default per-host circuit breaker (it stays open 5 s after three failures and so
+ * delays the resync after an etcd restart; our own loops retry with backoff). `attempts` > 1 retries a
+ * recoverable failure on the next endpoint: etcd3 walks one shuffled host list per call, one host per attempt.
  */
-function passThrough(): HostPolicy {
+function policy(attempts: number): HostPolicy {
   const noEvent = (): { dispose(): void } => ({ dispose: () => undefined });
-  const policy = {
+  const p = {
     onSuccess: noEvent,
     onFailure: noEvent,
-    execute: async <T>(fn: (ctx: { signal: AbortSignal }) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> =>
-      fn({ signal: signal ?? new AbortController().signal }),
+    execute: async <T>(fn: (ctx: { signal: AbortSignal }) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> => {
+      const ctx = { signal: signal ?? new AbortController().signal };
+      for (let i = 1; ; i++) {
+        try {
+          return await fn(ctx);
+        } catch (e) {
+          if (i >= attempts || !(e instanceof Error) || !isRecoverableError(e)) throw e;
+        }
+      }
+    },
   };
-  return policy as unknown as HostPolicy;
+  return p as unknown as HostPolicy;
 }
 
 /** etcd3 client options from our configuration: TLS from files, password auth, no extra retry layers. */
@@ -50,7 +59,7 @@ export function etcd3ClientOptions(o: Pick<EtcdV3Options, 'endpoints' | 'tls' | 
     hosts: o.endpoints,
     dialTimeout: 3000,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + (o.requestTimeoutMs ?? 5000) }),
-    faultHandling: { host: () => passThrough(), global: passThrough() },
+    faultHandling: { host: () => policy(1), global: policy(Math.max(1, o.endpoints.length)) },
   };
   if (o.endpoints.some((e) => e.startsWith('https:'))) {
     options.credentials = {
@@ -69,7 +78,11 @@ class WatchEnded extends Error {}
 export class EtcdV3KeySource implements KeySource {
   readonly name: string;
   private readonly opts: EtcdV3Options;
-  private readonly client: Etcd3;
+  /** One client per endpoint for list and watch, so both talk to the same server and failover is in order. */
+  private readonly clients: (Etcd3 | undefined)[];
+  private endpointIndex = 0;
+  /** A client over every endpoint for the registration lease (etcd3 retries a call on the next endpoint). */
+  private regClient: Etcd3 | undefined;
   private readonly prefixes: string[];
   private abort = new AbortController();
   private regAbort = new AbortController();
@@ -81,10 +94,27 @@ export class EtcdV3KeySource implements KeySource {
   constructor(options: EtcdV3Options) {
     if (options.endpoints.length === 0) throw new Error('etcdv3: no endpoints');
     this.opts = options;
-    this.client = new Etcd3(etcd3ClientOptions(options));
+    this.clients = options.endpoints.map(() => undefined);
     this.name = `etcdv3:${options.endpoints.join(',')}`;
     this.prefixes = [`${CALICO_BGP_PREFIX}/`];
     if (options.resources ?? true) for (const kind of CALICO_V3_KINDS) this.prefixes.push(`${CALICO_V3_PREFIX}/${kind}/`);
+  }
+
+  private get endpoint(): string {
+    return this.opts.endpoints[this.endpointIndex] ?? '';
+  }
+
+  private client(): Etcd3 {
+    let c = this.clients[this.endpointIndex];
+    if (c === undefined) {
+      c = new Etcd3(etcd3ClientOptions({ ...this.opts, endpoints: [this.endpoint] }));
+      this.clients[this.endpointIndex] = c;
+    }
+    return c;
+  }
+
+  private rotate(): void {
+    this.endpointIndex = (this.endpointIndex + 1) % this.opts.endpoints.length;
   }
 
   async start(events: KeySourceEvents): Promise<void> {
@@ -104,7 +134,8 @@ export class EtcdV3KeySource implements KeySource {
     await this.loop;
     await this.regLoop;
     this.lease?.release();
-    this.client.close();
+    for (const c of this.clients) c?.close();
+    this.regClient?.close();
   }
 
   private async run(publisher: KeyPublisher, events: KeySourceEvents, firstAttempt: () => void): Promise<void> {
@@ -116,12 +147,13 @@ export class EtcdV3KeySource implements KeySource {
         const { raw, revision } = await this.list();
         if (signal.aborted) break;
         const view = new V3View(raw, events);
-        publisher.snapshot(view.keys());
+        publisher.resync(view.keys());
         outage.ok();
-        backoff.reset();
         firstAttempt();
         if (this.opts.onListed) await this.opts.onListed(revision);
-        await this.watch(view, publisher, revision, signal);
+        // The backoff starts over only once the watch is established, so a server that answers lists but
+        // drops watches is not hammered.
+        await this.watch(view, publisher, revision, signal, () => backoff.reset());
       } catch (e) {
         if (signal.aborted) break;
         if (e instanceof WatchEnded) {
@@ -130,10 +162,11 @@ export class EtcdV3KeySource implements KeySource {
             log.info({ source: this.name }, `${this.name}: ${e.message}; re-listing`);
             continue;
           }
-          outage.failed(e.message);
+          outage.failed(`${this.endpoint}: ${e.message}`, { endpoint: this.endpoint });
         } else {
-          outage.failed(errorText(e));
+          outage.failed(`${this.endpoint}: ${errorText(e)}`, { endpoint: this.endpoint });
         }
+        this.rotate();
         firstAttempt();
         await sleep(backoff.next(), signal);
       }
@@ -145,7 +178,7 @@ export class EtcdV3KeySource implements KeySource {
     const raw = new Map<string, string>();
     let revision: string | undefined;
     for (const prefix of this.prefixes) {
-      const b = this.client.getAll().prefix(prefix);
+      const b = this.client().getAll().prefix(prefix);
       if (revision !== undefined) b.revision(revision);
       const res = await b.exec();
       revision ??= res.header.revision;
@@ -154,7 +187,7 @@ export class EtcdV3KeySource implements KeySource {
     return { raw, revision: revision ?? '0' };
   }
 
-  private watch(view: V3View, publisher: KeyPublisher, revision: string, signal: AbortSignal): Promise<void> {
+  private watch(view: V3View, publisher: KeyPublisher, revision: string, signal: AbortSignal, connected: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const watchers: Watcher[] = [];
       let done = false;
@@ -176,8 +209,9 @@ export class EtcdV3KeySource implements KeySource {
       this.stopWatch = () => finish();
       const start = (BigInt(revision) + 1n).toString();
       for (const prefix of this.prefixes) {
-        const w = this.client.watch().prefix(prefix).startRevision(start).watcher();
+        const w = this.client().watch().prefix(prefix).startRevision(start).watcher();
         watchers.push(w);
+        w.once('connected', connected);
         w.on('put', (kv: IKeyValue) => {
           view.put(kv.key.toString('utf8'), kv.value.toString('utf8'));
           publisher.update(view.keys());
@@ -201,7 +235,8 @@ export class EtcdV3KeySource implements KeySource {
     const backoff = new Backoff(this.opts.backoffInitialMs ?? 250, this.opts.backoffMaxMs ?? 5000);
     const outage = new OutageReporter(events, `${this.name} registration`);
     while (!signal.aborted) {
-      const lease = this.client.lease(reg.ttlSeconds);
+      this.regClient ??= new Etcd3(etcd3ClientOptions(this.opts));
+      const lease = this.regClient.lease(reg.ttlSeconds);
       this.lease = lease;
       try {
         const lost = new Promise<Error>((resolve) => lease.on('lost', (err) => resolve(err)));

@@ -23,6 +23,16 @@ export class KeyPublisher {
     this.events.snapshot(new Map(keys));
   }
 
+  /**
+   * After a re-list: a snapshot when anything differs from what consumers hold, nothing when it is identical
+   * (a retry loop that re-lists an unchanged keyspace does not wake the reconciler each time).
+   */
+  resync(keys: KeySnapshot): void {
+    const cur = this.current;
+    if (cur !== undefined && cur.size === keys.size && [...keys].every(([k, v]) => cur.get(k) === v)) return;
+    this.snapshot(keys);
+  }
+
   /** Emits change() for every difference to the last emitted state; a snapshot if none was emitted yet. */
   update(keys: KeySnapshot): void {
     const cur = this.current;

@@ -28,7 +28,7 @@ export class MergedKeySource implements KeySource {
         source.start({
           snapshot: (keys: KeySnapshot) => {
             this.states[i] = new Map(keys);
-            if (allSynced()) publisher.snapshot(this.merged());
+            if (allSynced()) publisher.resync(this.merged());
           },
           change: (key: string, value: string | undefined) => {
             const st = this.states[i];
