@@ -28,14 +28,28 @@ export async function stopAll(): Promise<void> {
 
 /** A raw client: connect, read the greeting, then send lines and collect complete replies. */
 export class RawClient {
-  private buf = '';
+  /** Bytes after the last newline received. */
+  private tail = '';
+  /** Lines of the reply being received. */
+  private current: string[] = [];
+  /** Complete replies (ending with a `DDDD ` line), oldest first. */
+  private readonly replies: string[] = [];
   private waiters: Array<() => void> = [];
   closed = false;
 
   private constructor(readonly socket: net.Socket) {
     socket.setEncoding('utf8');
     socket.on('data', (d: string) => {
-      this.buf += d;
+      // Work per chunk only: replies can be megabytes.
+      const lines = (this.tail + d).split('\n');
+      this.tail = lines.pop() ?? '';
+      for (const l of lines) {
+        this.current.push(l);
+        if (/^\d{4} /.test(l)) {
+          this.replies.push(`${this.current.join('\n')}\n`);
+          this.current = [];
+        }
+      }
       this.wake();
     });
     socket.on('close', () => {
@@ -60,20 +74,16 @@ export class RawClient {
     for (const f of w) f();
   }
 
-  /** Wait until the buffer holds a complete reply (a line `DDDD ` ...), return and consume it. */
+  /** Wait for the next complete reply. */
   async reply(timeoutMs = 5000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const m = /^\d{4} .*\n/m.exec(this.buf);
-      if (m !== null) {
-        const end = m.index + m[0].length;
-        const out = this.buf.slice(0, end);
-        this.buf = this.buf.slice(end);
-        return out;
-      }
-      if (this.closed) throw new Error(`connection closed; partial: ${JSON.stringify(this.buf.slice(0, 200))}`);
+      const r = this.replies.shift();
+      if (r !== undefined) return r;
+      const partial = JSON.stringify(this.current.slice(0, 5).join('\n') + this.tail.slice(0, 200));
+      if (this.closed) throw new Error(`connection closed; partial: ${partial}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no complete reply; have ${JSON.stringify(this.buf.slice(0, 200))}`);
+      if (left <= 0) throw new Error(`no complete reply; have ${partial}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {
