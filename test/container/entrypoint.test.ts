@@ -1,0 +1,113 @@
+// Starts scripts/entrypoint.sh exactly as the image does (no arguments: `node dist/main.js`), with the
+// seed's environment variables, and checks what an operator relies on: health endpoints, the control
+// socket, a real BIRD 2 node establishing, and SIGTERM closing the session with an RFC 8203 message.
+import test from 'ava';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BIRDC2, startBird2, type Daemon } from '../session/daemons.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const RR = '127.91.0.1';
+const NODE = '127.91.0.2';
+const METRICS_PORT = 19191;
+const running: ChildProcess[] = [];
+const daemons: Daemon[] = [];
+
+test.before(() => {
+  // The image runs the compiled output; build it when the test runs before `npm run build`.
+  if (!existsSync(path.join(ROOT, 'dist/main.js'))) {
+    const r = spawnSync('sh', ['scripts/build.sh'], { cwd: ROOT, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
+  }
+});
+
+test.after.always(async () => {
+  for (const p of running) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  await Promise.all(daemons.map((d) => d.stop()));
+});
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (let i = 0; i < 1000 && Date.now() < end; i++) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function entrypoint(env: NodeJS.ProcessEnv): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const proc = spawn('sh', ['scripts/entrypoint.sh'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.push(proc);
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  return { proc, output: () => out, exited };
+}
+
+async function get(url: string): Promise<number | undefined> {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).status;
+  } catch {
+    return undefined;
+  }
+}
+
+test.serial('without IP but with ETCD_ENDPOINTS the entrypoint stops at once and names the variable', async (t) => {
+  const run = entrypoint({ ETCD_ENDPOINTS: 'http://127.91.0.9:2379', SOCKET_DIR: mkdtempSync(path.join(os.tmpdir(), 'rr-ep-')) });
+  t.is(await run.exited, 2);
+  t.regex(run.output(), /IP: not set/);
+});
+
+test.serial('a bad variable stops the reflector with a message naming it', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rr-ep-'));
+  const run = entrypoint({ IP: RR, BGP_PORT: 'seventy', DATASTORE_FILE: path.join(dir, 'ds.json'), SOCKET_DIR: dir });
+  t.is(await run.exited, 2);
+  t.regex(run.output(), /BGP_PORT/);
+});
+
+test.serial('the image entrypoint serves health, the control socket and BGP, and SIGTERM sends a shutdown Cease', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rr-ep-'));
+  const sockets = path.join(dir, 'sockets');
+  const ds = path.join(dir, 'datastore.json');
+  writeFileSync(ds, JSON.stringify({
+    '/calico/bgp/v1/global/as_num': '64512',
+    [`/calico/bgp/v1/global/peer_v4/${RR}`]: { ip: RR, as_num: '64512' },
+    '/calico/bgp/v1/host/node2/ip_addr_v4': NODE,
+  }));
+  const run = entrypoint({ IP: RR, DATASTORE_TYPE: 'file', DATASTORE_FILE: ds, SOCKET_DIR: sockets, METRICS_LISTEN: `${RR}:${METRICS_PORT}`, LOG_LEVEL: 'info' });
+  const base = `http://${RR}:${METRICS_PORT}`;
+  await until('/healthz', async () => ((await get(`${base}/healthz`)) === 200 ? true : undefined));
+  await until('/readyz', async () => ((await get(`${base}/readyz`)) === 200 ? true : undefined));
+
+  // The image's HEALTHCHECK command.
+  const hc = spawnSync('node', ['scripts/healthcheck.mjs'], { cwd: ROOT, env: { ...process.env, METRICS_LISTEN: `${RR}:${METRICS_PORT}` } });
+  t.is(hc.status, 0, 'HEALTHCHECK passes');
+
+  // The socket folder was created by the entrypoint and the control socket answers birdc.
+  const status = spawnSync('birdc', ['-s', path.join(sockets, 'bird.ctl'), 'show', 'status'], { encoding: 'utf8' });
+  t.regex(status.stdout, new RegExp(`Router ID is ${RR.replaceAll('.', '\\.')}`));
+
+  const node = startBird2({ ip: NODE, rr: RR, as: 64512, holdTime: 9, block: '10.91.2.0/26' });
+  daemons.push(node);
+  await until('Established', () => {
+    const r = spawnSync('birdc', ['-s', path.join(sockets, 'bird.ctl'), 'show', 'protocols'], { encoding: 'utf8' });
+    return /Global_127_91_0_2\s+BGP\s+master\s+up\s+\S+\s+Established/.test(r.stdout) ? true : undefined;
+  });
+
+  const stoppedAt = Date.now();
+  run.proc.kill('SIGTERM');
+  t.is(await run.exited, 0, 'exit code 0 after SIGTERM');
+  t.true(Date.now() - stoppedAt < 5000, 'stopped within 5 s');
+
+  // BIRD 2 shows the Cease it received together with our RFC 8203 message.
+  const shown = await until('the node to see the Cease', () => {
+    const r = spawnSync(BIRDC2, ['-s', node.socket ?? '', 'show', 'protocols', 'all'], { encoding: 'utf8' });
+    return /Administrative shutdown/.test(r.stdout) ? r.stdout : undefined;
+  });
+  t.regex(shown, /shutting down/);
+});
