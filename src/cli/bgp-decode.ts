@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// bgp-decode: prints the BGP messages of a raw one-direction byte stream (FILE, or stdin) as JSON lines.
+// Argument parsing and I/O only; the decoding is decode-stream.ts.
+import { readFileSync } from 'node:fs';
+import { decodeStream } from './decode-stream.js';
+import { MAX_EXTENDED_MESSAGE_LEN, type CodecContext } from '../wire/types.js';
+
+const USAGE = `usage: bgp-decode [--as2] [--add-path ipv4,ipv6] [--max-length N] [--context FILE.json] [FILE]
+  Reads a raw stream of BGP messages as sent on one TCP direction (FILE, or stdin) and prints one JSON
+  object per message; a malformed message prints {"error","offset","notification":{"code","subcode"}} and
+  decoding resumes at the next marker.
+  --as2            decode as on a session without the 4-octet AS capability (2-octet AS_PATH/AGGREGATOR)
+  --add-path LIST  ADD-PATH path identifiers are present for these families (ipv4, ipv6)
+  --max-length N   largest message accepted (default 65535, RFC 8654; 4096 without extended messages)
+  --context FILE   take as4/addPathV4/addPathV6/maxMessageLen from a JSON file (as in proto-fixtures)
+  exit status: 0 all messages decoded, 1 some did not, 2 usage or input error`;
+
+type Parsed = { ctx: CodecContext; file?: string } | { error: string };
+
+export function parseArgs(argv: readonly string[]): Parsed {
+  const ctx: CodecContext = { as4: true, addPathV4: false, addPathV6: false, maxMessageLen: MAX_EXTENDED_MESSAGE_LEN };
+  let file: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--as2') ctx.as4 = false;
+    else if (a === '--add-path') {
+      const list = argv[++i];
+      if (list === undefined) return { error: '--add-path needs a list' };
+      for (const f of list.split(',')) {
+        if (f === 'ipv4') ctx.addPathV4 = true;
+        else if (f === 'ipv6') ctx.addPathV6 = true;
+        else if (f !== '') return { error: `unknown family ${f} (ipv4, ipv6)` };
+      }
+    } else if (a === '--max-length') {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 4096 || n > MAX_EXTENDED_MESSAGE_LEN) return { error: '--max-length must be 4096..65535' };
+      ctx.maxMessageLen = n;
+    } else if (a === '--context') {
+      const path = argv[++i];
+      if (path === undefined) return { error: '--context needs a file' };
+      let c: unknown;
+      try {
+        c = JSON.parse(readFileSync(path, 'utf8'));
+      } catch (e) {
+        return { error: `cannot read context ${path}: ${e instanceof Error ? e.message : String(e)}` };
+      }
+      if (typeof c !== 'object' || c === null) return { error: `context ${path} is not an object` };
+      const o = c as Record<string, unknown>;
+      if (typeof o.as4 === 'boolean') ctx.as4 = o.as4;
+      if (typeof o.addPathV4 === 'boolean') ctx.addPathV4 = o.addPathV4;
+      if (typeof o.addPathV6 === 'boolean') ctx.addPathV6 = o.addPathV6;
+      if (typeof o.maxMessageLen === 'number') ctx.maxMessageLen = o.maxMessageLen;
+    } else if (a === '-h' || a === '--help') return { error: '' };
+    else if (a.startsWith('-') && a !== '-') return { error: `unknown option ${a}` };
+    else if (file !== undefined) return { error: 'only one FILE' };
+    else file = a;
+  }
+  return file === undefined || file === '-' ? { ctx } : { ctx, file };
+}
+
+function main(): number {
+  const p = parseArgs(process.argv.slice(2));
+  if ('error' in p) {
+    if (p.error !== '') process.stderr.write(`bgp-decode: ${p.error}\n`);
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  let input: Buffer;
+  try {
+    input = readFileSync(p.file ?? 0);
+  } catch (e) {
+    process.stderr.write(`bgp-decode: cannot read ${p.file ?? 'stdin'}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
+  let failed = false;
+  const out: string[] = [];
+  for (const rec of decodeStream(input, p.ctx)) {
+    if ('error' in rec) failed = true;
+    out.push(JSON.stringify(rec));
+  }
+  process.stdout.write(out.length > 0 ? `${out.join('\n')}\n` : '');
+  return failed ? 1 : 0;
+}
+
+process.exitCode = main();

@@ -1,0 +1,75 @@
+// Decoding of a raw one-direction BGP byte stream into bgp-decode output records (pure, no I/O): one JSON
+// object per message, or an error record naming the offset and the NOTIFICATION a speaker would send.
+import { BgpError } from '../wire/errors.js';
+import { frameLength } from '../wire/header.js';
+import { decodeMessage } from '../wire/message.js';
+import { messageToJson, type JsonObject } from '../wire/json.js';
+import { HEADER_LEN, type CodecContext } from '../wire/types.js';
+
+const MARKER_LEN = 16;
+
+/**
+ * Where the next plausible header starts at or after `from`: the last 16 octets of a run of at least 16
+ * 0xFF (a marker is followed by the length's high octet, which is not 0xFF for any length below 65280).
+ * -1 when there is none.
+ */
+export function findMarker(buf: Uint8Array, from: number): number {
+  let run = 0;
+  for (let i = from; i < buf.length; i++) {
+    if (buf[i] === 0xff) {
+      run++;
+      continue;
+    }
+    if (run >= MARKER_LEN) return i - MARKER_LEN;
+    run = 0;
+  }
+  return run >= MARKER_LEN ? buf.length - MARKER_LEN : -1;
+}
+
+function errorRecord(reason: string, offset: number, code: number | undefined, subcode: number | undefined): JsonObject {
+  return { error: reason, offset, notification: code === undefined ? null : { code, subcode: subcode ?? 0 } };
+}
+
+/**
+ * Every message of `buf` in order. A framing error (marker, length, type) yields an error record and
+ * decoding resumes at the next marker; a message that frames but does not decode yields an error record
+ * and decoding resumes right after it. Bytes left at the end that cannot hold the announced message give a
+ * final error record with notification null (a speaker would wait for more). Never throws.
+ */
+export function* decodeStream(buf: Uint8Array, ctx: CodecContext): Generator<JsonObject> {
+  let o = 0;
+  // Each turn either consumes a whole message or moves past a byte that cannot start one, so it ends.
+  while (o < buf.length) {
+    if (buf.length - o < HEADER_LEN) {
+      yield errorRecord(`truncated: ${buf.length - o} octets at end of input, shorter than a header`, o, undefined, undefined);
+      return;
+    }
+    let len: number;
+    try {
+      len = frameLength(buf, o, ctx.maxMessageLen);
+    } catch (e) {
+      const be = e instanceof BgpError ? e : undefined;
+      yield errorRecord(be ? be.message : `framing failed: ${String(e)}`, be?.offset ?? o, be?.code ?? 1, be?.subcode ?? 0);
+      const next = findMarker(buf, o + 1);
+      if (next < 0) return;
+      o = next;
+      continue;
+    }
+    if (len === 0) {
+      const want = (buf[o + 16]! << 8) | buf[o + 17]!;
+      yield errorRecord(`truncated: message of ${want} octets but only ${buf.length - o} left`, o, undefined, undefined);
+      return;
+    }
+    const msg = buf.subarray(o, o + len);
+    try {
+      yield messageToJson(decodeMessage(msg, ctx));
+    } catch (e) {
+      if (e instanceof BgpError) {
+        yield errorRecord(e.message, o + (e.offset ?? 0), e.code, e.subcode);
+      } else {
+        yield errorRecord(`internal decoder error: ${e instanceof Error ? e.message : String(e)}`, o, undefined, undefined);
+      }
+    }
+    o += len;
+  }
+}
