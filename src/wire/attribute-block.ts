@@ -5,7 +5,7 @@ import { ATTRIBUTES, encodeAttribute } from './attributes.js';
 import { BgpError } from './errors.js';
 import { AttrType, ATTR_FLAG_EXTENDED_LENGTH, ATTR_FLAG_OPTIONAL, ErrorCode, UpdateSubcode } from './types.js';
 import type { CodecContext, PathAttribute } from './types.js';
-import { putU16, putU32, u16 } from './util.js';
+import { putU16, putU32, u16, copyBytes } from './util.js';
 
 /** Location of one attribute in a block: header at `start`, value [valueStart, end). */
 export interface RawAttribute {
@@ -49,12 +49,12 @@ export function decodeAttributes(block: Uint8Array, ctx: CodecContext): PathAttr
   forEachRawAttribute(block, (a) => {
     const d = ATTRIBUTES[a.type];
     if (d === undefined) {
-      out.push({ type: a.type, flags: a.flags, value: block.slice(a.valueStart, a.end), unknown: true });
+      out.push({ type: a.type, flags: a.flags, value: copyBytes(block, a.valueStart, a.end), unknown: true });
       return;
     }
     const p = d.check(block, a.valueStart, a.end, ctx);
     if (p !== undefined) {
-      throw new BgpError(ErrorCode.UPDATE_MESSAGE, p.subcode, p.reason, { action: d.action, data: block.slice(a.start, a.end), offset: a.start });
+      throw new BgpError(ErrorCode.UPDATE_MESSAGE, p.subcode, p.reason, { action: d.action, data: copyBytes(block, a.start, a.end), offset: a.start });
     }
     out.push(d.decode(block, a.valueStart, a.end, a.flags, ctx));
   });

@@ -7,7 +7,7 @@ import {
   UpdateSubcode,
 } from './types.js';
 import type { Afi, CodecContext, PathAttribute, UpdateErrorAction } from './types.js';
-import { ipv4ToString, ipv4ToUint32, putU16, putU32, u16, u32 } from './util.js';
+import { ipv4ToString, ipv4ToUint32, putU16, putU32, u16, u32, copyBytes } from './util.js';
 
 export interface AttrProblem {
   subcode: number;
@@ -198,9 +198,9 @@ const MP_REACH: AttrDescriptor = {
   decode: (b, s, e, flags, ctx) => {
     const afi = u16(b, s);
     const safi = b[s + 2]!;
-    if (!isPrefixFamily(afi, safi)) return { type: AttrType.MP_REACH_NLRI, flags, value: b.slice(s, e), unknown: true };
+    if (!isPrefixFamily(afi, safi)) return { type: AttrType.MP_REACH_NLRI, flags, value: copyBytes(b, s, e), unknown: true };
     const nhLen = b[s + 3]!;
-    const nextHop = b.slice(s + 4, s + 4 + nhLen);
+    const nextHop = copyBytes(b, s + 4, s + 4 + nhLen);
     const reserved = b[s + 4 + nhLen]!;
     return { type: AttrType.MP_REACH_NLRI, flags, afi, safi, nextHop, reserved, nlri: decodePrefixes(b, s + 5 + nhLen, e, afi, addPathFor(ctx, afi)) };
   },
@@ -224,7 +224,7 @@ const MP_UNREACH: AttrDescriptor = {
   decode: (b, s, e, flags, ctx) => {
     const afi = u16(b, s);
     const safi = b[s + 2]!;
-    if (!isPrefixFamily(afi, safi)) return { type: AttrType.MP_UNREACH_NLRI, flags, value: b.slice(s, e), unknown: true };
+    if (!isPrefixFamily(afi, safi)) return { type: AttrType.MP_UNREACH_NLRI, flags, value: copyBytes(b, s, e), unknown: true };
     return { type: AttrType.MP_UNREACH_NLRI, flags, afi, safi, withdrawn: decodePrefixes(b, s + 3, e, afi, addPathFor(ctx, afi)) };
   },
   encode: (a, ctx) => {
@@ -243,7 +243,7 @@ const EXTENDED_COMMUNITIES: AttrDescriptor = {
   check: multipleOf(8, 'EXTENDED_COMMUNITIES', true, UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR),
   decode: (b, s, e, flags) => {
     const communities: Uint8Array[] = [];
-    for (let o = s; o < e; o += 8) communities.push(b.slice(o, o + 8));
+    for (let o = s; o < e; o += 8) communities.push(copyBytes(b, o, o + 8));
     return { type: AttrType.EXTENDED_COMMUNITIES, flags, communities };
   },
   encode: (a) => Buffer.concat((a as A<AttrType.EXTENDED_COMMUNITIES>).communities),

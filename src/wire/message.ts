@@ -5,8 +5,9 @@ import { frameLength } from './header.js';
 import { decodeKeepalive, decodeNotification, decodeRouteRefresh, encodeKeepalive, encodeNotification, encodeRouteRefresh } from './notification.js';
 import { decodeOpen, encodeOpen } from './open.js';
 import { decodeUpdate, encodeUpdate } from './update.js';
-import { ErrorCode, HeaderSubcode, MessageType } from './types.js';
+import { ErrorCode, HeaderSubcode, HEADER_LEN, MessageType } from './types.js';
 import type { BgpMessage, CodecContext } from './types.js';
+import { copyBytes } from './util.js';
 
 /**
  * Decodes one whole message. Throws only BgpError: header errors, OPEN/ROUTE-REFRESH structure errors and
@@ -15,10 +16,11 @@ import type { BgpMessage, CodecContext } from './types.js';
  */
 export function decodeMessage(msg: Uint8Array, ctx: CodecContext): BgpMessage {
   const len = frameLength(msg, 0, ctx.maxMessageLen);
-  if (len !== msg.length) {
+  if (len === 0 || len !== msg.length) {
+    const said = msg.length >= HEADER_LEN ? `says ${(msg[16]! << 8) | msg[17]!} octets` : 'is missing';
     throw new BgpError(ErrorCode.MESSAGE_HEADER, HeaderSubcode.BAD_MESSAGE_LENGTH,
-      `message length field says ${len === 0 ? 'more than' : ''} ${len || msg.length} octets but ${msg.length} were given`,
-      { data: msg.length >= 18 ? msg.slice(16, 18) : new Uint8Array(0), offset: 16 });
+      `message length field ${said} but ${msg.length} octets were given`,
+      { data: msg.length >= HEADER_LEN ? copyBytes(msg, 16, 18) : new Uint8Array(0), offset: 16 });
   }
   switch (msg[18]) {
     case MessageType.OPEN: return decodeOpen(msg);

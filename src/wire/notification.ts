@@ -4,7 +4,7 @@ import { BgpError } from './errors.js';
 import { newMessage } from './header.js';
 import { CeaseSubcode, ErrorCode, HEADER_LEN, MessageType } from './types.js';
 import type { KeepaliveMessage, NotificationMessage, RouteRefreshMessage } from './types.js';
-import { u16 } from './util.js';
+import { u16, copyBytes } from './util.js';
 
 export const MAX_SHUTDOWN_MESSAGE_LEN = 255; // RFC 9003 (RFC 8203 allowed 128)
 
@@ -38,7 +38,7 @@ export function encodeNotification(code: number, subcode: number, data: Uint8Arr
 }
 
 export function decodeNotification(msg: Uint8Array): NotificationMessage {
-  return { type: MessageType.NOTIFICATION, code: msg[HEADER_LEN]!, subcode: msg[HEADER_LEN + 1]!, data: msg.slice(HEADER_LEN + 2) };
+  return { type: MessageType.NOTIFICATION, code: msg[HEADER_LEN]!, subcode: msg[HEADER_LEN + 1]!, data: copyBytes(msg, HEADER_LEN + 2) };
 }
 
 /** The NOTIFICATION to send for a BgpError (code, subcode, data). */
@@ -104,9 +104,9 @@ export function decodeRouteRefresh(msg: Uint8Array): RouteRefreshMessage {
   if (msg.length !== HEADER_LEN + 4 && (subtype === RouteRefreshSubtype.BORR || subtype === RouteRefreshSubtype.EORR)) {
     // RFC 7313 §5: data is the complete ROUTE-REFRESH message.
     throw new BgpError(ErrorCode.ROUTE_REFRESH, ROUTE_REFRESH_INVALID_LENGTH,
-      `ROUTE-REFRESH ${subtype === 1 ? 'BoRR' : 'EoRR'} must be 23 octets, got ${msg.length}`, { data: msg.slice(), offset: 16 });
+      `ROUTE-REFRESH ${subtype === 1 ? 'BoRR' : 'EoRR'} must be 23 octets, got ${msg.length}`, { data: copyBytes(msg), offset: 16 });
   }
   const m: RouteRefreshMessage = { type: MessageType.ROUTE_REFRESH, afi: u16(msg, HEADER_LEN), safi: msg[HEADER_LEN + 3]!, subtype };
-  if (msg.length > HEADER_LEN + 4) m.orf = msg.slice(HEADER_LEN + 4);
+  if (msg.length > HEADER_LEN + 4) m.orf = copyBytes(msg, HEADER_LEN + 4);
   return m;
 }

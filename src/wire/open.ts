@@ -6,7 +6,7 @@ import { decodeCapability, encodeCapabilityValue } from './capabilities.js';
 import { newMessage } from './header.js';
 import { ErrorCode, HeaderSubcode, HEADER_LEN, MessageType, OpenSubcode } from './types.js';
 import type { Capability, OpenMessage, OptionalParameter } from './types.js';
-import { ipv4ToUint32, u16, uint32ToIpv4 } from './util.js';
+import { ipv4ToUint32, u16, uint32ToIpv4, copyBytes } from './util.js';
 
 /** The fixed part after the header: version, My AS, Hold Time, BGP Identifier, Opt Parm Len. */
 interface OpenFixed {
@@ -61,7 +61,7 @@ export function decodeOpen(msg: Uint8Array): OpenMessage {
   if (end !== msg.length) {
     throw new BgpError(ErrorCode.MESSAGE_HEADER, HeaderSubcode.BAD_MESSAGE_LENGTH,
       `OPEN optional parameters length says the message has ${end} octets but it has ${msg.length}`,
-      { data: msg.subarray(16, 18).slice(), offset: 16 });
+      { data: copyBytes(msg, 16, 18), offset: 16 });
   }
   const parameters: OptionalParameter[] = [];
   while (o < end) {
@@ -71,7 +71,7 @@ export function decodeOpen(msg: Uint8Array): OpenMessage {
     const vs = o + 1 + lenSize;
     if (vs + len > end) throw openError(`optional parameter ${type} claims ${len} octets but overruns the parameters`, o);
     if (type === PARAM_CAPABILITIES) parameters.push({ type: 2, capabilities: decodeCapabilities(msg, vs, vs + len) });
-    else parameters.push({ type, value: msg.slice(vs, vs + len) });
+    else parameters.push({ type, value: copyBytes(msg, vs, vs + len) });
     o = vs + len;
   }
   return {

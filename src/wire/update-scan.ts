@@ -33,7 +33,7 @@ import {
   ErrorCode, HEADER_LEN, SAFI_UNICAST, UpdateSubcode,
 } from './types.js';
 import type { CodecContext, UpdateErrorAction } from './types.js';
-import { u16 } from './util.js';
+import { u16, copyBytes } from './util.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -107,7 +107,7 @@ let generation = 0;
 
 function attrError(subcode: number, reason: string, action: UpdateErrorAction, msg: Uint8Array, start: number, end: number): BgpError {
   // RFC 4271 §6.3: the data of an attribute error is the whole attribute (type, length, value).
-  return new BgpError(ErrorCode.UPDATE_MESSAGE, subcode, reason, { action, data: msg.slice(start, Math.min(end, msg.length)), offset: start });
+  return new BgpError(ErrorCode.UPDATE_MESSAGE, subcode, reason, { action, data: copyBytes(msg, start, Math.min(end, msg.length)), offset: start });
 }
 
 function reset(subcode: number, reason: string, offset: number, data?: Uint8Array): BgpError {

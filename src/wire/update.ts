@@ -7,7 +7,7 @@ import { decodePrefixes, encodedPrefixesLength, writePrefixes } from './nlri.js'
 import { ScannedUpdate, walkUpdate } from './update-scan.js';
 import { AFI_IPV4, ATTR_FLAG_EXTENDED_LENGTH, HEADER_LEN, MessageType } from './types.js';
 import type { CodecContext, PathAttribute, UpdateMessage } from './types.js';
-import { u16 } from './util.js';
+import { u16, copyBytes } from './util.js';
 
 const scratch = new ScannedUpdate();
 
@@ -22,7 +22,7 @@ export function decodeUpdate(msg: Uint8Array, ctx: CodecContext): UpdateMessage 
     const vs = o + hdr;
     const ve = vs + (hdr === 4 ? u16(msg, o + 2) : msg[o + 2]!);
     const d = ATTRIBUTES[type];
-    attributes[i] = d ? d.decode(msg, vs, ve, flags, ctx) : { type, flags, value: msg.slice(vs, ve), unknown: true };
+    attributes[i] = d ? d.decode(msg, vs, ve, flags, ctx) : { type, flags, value: copyBytes(msg, vs, ve), unknown: true };
   }
   const m: UpdateMessage = {
     type: MessageType.UPDATE,

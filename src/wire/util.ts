@@ -52,3 +52,8 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/** A copy of b[s, e) as a plain Uint8Array (Buffer#slice would alias the receive buffer instead). */
+export function copyBytes(b: Uint8Array, s = 0, e = b.length): Uint8Array {
+  return new Uint8Array(b.subarray(s, e));
+}

@@ -47,3 +47,31 @@ export const ORIGIN_IGP = '40 01 01 00';
 export const AS_PATH_65001 = '40 02 06 02 01 0000fde9';
 export const NEXT_HOP_10_0_0_1 = '40 03 04 0a000001';
 export const BASIC_ATTRS = ORIGIN_IGP + AS_PATH_65001 + NEXT_HOP_10_0_0_1;
+
+/** Structural equality for codec values: plain objects (any prototype), arrays, byte arrays, primitives. */
+export function same(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    if (!(a instanceof Uint8Array && b instanceof Uint8Array) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!(Array.isArray(a) && Array.isArray(b)) || a.length !== b.length) return false;
+    return a.every((x, i) => same(x, b[i]));
+  }
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** Throws (for fast-check to report) when a and b differ. */
+export function expectSame(a: unknown, b: unknown, what: string): void {
+  if (!same(a, b)) throw new Error(`${what} differs:\n${show(a)}\n!==\n${show(b)}`);
+}
+
+export function show(x: unknown): string {
+  return JSON.stringify(x, (_k, v: unknown) => (v instanceof Uint8Array ? `<${Buffer.from(v).toString('hex')}>` : v));
+}
