@@ -62,8 +62,8 @@ async function reflector(kc: string, ip: string, extra: { ip6?: string; clusterI
 
 const rr = (ip: string): string => `${K}/rr_v4/${ip}`;
 
-test('two reflectors mesh through Leases; a stopped one deletes its Lease and leaves at once', async (t) => {
-  const { store, kc } = await setup();
+test('two reflectors mesh through Leases; a deregistered one deletes its Lease and leaves at once', async (t) => {
+  const { server, store, kc } = await setup();
   const a = await reflector(kc, '10.0.0.1', { ip6: 'fd00::1', clusterId: '1.0.0.1' });
   const b = await reflector(kc, '10.0.0.2');
   for (const [name, x] of [['A', a], ['B', b]] as const) {
@@ -89,9 +89,12 @@ test('two reflectors mesh through Leases; a stopped one deletes its Lease and le
   t.true(b.rec.keys.has(rr('10.0.0.1')), 'still live after more than one lease duration');
   t.not((store.get('leases', NS, leaseName('10.0.0.1'))!.spec as { renewTime: string }).renewTime, firstRenew);
 
-  await b.src.stop();
-  t.is(store.get('leases', NS, leaseName('10.0.0.2')), undefined, 'own Lease deleted on stop');
+  await b.src.deregister();
+  t.is(store.get('leases', NS, leaseName('10.0.0.2')), undefined, 'own Lease deleted on deregister');
   await a.rec.until('B left', (r) => !r.keys.has(rr('10.0.0.2')), 1500);
+  await b.src.stop();
+  const deletes = server.requests.filter((r) => r.method === 'DELETE');
+  t.is(deletes.length, 1, 'stop after deregister does not delete again');
   t.true(a.rec.keys.has(rr('10.0.0.1')));
 });
 

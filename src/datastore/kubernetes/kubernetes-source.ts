@@ -147,6 +147,11 @@ export class KubernetesKeySource implements KeySource {
     for (const r of this.reflectors.values()) r.start();
   }
 
+  /** Deletes our Lease now (and stops renewing it), so the other reflectors drop us at once; SIGTERM path. */
+  async deregister(): Promise<void> {
+    await this.lease?.stop();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);

@@ -81,6 +81,7 @@ export class LeaseKeeper {
 
   /** Stops renewing and deletes the Lease so the other reflectors drop us at once, not after it expires. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     await this.inFlight;
