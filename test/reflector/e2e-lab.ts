@@ -1,0 +1,225 @@
+// End-to-end lab for reflection tests: our reflector (src/main.ts in a child process, file datastore) and real
+// BIRD 2 / BIRD 1.6 Calico nodes on 127.60.x.y, each in its own temporary directory, all killable.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const BIRD2 = '/opt/bird2/usr/sbin/bird';
+export const BIRDC2 = '/opt/bird2/usr/sbin/birdc';
+export const BIRD16 = '/usr/sbin/bird';
+export const BIRDC16 = '/usr/sbin/birdc';
+const REPO = new URL('../../', import.meta.url).pathname;
+
+export interface Proc {
+  name: string;
+  proc: ChildProcess;
+  dir: string;
+  output: () => string;
+  stop: (signal?: NodeJS.Signals) => Promise<void>;
+}
+
+export function tmp(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+function start(name: string, cmd: string, args: string[], dir: string, env: NodeJS.ProcessEnv = process.env): Proc {
+  const proc = spawn(cmd, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (d: Buffer): void => {
+    out += d.toString();
+    if (out.length > 400_000) out = out.slice(-200_000);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  return {
+    name, proc, dir, output: () => out,
+    stop: async (signal: NodeJS.Signals = 'SIGKILL') => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill(signal);
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+export interface NodeConf {
+  /** The node's address (router ID, source and listen address, next hop of its routes). */
+  ip: string;
+  /** The reflector it peers with; the protocol is named Global_<rr>. */
+  rr: string;
+  as?: number;
+  /** Calico blocks it exports, with the attributes its export filter sets. */
+  blocks: string[];
+  med?: number;
+  localPref?: number;
+  /** Community (a, b) and large community (a, b, c) added on export. */
+  community?: [number, number];
+  largeCommunity?: [number, number, number];
+  /** Prefixes the node's import filter rejects (to test route refresh after a reconfiguration). */
+  rejectImport?: string[];
+}
+
+export interface BirdNode extends Proc {
+  conf: NodeConf;
+  socket: string;
+  bird2: boolean;
+  /** Starts the node again in the same directory (optionally with another configuration). */
+  restart: (c?: NodeConf) => BirdNode;
+}
+
+function exportFilter(c: NodeConf): string {
+  const sets: string[] = [];
+  if (c.community) sets.push(`bgp_community.add((${c.community[0]},${c.community[1]}));`);
+  if (c.largeCommunity) sets.push(`bgp_large_community.add((${c.largeCommunity.join(',')}));`);
+  if (c.med !== undefined) sets.push(`bgp_med = ${c.med};`);
+  if (c.localPref !== undefined) sets.push(`bgp_local_pref = ${c.localPref};`);
+  const nets = c.blocks.map((b) => `net = ${b}`).join(' || ');
+  const rej = (c.rejectImport ?? []).map((b) => `net = ${b}`).join(' || ');
+  const imp = rej === '' ? 'filter calico_import { accept; }\n' : `filter calico_import {\n  if ${rej} then reject;\n  accept;\n}\n`;
+  return `filter calico_export {\n  if ${nets} then {\n    ${sets.join('\n    ')}\n    accept;\n  }\n  reject;\n}\n${imp}`;
+}
+
+/** Rewrites a node's config (e.g. without rejectImport) and runs `birdc configure`. */
+export function reconfigure(n: BirdNode, c: NodeConf): string {
+  writeFileSync(path.join(n.dir, 'bird.cfg'), n.bird2 ? bird2Config(c) : bird16Config(c));
+  return birdc(n, 'configure');
+}
+
+const timers = 'hold time 30;\n  connect delay time 1;\n  connect retry time 2;\n  error wait time 1,4;';
+
+/** A Calico node on BIRD 2 (calico/node template, BIRD 2 syntax): iBGP to the reflector, next hop self, GR. */
+export function startBird2Node(c: NodeConf, dir = tmp('rr60-bird2-')): BirdNode {
+  writeFileSync(path.join(dir, 'bird.cfg'), bird2Config(c));
+  const socket = path.join(dir, 'bird.ctl');
+  const p = start(`bird2 ${c.ip}`, BIRD2, ['-f', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir);
+  return { ...p, conf: c, socket, bird2: true, restart: (nc?: NodeConf) => startBird2Node(nc ?? c, dir) };
+}
+
+function bird2Config(c: NodeConf): string {
+  const as = c.as ?? 64512;
+  return `router id ${c.ip};
+protocol device { scan time 2; }
+protocol static { ipv4; ${c.blocks.map((b) => `route ${b} blackhole;`).join(' ')} }
+${exportFilter(c)}
+protocol bgp Global_${c.rr.replaceAll('.', '_')} {
+  description "Connection to BGP peer";
+  local ${c.ip} port 179 as ${as};
+  strict bind yes;
+  neighbor ${c.rr} port 179 as ${as};
+  multihop;
+  graceful restart;
+  ${timers}
+  ipv4 { import filter calico_import; export filter calico_export; next hop self; gateway recursive; add paths on; };
+}
+`;
+}
+
+/** A Calico node on BIRD 1.6 (calico/node v3.x template). */
+export function startBird16Node(c: NodeConf, dir = tmp('rr60-bird16-')): BirdNode {
+  writeFileSync(path.join(dir, 'bird.cfg'), bird16Config(c));
+  const socket = path.join(dir, 'bird.ctl');
+  const p = start(`bird1.6 ${c.ip}`, BIRD16, ['-f', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir);
+  return { ...p, conf: c, socket, bird2: false, restart: (nc?: NodeConf) => startBird16Node(nc ?? c, dir) };
+}
+
+function bird16Config(c: NodeConf): string {
+  const as = c.as ?? 64512;
+  return `router id ${c.ip};
+listen bgp address ${c.ip} port 179;
+protocol device { scan time 2; }
+protocol static { ${c.blocks.map((b) => `route ${b} blackhole;`).join(' ')} }
+${exportFilter(c)}
+protocol bgp Global_${c.rr.replaceAll('.', '_')} {
+  description "Connection to BGP peer";
+  local as ${as};
+  neighbor ${c.rr} as ${as};
+  multihop;
+  gateway recursive;
+  import filter calico_import;
+  export filter calico_export;
+  next hop self;
+  source address ${c.ip};
+  add paths on;
+  graceful restart;
+  ${timers}
+}
+`;
+}
+
+export function birdc(n: { socket: string; bird2: boolean }, ...cmd: string[]): string {
+  const r = spawnSync(n.bird2 ? BIRDC2 : BIRDC16, ['-s', n.socket, ...cmd], { encoding: 'utf8', timeout: 5000 });
+  return r.stdout + r.stderr;
+}
+
+/** `show route all` parsed into blocks per (prefix, protocol): the route line and its attribute lines. */
+export interface BirdRoute {
+  prefix: string;
+  line: string;
+  attrs: Map<string, string>;
+}
+
+export function showRouteAll(n: BirdNode): BirdRoute[] {
+  const text = birdc(n, 'show', 'route', 'all');
+  const out: BirdRoute[] = [];
+  let prefix = '';
+  let cur: BirdRoute | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/^\d{4}[- ]/, '').replace(/^ (?=\S)/, '');
+    if (line.startsWith('BIRD ') || line.trim() === '' || line.startsWith('Access restricted')) continue;
+    const m = /^(\S+)\s+(.*\[.*)$/.exec(line);
+    if (m !== null && !line.startsWith('\t') && !line.startsWith(' ')) {
+      prefix = m[1];
+      cur = { prefix, line: m[2], attrs: new Map() };
+      out.push(cur);
+      continue;
+    }
+    const m2 = /^\s+(.*\[.*\].*)$/.exec(line);
+    if (m2 !== null && /^\s+(unicast|unreachable|blackhole|via|dev)?.*\[\S+ /.test(line) && !/^\s+[A-Za-z]+\.[a-z_]+:/.test(line)) {
+      cur = { prefix, line: m2[1], attrs: new Map() };
+      out.push(cur);
+      continue;
+    }
+    const a = /^\s+([A-Za-z]+\.[a-z_]+|Type):\s?(.*)$/.exec(line);
+    if (a !== null && cur !== undefined) cur.attrs.set(a[1], a[2].trim());
+  }
+  return out;
+}
+
+/** Routes learned over BGP (not the node's own static ones). */
+export function bgpRoutes(n: BirdNode): BirdRoute[] {
+  return showRouteAll(n).filter((r) => r.attrs.has('BGP.origin'));
+}
+
+export interface ReflectorProc extends Proc {
+  ip: string;
+  socketDir: string;
+  datastore: string;
+  restart: () => ReflectorProc;
+}
+
+/** Our reflector as operators run it: src/main.ts with a file datastore; JSON logs captured. */
+export function startReflector(ip: string, keys: Record<string, unknown>, dir = tmp('rr60-ours-')): ReflectorProc {
+  const datastore = path.join(dir, 'datastore.json');
+  writeFileSync(datastore, JSON.stringify(keys, null, 1));
+  const env = {
+    ...process.env, IP: ip, BGP_PORT: '179', DATASTORE_TYPE: 'file', DATASTORE_FILE: datastore, SOCKET_DIR: dir,
+    METRICS_LISTEN: 'off', LOG_LEVEL: 'info', LOG_FORMAT: 'json',
+  };
+  const p = start(`reflector ${ip}`, process.execPath, ['--import=tsx', path.join(REPO, 'src/main.ts')], REPO, env);
+  return { ...p, ip, socketDir: dir, datastore, restart: () => startReflector(ip, keys, dir) };
+}
+
+export async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
