@@ -36,7 +36,8 @@ export type Command =
   | { kind: 'showMemory' }
   | { kind: 'showInterfaces'; summary: boolean }
   | { kind: 'showSymbols' }
-  | { kind: 'protocolAction'; action: 'enable' | 'disable' | 'restart' | 'reload'; select: ProtocolSelector }
+  | { kind: 'protocolAction'; action: 'enable' | 'disable' | 'restart'; select: ProtocolSelector }
+  | { kind: 'reload'; direction: 'in' | 'out' | 'both'; select: ProtocolSelector }
   | { kind: 'configure'; mode: 'apply' | 'soft' | 'check' | 'confirm' | 'undo' | 'timeout'; file?: string }
   | { kind: 'restrict' };
 
@@ -44,7 +45,7 @@ export type ParseResult = { ok: true; command: Command } | { ok: false; reply: R
 
 /** Commands that change state; refused with `8007 Access denied` after `restrict`. */
 export function isRestricted(c: Command): boolean {
-  return c.kind === 'protocolAction' || c.kind === 'configure';
+  return c.kind === 'protocolAction' || c.kind === 'reload' || c.kind === 'configure';
 }
 
 export const SYNTAX_ERROR: ReplyLine = final(9001, 'syntax error');
@@ -302,13 +303,19 @@ export function parseCommand(raw: string, family: Family, options: ParseOptions 
         break;
       case 'enable':
       case 'disable':
-      case 'restart':
-      case 'reload': {
-        if (verb === 'reload') c.keyword(['in', 'out']);
+      case 'restart': {
         const select = selector(c, true);
         if (select === undefined) throw syntax();
         c.end();
         command = { kind: 'protocolAction', action: verb, select };
+        break;
+      }
+      case 'reload': {
+        const direction = c.keyword(['in', 'out'] as const) ?? 'both';
+        const select = selector(c, true);
+        if (select === undefined) throw syntax();
+        c.end();
+        command = { kind: 'reload', direction, select };
         break;
       }
       case 'configure':

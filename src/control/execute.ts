@@ -53,7 +53,7 @@ function selectProtocols(all: ProtocolView[], sel: ProtocolSelector | undefined)
 
 async function protocolAction(
   env: CliEnvironment,
-  action: 'enable' | 'disable' | 'restart' | 'reload',
+  action: 'enable' | 'disable' | 'restart',
   targets: ProtocolView[],
 ): Promise<ReplyLine[]> {
   const out: ReplyLine[] = [];
@@ -78,10 +78,18 @@ async function protocolAction(
           out.push(line(12, `${p.name}: restarted`));
         }
         break;
-      case 'reload':
-        // BIRD prints nothing per BGP protocol on success (route refresh is requested in the background).
-        break;
     }
+  }
+  out.push(final(0, ''));
+  return out;
+}
+
+/** BIRD prints nothing per protocol on a successful reload; a disabled one is "already disabled". */
+async function reload(env: CliEnvironment, direction: 'in' | 'out' | 'both', targets: ProtocolView[]): Promise<ReplyLine[]> {
+  const out: ReplyLine[] = [];
+  for (const p of targets) {
+    if (p.state === 'down') out.push(line(8, `${p.name}: already disabled`));
+    else if (p.state === 'up' && env.model.reload !== undefined) await env.model.reload(env.family, p.name, direction);
   }
   out.push(final(0, ''));
   return out;
@@ -216,6 +224,11 @@ export async function executeLine(raw: string, session: CliSession, env: CliEnvi
       const sel = selectProtocols(env.model.protocols(env.family), c.select);
       if (!Array.isArray(sel)) return one(sel as ReplyLine);
       return protocolAction(env, c.action, sel);
+    }
+    case 'reload': {
+      const sel = selectProtocols(env.model.protocols(env.family), c.select);
+      if (!Array.isArray(sel)) return one(sel as ReplyLine);
+      return reload(env, c.direction, sel);
     }
     case 'configure':
       return configure(env, c);

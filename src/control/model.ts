@@ -265,6 +265,11 @@ export interface ControlModel {
   enable(family: Family, name: string): ProtocolActionResult | Promise<ProtocolActionResult>;
   disable(family: Family, name: string): ProtocolActionResult | Promise<ProtocolActionResult>;
   restart(family: Family, name: string): void | Promise<void>;
+  /**
+   * Optional: re-run route exchange with a peer without resetting it (`reload [in|out] NAME`):
+   * 'in' asks the peer for a ROUTE-REFRESH (RFC 2918), 'out' re-sends our routes, 'both' does both.
+   */
+  reload?(family: Family, name: string, direction: 'in' | 'out' | 'both'): void | Promise<void>;
   /** Re-read the datastore now; `check` only validates. */
   configure(mode: 'apply' | 'check'): Promise<ConfigureResult>;
   memory(): MemoryView;

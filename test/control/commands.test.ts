@@ -25,7 +25,8 @@ test('full commands', (t) => {
   t.deepEqual(ok('show symbols'), { kind: 'showSymbols' });
   t.deepEqual(ok('disable all'), { kind: 'protocolAction', action: 'disable', select: { kind: 'all' } });
   t.deepEqual(ok('restart "Node_*"'), { kind: 'protocolAction', action: 'restart', select: { kind: 'pattern', pattern: 'Node_*' } });
-  t.deepEqual(ok('reload in Mesh_1'), { kind: 'protocolAction', action: 'reload', select: { kind: 'name', name: 'Mesh_1' } });
+  t.deepEqual(ok('reload in Mesh_1'), { kind: 'reload', direction: 'in', select: { kind: 'name', name: 'Mesh_1' } });
+  t.deepEqual(ok('reload all'), { kind: 'reload', direction: 'both', select: { kind: 'all' } });
   t.deepEqual(ok('configure'), { kind: 'configure', mode: 'apply' });
   t.deepEqual(ok('configure soft'), { kind: 'configure', mode: 'soft' });
   t.deepEqual(ok('configure check'), { kind: 'configure', mode: 'check' });

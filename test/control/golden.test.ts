@@ -104,6 +104,7 @@ test('bird1.6-v4-rr-control: disable/enable/restart/configure replies', async (t
   await run('20_enable_all');
   t.deepEqual(model.calls.filter((c) => c.startsWith('configure')), ['configure apply', 'configure apply']);
   t.true(model.calls.includes('restart 4 Mesh_127_0_0_11'));
+  t.deepEqual(model.calls.filter((c) => c.startsWith('reload')), ['reload both 4 Mesh_127_0_0_11', 'reload in 4 Mesh_127_0_0_11', 'reload out 4 Mesh_127_0_0_11']);
 });
 
 test('bird1.6-v4-rr-control: a start/Active row right after restart', async (t) => {

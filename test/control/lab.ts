@@ -447,6 +447,10 @@ export class LabModel implements ControlModel {
     this.calls.push(`restart ${family} ${name}`);
   }
 
+  reload(family: Family, name: string, direction: 'in' | 'out' | 'both'): void {
+    this.calls.push(`reload ${direction} ${family} ${name}`);
+  }
+
   async configure(mode: 'apply' | 'check'): Promise<ConfigureResult> {
     this.calls.push(`configure ${mode}`);
     return this.configureResult;
