@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { peerLogger, type Logger } from '../log.js';
-import { isBgpError } from '../wire/errors.js';
+import { isBgpError, type BgpError } from '../wire/errors.js';
 import { decodeMessage } from '../wire/message.js';
 import { carriesShutdownMessage, decodeShutdownMessage, encodeKeepalive, encodeNotification } from '../wire/notification.js';
 import { encodeOpen } from '../wire/open.js';
@@ -193,6 +193,21 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     this.counters.bytesOut += buf.length;
     if (buf[18] === MessageType.UPDATE) this.counters.updatesOut++;
     return c.socket.write(buf);
+  }
+
+  /**
+   * For the layer that decodes UPDATEs: an error whose RFC 7606 action resets the session (or disables the
+   * AFI/SAFI, which we treat as a reset) sends its NOTIFICATION (code 3 and subcode/data from the codec) and
+   * closes the connection. Returns false when the action does not reset the session (nothing is done then).
+   */
+  reportUpdateError(err: BgpError): boolean {
+    if (!err.resetsSession) return false;
+    const c = this.est;
+    if (!c || c.closed) return false;
+    const reason = `UPDATE error: ${err.message}`;
+    this.recordError(reason);
+    this.feed(c, { type: 'UpdateMsgErr', code: err.code, subcode: err.subcode, data: err.data, reason });
+    return true;
   }
 
   /** Hands over a socket accepted by the listener from this peer's address. */

@@ -1,7 +1,7 @@
 // Real BGP daemons configured as Calico nodes (calico-datastore.md §9) for the interop tests: BIRD 1.6,
 // BIRD 2, GoBGP and ExaBGP, each in a temporary directory, on its own loopback address, killable.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -45,10 +45,12 @@ function start(name: string, cmd: string, args: string[], dir: string, env: Node
   const d: Daemon = {
     name, proc, dir, output: () => out,
     stop: async () => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGCONT');
-      proc.kill('SIGKILL');
-      await exited;
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGCONT');
+        proc.kill('SIGKILL');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
     },
   };
   if (socket !== undefined) d.socket = socket;

@@ -3,7 +3,7 @@
 // (the longest event-loop stall is measured with monitorEventLoopDelay and printed).
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -163,6 +163,7 @@ test.serial('stall: 1,000,000 prefixes from one peer; a hold-time-3 session stay
   await until(() => calm.state === 'Established', 15_000, 'BIRD 2 hold-3 session Established');
   t.is(calm.negotiated!.holdTime, 3);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rr-flood-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Starts a flood peer process on `addr` that sends `blob` on "go"; returns its trigger. */
   async function floodPeer(addr: string, session: BgpSession, blob: Buffer): Promise<() => void> {

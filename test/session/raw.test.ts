@@ -6,7 +6,7 @@ import { log } from '../../src/log.js';
 import { BgpListener } from '../../src/session/listener.js';
 import { BgpSession, type SessionOptions } from '../../src/session/session.js';
 import type { PeerSpec } from '../../src/peers/peer-spec.js';
-import { decodeShutdownMessage, encodeOpen, encodeKeepalive } from '../../src/wire/index.js';
+import { BgpError, decodeShutdownMessage, encodeOpen, encodeKeepalive } from '../../src/wire/index.js';
 import { MessageType } from '../../src/wire/types.js';
 import { makeOpen, Speaker, until } from './speaker.js';
 
@@ -113,6 +113,20 @@ test.serial('an UPDATE is framed and handed up whole; counters move', async (t) 
   t.deepEqual(m, msg);
   t.is(s.counters.updatesIn, 1);
   t.is(s.state, 'Established');
+});
+
+test.serial('reportUpdateError: a session-reset error sends its NOTIFICATION; treat-as-withdraw does nothing', async (t) => {
+  const s = session('127.30.0.21');
+  const sp = await speaker('127.30.0.21');
+  await sp.waitFor(() => sp.established, 2000, 'established');
+  await until(() => s.state === 'Established', 2000, 'session established');
+  t.false(s.reportUpdateError(new BgpError(3, 6, 'bad ORIGIN', { action: 'treat-as-withdraw' })));
+  t.is(s.state, 'Established');
+  const down = new Promise<string>((r) => s.once('down', (reason) => r(reason)));
+  t.true(s.reportUpdateError(new BgpError(3, 1, 'attribute list overruns the UPDATE', { data: Uint8Array.of(9) })));
+  await sp.closedPromise;
+  t.deepEqual(sp.notifications().map((n) => [n.code, n.subcode, [...n.data]]), [[3, 1, [9]]]);
+  t.regex(await down, /UPDATE error: attribute list overruns/);
 });
 
 test.serial('connection from an unknown address is refused with Cease/5', async (t) => {
