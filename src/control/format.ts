@@ -279,7 +279,7 @@ export function routeRow(r: RouteView, showPrefix: boolean, ctx: FormatContext):
 
 function asPathText(path: AsPathSegment[]): string {
   return path
-    .map((seg) => (seg.type === 'AS_SET' ? `{${seg.asns.join(' ')}}` : seg.asns.join(' ')))
+    .map((seg) => (seg.type === 'AS_SET' ? `{ ${seg.asns.join(' ')} }` : seg.asns.join(' ')))
     .filter((s) => s !== '')
     .join(' ');
 }

@@ -98,7 +98,7 @@ test('show route all: attributes in type-code order with BIRD value formats', (t
   });
   t.deepEqual(lines, [
     'BGP.origin: IGP',
-    'BGP.as_path: 65001 {65002 65003}',
+    'BGP.as_path: 65001 { 65002 65003 }',
     'BGP.next_hop: fd00::2 fe80::2',
     'BGP.med: 50',
     'BGP.local_pref: 200',
