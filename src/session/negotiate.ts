@@ -147,7 +147,9 @@ export function negotiate(
   // Peer AS (RFC 4271 §6.2, RFC 6793 §4.1): the AS4 capability carries the real AS; without it the
   // 2-octet field must equal the configured AS (a 4-octet AS cannot be expressed then).
   const peerAs = theirAs4 ? theirAs4.as : theirs.myAs;
-  if (peerAs !== spec.peerAs || (theirAs4 && theirAs4.as <= 0xffff && theirs.myAs !== theirAs4.as)) {
+  // With the capability, My AS must be the same AS or AS_TRANS; anything else is an inconsistent OPEN.
+  const consistent = !theirAs4 || theirs.myAs === theirAs4.as || theirs.myAs === AS_TRANS;
+  if (peerAs !== spec.peerAs || !consistent) {
     throw openError(OpenSubcode.BAD_PEER_AS,
       `peer AS ${peerAs}${theirAs4 ? ` (2-octet field ${theirs.myAs})` : ''} does not match configured AS ${spec.peerAs}`, u16(theirs.myAs));
   }

@@ -10,7 +10,7 @@ import { BgpError, decodeShutdownMessage, encodeOpen, encodeKeepalive } from '..
 import { MessageType } from '../../src/wire/types.js';
 import { makeOpen, Speaker, until } from './speaker.js';
 
-log.level = 'warn';
+log.level = process.env.SESSION_TEST_LOG ?? 'warn';
 
 const RR = '127.30.0.1';
 const RR_ID = '127.30.0.1';

@@ -133,6 +133,8 @@ test('negotiate: OPEN errors carry the right subcode', (t) => {
   t.is(sub(peerOpen([], { version: 3 })), 1);
   t.is(sub(peerOpen([], { myAs: 64513 })), 2);
   t.is(sub(peerOpen([{ kind: 'as4', code: 65, as: 64513 }])), 2);
+  t.is(sub(peerOpen([{ kind: 'as4', code: 65, as: 64512 }], { myAs: 65000 })), 2); // My AS neither the AS nor AS_TRANS
+  t.is(negotiate(buildOpen(spec4), peerOpen([{ kind: 'as4', code: 65, as: 64512 }], { myAs: 23456 }), spec4).peerAs, 64512);
   t.is(sub(peerOpen([], { bgpId: '0.0.0.0' })), 3);
   t.is(sub(peerOpen([], { bgpId: '10.0.0.1' })), 3);
   t.is(sub(peerOpen([], { holdTime: 1 })), 6);
