@@ -30,7 +30,7 @@ import { BgpError } from './errors.js';
 import { findBadPrefix } from './nlri.js';
 import {
   AFI_IPV4, AttrType, ATTR_FLAG_EXTENDED_LENGTH, ATTR_FLAG_OPTIONAL, ATTR_FLAG_PARTIAL, ATTR_FLAG_TRANSITIVE,
-  ErrorCode, HEADER_LEN, SAFI_UNICAST, UpdateSubcode,
+  ErrorCode, HEADER_LEN, HeaderSubcode, MessageType, SAFI_UNICAST, UpdateSubcode,
 } from './types.js';
 import type { CodecContext, UpdateErrorAction } from './types.js';
 import { u16, copyBytes } from './util.js';
@@ -52,14 +52,19 @@ export class ScannedUpdate {
   /** NEXT_HOP value (4 octets, aliases msg) and as uint32; undefined / 0 when absent. */
   nextHop: Uint8Array | undefined = undefined;
   nextHopV4 = 0;
-  /** MP_REACH_NLRI: afi 0 when absent. NLRI are msg[mpReachStart, mpReachEnd) for prefix families. */
+  /**
+   * MP_REACH_NLRI (hasMpReach). NLRI are msg[mpReachStart, mpReachEnd); they were validated only for the
+   * prefix families (AFI 1/2, SAFI 1/2): check mpReachAfi/mpReachSafi before walking them.
+   */
+  hasMpReach = false;
   mpReachAfi = 0;
   mpReachSafi = 0;
   /** Next hop of MP_REACH_NLRI (16 or 32 octets for IPv6: global, then link-local); aliases msg. */
   mpNextHop: Uint8Array | undefined = undefined;
   mpReachStart = 0;
   mpReachEnd = 0;
-  /** MP_UNREACH_NLRI: afi 0 when absent. Withdrawn prefixes are msg[mpUnreachStart, mpUnreachEnd). */
+  /** MP_UNREACH_NLRI (hasMpUnreach). Withdrawn prefixes are msg[mpUnreachStart, mpUnreachEnd), same caveat. */
+  hasMpUnreach = false;
   mpUnreachAfi = 0;
   mpUnreachSafi = 0;
   mpUnreachStart = 0;
@@ -125,7 +130,12 @@ export function scanUpdate(msg: Uint8Array, ctx: CodecContext, out?: ScannedUpda
 /** The scan itself; `assemble` false skips building `attrs` (decodeMessage does not need it). */
 export function walkUpdate(msg: Uint8Array, ctx: CodecContext, s: ScannedUpdate, assemble: boolean): ScannedUpdate {
   const len = msg.length;
-  if (len < HEADER_LEN + 4) throw reset(UpdateSubcode.MALFORMED_ATTRIBUTE_LIST, `UPDATE of ${len} octets is shorter than 23`, 0);
+  // The session framed msg with frameLength (marker, length range); check that msg is that one UPDATE.
+  if (len < HEADER_LEN + 4 || msg[18] !== MessageType.UPDATE || u16(msg, 16) !== len) {
+    throw new BgpError(ErrorCode.MESSAGE_HEADER, HeaderSubcode.BAD_MESSAGE_LENGTH,
+      `not one whole UPDATE: ${len} octets given, header says type ${msg[18] ?? '-'} length ${len >= 18 ? u16(msg, 16) : '-'}`,
+      { data: len >= 18 ? copyBytes(msg, 16, 18) : new Uint8Array(0), offset: 16 });
+  }
   const ws = HEADER_LEN + 2;
   const we = ws + u16(msg, HEADER_LEN);
   if (we + 2 > len) {
@@ -141,6 +151,7 @@ export function walkUpdate(msg: Uint8Array, ctx: CodecContext, s: ScannedUpdate,
   s.nlriStart = ae; s.nlriEnd = len;
   s.attrs = EMPTY;
   s.nextHop = undefined; s.nextHopV4 = 0;
+  s.hasMpReach = false; s.hasMpUnreach = false;
   s.mpReachAfi = 0; s.mpReachSafi = 0; s.mpNextHop = undefined; s.mpReachStart = 0; s.mpReachEnd = 0;
   s.mpUnreachAfi = 0; s.mpUnreachSafi = 0; s.mpUnreachStart = 0; s.mpUnreachEnd = 0;
   s.isEndOfRib = false; s.endOfRibAfi = 0; s.endOfRibSafi = 0;
@@ -224,6 +235,7 @@ export function walkUpdate(msg: Uint8Array, ctx: CodecContext, s: ScannedUpdate,
     }
     switch (type) {
       case AttrType.MP_REACH_NLRI: {
+        s.hasMpReach = true;
         s.mpReachAfi = u16(msg, vs);
         s.mpReachSafi = msg[vs + 2]!;
         const nh = msg[vs + 3]!;
@@ -234,6 +246,7 @@ export function walkUpdate(msg: Uint8Array, ctx: CodecContext, s: ScannedUpdate,
         continue;
       }
       case AttrType.MP_UNREACH_NLRI:
+        s.hasMpUnreach = true;
         s.mpUnreachAfi = u16(msg, vs);
         s.mpUnreachSafi = msg[vs + 2]!;
         s.mpUnreachStart = vs + 3;
@@ -270,7 +283,7 @@ export function walkUpdate(msg: Uint8Array, ctx: CodecContext, s: ScannedUpdate,
   if (badN >= 0) throw reset(UpdateSubcode.INVALID_NETWORK_FIELD, `NLRI at offset ${badN} is malformed (prefix length > 32 or overrun)`, badN);
 
   // RFC 7606 §3 d: a well-known mandatory attribute missing from an UPDATE that announces routes.
-  const reach = len > ae || s.mpReachAfi !== 0;
+  const reach = len > ae || s.hasMpReach;
   if (taw === undefined && reach) {
     const missing = seen[AttrType.ORIGIN] !== gen ? AttrType.ORIGIN
       : seen[AttrType.AS_PATH] !== gen ? AttrType.AS_PATH
@@ -284,7 +297,7 @@ export function walkUpdate(msg: Uint8Array, ctx: CodecContext, s: ScannedUpdate,
 
   if (we === ws && len === ae) {
     if (ae === as) { s.isEndOfRib = true; s.endOfRibAfi = AFI_IPV4; s.endOfRibSafi = SAFI_UNICAST; }
-    else if (total === 1 && s.mpUnreachAfi !== 0 && s.mpUnreachStart === s.mpUnreachEnd && s.attrCount === 1) {
+    else if (total === 1 && s.hasMpUnreach && s.mpUnreachStart === s.mpUnreachEnd && s.attrCount === 1) {
       s.isEndOfRib = true; s.endOfRibAfi = s.mpUnreachAfi; s.endOfRibSafi = s.mpUnreachSafi;
     }
   }
