@@ -30,7 +30,7 @@ export interface ReflectorOptions {
   sliceSize?: number;
   /** We come back from a restart with the R bit (BIRD -R): hold exports until peers' End-of-RIB. */
   restarting?: boolean;
-  /** Longest we hold exports after our restart (ms). */
+  /** Longest we hold exports after our restart (ms); keep it below the restart time we advertise (120 s). */
   restartWaitMs?: number;
   /** Quiet time after the last peer came up before releasing exports once all sent End-of-RIB (ms). */
   restartSettleMs?: number;
@@ -123,6 +123,7 @@ export class Reflector {
   private restartTimer: NodeJS.Timeout | null = null;
   private settleTimer: NodeJS.Timeout | null = null;
   private lastPeerUp = 0;
+  private expectedPeers: Set<string> | null = null;
   private readonly restartSettleMs: number;
   private readonly staleWaitMs: number;
   private closed = false;
@@ -141,7 +142,7 @@ export class Reflector {
     this.tables = { [AFI_IPV4]: new RouteTable(AFI_IPV4, this.attrs, peerOf), [AFI_IPV6]: new RouteTable(AFI_IPV6, this.attrs, peerOf) } as Record<Afi, RouteTable>;
     this.exportsHeld = opts.restarting === true;
     if (this.exportsHeld) {
-      this.restartTimer = setTimeout(() => this.releaseExports('restart wait over'), opts.restartWaitMs ?? 120_000);
+      this.restartTimer = setTimeout(() => this.releaseExports('restart wait over'), opts.restartWaitMs ?? 90_000);
       this.restartTimer.unref?.();
     }
   }
@@ -211,6 +212,7 @@ export class Reflector {
       this.syncing.add(entry);
     }
     this.schedule();
+    this.checkRestartDone();
   }
 
   /** A session left Established. graceful: the peer restarts (RFC 4724): keep its routes as stale. */
@@ -513,11 +515,35 @@ export class Reflector {
     return this.exportsHeld;
   }
 
-  private checkRestartDone(): void {
-    if (!this.exportsHeld) return;
+  /**
+   * The peers we expect after our restart (the configured sessions): exports stay held until each of them is up
+   * and has sent End-of-RIB, or the wait runs out. Without it, the peers that are up count (after a quiet time).
+   */
+  setExpectedPeers(names: Iterable<string>): void {
+    this.expectedPeers = new Set(names);
+    this.checkRestartDone();
+  }
+
+  /**
+   * RFC 4724 §4.1: wait for End-of-RIB from every peer, excluding peers without the graceful restart
+   * capability and peers that are restarting themselves (R bit) — two reflectors restarting together would
+   * otherwise wait for each other.
+   */
+  private restartConditionMet(): boolean {
     const up = this.peers.filter((p) => p.up);
-    if (up.length === 0 || !up.every((p) => p.families.every((a) => p.eorReceived.has(a)))) return;
-    const wait = this.lastPeerUp + this.restartSettleMs - Date.now();
+    if (this.expectedPeers !== null) {
+      for (const name of this.expectedPeers) if (this.byName.get(name)?.up !== true) return false;
+    } else if (up.length === 0) return false;
+    return up.every((p) => {
+      const gr = p.neg?.gracefulRestart ?? null;
+      if (gr === null || gr.peerRestarting) return true;
+      return p.families.every((a) => p.eorReceived.has(a));
+    });
+  }
+
+  private checkRestartDone(): void {
+    if (!this.exportsHeld || !this.restartConditionMet()) return;
+    const wait = this.expectedPeers !== null ? 0 : this.lastPeerUp + this.restartSettleMs - Date.now();
     if (this.settleTimer !== null) clearTimeout(this.settleTimer);
     this.settleTimer = setTimeout(() => { this.settleTimer = null; this.checkRestartDoneNow(); }, Math.max(0, wait));
     this.settleTimer.unref?.();
@@ -525,10 +551,9 @@ export class Reflector {
 
   private checkRestartDoneNow(): void {
     if (!this.exportsHeld) return;
-    const up = this.peers.filter((p) => p.up);
-    if (up.length > 0 && up.every((p) => p.families.every((a) => p.eorReceived.has(a))) && Date.now() - this.lastPeerUp >= this.restartSettleMs) {
-      this.releaseExports('End-of-RIB from every peer');
-    } else this.checkRestartDone();
+    const settled = this.expectedPeers !== null || Date.now() - this.lastPeerUp >= this.restartSettleMs;
+    if (this.restartConditionMet() && settled) this.releaseExports('End-of-RIB from every peer');
+    else this.checkRestartDone();
   }
 
   /** Ends our restart hold: routes go out to everyone. */

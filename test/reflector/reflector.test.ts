@@ -268,3 +268,38 @@ test('an UPDATE error that needs a session reset is returned and passed to reset
   t.deepEqual(b.updates(), []);
   r.close();
 });
+
+test('our own restart: a peer that restarts too (R bit) or has no graceful restart is not waited for', async (t) => {
+  const r = new Reflector({ routerId: ROUTER_ID, restarting: true, restartSettleMs: 20 });
+  const a = new FakePeer('Global_10_0_1_1', '10.0.1.1', true);
+  const m = new FakePeer('Mesh_10_0_0_11', '10.0.0.11', false);
+  const n = new FakePeer('Global_10_0_1_9', '10.0.1.9', true);
+  r.peerUp(a, neg('10.0.1.1'));
+  r.peerUp(m, neg('10.0.0.11', { gracefulRestart: { peerRestartTime: 120, peerRestarting: true, peerNotification: false, afis: [] } }));
+  r.peerUp(n, neg('10.0.1.9', { gracefulRestart: null }));
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.0.0/24'] }));
+  r.handleUpdate(a, updateV4({}));
+  await new Promise((res) => setTimeout(res, 80));
+  await settle(r);
+  t.false(r.holdingExports);
+  t.deepEqual(summary(m.updates()), { announced: ['10.0.0.0/24'], withdrawn: [], eor: 1 });
+  r.close();
+});
+
+test('our own restart with expected peers: held until every expected peer is up and sent End-of-RIB', async (t) => {
+  const r = new Reflector({ routerId: ROUTER_ID, restarting: true, restartSettleMs: 10 });
+  r.setExpectedPeers(['Global_10_0_1_1', 'Global_10_0_1_2']);
+  const a = new FakePeer('Global_10_0_1_1', '10.0.1.1', true);
+  r.peerUp(a, neg('10.0.1.1'));
+  r.handleUpdate(a, updateV4({}));
+  await new Promise((res) => setTimeout(res, 50));
+  t.true(r.holdingExports, 'b not up yet');
+  const b = new FakePeer('Global_10_0_1_2', '10.0.1.2', true);
+  r.peerUp(b, neg('10.0.1.2'));
+  await new Promise((res) => setTimeout(res, 50));
+  t.true(r.holdingExports, 'b has not sent End-of-RIB');
+  r.handleUpdate(b, updateV4({}));
+  await new Promise((res) => setTimeout(res, 20));
+  t.false(r.holdingExports);
+  r.close();
+});
