@@ -176,6 +176,11 @@ export function ipv6ToString(b: Uint8Array, o: number): string {
     if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
     i = j;
   }
+  // Embedded IPv4 in dotted form, as inet_ntop (and so Wireshark) writes it: IPv4-mapped ::ffff:a.b.c.d and
+  // the deprecated IPv4-compatible ::a.b.c.d (RFC 5952 §5).
+  if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && g[5] === 0xffff))) {
+    return `::${bestLen === 5 ? 'ffff:' : ''}${b[o + 12]}.${b[o + 13]}.${b[o + 14]}.${b[o + 15]}`;
+  }
   if (bestStart < 0) return g.map((x) => x.toString(16)).join(':');
   const head = g.slice(0, bestStart).map((x) => x.toString(16)).join(':');
   const tail = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(':');
