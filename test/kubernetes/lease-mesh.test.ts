@@ -34,7 +34,12 @@ async function setup(): Promise<{ server: FakeApiServer; store: FakeStore; kc: s
   store.create('nodes', node('n1', '10.0.1.1/24'));
   store.create('bgppeers', bgpPeer('to-rr', '10.0.0.1', 64512));
   const server = await FakeApiServer.start(
-    { host: HOST, tokens: { t: 'rr', readonly: 'ro' }, rbac: { rr: [...READ, ...LEASES], ro: READ }, bookmarkIntervalMs: 200 },
+    {
+      host: HOST,
+      tokens: { t: 'rr', readonly: 'ro', nowrite: 'nw' },
+      rbac: { rr: [...READ, ...LEASES], ro: READ, nw: [...READ, 'list leases', 'watch leases'] },
+      bookmarkIntervalMs: 200,
+    },
     store,
   );
   cleanups.push(() => server.stop());
@@ -135,7 +140,7 @@ test('Lease writes use optimistic concurrency: stale resourceVersion → 409, th
   t.is(dup!.status, 409);
 
   const a = await reflector(kc, '10.0.0.1');
-  await a.rec.until('own entry', (r) => r.keys.has(rr('10.0.0.1')));
+  await a.rec.until('own Lease written', () => store.get('leases', NS, leaseName('10.0.0.1')) !== undefined);
   // Someone else writes our Lease (the keeper's resourceVersion is now stale).
   const mine = store.get('leases', NS, leaseName('10.0.0.1'))!;
   const tampered: Obj = structuredClone(mine);
@@ -152,12 +157,16 @@ test('Lease writes use optimistic concurrency: stale resourceVersion → 409, th
 
 test('without rights on Leases the problem names the missing permission', async (t) => {
   const { kc } = await setup();
+  // Cannot even list Leases: no snapshot (the mesh would be incomplete), a clear problem instead.
   const ro = await reflector(kc, '10.0.0.5', { token: 'readonly' });
-  await ro.rec.until('403 on listing and on writing leases', (r) =>
-    r.problems.some((p) => /list leases/.test(p) && /403/.test(p)) && r.problems.some((p) => /renew failed/.test(p) && /403/.test(p)));
-  const msgs = ro.rec.problems.filter((p) => /403/.test(p)).join('\n');
-  t.regex(msgs, /missing RBAC permission: verb "list" on resource "leases" in API group "coordination.k8s.io" at namespace calico-rr/);
-  t.regex(msgs, /missing RBAC permission on leases.coordination.k8s.io in namespace calico-rr: get, create, update, delete/);
+  await ro.rec.until('403 on listing leases', (r) => r.problems.some((p) => /list leases/.test(p) && /403/.test(p)));
+  t.regex(ro.rec.problems.join('\n'), /missing RBAC permission: verb "list" on resource "leases" in API group "coordination.k8s.io" at namespace calico-rr/);
+  t.is(ro.rec.snapshots, 0);
+  // May read Leases but not write its own: the mesh runs, and the failed write is named.
+  const wo = await reflector(kc, '10.0.0.6', { token: 'nowrite' });
+  await wo.rec.until('403 on writing the lease', (r) => r.problems.some((p) => /renew failed/.test(p) && /403/.test(p)));
+  t.regex(wo.rec.problems.join('\n'), /missing RBAC permission on leases.coordination.k8s.io in namespace calico-rr: get, create, update, delete/);
+  t.is(wo.rec.snapshots, 1);
 });
 
 test('from Config to PeerSpecs: the Calico mapping meshes two Kubernetes-registered reflectors', async (t) => {

@@ -4,9 +4,9 @@ import type { Config } from '../../config.js';
 import type { KeySnapshot, KeySource, KeySourceEvents } from '../source.js';
 import { KubeClient, type KubeObject } from './client.js';
 import { loadKubeConnection, type KubeConnection } from './kubeconfig.js';
-import { LeaseKeeper, leasesPath } from './lease.js';
+import { desiredLease, LeaseKeeper, leasesPath } from './lease.js';
 import { Reflector } from './reflector.js';
-import { diffKeys, nameOf, RR_LABEL_SELECTOR, translateAll } from './translate.js';
+import { diffKeys, leaseKeys, nameOf, RR_LABEL_SELECTOR, translateAll } from './translate.js';
 
 export interface KubernetesSourceOptions {
   /** KUBECONFIG; undefined or "" = the in-cluster service account. */
@@ -74,6 +74,8 @@ export class KubernetesKeySource implements KeySource {
   private snapshotSent = false;
   private expiryTimer?: NodeJS.Timeout;
   private readonly reported = new Set<string>();
+  /** Our own rr_v4/rr_v6 entries when registering (see start()). */
+  private readonly ownEntries = new Map<string, string>();
   private stopped = false;
 
   constructor(
@@ -93,8 +95,8 @@ export class KubernetesKeySource implements KeySource {
   }
 
   /**
-   * Starts the list/watch loops (and, when registering, first writes this reflector's Lease, waiting at
-   * most one request timeout for it). Resolves without waiting for the first snapshot; errors arrive as problems.
+   * Starts the list/watch loops; when registering, the Lease is written right after the first snapshot and
+   * renewed from then on. Resolves without waiting for the first snapshot; errors arrive as problems.
    */
   async start(events: KeySourceEvents): Promise<void> {
     this.events = events;
@@ -129,20 +131,20 @@ export class KubernetesKeySource implements KeySource {
         namespace: this.leaseNamespace,
         labelSelector: RR_LABEL_SELECTOR,
       });
-      this.lease = new LeaseKeeper(
-        this.client,
-        {
-          namespace: this.leaseNamespace,
-          ip: this.opts.ip,
-          ip6: this.opts.ip6,
-          clusterId: this.opts.clusterId,
-          leaseDurationSeconds: this.opts.leaseDurationSeconds ?? 30,
-        },
-        (m, d) => this.problem(m, d),
-      );
-      // Write our Lease before listing Leases, so that the first snapshot already holds our own rr entry:
-      // otherwise every client session would start without our cluster ID and restart a moment later.
-      await this.lease.start();
+      const identity = {
+        namespace: this.leaseNamespace,
+        ip: this.opts.ip,
+        ip6: this.opts.ip6,
+        clusterId: this.opts.clusterId,
+        leaseDurationSeconds: this.opts.leaseDurationSeconds ?? 30,
+      };
+      this.lease = new LeaseKeeper(this.client, identity, (m, d) => this.problem(m, d));
+      // Our own rr entries are part of every key set from the first snapshot on (we are registered by
+      // configuration; the Lease is how the others learn it), so client sessions start with our cluster ID and
+      // an API outage that lets our own Lease expire does not turn us standalone. The Lease itself is written
+      // only after that first snapshot: a reflector that sees our Lease and connects to us finds us ready.
+      const own = leaseKeys(desiredLease(identity, Date.now()), Date.now());
+      for (const [k, v] of own.keys) this.ownEntries.set(k, v);
     }
     for (const r of this.reflectors.values()) r.start();
   }
@@ -204,10 +206,13 @@ export class KubernetesKeySource implements KeySource {
       }
     }
     const next = t.keys;
+    for (const [k, v] of this.ownEntries) next.set(k, v);
     if (!this.snapshotSent || mode === 'snapshot') {
+      const first = !this.snapshotSent;
       this.snapshotSent = true;
       this.current = next;
       this.events.snapshot(new Map(next) as KeySnapshot);
+      if (first && this.lease !== undefined) void this.lease.start();
     } else {
       const changes = diffKeys(this.current, next);
       this.current = next;

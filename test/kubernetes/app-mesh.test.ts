@@ -1,0 +1,98 @@
+// The seed's Kubernetes start line with the real process: two reflectors (DATASTORE_TYPE=kubernetes, KUBECONFIG,
+// IP, RR_REGISTER) configure their mesh through Leases (seen with the real birdc); one SIGKILLed leaves it.
+import test from 'ava';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { FakeApiServer, FakeStore } from './fake-apiserver.js';
+import { bgpPeer, node, tmpDir, writeKubeconfig } from './helpers.js';
+import { makePki } from './pki.js';
+
+const run = promisify(execFile);
+const API = '127.80.4.9';
+const RR1 = '127.80.4.1';
+const RR2 = '127.80.4.2';
+const BGP_PORT = '17911';
+const children: ChildProcess[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+test.after.always(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+function startReflector(ip: string, kc: string): { proc: ChildProcess; sockets: string } {
+  const sockets = tmpDir('rr-sock-');
+  const proc = spawn(process.execPath, ['--import=tsx', 'src/main.ts'], {
+    env: {
+      ...process.env,
+      DATASTORE_TYPE: 'kubernetes',
+      KUBECONFIG: kc,
+      IP: ip,
+      RR_REGISTER: 'true',
+      RR_REGISTER_TTL: '2',
+      BGP_PORT,
+      SOCKET_DIR: sockets,
+      METRICS_LISTEN: 'off',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: process.env.RR_TEST_LOG_LEVEL ?? 'warn',
+    },
+    stdio: ['ignore', process.env.RR_TEST_LOG_LEVEL !== undefined ? 'inherit' : 'ignore', 'inherit'],
+  });
+  children.push(proc);
+  return { proc, sockets };
+}
+
+async function protocols(sockets: string): Promise<string> {
+  try {
+    const r = await run('birdc', ['-s', join(sockets, 'bird.ctl'), 'show', 'protocols'], { timeout: 5000 });
+    return r.stdout;
+  } catch (err) {
+    return `birdc failed: ${(err as Error).message}`;
+  }
+}
+
+async function until(what: string, sockets: string, pred: (out: string) => boolean, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let out = '';
+  while (Date.now() < deadline) {
+    out = await protocols(sockets);
+    if (pred(out)) return out;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}; last output:\n${out}`);
+}
+
+test('two reflector processes configure a mesh through Leases; SIGKILL of one drops it after its Lease expires', async (t) => {
+  const pki = makePki(API);
+  const store = new FakeStore();
+  store.create('nodes', node('worker-1', '127.80.4.20/24'));
+  store.create('bgppeers', bgpPeer('to-rr1', RR1, 64512));
+  const server = await FakeApiServer.start(
+    { host: API, tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert }, tokens: { rr: 'rr' }, rbac: { rr: ['*'] } },
+    store,
+  );
+  cleanups.push(() => server.stop());
+  const kc = writeKubeconfig(tmpDir('kc-'), { server: server.url, caData: pki.caCert, token: 'rr', namespace: 'kube-system' });
+  const a = startReflector(RR1, kc);
+  const b = startReflector(RR2, kc);
+  // Membership is what the Leases decide: each process configures a Mesh_ session to the other. Whether the
+  // two sessions then reach Established is the session layer's business (see the report of issue 9).
+  const meshA = await until('RR1 has a Mesh session to RR2', a.sockets, (o) => /Mesh_127_80_4_2\s+BGP/.test(o), 30_000);
+  t.regex(meshA, /Global_127_80_4_20\s+BGP/, 'RR1 is the global peer of the worker');
+  const meshB = await until('RR2 has a Mesh session to RR1', b.sockets, (o) => /Mesh_127_80_4_1\s+BGP/.test(o), 10_000);
+  t.notRegex(meshB, /Global_/, 'RR2 is nobody\'s global peer');
+  t.truthy(store.get('leases', 'kube-system', 'calico-rr-127-80-4-1'));
+
+  b.proc.kill('SIGKILL');
+  await once(b.proc, 'exit');
+  const killedAt = Date.now();
+  const after = await until('RR2 gone from RR1', a.sockets, (o) => !/Mesh_127_80_4_2/.test(o), 8000);
+  t.true(Date.now() - killedAt >= 500, 'not before the Lease expired');
+  t.truthy(store.get('leases', 'kube-system', 'calico-rr-127-80-4-2'), 'the dead Lease is still there: expiry did it');
+  t.regex(after, /Global_127_80_4_20/);
+
+  a.proc.kill('SIGTERM');
+  await once(a.proc, 'exit');
+  t.is(store.get('leases', 'kube-system', 'calico-rr-127-80-4-1'), undefined, 'SIGTERM removed the Lease');
+});
