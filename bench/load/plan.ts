@@ -1,7 +1,8 @@
 // Bench workload plans: which session announces which prefixes with which attributes, and the
 // pre-encoded UPDATE bytes. Deterministic (seeded), so the parent and the speaker build the same plan.
 import { PrefixIndex } from './prefix-index.js';
-import { canonicalAttrs, encodeAttrs, ipv4ToUint32, packAnnounce, packWithdraw, uint32ToIpv4, type AttrSet, type Prefix4 } from './wire-lite.js';
+import { decodeAttributes } from '../../src/wire/index.js';
+import { attrSignature, CTX, encodeAttrSet, ipv4ToUint32, packAnnounce, packWithdraw, uint32ToIpv4, type AttrSet } from './messages.js';
 
 export type PlanSpec =
   | { kind: 'table'; n: number; sets: number; seed: number; clients: number }
@@ -41,6 +42,14 @@ export function loadAddress(i: number): string {
 export function planAddresses(spec: PlanSpec): string[] {
   const n = spec.kind === 'table' ? spec.clients + 1 : spec.clients;
   return Array.from({ length: n }, (_, i) => loadAddress(i));
+}
+
+/**
+ * NEXT_HOP announced by session i: 100.64.0.0/10 (shared address space) plus i. Not the loopback session
+ * address, because FRR rejects a 127/8 next hop with NOTIFICATION 3/8 (martian) and resets the session.
+ */
+export function nextHopOf(i: number): number {
+  return (ipv4ToUint32('100.64.0.1') + i) >>> 0;
 }
 
 /** mulberry32: small, fast, good enough to spread prefixes and attributes. */
@@ -96,7 +105,7 @@ export function buildPlan(spec: PlanSpec): Plan {
   let setOwner: number[];
   if (spec.kind === 'table') {
     const rand = rng(spec.seed);
-    sets = tableSets(spec.sets, ipv4ToUint32(sessions[0]!.local), rand);
+    sets = tableSets(spec.sets, nextHopOf(0), rand);
     setOwner = sets.map(() => 0);
     let i = 0;
     let guard = 0;
@@ -115,7 +124,7 @@ export function buildPlan(spec: PlanSpec): Plan {
       i++;
     }
   } else {
-    sets = sessions.map((s) => ({ origin: 0, asPath: [], nextHop: ipv4ToUint32(s.local), localPref: 100, communities: [] }));
+    sets = sessions.map((_, i) => ({ origin: 0, asPath: [], nextHop: nextHopOf(i), localPref: 100, communities: [] }));
     setOwner = sessions.map((_, i) => i);
     const base = ipv4ToUint32('10.0.0.0');
     for (let c = 0; c < spec.clients; c++) {
@@ -129,21 +138,22 @@ export function buildPlan(spec: PlanSpec): Plan {
       }
     }
   }
-  const encoded = sets.map(encodeAttrs);
-  const setSigs = encoded.map((b) => canonicalAttrs(b, 0, b.length).sig);
+  const encoded = sets.map(encodeAttrSet);
+  const setSigs = encoded.map((b) => attrSignature(decodeAttributes(b, CTX)).sig);
   const setOwnerId = setOwner.map((o) => ipv4ToUint32(sessions[o]!.bgpId));
-  // Group prefixes per (owner, set), in set order, so each set packs into as few UPDATEs as possible.
-  const bySet: Prefix4[][] = sets.map(() => []);
-  for (let i = 0; i < total; i++) bySet[setOf[i]!]!.push({ addr: addrs[i]!, len: lens[i]! });
+  // Group prefixes per set (each set has one owner), so each set packs into as few UPDATEs as possible.
+  const bySet: number[][] = sets.map(() => []);
+  for (let i = 0; i < total; i++) bySet[setOf[i]!]!.push(i);
   const announceParts: Buffer[][] = sessions.map(() => []);
-  const withdrawParts: Prefix4[][] = sessions.map(() => []);
+  const withdrawIdx: number[][] = sessions.map(() => []);
   let updateCount = 0;
   sets.forEach((_, k) => {
     const o = setOwner[k]!;
-    const msgs = packAnnounce(encoded[k]!, bySet[k]!);
+    const idx = bySet[k]!;
+    const msgs = packAnnounce(encoded[k]!, idx.map((i) => addrs[i]!), idx.map((i) => lens[i]!));
     updateCount += msgs.length;
     announceParts[o]!.push(...msgs);
-    withdrawParts[o]!.push(...bySet[k]!);
+    withdrawIdx[o]!.push(...idx);
   });
   const ownCount = new Int32Array(sessions.length);
   for (let i = 0; i < total; i++) ownCount[owner[i]!]!++;
@@ -159,7 +169,7 @@ export function buildPlan(spec: PlanSpec): Plan {
     index,
     ownCount,
     announce: announceParts.map((p) => Buffer.concat(p)),
-    withdraw: withdrawParts.map((p) => Buffer.concat(packWithdraw(p))),
+    withdraw: withdrawIdx.map((idx) => Buffer.concat(packWithdraw(idx.map((i) => addrs[i]!), idx.map((i) => lens[i]!)))),
     updateCount,
   };
 }

@@ -26,6 +26,8 @@ export interface StepResult {
   errors: string[]; // first few problems (missing, unexpected, wrong attributes, lost sessions)
   updatesReceived: number; // UPDATE messages received by all receivers during the step
   prefixesReceived: number; // NLRI + withdrawn prefixes received during the step
+  speakerCpuMs: number; // the speaker's own CPU time during the step
+  speakerElu: number; // the speaker's event-loop utilisation during the step (1.0 = saturated)
 }
 
 export interface ConnectResult {

@@ -15,10 +15,15 @@ export class SpeakerClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private exited = false;
+  private stderrTail = '';
 
   constructor() {
     const script = fileURLToPath(new URL('./speaker.ts', import.meta.url));
-    this.child = fork(script, [], { execArgv: ['--import=tsx', '--max-old-space-size=8192'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(script, [], { execArgv: ['--import=tsx', '--max-old-space-size=8192', ...(process.env.BENCH_SPEAKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SPEAKER_PROF}`] : [])], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderrTail = (this.stderrTail + d.toString()).slice(-2000);
+      process.stderr.write(d);
+    });
     live.add(this.child);
     this.child.on('message', (m: unknown) => {
       const r = m as SpeakerReply;
@@ -31,7 +36,7 @@ export class SpeakerClient {
     this.child.on('exit', (code, signal) => {
       this.exited = true;
       live.delete(this.child);
-      for (const p of this.pending.values()) p.reject(new Error(`speaker exited (${code ?? signal})`));
+      for (const p of this.pending.values()) p.reject(new Error(`speaker exited (${code ?? signal}): ${this.stderrTail.slice(-1500)}`));
       this.pending.clear();
     });
   }

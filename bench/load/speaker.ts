@@ -4,7 +4,13 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { buildPlan, prefixText, type Plan } from './plan.js';
 import type { ChurnResult, ConnectResult, SetupResult, SpeakerConfig, SpeakerReply, SpeakerRequest, StepResult } from './protocol.js';
-import { canonicalAttrs, encodeOpenLite, ipv4ToUint32, KEEPALIVE, TYPE_KEEPALIVE, TYPE_NOTIFICATION, TYPE_OPEN, TYPE_UPDATE, uint32ToIpv4 } from './wire-lite.js';
+import { decodeAttributes, forEachPrefixV4, isBgpError, scanUpdate, ScannedUpdate } from '../../src/wire/index.js';
+import { attrSignature, CTX, ipv4ToUint32, KEEPALIVE, openMessage, uint32ToIpv4 } from './messages.js';
+
+const TYPE_OPEN = 1;
+const TYPE_UPDATE = 2;
+const TYPE_NOTIFICATION = 3;
+const TYPE_KEEPALIVE = 4;
 
 const MAX_ERRORS = 20;
 const MAX_REDIALS = 40;
@@ -56,6 +62,8 @@ let errorCount = 0;
 let updatesReceived = 0;
 let prefixesReceived = 0;
 let sessionsLost = 0;
+let cpuAtStart = process.cpuUsage();
+let eluAtStart = performance.eventLoopUtilization();
 
 // Churn delay tracking.
 let tracking = false;
@@ -114,7 +122,33 @@ function setup(c: SpeakerConfig): SetupResult {
   announcedBy = new Int32Array(sessions.length);
   lastSent = new Float64Array(P);
   recountTargets();
+  warmUp();
   return { sessions: sessions.length, prefixes: P, updates: plan.updateCount, buildMs: performance.now() - t };
+}
+
+/**
+ * Runs the receive path over our own UPDATEs (announce, then withdraw, a few times) on a scratch
+ * client, so the JIT has optimised it before any clock starts; every counter is reset afterwards.
+ */
+function warmUp(): void {
+  const scratch: Session = { ...sessions[0]!, idx: -1, bgpIdNum: 0, receives: true, held: new Uint8Array(plan.prefixCount), count: 0 };
+  const feed = (buf: Buffer): void => {
+    for (let o = 0; o + 19 <= buf.length;) {
+      const len = (buf[o + 16]! << 8) | buf[o + 17]!;
+      onUpdate(scratch, buf, o, len, 0);
+      o += len;
+    }
+  };
+  for (let pass = 0; pass < 3; pass++) {
+    for (let i = 0; i < sessions.length && i < 50; i++) {
+      feed(plan.announce[i]!);
+      feed(plan.withdraw[i]!);
+    }
+  }
+  attrCache.clear();
+  sectionCache.clear();
+  recountTargets();
+  resetStep();
 }
 
 function write(s: Session, b: Buffer): void {
@@ -136,7 +170,7 @@ function dial(s: Session): void {
   sock.setNoDelay(true);
   sock.on('connect', () => {
     s.state = 'opensent';
-    sock.write(encodeOpenLite(cfg.asn, cfg.holdTime, uint32ToIpv4(s.bgpIdNum)));
+    sock.write(openMessage(cfg.asn, cfg.holdTime, uint32ToIpv4(s.bgpIdNum)));
     s.lastTx = performance.now();
   });
   sock.on('data', (chunk: Buffer) => onData(s, chunk));
@@ -153,6 +187,7 @@ function onClose(s: Session, sock: net.Socket): void {
   if (was === 'established') {
     sessionsLost++;
     problem(`${s.local}: Established session closed by the reflector`);
+    finishWait(true); // the step cannot succeed any more: fail now rather than at the timeout
     return;
   }
   if (s.redials >= MAX_REDIALS) {
@@ -163,7 +198,21 @@ function onClose(s: Session, sock: net.Socket): void {
   setTimeout(() => { if (s.wanted && s.state === 'idle') dial(s); }, 200 + Math.random() * 300).unref();
 }
 
+const TRACE = process.env.BENCH_SPEAKER_TRACE === '1';
+const traces = new Map<number, { first: number; last: number; chunks: number; bytes: number; gaps40: number; maxGap: number }>();
+
 function onData(s: Session, chunk: Buffer): void {
+  if (TRACE && s.state === 'established') {
+    const t = performance.now();
+    const tr = traces.get(s.idx) ?? { first: t, last: t, chunks: 0, bytes: 0, gaps40: 0, maxGap: 0 };
+    const gap = t - tr.last;
+    if (gap > 30) tr.gaps40++;
+    tr.maxGap = Math.max(tr.maxGap, gap);
+    tr.last = t;
+    tr.chunks++;
+    tr.bytes += chunk.length;
+    traces.set(s.idx, tr);
+  }
   let buf = chunk;
   if (s.rest) {
     buf = Buffer.concat([s.rest, chunk]);
@@ -203,67 +252,102 @@ function onData(s: Session, chunk: Buffer): void {
   if (waiter && atTarget === receivers.length) finishWait(false);
 }
 
-function lookupAttrs(buf: Buffer, start: number, end: number): AttrInfo {
-  const key = buf.toString('latin1', start, end);
+/** Decodes (with the codec's structured decoder) and checks an attribute block once per distinct byte string. */
+function lookupAttrs(block: Uint8Array): AttrInfo {
+  const key = Buffer.from(block.buffer, block.byteOffset, block.length).toString('latin1');
   let info = attrCache.get(key);
   if (info) return info;
-  const c = canonicalAttrs(buf, start, end);
-  const setId = c.error ? -1 : (sigToSet.get(c.sig) ?? -1);
+  let c;
+  try {
+    c = attrSignature(decodeAttributes(block, CTX));
+  } catch (e) {
+    info = { setId: -1, originatorId: -1, problem: `attributes do not decode: ${e instanceof Error ? e.message : String(e)}` };
+    attrCache.set(key, info);
+    return info;
+  }
+  const setId = sigToSet.get(c.sig) ?? -1;
   info = { setId, originatorId: c.originatorId };
-  if (c.error) info.problem = c.error;
-  else if (setId < 0) info.problem = `attributes match no announced set: ${c.sig}`;
+  if (setId < 0) info.problem = `attributes match no announced set: ${c.sig}`;
   else if (c.originatorId !== plan.setOwnerId[setId]) info.problem = `ORIGINATOR_ID ${uint32ToIpv4(c.originatorId >>> 0)} (expected ${uint32ToIpv4(plan.setOwnerId[setId]!)})`;
   else if (!c.clusterList.includes(clusterIdNum)) info.problem = `CLUSTER_LIST ${c.clusterList.map(uint32ToIpv4).join(' ')} lacks ${cfg.clusterId}`;
   attrCache.set(key, info);
   return info;
 }
 
+/** Prefix indexes of one NLRI or withdrawn-routes section; -1 where the prefix is not in the plan. */
+interface Section {
+  idx: Int32Array;
+  unknown: string[];
+}
+
+/**
+ * Sections by their bytes. Reflectors send the same packing to every client, so decoding and hashing
+ * each prefix once per distinct section (not once per client) keeps the receive side off the critical path.
+ */
+const sectionCache = new Map<string, Section>();
+const EMPTY_SECTION: Section = { idx: new Int32Array(0), unknown: [] };
+
+function section(buf: Uint8Array, start: number, end: number): Section {
+  if (start >= end) return EMPTY_SECTION;
+  const key = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
+  let sec = sectionCache.get(key);
+  if (sec) return sec;
+  const out: number[] = [];
+  const unknown: string[] = [];
+  forEachPrefixV4(buf, start, end, false, (addr, plen) => {
+    const idx = plan.index.get(addr, plen);
+    if (idx < 0) unknown.push(`${uint32ToIpv4(addr)}/${plen}`);
+    out.push(idx);
+  });
+  if (sectionCache.size > 200_000) sectionCache.clear();
+  sec = { idx: Int32Array.from(out), unknown };
+  sectionCache.set(key, sec);
+  return sec;
+}
+
+const scanned = new ScannedUpdate();
+
 function onUpdate(s: Session, buf: Buffer, o: number, len: number, now: number): void {
   updatesReceived++;
-  const end = o + len;
+  const msg = buf.subarray(o, o + len);
+  let u: ScannedUpdate;
+  try {
+    u = scanUpdate(msg, CTX, scanned); // the codec's hot path: RFC 7606 validation, offsets only
+  } catch (e) {
+    problem(`${s.local}: malformed UPDATE from the reflector: ${isBgpError(e) ? e.message : String(e)}`);
+    return;
+  }
+  if (u.treatAsWithdraw) problem(`${s.local}: UPDATE needing treat-as-withdraw: ${u.treatAsWithdraw.message}`);
   const held = s.held;
   const before = s.count;
   const T = target(s);
-  let p = o + 21;
-  const wend = p + ((buf[o + 19]! << 8) | buf[o + 20]!);
-  while (p < wend) {
-    const plen = buf[p]!;
-    const n = (plen + 7) >> 3;
-    let addr = 0;
-    for (let k = 0; k < n; k++) addr |= buf[p + 1 + k]! << (24 - 8 * k);
-    p += 1 + n;
-    prefixesReceived++;
-    const idx = plan.index.get(addr >>> 0, plen);
+  const withdrawn = section(msg, u.withdrawnStart, u.withdrawnEnd).idx;
+  prefixesReceived += withdrawn.length;
+  for (let k = 0; k < withdrawn.length; k++) {
+    const idx = withdrawn[k]!;
     if (idx >= 0 && held[idx] === 1) {
       held[idx] = 0;
       s.count--;
       if (tracking) { delivered++; if (sampleN < MAX_SAMPLES) samples[sampleN++] = now - lastSent[idx]!; }
     }
   }
-  const alen = (buf[wend]! << 8) | buf[wend + 1]!;
-  const astart = wend + 2;
-  p = astart + alen;
-  const info = p < end ? lookupAttrs(buf, astart, p) : undefined;
   // Our own route reflected back (RFC 4456 §8: the originator ignores it); FRR's update groups do this.
-  if (info && info.originatorId !== s.bgpIdNum) {
+  if (u.nlriEnd > u.nlriStart && !(u.hasOriginatorId && u.originatorId === s.bgpIdNum)) {
+    const info = lookupAttrs(msg.subarray(u.attrStart, u.attrEnd));
     if (info.problem) problem(`${s.local}: ${info.problem}`);
-    while (p < end) {
-      const plen = buf[p]!;
-      const n = (plen + 7) >> 3;
-      let addr = 0;
-      for (let k = 0; k < n; k++) addr |= buf[p + 1 + k]! << (24 - 8 * k);
-      p += 1 + n;
-      prefixesReceived++;
-      const idx = plen <= 32 ? plan.index.get(addr >>> 0, plen) : -1;
-      if (idx < 0) {
-        problem(`${s.local}: unexpected prefix ${uint32ToIpv4(addr >>> 0)}/${plen}`);
-        continue;
-      }
+    const sec = section(msg, u.nlriStart, u.nlriEnd);
+    for (const x of sec.unknown) problem(`${s.local}: unexpected prefix ${x}`);
+    const nlri = sec.idx;
+    prefixesReceived += nlri.length;
+    const want = info.setId;
+    for (let k = 0; k < nlri.length; k++) {
+      const idx = nlri[k]!;
+      if (idx < 0) continue;
       if (plan.owner[idx] === s.idx) {
         problem(`${s.local}: own prefix ${prefixText(plan, idx)} sent back without our ORIGINATOR_ID`);
         continue;
       }
-      if (info.setId >= 0 && setCanon[plan.setOf[idx]!] !== info.setId) {
+      if (want >= 0 && setCanon[plan.setOf[idx]!] !== want) {
         problem(`${s.local}: ${prefixText(plan, idx)} arrived with the attributes of another set`);
       }
       if (held[idx] === 0) {
@@ -287,6 +371,8 @@ function resetStep(): void {
   errorCount = 0;
   updatesReceived = 0;
   prefixesReceived = 0;
+  cpuAtStart = process.cpuUsage();
+  eluAtStart = performance.eventLoopUtilization();
   if (sessionsLost > 0) problem(`${sessionsLost} session(s) were lost earlier`);
 }
 
@@ -354,9 +440,19 @@ async function step(sel: number[] | 'all', on: boolean, timeoutMs: number): Prom
   }
   recountTargets();
   const { ms, timedOut } = await waitTargets(t0, timeoutMs);
-  if (timedOut) problem(`timeout after ${timeoutMs} ms: ${receivers.length - atTarget} of ${receivers.length} clients not at their target count`);
+  if (timedOut) problem(`not converged (timeout ${timeoutMs} ms or session lost): ${receivers.length - atTarget} of ${receivers.length} clients not at their target count`);
   verify();
-  return { ok: errorCount === 0, ms, errors, updatesReceived, prefixesReceived };
+  if (TRACE) {
+    for (const [i, tr] of traces) console.error(`trace ${sessions[i]!.local}: ${tr.chunks} chunks ${tr.bytes} B, ${(tr.first - t0).toFixed(1)}..${(tr.last - t0).toFixed(1)} ms, gaps>30ms ${tr.gaps40}, max gap ${tr.maxGap.toFixed(1)}`);
+    traces.clear();
+  }
+  return { ok: errorCount === 0, ms, errors, updatesReceived, prefixesReceived, ...speakerLoad() };
+}
+
+/** How busy the speaker itself was during the step: near 1.0 means the load side may be the bottleneck. */
+function speakerLoad(): { speakerCpuMs: number; speakerElu: number } {
+  const c = process.cpuUsage(cpuAtStart);
+  return { speakerCpuMs: (c.user + c.system) / 1000, speakerElu: performance.eventLoopUtilization(eluAtStart).utilization };
 }
 
 function connect(timeoutMs: number, sel?: number[]): Promise<ConnectResult> {
@@ -421,7 +517,7 @@ async function churn(sel: number[], intervalMs: number, durationMs: number, time
   const sorted = samples.subarray(0, sampleN).sort();
   const pct = (q: number): number => (sampleN ? sorted[Math.min(sampleN - 1, Math.floor(q * sampleN))]! : NaN);
   return {
-    ok: errorCount === 0, ms, errors, updatesReceived, prefixesReceived,
+    ok: errorCount === 0, ms, errors, updatesReceived, prefixesReceived, ...speakerLoad(),
     windowMs, toggles, delivered: inWindow, deliveredPerSec: inWindow / (windowMs / 1000),
     p50Ms: pct(0.5), p99Ms: pct(0.99), maxMs: sampleN ? sorted[sampleN - 1]! : NaN, samples: sampleN,
   };

@@ -1,6 +1,6 @@
 // BIRD 2 and BIRD 1.6 as reflectors under test: one `protocol bgp` per client from a shared
 // template (rr client, one cluster ID, passive), the shape Calico's confd templates render.
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, which } from './proc.js';
@@ -61,13 +61,9 @@ function birdDriver(name: string, label: string, bin: string, render: (c: RrConf
     label,
     unavailable: () => (which(bin) ? undefined : `${bin} not installed`),
     version: () => {
-      try {
-        return execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-      } catch (e) {
-        // BIRD prints its version on stderr
-        const err = e as { stderr?: string };
-        return (err.stderr ?? '').trim() || 'unknown';
-      }
+      // BIRD prints its version on stderr
+      const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+      return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() || 'unknown';
     },
     start: (cfg) => {
       const conf = join(cfg.workDir, 'bird.conf');

@@ -43,6 +43,8 @@ export async function runCalico(driver: ReflectorDriver, env: Env, p: CalicoPara
       peak_rss_kib: end.hwmKb,
       kib_per_client: (end.hwmKb - ctx.base.rssKb) / p.c,
       updates_received: up.updatesReceived,
+      speaker_cpu_ms: up.speakerCpuMs,
+      speaker_elu: up.speakerElu,
     };
   });
   return { workload: 'calico', reflector: driver.name, case: `C=${p.c} R=${p.r}`, params: { c: p.c, r: p.r }, run, ...res };
@@ -73,6 +75,7 @@ export async function runChurn(driver: ReflectorDriver, env: Env, p: ChurnParams
       settle_ms: ch.ms,
       cpu_s: end.cpuSec - before.cpuSec,
       peak_rss_kib: end.hwmKb,
+      speaker_elu: ch.speakerElu,
     };
   });
   return {

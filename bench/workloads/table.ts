@@ -35,6 +35,8 @@ export async function runTable(driver: ReflectorDriver, env: Env, p: TableParams
       peak_rss_kib: end.hwmKb,
       bytes_per_route: ((afterUp.hwmKb - idle.rssKb) * 1024) / p.n,
       updates_received: up.updatesReceived,
+      speaker_cpu_ms: up.speakerCpuMs,
+      speaker_elu: up.speakerElu,
     };
   });
   return { workload: 'table', reflector: driver.name, case: `N=${p.n} M=${p.m}`, params: { n: p.n, m: p.m }, run, ...res };

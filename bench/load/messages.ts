@@ -1,0 +1,108 @@
+// The speaker's BGP messages, all built and read with our codec (src/wire): OPEN, KEEPALIVE, UPDATE
+// packing, and the canonical text of a received attribute set used to verify what a reflector sent.
+import {
+  AFI_IPV4, AsPathSegmentType, AttrType, ATTR_FLAG_OPTIONAL, ATTR_FLAG_TRANSITIVE, buildUpdates, DEFAULT_CONTEXT,
+  encodeAttributes, encodeKeepalive, encodeMessage, MessageType, SAFI_UNICAST, uint32ToIpv4,
+  type PathAttribute,
+} from '../../src/wire/index.js';
+
+export { ipv4ToUint32, uint32ToIpv4 } from '../../src/wire/index.js';
+
+export const CTX = DEFAULT_CONTEXT; // 4-octet AS, no ADD-PATH, 4096-octet messages: what our OPEN offers
+
+/** The attribute values the bench generates; names follow RFC 4271 / RFC 1997. */
+export interface AttrSet {
+  origin: 0 | 1 | 2;
+  asPath: number[]; // one AS_SEQUENCE of four-octet ASNs (empty = locally originated)
+  nextHop: number; // IPv4 as uint32
+  med?: number;
+  localPref: number;
+  communities: number[];
+}
+
+export const KEEPALIVE: Buffer = encodeKeepalive();
+
+/** OPEN with the capabilities a Calico node sends: MP IPv4 unicast, route refresh, 4-octet AS. */
+export function openMessage(asn: number, holdTime: number, bgpId: string): Buffer {
+  return encodeMessage({
+    type: MessageType.OPEN,
+    version: 4,
+    myAs: asn > 0xffff ? 23456 : asn,
+    holdTime,
+    bgpId,
+    parameters: [{
+      type: 2,
+      capabilities: [
+        { kind: 'multiprotocol', code: 1, afi: AFI_IPV4, safi: SAFI_UNICAST },
+        { kind: 'route-refresh', code: 2 },
+        { kind: 'as4', code: 65, as: asn },
+      ],
+    }],
+    extendedParameters: false,
+  }, CTX);
+}
+
+/** Path attributes in type order, as most speakers send them. */
+export function encodeAttrSet(a: AttrSet): Buffer {
+  const T = ATTR_FLAG_TRANSITIVE;
+  const attrs: PathAttribute[] = [
+    { type: AttrType.ORIGIN, flags: T, origin: a.origin },
+    { type: AttrType.AS_PATH, flags: T, segments: a.asPath.length ? [{ type: AsPathSegmentType.AS_SEQUENCE, asns: a.asPath }] : [] },
+    { type: AttrType.NEXT_HOP, flags: T, nextHop: uint32ToIpv4(a.nextHop) },
+  ];
+  if (a.med !== undefined) attrs.push({ type: AttrType.MULTI_EXIT_DISC, flags: ATTR_FLAG_OPTIONAL, med: a.med });
+  attrs.push({ type: AttrType.LOCAL_PREF, flags: T, localPref: a.localPref });
+  if (a.communities.length) attrs.push({ type: AttrType.COMMUNITIES, flags: ATTR_FLAG_OPTIONAL | T, communities: a.communities });
+  return encodeAttributes(attrs, CTX);
+}
+
+/** UPDATEs announcing prefixes (addrs[i]/lens[i]) with one attribute block, each as full as 4096 octets allow. */
+export function packAnnounce(attrs: Uint8Array, addrs: ArrayLike<number>, lens: ArrayLike<number>): Buffer[] {
+  return lens.length ? buildUpdates({ attrs, afi: AFI_IPV4, prefixes: { addrs, lens }, ctx: CTX }) : [];
+}
+
+/** UPDATEs withdrawing prefixes, each as full as 4096 octets allow. */
+export function packWithdraw(addrs: ArrayLike<number>, lens: ArrayLike<number>): Buffer[] {
+  return lens.length ? buildUpdates({ afi: AFI_IPV4, withdrawals: { addrs, lens }, ctx: CTX }) : [];
+}
+
+export interface AttrSignature {
+  sig: string; // canonical text of the attributes the client must see unchanged
+  originatorId: number; // -1 when absent
+  clusterList: number[];
+}
+
+/**
+ * Canonical text of decoded attributes, independent of order, flags and of the reflector's own additions;
+ * ORIGINATOR_ID and CLUSTER_LIST are returned apart so they can be checked. Communities are sorted (RFC 1997
+ * gives their order no meaning); a missing MED reads as 0 (RFC 4271 §9.1.2.2; FRR adds MED 0 when reflecting).
+ */
+export function attrSignature(attrs: readonly PathAttribute[]): AttrSignature {
+  let origin = -1;
+  let asPath = '';
+  let nextHop = '';
+  let med = 0;
+  let localPref = -1;
+  let comms: number[] = [];
+  let originatorId = -1;
+  let clusterList: number[] = [];
+  for (const a of attrs) {
+    switch (a.type) {
+      case AttrType.ORIGIN: origin = (a as { origin: number }).origin; break;
+      case AttrType.AS_PATH: asPath = (a as { segments: { type: number; asns: number[] }[] }).segments.map((s) => `${s.type}:${s.asns.join(' ')}`).join('|'); break;
+      case AttrType.NEXT_HOP: nextHop = (a as { nextHop: string }).nextHop; break;
+      case AttrType.MULTI_EXIT_DISC: med = (a as { med: number }).med; break;
+      case AttrType.LOCAL_PREF: localPref = (a as { localPref: number }).localPref; break;
+      case AttrType.COMMUNITIES: comms = [...(a as { communities: number[] }).communities].sort((x, y) => x - y); break;
+      case AttrType.ORIGINATOR_ID: originatorId = ipv4Num((a as { originatorId: string }).originatorId); break;
+      case AttrType.CLUSTER_LIST: clusterList = (a as { clusterList: string[] }).clusterList.map(ipv4Num); break;
+      default: break;
+    }
+  }
+  return { sig: `o=${origin};p=${asPath};nh=${nextHop};med=${med};lp=${localPref};c=${comms.join(',')}`, originatorId, clusterList };
+}
+
+function ipv4Num(s: string): number {
+  const p = s.split('.').map(Number);
+  return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
+}

@@ -1,0 +1,195 @@
+// `npm run bench`: runs the selected workloads against the selected reflectors on loopback, prints one
+// JSON line per measurement and a table with ours/BIRD ratios, and writes results + chart to bench/results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DRIVERS } from './reflectors/index.js';
+import { renderSvg, renderTable, summarise } from './report.js';
+import { runCalico, runChurn } from './workloads/calico.js';
+import { DEFAULT_ENV, type Env, type Measurement } from './workloads/common.js';
+import { runTable } from './workloads/table.js';
+
+export const USAGE = `npm run bench -- [options]
+  --reflectors ours,bird2,bird1,gobgp,frr   which reflectors (not installed ones are reported as skipped)
+  --workload table,calico,churn             which workloads
+  --n 100000,500000 --m 1,4,16              table: prefixes x clients (cross product; default cases
+                                            N=100k M=1,4,16 and N=500k M=4)
+  --sets 1000 --seed 1                      table: attribute sets, PRNG seed
+  --c 100,500,1000 --r 4                    calico: clients, /26 blocks per client
+  --churn-c 500 --churn-fraction 0.1 --churn-interval 1000 --churn-duration 30
+                                            churn: clients, share flapping, ms between one client's toggles, s
+  --runs 3                                  runs per cell (the table shows medians)
+  --port 179 --timeout 600 --connect-timeout 120   BGP port; per-step and connect timeouts in s
+  --quick                                   small N/C, 1 run: a smoke run that ends in well under a minute
+  --ipv4-only                               accepted for compatibility: the Calico workload is IPv4-only for now
+  --out bench/results                       where the JSON lines, table and SVG chart go ('' = nowhere)
+  --fault drop-one                          self-test: BIRD drops one prefix towards one client; runs must be invalid`;
+
+export interface Options {
+  reflectors: string[];
+  workloads: ('table' | 'calico' | 'churn')[];
+  tableCases: { n: number; m: number }[];
+  sets: number;
+  seed: number;
+  calicoCases: number[];
+  r: number;
+  churnCases: number[];
+  churnFraction: number;
+  churnIntervalMs: number;
+  churnDurationMs: number;
+  runs: number;
+  env: Env;
+  out: string;
+}
+
+const list = (s: string | undefined): number[] | undefined => s?.split(',').filter(Boolean).map(Number);
+
+export function parseOptions(argv: string[]): Options {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      reflectors: { type: 'string' }, workload: { type: 'string' }, n: { type: 'string' }, m: { type: 'string' },
+      sets: { type: 'string' }, seed: { type: 'string' }, c: { type: 'string' }, r: { type: 'string' },
+      'churn-c': { type: 'string' }, 'churn-fraction': { type: 'string' }, 'churn-interval': { type: 'string' },
+      'churn-duration': { type: 'string' }, runs: { type: 'string' }, port: { type: 'string' }, timeout: { type: 'string' },
+      'connect-timeout': { type: 'string' }, quick: { type: 'boolean' }, 'ipv4-only': { type: 'boolean' },
+      out: { type: 'string' }, fault: { type: 'string' }, help: { type: 'boolean' },
+    },
+  });
+  if (v.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const q = v.quick === true;
+  const ns = list(v.n);
+  const mList = list(v.m);
+  let tableCases: { n: number; m: number }[];
+  if (ns || mList) tableCases = (ns ?? [q ? 10000 : 100000]).flatMap((n) => (mList ?? (q ? [1, 4] : [1, 4, 16])).map((m) => ({ n, m })));
+  else tableCases = q ? [{ n: 10000, m: 1 }, { n: 10000, m: 4 }] : [{ n: 100000, m: 1 }, { n: 100000, m: 4 }, { n: 100000, m: 16 }, { n: 500000, m: 4 }];
+  const reflectors = (v.reflectors ?? 'ours,bird2,bird1,gobgp,frr').split(',').filter(Boolean);
+  for (const r of reflectors) if (!DRIVERS[r]) throw new Error(`unknown reflector ${r} (known: ${Object.keys(DRIVERS).join(', ')})`);
+  const workloads = (v.workload ?? 'table,calico,churn').split(',').filter(Boolean) as Options['workloads'];
+  for (const w of workloads) if (!['table', 'calico', 'churn'].includes(w)) throw new Error(`unknown workload ${w}`);
+  if (v.fault !== undefined && v.fault !== 'drop-one') throw new Error('--fault takes drop-one');
+  return {
+    reflectors,
+    workloads,
+    tableCases,
+    sets: Number(v.sets ?? 1000),
+    seed: Number(v.seed ?? 1),
+    calicoCases: list(v.c) ?? (q ? [20] : [100, 500, 1000]),
+    r: Number(v.r ?? 4),
+    churnCases: list(v['churn-c']) ?? (q ? [20] : [500]),
+    churnFraction: Number(v['churn-fraction'] ?? 0.1),
+    churnIntervalMs: Number(v['churn-interval'] ?? 1000),
+    churnDurationMs: Number(v['churn-duration'] ?? (q ? 2 : 30)) * 1000,
+    runs: Number(v.runs ?? (q ? 1 : 3)),
+    env: {
+      ...DEFAULT_ENV,
+      port: Number(v.port ?? DEFAULT_ENV.port),
+      timeoutMs: Number(v.timeout ?? (q ? 30 : 600)) * 1000,
+      connectTimeoutMs: Number(v['connect-timeout'] ?? (q ? 30 : 120)) * 1000,
+      ...(v.fault ? { fault: 'drop-one' as const } : {}),
+    },
+    out: v.out ?? fileURLToPath(new URL('./results', import.meta.url)),
+  };
+}
+
+export function machine(reflectors: string[]): Record<string, string> {
+  const info: Record<string, string> = {
+    cpu: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}`,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    'load average at start (1/5/15 min)': os.loadavg().map((x) => x.toFixed(1)).join(' '),
+  };
+  for (const r of reflectors) {
+    const d = DRIVERS[r]!;
+    info[d.label] = d.unavailable() ? `not installed (${d.unavailable()})` : d.version();
+  }
+  return info;
+}
+
+/** Runs everything; reflectors alternate inside each run so ratios compare neighbours in time. */
+export async function runBench(o: Options, emit: (m: Measurement) => void = () => undefined, log: (s: string) => void = () => undefined): Promise<Measurement[]> {
+  const all: Measurement[] = [];
+  const push = (m: Measurement): void => { all.push(m); emit(m); };
+  const skip = (w: Measurement['workload'], caseName: string, params: Record<string, number>): string[] => {
+    const ok: string[] = [];
+    for (const r of o.reflectors) {
+      const why = DRIVERS[r]!.unavailable();
+      if (why) push({ workload: w, reflector: r, case: caseName, params, run: 0, valid: false, skipped: why, errors: [], metrics: {} });
+      else ok.push(r);
+    }
+    return ok;
+  };
+  const runCells = async (w: Measurement['workload'], caseName: string, params: Record<string, number>,
+    fn: (r: string, run: number) => Promise<Measurement>): Promise<void> => {
+    const ok = skip(w, caseName, params);
+    for (let run = 1; run <= o.runs; run++) {
+      for (const r of ok) {
+        const t = Date.now();
+        const m = await fn(r, run);
+        log(`${w} ${caseName} ${r} run ${run}/${o.runs}: ${m.valid ? 'valid' : 'INVALID'} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+        push(m);
+      }
+    }
+  };
+  for (const w of o.workloads) {
+    if (w === 'table') {
+      for (const c of o.tableCases) {
+        await runCells(w, `N=${c.n} M=${c.m}`, { n: c.n, m: c.m }, (r, run) => runTable(DRIVERS[r]!, o.env, { n: c.n, m: c.m, sets: o.sets, seed: o.seed }, run));
+      }
+    } else if (w === 'calico') {
+      for (const c of o.calicoCases) {
+        await runCells(w, `C=${c} R=${o.r}`, { c, r: o.r }, (r, run) => runCalico(DRIVERS[r]!, o.env, { c, r: o.r }, run));
+      }
+    } else {
+      for (const c of o.churnCases) {
+        const p = { c, r: o.r, fraction: o.churnFraction, intervalMs: o.churnIntervalMs, durationMs: o.churnDurationMs };
+        await runCells(w, `C=${c} R=${o.r} churn=${Math.round(o.churnFraction * 100)}% every ${o.churnIntervalMs} ms`,
+          { c, r: o.r, interval_ms: o.churnIntervalMs, duration_ms: o.churnDurationMs }, (r, run) => runChurn(DRIVERS[r]!, o.env, p, run));
+      }
+    }
+  }
+  return all;
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const started = new Date();
+  const info = machine(o.reflectors);
+  const labels = Object.fromEntries(Object.values(DRIVERS).map((d) => [d.name, d.label]));
+  console.error(`bench: ${o.workloads.join(',')} against ${o.reflectors.join(',')}, ${o.runs} run(s) per cell`);
+  const lines: string[] = [];
+  const all = await runBench(o, (m) => {
+    const line = JSON.stringify(m);
+    lines.push(line);
+    console.log(line);
+  }, (s) => console.error(`bench: ${s}`));
+  const rows = summarise(all);
+  const table = renderTable(rows, labels);
+  info['load average at end (1/5/15 min)'] = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  const header = [`Measured ${started.toISOString()} with: npm run bench -- ${process.argv.slice(2).join(' ')}`, '',
+    ...Object.entries(info).map(([k, val]) => `- ${k}: ${val}`), ''];
+  console.log(['', ...header, table].join('\n'));
+  if (o.out) {
+    mkdirSync(o.out, { recursive: true });
+    const stamp = started.toISOString().replace(/[:.]/g, '-');
+    writeFileSync(join(o.out, `${stamp}.jsonl`), lines.join('\n') + '\n');
+    writeFileSync(join(o.out, `${stamp}.md`), [...header, table].join('\n'));
+    writeFileSync(join(o.out, 'convergence.svg'), renderSvg(rows, labels));
+    console.error(`bench: wrote ${join(o.out, `${stamp}.{jsonl,md}`)} and convergence.svg`);
+  }
+  const invalid = all.filter((m) => !m.skipped && !m.valid).length;
+  process.exitCode = invalid ? 1 : 0;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(2);
+  });
+}

@@ -1,0 +1,70 @@
+// The benchmark harness itself: quick mode against BIRD 2 validates every client's routes, and a run in
+// which the reflector drops one prefix towards one client is reported invalid (the check can fail).
+import test from 'ava';
+import { buildPlan, loadAddress, planAddresses } from '../../bench/load/plan.js';
+import { parseOptions, runBench } from '../../bench/run.js';
+import { summarise, renderTable } from '../../bench/report.js';
+import { decodeMessage, DEFAULT_CONTEXT, MessageType, type UpdateMessage } from '../../src/wire/index.js';
+
+// 127.70.0.1 is this helper's reflector address; a port of our own so a concurrent `npm run bench` (179) never clashes.
+const PORT = '17971';
+
+test('plans are deterministic, packed into UPDATEs of at most 4096 octets, and decode to the planned prefixes', (t) => {
+  const spec = { kind: 'table' as const, n: 5000, sets: 100, seed: 7, clients: 2 };
+  const a = buildPlan(spec);
+  const b = buildPlan(spec);
+  t.deepEqual(Array.from(a.addrs), Array.from(b.addrs));
+  t.is(a.prefixCount, 5000);
+  t.is(new Set(a.setSigs).size, 100);
+  let seen = 0;
+  const buf = a.announce[0]!;
+  for (let o = 0; o < buf.length;) {
+    const len = buf.readUInt16BE(o + 16);
+    t.true(len <= 4096);
+    const m = decodeMessage(buf.subarray(o, o + len), DEFAULT_CONTEXT) as UpdateMessage;
+    t.is(m.type, MessageType.UPDATE);
+    for (const p of m.nlri) {
+      const addr = ((p.addr[0]! << 24) | (p.addr[1]! << 16) | (p.addr[2]! << 8) | p.addr[3]!) >>> 0;
+      const idx = a.index.get(addr, p.len);
+      t.true(idx >= 0, 'every announced prefix is in the plan');
+      seen++;
+    }
+    o += len;
+  }
+  t.is(seen, 5000);
+  t.is(a.announce[1]!.length, 0, 'receivers announce nothing in the table workload');
+  t.deepEqual(planAddresses(spec), [loadAddress(0), loadAddress(1), loadAddress(2)]);
+  t.is(loadAddress(253), '127.71.0.254');
+  t.is(loadAddress(254), '127.71.1.1');
+});
+
+test.serial('quick mode against BIRD 2 validates every client of every workload', async (t) => {
+  const o = parseOptions(['--quick', '--reflectors', 'bird2', '--port', PORT, '--out', '']);
+  const all = await runBench(o);
+  t.is(all.length, o.tableCases.length + o.calicoCases.length + o.churnCases.length);
+  for (const m of all) {
+    t.is(m.skipped, undefined);
+    t.true(m.valid, `${m.workload} ${m.case}: ${m.errors.join('; ')}`);
+  }
+  const table = all.filter((m) => m.workload === 'table');
+  for (const m of table) {
+    t.true(m.metrics.converge_ms! > 0 && m.metrics.withdraw_ms! > 0);
+    t.true(m.metrics.peak_rss_kib! >= m.metrics.idle_rss_kib!);
+  }
+  const churn = all.find((m) => m.workload === 'churn')!;
+  t.true(churn.metrics.toggles! >= 2);
+  t.true(churn.metrics.delivered! > 0 && Number.isFinite(churn.metrics.p99_ms));
+  const text = renderTable(summarise(all), { bird2: 'BIRD 2' });
+  t.regex(text, /\| N=10000 M=4 \| BIRD 2 \|/);
+});
+
+test.serial('a reflector that drops one prefix towards one client makes the run invalid', async (t) => {
+  const o = parseOptions(['--quick', '--reflectors', 'bird2', '--port', PORT, '--out', '', '--fault', 'drop-one',
+    '--workload', 'table,calico', '--n', '2000', '--m', '2', '--c', '6', '--timeout', '3']);
+  const all = await runBench(o);
+  t.is(all.length, 2);
+  for (const m of all) {
+    t.false(m.valid, `${m.workload} must be flagged invalid`);
+    t.true(m.errors.some((e) => /1 missing/.test(e)), m.errors.join('; '));
+  }
+});
