@@ -8,11 +8,14 @@ import { MAX_COMMAND_LENGTH, TOO_LONG } from './commands.js';
 import { executeLine, type CliEnvironment, type CliSession } from './execute.js';
 import type { ControlModel, Family } from './model.js';
 import { final, GREETING, ReplyEncoder, type ReplyLine } from './reply.js';
-import { DEFAULT_TIME_FORMATS, type TimeFormats } from './timefmt.js';
+import { DEFAULT_TIME_FORMATS, timeFormatsFromSetting, type TimeFormats } from './timefmt.js';
 
 export interface ControlServerOptions {
   /** BIRD `timeformat` for protocol/route/base times (see timeFormatsFromSetting for BIRD_TIMEFORMAT). */
   timeFormats?: TimeFormats;
+  /** The operator's setting (env BIRD_TIMEFORMAT: "iso short", "iso long", "old short", "old long", "unix",
+   *  or a strftime string); used when timeFormats is not given. An unknown value makes start() fail. */
+  timeFormat?: string;
   /** Path printed by `configure` ("Reading configuration from ..."). */
   configPath?: string;
   /** Accept unique keyword prefixes such as `sh pro` (birdc expands them itself; default true). */
@@ -53,11 +56,17 @@ export class ControlServer {
 
   async start(socketPath: string, family: Family, model: ControlModel, options: ControlServerOptions = {}): Promise<void> {
     if (this.server !== undefined) throw new Error('control server already started');
+    let timeFormats = options.timeFormats ?? DEFAULT_TIME_FORMATS;
+    if (options.timeFormats === undefined && options.timeFormat !== undefined) {
+      const parsed = timeFormatsFromSetting(options.timeFormat);
+      if (parsed === undefined) throw new Error(`unknown BIRD time format ${JSON.stringify(options.timeFormat)}`);
+      timeFormats = parsed;
+    }
     await removeStaleSocket(socketPath);
     const env: CliEnvironment = {
       model,
       family,
-      timeFormats: options.timeFormats ?? DEFAULT_TIME_FORMATS,
+      timeFormats,
       now: options.now ?? (() => new Date()),
       configPath: options.configPath ?? '/etc/calico/confd/config/bird.cfg',
       abbreviations: options.abbreviations ?? true,
