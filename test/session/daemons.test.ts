@@ -114,6 +114,17 @@ for (const name of ['bird2', 'bird16', 'gobgp', 'exabgp'] as const) {
     } else if (name === 'bird2' || name === 'bird16') {
       const out = birdcShowProtocols(daemons.get(name)!, name === 'bird2');
       t.regex(out, /Node_127_30_0_50\s+BGP\s+\S*\s*up\s.*Established/);
+      // What the node sees of our OPEN: the capabilities of the original reflector, GR restart time 120.
+      const all = birdcShowProtocols(daemons.get(name)!, name === 'bird2', 'all', 'Node_127_30_0_50');
+      if (name === 'bird16') {
+        t.regex(all, /Neighbor caps:\s+refresh enhanced-refresh restart-able AS4 add-path-rx\s*\n/);
+        t.regex(all, /Session:\s+internal multihop AS4 add-path-tx/);
+      } else {
+        const theirView = all.slice(all.indexOf('Neighbor capabilities'));
+        t.regex(theirView, /Graceful restart\s+Restart time: 120\s+AF supported: ipv4\s+AF preserved:\s*\n/);
+        t.regex(theirView, /Extended message/);
+        t.regex(theirView, /ADD-PATH\s+RX: ipv4\s+TX:\s*\n/);
+      }
     }
     await until(() => updates.get(name)!.some((u) => nlriOf(u, n.recvCtx.addPathV4).includes(nodes[name].block)), 10_000, `${nodes[name].block} from ${name}`);
 

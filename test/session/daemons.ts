@@ -193,7 +193,7 @@ export function startExabgp(c: NodeConf): Daemon {
 }
 
 /** `birdc show protocols` through the daemon's control socket (BIRD 1.6 or 2). */
-export function birdcShowProtocols(d: Daemon, bird2: boolean): string {
-  const r = spawnSync(bird2 ? BIRDC2 : '/usr/sbin/birdc', ['-s', d.socket!, 'show', 'protocols'], { encoding: 'utf8', timeout: 5000 });
+export function birdcShowProtocols(d: Daemon, bird2: boolean, ...more: string[]): string {
+  const r = spawnSync(bird2 ? BIRDC2 : '/usr/sbin/birdc', ['-s', d.socket!, 'show', 'protocols', ...more], { encoding: 'utf8', timeout: 5000 });
   return r.stdout + r.stderr;
 }
