@@ -1,7 +1,8 @@
 // The BIRD-compatible control socket (bird.ctl / bird6.ctl): unix socket I/O, one CLI session per client.
 // Replies stream with write backpressure and bounded buffers so slow or vanished clients never hold the daemon.
 
-import { chmod, lstat, unlink } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import net from 'node:net';
 import { log } from '../log.js';
 import { MAX_COMMAND_LENGTH, TOO_LONG } from './commands.js';
@@ -27,6 +28,9 @@ export interface ControlServerOptions {
   stalledClientTimeoutMs?: number;
   /** Socket file mode (default 0o660, as BIRD creates it). */
   mode?: number;
+  /** Owner and group of the socket file (BIRD's -u/-g), e.g. so a sidecar exporter's group can connect. */
+  uid?: number;
+  gid?: number;
 }
 
 /** Where the socket file lives for a family, as BIRD 1.6 named them. */
@@ -62,6 +66,7 @@ export class ControlServer {
       if (parsed === undefined) throw new Error(`unknown BIRD time format ${JSON.stringify(options.timeFormat)}`);
       timeFormats = parsed;
     }
+    await mkdir(dirname(socketPath), { recursive: true });
     await removeStaleSocket(socketPath);
     const env: CliEnvironment = {
       model,
@@ -90,6 +95,7 @@ export class ControlServer {
     });
     server.on('error', (err) => clog.error({ err, socketPath }, 'control socket error'));
     await chmod(socketPath, options.mode ?? 0o660);
+    if (options.uid !== undefined || options.gid !== undefined) await chown(socketPath, options.uid ?? -1, options.gid ?? -1);
     this.server = server;
     this.path = socketPath;
     clog.info({ socketPath, family }, 'control socket listening');

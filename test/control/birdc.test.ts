@@ -34,8 +34,9 @@ function labFor(captured: string, data: LabData = rrV4()): { model: LabModel; no
 }
 
 test('socket file is created mode 0660 and a stale one is replaced', async (t) => {
-  const first = await startServer(new LabModel({ 4: rrV4() }), 4);
+  const first = await startServer(new LabModel({ 4: rrV4() }), 4, { gid: 4 });
   t.is(statSync(first.path).mode & 0o777, 0o660);
+  t.is(statSync(first.path).gid, 4);
   // Simulate a crash: the socket file stays behind; a new server on the same path must start.
   const stale = await startServer(new LabModel({ 4: rrV4() }), 4, {}, first.dir);
   t.is(stale.path, first.path);
