@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { loadKubeConnection } from '../../src/datastore/kubernetes/kubeconfig.js';
 import { createKubernetesSource } from '../../src/datastore/kubernetes/kubernetes-source.js';
 import { FakeApiServer, FakeStore } from './fake-apiserver.js';
 import { K, node, Recorder, tmpDir, writeKubeconfig } from './helpers.js';
@@ -121,4 +122,36 @@ test('kubectl get/apply/delete through the fake API server; the source follows e
   t.false(unauthorized.ok);
   t.regex(unauthorized.out, /Unauthorized|must be logged in/);
   t.is(rec.snapshots, 1);
+});
+
+test('kubeconfig files written by kubectl itself load (embedded CA and client certificate, token)', async (t) => {
+  const pki = makePki('127.80.3.2');
+  const client = pki.client('system:node:rr');
+  const dir = tmpDir('kubectl-cfg-');
+  const kc = join(dir, 'written-by-kubectl');
+  const steps = [
+    ['config', 'set-cluster', 'prod', '--server=https://127.80.3.2:6443', `--certificate-authority=${pki.caCertPath}`, '--embed-certs=true'],
+    // `config set-credentials` crashes in Debian's kubectl 1.20 build; `config set` writes the same fields.
+    ['config', 'set', 'users.rr-cert.client-certificate-data', Buffer.from(client.cert).toString('base64')],
+    ['config', 'set', 'users.rr-cert.client-key-data', Buffer.from(client.key).toString('base64')],
+    ['config', 'set', 'users.rr-token.token', 's3cr3t.t0ken'],
+    ['config', 'set-context', 'with-cert', '--cluster=prod', '--user=rr-cert', '--namespace=kube-system'],
+    ['config', 'set-context', 'with-token', '--cluster=prod', '--user=rr-token'],
+    ['config', 'use-context', 'with-cert'],
+  ];
+  for (const args of steps) {
+    const r = await kubectl(kc, dir, args);
+    t.true(r.ok, r.out);
+  }
+  const certConn = loadKubeConnection(kc, {});
+  t.is(certConn.server, 'https://127.80.3.2:6443');
+  t.is(certConn.ca?.toString(), pki.caCert);
+  t.is(certConn.cert?.toString(), client.cert);
+  t.is(certConn.key?.toString(), client.key);
+  t.is(certConn.namespace, 'kube-system');
+  t.true((await kubectl(kc, dir, ['config', 'use-context', 'with-token'])).ok);
+  const tokenConn = loadKubeConnection(kc, {});
+  t.is(tokenConn.token, 's3cr3t.t0ken');
+  t.is(tokenConn.cert, undefined);
+  t.is(tokenConn.namespace, undefined);
 });
