@@ -2,10 +2,11 @@
 // JSON line per measurement and a table with ours/BIRD ratios, and writes results + chart to bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DRIVERS } from './reflectors/index.js';
+import { newestProfile, renderTop, topFunctions } from './profile.js';
 import { renderSvg, renderTable, summarise } from './report.js';
 import { runCalico, runChurn } from './workloads/calico.js';
 import { DEFAULT_ENV, type Env, type Measurement } from './workloads/common.js';
@@ -25,7 +26,9 @@ export const USAGE = `npm run bench -- [options]
   --quick                                   small N/C, 1 run: a smoke run that ends in well under a minute
   --ipv4-only                               accepted for compatibility: the Calico workload is IPv4-only for now
   --out bench/results                       where the JSON lines, table and SVG chart go ('' = nowhere)
-  --fault drop-one                          self-test: BIRD drops one prefix towards one client; runs must be invalid`;
+  --fault drop-one                          self-test: BIRD drops one prefix towards one client; runs must be invalid
+  --profile-ours DIR                        run our reflector with --cpu-prof into DIR and print its top 10 functions
+                                            per run (Node writes the profile when the reflector exits on SIGTERM)`;
 
 export interface Options {
   reflectors: string[];
@@ -42,6 +45,7 @@ export interface Options {
   runs: number;
   env: Env;
   out: string;
+  profileOurs?: string;
 }
 
 const list = (s: string | undefined): number[] | undefined => s?.split(',').filter(Boolean).map(Number);
@@ -55,7 +59,7 @@ export function parseOptions(argv: string[]): Options {
       'churn-c': { type: 'string' }, 'churn-fraction': { type: 'string' }, 'churn-interval': { type: 'string' },
       'churn-duration': { type: 'string' }, runs: { type: 'string' }, port: { type: 'string' }, timeout: { type: 'string' },
       'connect-timeout': { type: 'string' }, quick: { type: 'boolean' }, 'ipv4-only': { type: 'boolean' },
-      out: { type: 'string' }, fault: { type: 'string' }, help: { type: 'boolean' },
+      out: { type: 'string' }, fault: { type: 'string' }, help: { type: 'boolean' }, 'profile-ours': { type: 'string' },
     },
   });
   if (v.help) {
@@ -94,6 +98,7 @@ export function parseOptions(argv: string[]): Options {
       ...(v.fault ? { fault: 'drop-one' as const } : {}),
     },
     out: v.out ?? fileURLToPath(new URL('./results', import.meta.url)),
+    ...(v['profile-ours'] ? { profileOurs: resolve(v['profile-ours']) } : {}),
   };
 }
 
@@ -115,6 +120,10 @@ export function machine(reflectors: string[]): Record<string, string> {
 /** Runs everything; reflectors alternate inside each run so ratios compare neighbours in time. */
 export async function runBench(o: Options, emit: (m: Measurement) => void = () => undefined, log: (s: string) => void = () => undefined): Promise<Measurement[]> {
   const all: Measurement[] = [];
+  if (o.profileOurs) {
+    mkdirSync(o.profileOurs, { recursive: true });
+    process.env.BENCH_OURS_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${o.profileOurs}`;
+  }
   const push = (m: Measurement): void => { all.push(m); emit(m); };
   const skip = (w: Measurement['workload'], caseName: string, params: Record<string, number>): string[] => {
     const ok: string[] = [];
@@ -133,6 +142,10 @@ export async function runBench(o: Options, emit: (m: Measurement) => void = () =
         const t = Date.now();
         const m = await fn(r, run);
         log(`${w} ${caseName} ${r} run ${run}/${o.runs}: ${m.valid ? 'valid' : 'INVALID'} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+        if (r === 'ours' && o.profileOurs) {
+          const prof = newestProfile(o.profileOurs);
+          if (prof) log(`top 10 functions of ours (${prof}):\n${renderTop(topFunctions(prof))}`);
+        }
         push(m);
       }
     }
