@@ -45,11 +45,13 @@ function prefixSize(len: number, addPath: boolean): number {
 }
 
 /** Splits prefixes [0, n) into runs whose encoded size fits `room` octets; returns [end index, octets] pairs. */
-function pack(p: PrefixesV4 | PrefixesV6, n: number, addPath: boolean, room: number): number[] {
+function pack(p: PrefixesV4 | PrefixesV6, n: number, addPath: boolean, room: number, maxBits: number): number[] {
   const runs: number[] = [];
   let bytes = 0;
+  if (p.lens.length < n || (maxBits === 128 && (p as PrefixesV6).addrs.length < 16 * n)) throw new RangeError(`buildUpdates: fewer than ${n} prefixes given`);
   for (let i = 0; i < n; i++) {
     const len = p.lens[i]!;
+    if (!(len >= 0 && len <= maxBits)) throw new RangeError(`buildUpdates: prefix length ${len} is not 0..${maxBits}`);
     const sz = prefixSize(len, addPath);
     if (sz > room) throw new RangeError(`a /${len} prefix does not fit in a message with ${room} octets left for NLRI`);
     if (bytes + sz > room) { runs.push(i, bytes); bytes = 0; }
@@ -95,6 +97,7 @@ export function buildUpdates(opts: BuildUpdatesOptions): Buffer[] {
   const classic = afi === AFI_IPV4 && safi === SAFI_UNICAST;
   const addPath = afi === AFI_IPV4 ? ctx.addPathV4 : ctx.addPathV6;
   const max = ctx.maxMessageLen;
+  const maxBits = afi === AFI_IPV4 ? 32 : 128;
   const nW = count(opts.withdrawals);
   const nA = count(opts.prefixes);
   let attrs: Uint8Array = opts.attrs ?? new Uint8Array(0);
@@ -110,7 +113,7 @@ export function buildUpdates(opts: BuildUpdatesOptions): Buffer[] {
   const plans: Plan[] = [];
   if (nW > 0) {
     const room = classic ? max - fixed : max - fixed - 4 - 3;
-    const runs = pack(opts.withdrawals!, nW, addPath, room);
+    const runs = pack(opts.withdrawals!, nW, addPath, room, maxBits);
     for (let r = 0, from = 0; r < runs.length; r += 2) {
       const bytes = runs[r + 1]!;
       const size = classic ? fixed + bytes : fixed + mpHeader(3 + bytes) + 3 + bytes;
@@ -121,7 +124,7 @@ export function buildUpdates(opts: BuildUpdatesOptions): Buffer[] {
   if (nA > 0) {
     const mpFixed = classic ? 0 : 4 + 5 + nh!.length;
     const room = max - fixed - attrs.length - mpFixed;
-    const runs = pack(opts.prefixes!, nA, addPath, room);
+    const runs = pack(opts.prefixes!, nA, addPath, room, maxBits);
     for (let r = 0, from = 0; r < runs.length; r += 2) {
       const bytes = runs[r + 1]!;
       const size = classic ? fixed + attrs.length + bytes : fixed + mpHeader(5 + nh!.length + bytes) + 5 + nh!.length + attrs.length + bytes;
