@@ -8,7 +8,8 @@ import type {
 import { deviceProtocol, emptyRouteChangeStats } from '../control/model.js';
 import type { Reflector, RouteView as RibRouteView } from '../reflector/reflector.js';
 import { mayReflect } from '../reflector/policy.js';
-import { CeaseSubcode } from '../wire/types.js';
+import { AFI_IPV4, AFI_IPV6, CeaseSubcode, MessageType, SAFI_UNICAST } from '../wire/types.js';
+import { encodeRouteRefresh } from '../wire/notification.js';
 import { routeAttributes } from './route-attributes.js';
 import type { SessionBook, SessionRecord } from './session-book.js';
 
@@ -252,6 +253,17 @@ export class ControlAdapter implements ControlModel {
     await rec.session.stop(CeaseSubcode.ADMINISTRATIVE_RESET, 'restarted by the operator');
     rec.disabled = false;
     rec.session.start();
+  }
+
+  /** `reload in` asks the peer for its routes again (RFC 2918), `reload out` re-sends ours from the Adj-RIB-Out. */
+  reload(family: Family, name: string, direction: 'in' | 'out' | 'both'): void {
+    const rec = this.d.book.byName(family, name);
+    if (rec === undefined || rec.session.state !== 'Established') return;
+    const afi = family === 6 ? AFI_IPV6 : AFI_IPV4;
+    if (direction !== 'out' && rec.session.negotiated?.routeRefresh === true) {
+      rec.session.send(encodeRouteRefresh({ type: MessageType.ROUTE_REFRESH, afi, safi: SAFI_UNICAST, subtype: 0 }));
+    }
+    if (direction !== 'in') this.d.reflector.handleRouteRefresh(rec.peer, { afi, safi: SAFI_UNICAST, subtype: 0 });
   }
 
   configure(mode: 'apply' | 'check'): Promise<ConfigureResult> {
