@@ -1,6 +1,6 @@
 import test from 'ava';
 import { Reflector } from '../../src/reflector/reflector.js';
-import { attrs, quad, updateV4, walkAttrs } from '../rib/helpers.js';
+import { attrs, quad, updateV4, updateV6, walkAttrs } from '../rib/helpers.js';
 import { FakePeer, neg, settle, summary, ROUTER_ID, CLUSTER } from './fake-peer.js';
 
 interface Lab {
@@ -301,5 +301,37 @@ test('our own restart with expected peers: held until every expected peer is up 
   r.handleUpdate(b, updateV4({}));
   await new Promise((res) => setTimeout(res, 20));
   t.false(r.holdingExports);
+  r.close();
+});
+
+test('IPv6: a 32-byte next hop (global + link-local) is reflected byte-exact in MP_REACH_NLRI; withdrawals in MP_UNREACH', async (t) => {
+  const r = new Reflector({ routerId: ROUTER_ID });
+  const v6 = { families: [2], recvCtx: { as4: true, addPathV4: false, addPathV6: false, maxMessageLen: 4096 } };
+  const a = new FakePeer('Global_fd00__11', 'fd00::11', true, 6);
+  const b = new FakePeer('Global_fd00__12', 'fd00::12', true, 6);
+  r.peerUp(a, neg('10.0.1.1', v6));
+  r.peerUp(b, neg('10.0.1.2', v6));
+  await settle(r);
+  t.deepEqual(summary(b.updates()), { announced: [], withdrawn: [], eor: 1 });
+  const nh = Buffer.from('fd000000000000000000000000000011fe800000000000000000000000000011', 'hex');
+  r.handleUpdate(a, updateV6({ attrs: attrs({ localPref: 100, communities: [0xfde80001] }), nextHop: nh, nlri: ['fd00:1::/122', 'fd00:1::40/122'] }));
+  await settle(r);
+  const us = b.updates();
+  t.is(us.length, 1);
+  t.deepEqual(us[0].mpReach?.nextHop, nh);
+  t.deepEqual(us[0].mpReach?.nlri.sort(), ['fd00:1:0:0:0:0:0:0/122', 'fd00:1:0:0:0:0:0:40/122']);
+  const got = walkAttrs(us[0].attrs);
+  t.deepEqual(got.find((x) => x.type === 9)?.value, Buffer.from([10, 0, 1, 1]));
+  t.is(got.find((x) => x.type === 3), undefined, 'no IPv4 NEXT_HOP on IPv6');
+  t.deepEqual([...r.routes(6)].map((x) => [x.prefix, x.nextHop]), [
+    ['fd00:1::/122', 'fd00::11 fe80::11'], ['fd00:1::40/122', 'fd00::11 fe80::11'],
+  ]);
+  r.handleUpdate(a, updateV6({ withdrawn: ['fd00:1::40/122'] }));
+  await settle(r);
+  t.deepEqual(summary(b.updates()).withdrawn, ['fd00:1:0:0:0:0:0:40/122']);
+  r.handleUpdate(a, updateV6({}));
+  r.peerDown(a, { graceful: false });
+  await settle(r);
+  t.deepEqual(summary(b.updates()).withdrawn, ['fd00:1:0:0:0:0:0:0/122']);
   r.close();
 });

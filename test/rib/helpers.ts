@@ -158,3 +158,38 @@ function attrBytes(flags: number, type: number, value: Buffer): number[] {
   const ext = (flags & 0x10) !== 0;
   return ext ? [flags, type, value.length >> 8, value.length & 255, ...value] : [flags, type, value.length, ...value];
 }
+
+function prefixBytesV6(text: string): number[] {
+  const [a, l] = text.split('/');
+  const len = Number(l);
+  const [head, tail] = a.includes('::') ? a.split('::') : [a, ''];
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === '' ? [] : tail.split(':');
+  const words = [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t].map((w) => parseInt(w, 16));
+  const bytes = words.flatMap((w) => [w >> 8, w & 255]).slice(0, (len + 7) >> 3);
+  return [len, ...bytes];
+}
+
+/** An IPv6 UPDATE: MP_UNREACH_NLRI and/or MP_REACH_NLRI (next hop of 16 or 32 bytes) plus other attributes. */
+export function updateV6(opts: { withdrawn?: string[]; attrs?: Buffer; nextHop?: Buffer; nlri?: string[] }): Buffer {
+  const parts: number[] = [];
+  if (opts.withdrawn && opts.withdrawn.length > 0) {
+    const v = [0, 2, 1, ...opts.withdrawn.flatMap(prefixBytesV6)];
+    parts.push(0x90, 15, v.length >> 8, v.length & 255, ...v);
+  }
+  if (opts.nlri && opts.nlri.length > 0) {
+    const nh = [...(opts.nextHop ?? Buffer.alloc(16))];
+    const v = [0, 2, 1, nh.length, ...nh, 0, ...opts.nlri.flatMap(prefixBytesV6)];
+    parts.push(0x90, 14, v.length >> 8, v.length & 255, ...v);
+  }
+  const a = Buffer.concat([Buffer.from(parts), opts.attrs ?? Buffer.alloc(0)]);
+  const len = 23 + a.length;
+  const m = Buffer.alloc(len);
+  m.fill(0xff, 0, 16);
+  m.writeUInt16BE(len, 16);
+  m[18] = 2;
+  m.writeUInt16BE(0, 19);
+  m.writeUInt16BE(a.length, 21);
+  a.copy(m, 23);
+  return m;
+}
