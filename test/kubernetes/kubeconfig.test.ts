@@ -3,7 +3,8 @@
 import test from 'ava';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseYamlSubset, YamlSubsetError } from '../../src/datastore/kubernetes/yaml-subset.js';
+import fc from 'fast-check';
+import { parseYamlSubset, YamlSubsetError, type YamlValue } from '../../src/datastore/kubernetes/yaml-subset.js';
 import { KubeConfigError, loadKubeConnection, parseKubeconfig } from '../../src/datastore/kubernetes/kubeconfig.js';
 import { kubeconfigYaml, tmpDir } from './helpers.js';
 
@@ -45,6 +46,13 @@ test('YAML subset: kubectl layout, sequences at the key indentation, quotes, com
   });
 });
 
+test('YAML subset: one-line flow collections (as hand-written kubeconfigs and RBAC files use)', (t) => {
+  t.deepEqual(
+    parseYamlSubset('args: ["eks", get-token, \'--x\']\nenv: {A: "1", B: [x, {c: http://h:1/p}], D: null}\nlist:\n- [a, b]\n- {k: v}\n'),
+    { args: ['eks', 'get-token', '--x'], env: { A: '1', B: ['x', { c: 'http://h:1/p' }], D: null }, list: [['a', 'b'], { k: 'v' }] },
+  );
+});
+
 test('YAML subset: JSON documents are accepted as they are', (t) => {
   t.deepEqual(parseYamlSubset(' {"a": [1, true, null, {"b": "c"}]}'), { a: ['1', true, null, { b: 'c' }] });
 });
@@ -54,7 +62,9 @@ test('YAML subset: unsupported or malformed input is an error with a line number
     ['a: 1\n\tb: 2', /line 2: tab in indentation/],
     ['a: &x 1', /line 1: anchors, aliases and tags/],
     ['a: |\n  text', /line 1: block scalars/],
-    ['a: {b: 1}', /non-empty flow collections/],
+    ['a: {b: 1', /flow collection: expected , or \}/],
+    ['a: [1, 2] x', /flow collection: text after the collection/],
+    ['a: {b: 1, b: 2}', /duplicate key "b"/],
     ['a: 1\na: 2', /line 2: duplicate key "a"/],
     ['a:\n  b: 1\n c: 2', /line 3: unexpected indentation/],
     ['a: "open', /unterminated quoted scalar/],
@@ -152,4 +162,56 @@ test('in-cluster service account when KUBECONFIG is unset', (t) => {
   const noToken = tmpDir('sa-');
   const e2 = t.throws(() => loadKubeConnection(undefined, { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, noToken));
   t.regex(e2!.message, /cannot read .*token/);
+});
+
+/** Block-style YAML with every scalar double-quoted (JSON string syntax is valid YAML double-quoted syntax). */
+function toBlockYaml(v: YamlValue, indent: number): string[] {
+  const pad = ' '.repeat(indent);
+  const inline = (x: YamlValue): string | undefined => {
+    if (typeof x === 'string') return JSON.stringify(x);
+    if (x === null) return 'null';
+    if (typeof x === 'boolean') return String(x);
+    if (Array.isArray(x) && x.length === 0) return '[]';
+    if (!Array.isArray(x) && Object.keys(x).length === 0) return '{}';
+    return undefined;
+  };
+  if (Array.isArray(v)) {
+    return v.flatMap((item) => {
+      const s = inline(item);
+      return s !== undefined ? [`${pad}- ${s}`] : [`${pad}-`, ...toBlockYaml(item, indent + 2)];
+    });
+  }
+  if (typeof v === 'object' && v !== null) {
+    return Object.entries(v).flatMap(([k, item]) => {
+      const s = inline(item);
+      return s !== undefined ? [`${pad}${JSON.stringify(k)}: ${s}`] : [`${pad}${JSON.stringify(k)}:`, ...toBlockYaml(item, indent + 2)];
+    });
+  }
+  return [`${pad}${inline(v)!}`];
+}
+
+test('YAML subset: block documents of nested mappings, sequences and arbitrary strings read back unchanged', (t) => {
+  // Characters that mean something in YAML or need escapes, mixed with any code point.
+  const unit = fc.oneof(
+    fc.constantFrom('\t', '\n', '\r', '"', "'", '#', ':', ' ', '\\', '-', '[', ']', '{', '}', ',', '&', '*', '!', '|', '>', '%', '@', '\u0000', '\b', 'é', '\u2028'),
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+  );
+  const text = (minLength: number, maxLength: number): fc.Arbitrary<string> => fc.string({ unit, minLength, maxLength });
+  const { tree } = fc.letrec<{ tree: YamlValue; node: YamlValue }>((tie) => ({
+    tree: fc.dictionary(text(1, 8), tie('node'), { maxKeys: 4 }) as fc.Arbitrary<YamlValue>,
+    node: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      text(0, 12),
+      fc.constantFrom<YamlValue>(null, true, false),
+      fc.array(tie('node'), { maxLength: 3 }),
+      tie('tree'),
+    ) as fc.Arbitrary<YamlValue>,
+  }));
+  fc.assert(
+    fc.property(tree, (doc) => {
+      const text = toBlockYaml(doc, 0).join('\n');
+      t.deepEqual(parseYamlSubset(text.trim() === '' ? '' : text), Object.keys(doc as object).length === 0 ? null : doc, text);
+    }),
+    { numRuns: 300 },
+  );
 });

@@ -127,7 +127,7 @@ function parseSequence(lines: Line[], cursor: { i: number }, indent: number): Ya
     // "- key: value" opens a mapping whose column is that of "key": rewrite the line in place as that entry.
     const column = l.indent + (l.text.length - rest.length);
     if (isSequenceItem(rest)) throw new YamlSubsetError('nested inline sequences are not supported', l.no);
-    if (findMappingColon(rest) >= 0) {
+    if (rest[0] !== '{' && rest[0] !== '[' && findMappingColon(rest) >= 0) {
       lines[cursor.i] = { no: l.no, indent: column, text: rest };
       out.push(parseMapping(lines, cursor, column));
     } else {
@@ -210,7 +210,7 @@ function parseScalar(text: string, no: number): YamlValue {
   }
   if (text === '{}') return {};
   if (text === '[]') return [];
-  if (c === '{' || c === '[') throw new YamlSubsetError('non-empty flow collections are not supported', no);
+  if (c === '{' || c === '[') return parseFlow(text, no);
   if (c === '|' || c === '>') throw new YamlSubsetError('block scalars (| and >) are not supported', no);
   if (c === '&' || c === '*' || c === '!') throw new YamlSubsetError('anchors, aliases and tags are not supported', no);
   if (c === '@' || c === '`') throw new YamlSubsetError(`reserved indicator ${c}`, no);
@@ -219,6 +219,104 @@ function parseScalar(text: string, no: number): YamlValue {
   if (text === 'false' || text === 'False' || text === 'FALSE') return false;
   if (findMappingColon(text) >= 0) throw new YamlSubsetError(`unexpected "key: value" in a scalar: ${JSON.stringify(text)}`, no);
   return text;
+}
+
+/** A flow collection on one line: `[a, "b", {c: d}]`, `{k: v, k2: [1, 2]}`. Plain scalars may not hold ,[]{}. */
+function parseFlow(text: string, no: number): YamlValue {
+  let i = 0;
+  const fail = (what: string): never => {
+    throw new YamlSubsetError(`flow collection: ${what} at column ${i + 1} of ${JSON.stringify(text)}`, no);
+  };
+  const ws = (): void => {
+    while (text[i] === ' ') i++;
+  };
+  const scalar = (isKey: boolean): YamlValue => {
+    ws();
+    const q = text[i];
+    if (q === '"' || q === "'") {
+      let j = i + 1;
+      while (j < text.length) {
+        if (q === '"' && text[j] === '\\') j += 2;
+        else if (text[j] === q) {
+          if (q === "'" && text[j + 1] === "'") j += 2;
+          else break;
+        } else j++;
+      }
+      if (j >= text.length) fail('unterminated quoted scalar');
+      const token = text.slice(i, j + 1);
+      i = j + 1;
+      return parseScalar(token, no);
+    }
+    const start = i;
+    while (i < text.length && !',[]{}'.includes(text[i]!)) {
+      if (isKey && text[i] === ':' && (text[i + 1] === ' ' || text[i + 1] === undefined || ',}'.includes(text[i + 1]!))) break;
+      i++;
+    }
+    const token = text.slice(start, i).trim();
+    if (token === '') fail('missing value');
+    return parseScalar(token, no);
+  };
+  const value = (): YamlValue => {
+    ws();
+    if (text[i] === '[') {
+      i++;
+      const out: YamlValue[] = [];
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return out;
+      }
+      for (;;) {
+        out.push(value());
+        ws();
+        if (text[i] === ',') {
+          i++;
+          ws();
+          if (text[i] === ']') break;
+          continue;
+        }
+        if (text[i] === ']') break;
+        fail('expected , or ]');
+      }
+      i++;
+      return out;
+    }
+    if (text[i] === '{') {
+      i++;
+      const out: { [key: string]: YamlValue } = {};
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return out;
+      }
+      for (;;) {
+        const k = scalar(true);
+        if (typeof k === 'object' && k !== null) fail('complex key');
+        const key = k === null ? 'null' : String(k);
+        if (Object.prototype.hasOwnProperty.call(out, key)) fail(`duplicate key ${JSON.stringify(key)}`);
+        ws();
+        if (text[i] !== ':') fail('expected :');
+        i++;
+        out[key] = value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          ws();
+          if (text[i] === '}') break;
+          continue;
+        }
+        if (text[i] === '}') break;
+        fail('expected , or }');
+      }
+      i++;
+      return out;
+    }
+    return scalar(false);
+  };
+  const v = value();
+  ws();
+  if (i !== text.length) fail('text after the collection');
+  return v;
 }
 
 function parseDoubleQuoted(text: string, no: number): string {
@@ -233,7 +331,9 @@ function parseDoubleQuoted(text: string, no: number): string {
       continue;
     }
     const e = inner[++i];
-    const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '"': '"', '\\': '\\', '/': '/', '0': '\0', ' ': ' ' };
+    const simple: Record<string, string> = {
+      n: '\n', t: '\t', r: '\r', b: '\b', f: '\f', v: '\v', a: '\x07', e: '\x1b', '"': '"', '\\': '\\', '/': '/', '0': '\0', ' ': ' ',
+    };
     if (e !== undefined && simple[e] !== undefined) out += simple[e];
     else if (e === 'x' || e === 'u' || e === 'U') {
       const len = e === 'x' ? 2 : e === 'u' ? 4 : 8;
