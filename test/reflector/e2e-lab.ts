@@ -23,8 +23,10 @@ export function tmp(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-function start(name: string, cmd: string, args: string[], dir: string, env: NodeJS.ProcessEnv = process.env): Proc {
-  const proc = spawn(cmd, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(name: string, cmd: string, args: string[], dir: string, env: NodeJS.ProcessEnv = process.env, netns?: string): Proc {
+  // `ip netns exec` execs the command, so the child's pid is the daemon's.
+  const [c, a] = netns === undefined ? [cmd, args] : ['/usr/sbin/ip', ['netns', 'exec', netns, cmd, ...args]];
+  const proc = spawn(c, a, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer): void => {
     out += d.toString();
@@ -60,6 +62,10 @@ export interface NodeConf {
   largeCommunity?: [number, number, number];
   /** Prefixes the node's import filter rejects (to test route refresh after a reconfiguration). */
   rejectImport?: string[];
+  /** IPv6 node: its IPv6 address and the reflector's (ip stays the IPv4 router ID); runs in netns. */
+  ip6?: string;
+  rr6?: string;
+  netns?: string;
 }
 
 export interface BirdNode extends Proc {
@@ -94,7 +100,8 @@ const timers = 'hold time 30;\n  connect delay time 1;\n  connect retry time 2;\
 export function startBird2Node(c: NodeConf, dir = tmp('rr60-bird2-')): BirdNode {
   writeFileSync(path.join(dir, 'bird.cfg'), bird2Config(c));
   const socket = path.join(dir, 'bird.ctl');
-  const p = start(`bird2 ${c.ip}`, BIRD2, ['-f', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir);
+  // -R: graceful restart recovery at start, as calico/node runs BIRD.
+  const p = start(`bird2 ${c.ip}`, BIRD2, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, process.env, c.netns);
   return { ...p, conf: c, socket, bird2: true, restart: (nc?: NodeConf) => startBird2Node(nc ?? c, dir) };
 }
 
@@ -121,7 +128,7 @@ protocol bgp Global_${c.rr.replaceAll('.', '_')} {
 export function startBird16Node(c: NodeConf, dir = tmp('rr60-bird16-')): BirdNode {
   writeFileSync(path.join(dir, 'bird.cfg'), bird16Config(c));
   const socket = path.join(dir, 'bird.ctl');
-  const p = start(`bird1.6 ${c.ip}`, BIRD16, ['-f', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir);
+  const p = start(`bird1.6 ${c.ip}`, BIRD16, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, process.env, c.netns);
   return { ...p, conf: c, socket, bird2: false, restart: (nc?: NodeConf) => startBird16Node(nc ?? c, dir) };
 }
 
@@ -162,7 +169,7 @@ export interface BirdRoute {
 }
 
 export function showRouteAll(n: BirdNode): BirdRoute[] {
-  const text = birdc(n, 'show', 'route', 'all');
+  const text = n.conf.ip6 !== undefined && !n.bird2 ? birdc6(n, 'show', 'route', 'all') : birdc(n, 'show', 'route', 'all');
   const out: BirdRoute[] = [];
   let prefix = '';
   let cur: BirdRoute | undefined;
@@ -223,3 +230,94 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | false, 
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---- IPv6 in a network namespace the test creates (loopback gets the fd60:: addresses there) ----------------
+
+export function createNetns(name: string, addrs6: string[]): void {
+  spawnSync('/usr/sbin/ip', ['netns', 'del', name]);
+  const run = (...a: string[]) => {
+    const r = spawnSync('/usr/sbin/ip', a, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`ip ${a.join(' ')}: ${r.stderr}`);
+  };
+  run('netns', 'add', name);
+  run('-n', name, 'link', 'set', 'lo', 'up');
+  for (const a of addrs6) run('-n', name, '-6', 'addr', 'add', `${a}/128`, 'dev', 'lo', 'nodad');
+}
+
+export function deleteNetns(name: string): void {
+  spawnSync('/usr/sbin/ip', ['netns', 'del', name]);
+}
+
+function v6Name(a: string): string {
+  return a.replaceAll(':', '_');
+}
+
+/** An IPv6 Calico node on BIRD 2 (ipv6 channel), iBGP over IPv6 to the reflector's IP6. */
+export function startBird2Node6(c: NodeConf, dir = tmp('rr60-bird2v6-')): BirdNode {
+  const ip6 = c.ip6 as string;
+  const rr6 = c.rr6 as string;
+  const cfg = `router id ${c.ip};
+protocol device { scan time 2; }
+protocol static { ipv6; ${c.blocks.map((b) => `route ${b} blackhole;`).join(' ')} }
+${exportFilter(c)}
+protocol bgp Global_${v6Name(rr6)} {
+  local ${ip6} port 179 as ${c.as ?? 64512};
+  strict bind yes;
+  neighbor ${rr6} port 179 as ${c.as ?? 64512};
+  multihop;
+  graceful restart;
+  ${timers}
+  ipv6 { import filter calico_import; export filter calico_export; next hop self; gateway recursive; add paths on; };
+}
+`;
+  writeFileSync(path.join(dir, 'bird.cfg'), cfg);
+  const socket = path.join(dir, 'bird.ctl');
+  const p = start(`bird2 ${ip6}`, BIRD2, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, process.env, c.netns);
+  return { ...p, conf: c, socket, bird2: true, restart: (nc?: NodeConf) => startBird2Node6(nc ?? c, dir) };
+}
+
+/** An IPv6 Calico node on BIRD 1.6 (bird6, as calico/node runs it). */
+export function startBird6Node(c: NodeConf, dir = tmp('rr60-bird6-')): BirdNode {
+  const ip6 = c.ip6 as string;
+  const rr6 = c.rr6 as string;
+  const cfg = `router id ${c.ip};
+listen bgp address ${ip6} port 179;
+protocol device { scan time 2; }
+protocol static { ${c.blocks.map((b) => `route ${b} blackhole;`).join(' ')} }
+${exportFilter(c)}
+protocol bgp Global_${v6Name(rr6)} {
+  local as ${c.as ?? 64512};
+  neighbor ${rr6} as ${c.as ?? 64512};
+  multihop;
+  gateway recursive;
+  import filter calico_import;
+  export filter calico_export;
+  next hop self;
+  source address ${ip6};
+  add paths on;
+  graceful restart;
+  ${timers}
+}
+`;
+  writeFileSync(path.join(dir, 'bird.cfg'), cfg);
+  const socket = path.join(dir, 'bird.ctl');
+  const p = start(`bird6 ${ip6}`, '/usr/sbin/bird6', ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, process.env, c.netns);
+  return { ...p, conf: c, socket, bird2: false, restart: (nc?: NodeConf) => startBird6Node(nc ?? c, dir) };
+}
+
+export function birdc6(n: BirdNode, ...cmd: string[]): string {
+  const r = spawnSync(n.bird2 ? BIRDC2 : '/usr/sbin/birdc6', ['-s', n.socket, ...cmd], { encoding: 'utf8', timeout: 5000 });
+  return r.stdout + r.stderr;
+}
+
+/** Our reflector with IP and IP6, inside a network namespace. */
+export function startReflector6(ip: string, ip6: string, netns: string, keys: Record<string, unknown>, dir = tmp('rr60-ours6-')): ReflectorProc {
+  const datastore = path.join(dir, 'datastore.json');
+  writeFileSync(datastore, JSON.stringify(keys, null, 1));
+  const env = {
+    ...process.env, IP: ip, IP6: ip6, BGP_PORT: '179', DATASTORE_TYPE: 'file', DATASTORE_FILE: datastore, SOCKET_DIR: dir,
+    METRICS_LISTEN: 'off', LOG_LEVEL: 'info', LOG_FORMAT: 'json',
+  };
+  const p = start(`reflector ${ip6}`, process.execPath, ['--import=tsx', path.join(REPO, 'src/main.ts')], REPO, env, netns);
+  return { ...p, ip, socketDir: dir, datastore, restart: () => startReflector6(ip, ip6, netns, keys, dir) };
+}
