@@ -3,7 +3,10 @@
 import { AsPathSegmentType, AS_TRANS, AttrType, ATTR_FLAG_OPTIONAL, ATTR_FLAG_TRANSITIVE } from './types.js';
 import type { AsPathSegment, PathAttribute } from './types.js';
 
-/** True when b[s, e) is a well-formed sequence of segments with asSize-octet AS numbers (RFC 7606 §7.2). */
+/**
+ * True when b[s, e) is a well-formed sequence of segments with asSize-octet AS numbers (RFC 7606 §7.2):
+ * known segment types, no empty segment, no overrun, and no AS 0 (RFC 7607).
+ */
 export function asPathWellFormed(b: Uint8Array, s: number, e: number, asSize: number): boolean {
   let o = s;
   while (o < e) {
@@ -11,8 +14,12 @@ export function asPathWellFormed(b: Uint8Array, s: number, e: number, asSize: nu
     const t = b[o]!;
     const n = b[o + 1]!;
     if (t < AsPathSegmentType.AS_SET || t > AsPathSegmentType.AS_CONFED_SET || n === 0) return false;
-    o += 2 + n * asSize;
-    if (o > e) return false;
+    const end = o + 2 + n * asSize;
+    if (end > e) return false;
+    for (let p = o + 2; p < end; p += asSize) {
+      if ((asSize === 4 ? b[p]! | b[p + 1]! | b[p + 2]! | b[p + 3]! : b[p]! | b[p + 1]!) === 0) return false;
+    }
+    o = end;
   }
   return true;
 }

@@ -82,7 +82,7 @@ const ORIGIN: AttrDescriptor = {
 const AS_PATH: AttrDescriptor = {
   name: 'AS_PATH', flags: WK, action: 'treat-as-withdraw',
   check: (b, s, e, ctx) => asPathWellFormed(b, s, e, ctx.as4 ? 4 : 2) ? undefined
-    : { subcode: UpdateSubcode.MALFORMED_AS_PATH, reason: `AS_PATH is malformed (bad segment type, empty segment or overrun, ${ctx.as4 ? 4 : 2}-octet AS numbers)` },
+    : { subcode: UpdateSubcode.MALFORMED_AS_PATH, reason: `AS_PATH is malformed (bad segment type, empty segment, overrun or AS 0; ${ctx.as4 ? 4 : 2}-octet AS numbers)` },
   decode: (b, s, e, flags, ctx) => ({ type: AttrType.AS_PATH, flags, segments: decodeAsPath(b, s, e, ctx.as4 ? 4 : 2) }),
   encode: (a, ctx) => encodeAsPath((a as A<AttrType.AS_PATH>).segments, ctx.as4 ? 4 : 2),
 };
@@ -116,8 +116,12 @@ const ATOMIC_AGGREGATE: AttrDescriptor = {
 };
 
 function aggregatorCheck(name: string, size: (ctx: CodecContext) => number) {
-  return (_b: Uint8Array, s: number, e: number, ctx: CodecContext): AttrProblem | undefined =>
-    e - s === size(ctx) ? undefined : { subcode: L, reason: `${name} must be ${size(ctx)} octets on this session, got ${e - s}` };
+  return (b: Uint8Array, s: number, e: number, ctx: CodecContext): AttrProblem | undefined => {
+    const n = size(ctx);
+    if (e - s !== n) return { subcode: L, reason: `${name} must be ${n} octets on this session, got ${e - s}` };
+    const as = n === 6 ? u16(b, s) : u32(b, s);
+    return as === 0 ? { subcode: UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, reason: `${name} carries AS 0 (RFC 7607)` } : undefined;
+  };
 }
 
 const AGGREGATOR: AttrDescriptor = {
@@ -252,14 +256,14 @@ const EXTENDED_COMMUNITIES: AttrDescriptor = {
 // RFC 6793 §6: a malformed AS4_PATH or AS4_AGGREGATOR is discarded, the UPDATE is still used.
 const AS4_PATH: AttrDescriptor = {
   name: 'AS4_PATH', flags: OPT_T, action: 'attribute-discard',
-  check: (b, s, e) => asPathWellFormed(b, s, e, 4) ? undefined : { subcode: UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, reason: 'AS4_PATH is malformed' },
+  check: (b, s, e) => asPathWellFormed(b, s, e, 4) ? undefined : { subcode: UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, reason: 'AS4_PATH is malformed (bad segment type, empty segment, overrun or AS 0)' },
   decode: (b, s, e, flags) => ({ type: AttrType.AS4_PATH, flags, segments: decodeAsPath(b, s, e, 4) }),
   encode: (a) => encodeAsPath((a as A<AttrType.AS4_PATH>).segments, 4),
 };
 
 const AS4_AGGREGATOR: AttrDescriptor = {
   name: 'AS4_AGGREGATOR', flags: OPT_T, action: 'attribute-discard',
-  check: lenIs(8, 'AS4_AGGREGATOR'),
+  check: aggregatorCheck('AS4_AGGREGATOR', () => 8),
   decode: (b, s, _e, flags) => ({ type: AttrType.AS4_AGGREGATOR, flags, as: u32(b, s), address: ipv4ToString(b, s + 4) }),
   encode: (a) => {
     const g = a as A<AttrType.AS4_AGGREGATOR>;

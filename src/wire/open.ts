@@ -148,8 +148,8 @@ export function openAs(open: OpenMessage): number {
 }
 
 /**
- * RFC 4271 §6.2 checks that need no configuration: version 4, hold time 0 or >= 3, non-zero BGP Identifier
- * (RFC 6286), no optional parameter other than capabilities. Returns the error to send, or undefined.
+ * RFC 4271 §6.2 checks that need no configuration: version 4, hold time 0 or >= 3, peer AS not 0 (RFC 7607),
+ * non-zero BGP Identifier (RFC 6286), no optional parameter other than capabilities. Returns the error to send, or undefined.
  */
 export function validateOpen(open: OpenMessage): BgpError | undefined {
   if (open.version !== 4) {
@@ -159,6 +159,10 @@ export function validateOpen(open: OpenMessage): BgpError | undefined {
   if (open.holdTime === 1 || open.holdTime === 2) {
     return new BgpError(ErrorCode.OPEN_MESSAGE, OpenSubcode.UNACCEPTABLE_HOLD_TIME,
       `hold time ${open.holdTime}s is not allowed (must be 0 or at least 3)`);
+  }
+  if (open.myAs === 0 || openAs(open) === 0) {
+    // RFC 7607: AS 0 is never a valid peer AS.
+    return new BgpError(ErrorCode.OPEN_MESSAGE, OpenSubcode.BAD_PEER_AS, 'peer AS 0 is not allowed (RFC 7607)', { data: Uint8Array.of(0, 0) });
   }
   if (open.bgpId === '0.0.0.0') {
     return new BgpError(ErrorCode.OPEN_MESSAGE, OpenSubcode.BAD_BGP_IDENTIFIER, 'BGP identifier 0.0.0.0 is invalid');

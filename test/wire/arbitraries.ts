@@ -38,7 +38,7 @@ function prefixArb(afi: 1 | 2, addPath: boolean): fc.Arbitrary<Prefix> {
 function segmentsArb(maxAs: number, allowConfed: boolean): fc.Arbitrary<AsPathSegment[]> {
   return fc.array(fc.record({
     type: allowConfed ? fc.constantFrom(1, 2, 2, 3, 4) : fc.constantFrom(1, 2, 2),
-    asns: fc.array(fc.integer({ min: 0, max: maxAs }), { minLength: 1, maxLength: 12 }),
+    asns: fc.array(fc.integer({ min: 1, max: maxAs }), { minLength: 1, maxLength: 12 }),
   }), { maxLength: 4 }) as fc.Arbitrary<AsPathSegment[]>;
 }
 
@@ -60,7 +60,7 @@ function attributeArbs(ctx: CodecContext): Record<number, fc.Arbitrary<PathAttri
     4: fc.record({ type: fc.constant(4), flags: flagsArb(0x80), med: u32 }),
     5: fc.record({ type: fc.constant(5), flags: flagsArb(0x40), localPref: u32 }),
     6: fc.record({ type: fc.constant(6), flags: flagsArb(0x40) }),
-    7: fc.record({ type: fc.constant(7), flags: flagsArb(0xc0), as: fc.integer({ min: 0, max: maxAs }), address: ipv4 }),
+    7: fc.record({ type: fc.constant(7), flags: flagsArb(0xc0), as: fc.integer({ min: 1, max: maxAs }), address: ipv4 }),
     8: fc.record({ type: fc.constant(8), flags: flagsArb(0xc0), communities: fc.array(u32, { minLength: 1, maxLength: 20 }) }),
     9: fc.record({ type: fc.constant(9), flags: flagsArb(0x80), originatorId: ipv4 }),
     10: fc.record({ type: fc.constant(10), flags: flagsArb(0x80), clusterList: fc.array(ipv4, { minLength: 1, maxLength: 6 }) }),
@@ -83,7 +83,7 @@ function attributeArbs(ctx: CodecContext): Record<number, fc.Arbitrary<PathAttri
   };
   if (!ctx.as4) {
     a[17] = fc.record({ type: fc.constant(17), flags: flagsArb(0xc0), segments: segmentsArb(0xffffffff, false) });
-    a[18] = fc.record({ type: fc.constant(18), flags: flagsArb(0xc0), as: u32, address: ipv4 });
+    a[18] = fc.record({ type: fc.constant(18), flags: flagsArb(0xc0), as: fc.integer({ min: 1, max: 0xffffffff }), address: ipv4 });
   }
   return a as Record<number, fc.Arbitrary<PathAttribute>>;
 }

@@ -92,5 +92,6 @@ test('validateOpen: version, hold time, identifier, unknown parameter', (t) => {
   t.is(validateOpen({ ...base, holdTime: 2 })?.subcode, 6);
   t.is(validateOpen({ ...base, holdTime: 0 }), undefined);
   t.is(validateOpen({ ...base, bgpId: '0.0.0.0' })?.subcode, 3);
+  t.is(validateOpen({ ...base, myAs: 0 })?.subcode, 2);
   t.is(validateOpen({ ...base, parameters: [{ type: 1, value: new Uint8Array([1]) }] })?.subcode, 4);
 });

@@ -19,6 +19,8 @@ const cases: [string, Uint8Array, Outcome, CodecContext?][] = [
   ['AS_PATH segment type 5', update('', cat(ORIGIN, '40 02 06 05 01 0000fde9', NH), NLRI), ['taw', 11]],
   ['AS_PATH empty segment', update('', cat(ORIGIN, '40 02 02 02 00', NH), NLRI), ['taw', 11]],
   ['AS_PATH segment overrun', update('', cat(ORIGIN, '40 02 06 02 02 0000fde9', NH), NLRI), ['taw', 11]],
+  ['AS_PATH with AS 0 (RFC 7607)', update('', cat(ORIGIN, '40 02 0a 02 02 0000fde9 00000000', NH), NLRI), ['taw', 11]],
+  ['AGGREGATOR with AS 0 (RFC 7607)', update('', cat(ORIGIN, AS_PATH, NH, 'c0 07 08 00000000 0a000001'), NLRI), ['discard', 9]],
   ['AS_PATH 2-octet on a 4-octet session', update('', cat(ORIGIN, '40 02 04 02 01 fde9', NH), NLRI), ['taw', 11]],
   ['NEXT_HOP length 5', update('', cat(ORIGIN, AS_PATH, '40 03 05 0a00000100'), NLRI), ['taw', 5]],
   ['MED length 3', update('', cat(ORIGIN, AS_PATH, NH, '80 04 03 000001'), NLRI), ['taw', 5]],
