@@ -37,10 +37,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   });
 }
 
+/** One line for an error, with a hint at the TLS variables when the failure is about certificates. */
 export function errorText(e: unknown): string {
+  let text = String(e);
   if (e instanceof Error) {
     const code = (e as NodeJS.ErrnoException).code;
-    return code !== undefined && !e.message.includes(code) ? `${e.message} (${code})` : e.message;
+    text = code !== undefined && !e.message.includes(code) ? `${e.message} (${code})` : e.message;
   }
-  return String(e);
+  if (/certificate|self[- ]signed|issuer|ssl|tls|handshake|CERT_/i.test(text)) {
+    text += ' [TLS: check ETCD_CA_CERT_FILE (the CA that signed the server), ETCD_CERT_FILE and ETCD_KEY_FILE]';
+  }
+  return text;
 }

@@ -73,7 +73,15 @@ export function etcd3ClientOptions(o: Pick<EtcdV3Options, 'endpoints' | 'tls' | 
   return options;
 }
 
-class WatchEnded extends Error {}
+class WatchEnded extends Error {
+  /** True when etcd itself cancelled the watch (in practice: the start revision was compacted). */
+  constructor(
+    message: string,
+    readonly cancelled = false,
+  ) {
+    super(message);
+  }
+}
 
 export class EtcdV3KeySource implements KeySource {
   readonly name: string;
@@ -156,12 +164,15 @@ export class EtcdV3KeySource implements KeySource {
         await this.watch(view, publisher, revision, signal, () => backoff.reset());
       } catch (e) {
         if (signal.aborted) break;
+        if (e instanceof WatchEnded && e.cancelled) {
+          // etcd refuses a watch from a compacted revision (etcd3 does not pass the compact revision on):
+          // a fresh list replaces everything. The backoff still applies, in case the cause is something else.
+          log.info({ source: this.name }, `${this.name}: ${e.message} (listed revision compacted?); re-listing`);
+          await sleep(backoff.next(), signal);
+          continue;
+        }
         if (e instanceof WatchEnded) {
-          // Compaction of the listed revision, or the watch stream lost: a fresh list replaces everything.
-          if (/compact/i.test(e.message)) {
-            log.info({ source: this.name }, `${this.name}: ${e.message}; re-listing`);
-            continue;
-          }
+          // The watch stream was lost: a fresh list replaces everything once etcd answers again.
           outage.failed(`${this.endpoint}: ${e.message}`, { endpoint: this.endpoint });
         } else {
           outage.failed(`${this.endpoint}: ${errorText(e)}`, { endpoint: this.endpoint });
@@ -221,7 +232,7 @@ export class EtcdV3KeySource implements KeySource {
           publisher.update(view.keys());
         });
         w.on('disconnected', (err: Error) => finish(new WatchEnded(`watch stream lost: ${errorText(err)}`)));
-        w.on('error', (err: Error) => finish(new WatchEnded(`watch ended: ${errorText(err)}`)));
+        w.on('error', (err: Error) => finish(new WatchEnded(`watch cancelled by etcd: ${errorText(err)}`, true)));
       }
     });
   }
@@ -245,7 +256,12 @@ export class EtcdV3KeySource implements KeySource {
         log.info({ keys: reg.entries.map((e) => e.key), ttlSeconds: reg.ttlSeconds }, `${this.name}: registered under a lease`);
         outage.ok();
         backoff.reset();
-        const aborted = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+        // deregister() may have been called while the lease was being granted: the signal is then already
+        // aborted and its event will not fire again.
+        const aborted = new Promise<undefined>((resolve) => {
+          if (signal.aborted) resolve(undefined);
+          else signal.addEventListener('abort', () => resolve(undefined), { once: true });
+        });
         const err = await Promise.race([lost, aborted]);
         if (err === undefined) return; // deregister() or stop() takes it from here
         outage.failed(`lease lost (${errorText(err)}); registering again`);

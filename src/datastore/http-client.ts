@@ -3,6 +3,7 @@
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 export interface TlsFiles {
   caCertFile?: string | undefined;
@@ -57,6 +58,8 @@ export class HttpClient {
         method: options.method ?? 'GET',
         headers,
         agent: https ? this.httpsAgent : this.httpAgent,
+        // SNI carries host names only (RFC 6066); etcd endpoints are usually IP addresses.
+        ...(https && isIP(u.hostname.replace(/^\[|\]$/g, '')) !== 0 ? { servername: '' } : {}),
         ...(options.signal !== undefined ? { signal: options.signal } : {}),
       });
       let timer: NodeJS.Timeout | undefined;

@@ -80,6 +80,8 @@ export class Etcd {
 
   async start(clientPort = this.port): Promise<void> {
     this.clientPort = clientPort;
+    // A leftover etcd from an aborted run would answer our health check and hide a failed start.
+    if (await this.healthy()) throw new Error(`something already serves ${this.servedUrl}; stop the leftover etcd first`);
     const peer = `http://${ETCD_HOST}:${this.port + 100}`;
     const args = [
       ...(this.enableV2 ? ['--enable-v2'] : []),
@@ -97,6 +99,12 @@ export class Etcd {
     }
     const proc = spawn('etcd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
+    // If the test worker ends without its after.always hooks (timeout), do not leave etcd behind.
+    const reap = (): void => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    };
+    process.once('exit', reap);
+    proc.once('exit', () => process.removeListener('exit', reap));
     proc.stdout?.on('data', (d: Buffer) => (this.log += d.toString()));
     proc.stderr?.on('data', (d: Buffer) => (this.log += d.toString()));
     const deadline = Date.now() + 15_000;

@@ -74,6 +74,13 @@ export class KubernetesKeySource implements KeySource {
   private snapshotSent = false;
   private expiryTimer?: NodeJS.Timeout;
   private readonly reported = new Set<string>();
+  /**
+   * Per Lease: the renewTime we last saw and the local time we count it from. Expiry is judged on our own
+   * clock, as client-go's leader election does, so a holder whose clock is off does not flap or linger:
+   * a changed renewTime counts from when we saw it; a Lease seen for the first time counts from its
+   * renewTime if that is in the past (a long-dead holder stays out), else from now.
+   */
+  private readonly leaseSeen = new Map<string, { renewTime: string; at: number }>();
   /** Our own rr_v4/rr_v6 entries when registering (see start()). */
   private readonly ownEntries = new Map<string, string>();
   private stopped = false;
@@ -170,6 +177,10 @@ export class KubernetesKeySource implements KeySource {
         replace: (items) => {
           map.clear();
           for (const o of items) map.set(objectKey(o), o);
+          if (kind === 'leases') {
+            for (const k of [...this.leaseSeen.keys()]) if (!map.has(k)) this.leaseSeen.delete(k);
+            for (const o of items) this.observeLease(o);
+          }
           const first = !this.synced.has(kind);
           this.synced.add(kind);
           // After a re-list nothing guarantees we saw each deletion: resend the whole set.
@@ -178,11 +189,27 @@ export class KubernetesKeySource implements KeySource {
         event: (type, obj) => {
           if (type === 'DELETED') map.delete(objectKey(obj));
           else map.set(objectKey(obj), obj);
+          if (kind === 'leases') {
+            if (type === 'DELETED') this.leaseSeen.delete(objectKey(obj));
+            else this.observeLease(obj);
+          }
           this.publish('diff');
         },
         problem: (m, d) => this.problem(m, d),
       }),
     );
+  }
+
+  private observeLease(o: KubeObject): void {
+    const spec = o.spec as { renewTime?: unknown } | undefined;
+    const renewTime = typeof spec?.renewTime === 'string' ? spec.renewTime : '';
+    const key = objectKey(o);
+    const prev = this.leaseSeen.get(key);
+    if (prev !== undefined && prev.renewTime === renewTime) return;
+    const now = Date.now();
+    const stated = Date.parse(renewTime);
+    const at = prev === undefined && Number.isFinite(stated) ? Math.min(now, stated) : now;
+    this.leaseSeen.set(key, { renewTime, at });
   }
 
   /** Recompute all keys and tell the consumer: the first snapshot once every collection is listed, then diffs. */
@@ -198,6 +225,7 @@ export class KubernetesKeySource implements KeySource {
         leases: this.objects.leases.values(),
       },
       now,
+      (l) => this.leaseSeen.get(objectKey(l))?.at,
     );
     for (const p of t.problems) {
       if (!this.reported.has(p)) {

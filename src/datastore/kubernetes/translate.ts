@@ -37,8 +37,11 @@ export interface FullTranslation {
   nextExpiryMs?: number;
 }
 
-/** Every key of every object; objects are taken in name order so that key clashes resolve the same way each time. */
-export function translateAll(sets: ObjectSets, nowMs: number): FullTranslation {
+/**
+ * Every key of every object; objects are taken in name order so that key clashes resolve the same way each time.
+ * `renewedAt` gives, per Lease, the local time its current renewal counts from (see leaseKeys).
+ */
+export function translateAll(sets: ObjectSets, nowMs: number, renewedAt?: (lease: KubeObject) => number | undefined): FullTranslation {
   const keys = new Map<string, string>();
   const problems: string[] = [];
   let nextExpiryMs: number | undefined;
@@ -56,7 +59,7 @@ export function translateAll(sets: ObjectSets, nowMs: number): FullTranslation {
     add(t);
   }
   for (const l of byName(sets.leases)) {
-    const t = leaseKeys(l, nowMs);
+    const t = leaseKeys(l, nowMs, renewedAt?.(l));
     add(t);
     if (t.expiresAtMs !== undefined && t.expiresAtMs > nowMs) {
       nextExpiryMs = nextExpiryMs === undefined ? t.expiresAtMs : Math.min(nextExpiryMs, t.expiresAtMs);
@@ -160,16 +163,18 @@ export function bgpConfigurationKeys(cfg: KubeObject): Translation {
 }
 
 /**
- * A route-reflector Lease → rr_v4/<IPv4> and rr_v6/<IPv6> entries {"ip", "cluster_id"} while it is live
- * (spec.renewTime + spec.leaseDurationSeconds is in the future). These are the entries the original's
- * operators wrote by hand into etcd v2, which is what turns on the reflector mesh.
+ * A route-reflector Lease → rr_v4/<IPv4> and rr_v6/<IPv6> entries {"ip", "cluster_id"} while it is live:
+ * renewal time + spec.leaseDurationSeconds is in the future. The renewal time is spec.renewTime, or
+ * `renewedAtMs` when the caller measured it on its own clock (the holder's clock may be skewed).
+ * These are the entries the original's operators wrote by hand into etcd v2; they turn on the reflector mesh.
  */
-export function leaseKeys(lease: KubeObject, nowMs: number): LeaseTranslation {
+export function leaseKeys(lease: KubeObject, nowMs: number, renewedAtMs?: number): LeaseTranslation {
   const name = nameOf(lease);
   const out: LeaseTranslation = { keys: [], problems: [] };
   if (labelsOf(lease)[LABEL_RR] !== 'true') return out;
   const spec = recordOf(lease.spec);
-  const renewed = typeof spec.renewTime === 'string' ? Date.parse(spec.renewTime) : NaN;
+  const stated = typeof spec.renewTime === 'string' ? Date.parse(spec.renewTime) : NaN;
+  const renewed = Number.isFinite(stated) && renewedAtMs !== undefined ? renewedAtMs : stated;
   const duration = typeof spec.leaseDurationSeconds === 'number' ? spec.leaseDurationSeconds : NaN;
   if (!Number.isFinite(renewed) || !Number.isFinite(duration) || duration <= 0) {
     out.problems.push(`Lease ${name}: no usable spec.renewTime/spec.leaseDurationSeconds; ignored`);
