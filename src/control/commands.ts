@@ -110,7 +110,8 @@ class Cursor {
   keyword<K extends string>(keywords: readonly K[]): K | undefined {
     const t = this.peek();
     if (t === undefined || t.kind !== 'word') return undefined;
-    const w = t.text.toLowerCase();
+    // BIRD's keywords are lower case and case-sensitive (`SHOW STATUS` is a syntax error).
+    const w = t.text;
     let hit: K | undefined = keywords.find((k) => k === w);
     if (hit === undefined && this.abbreviations) {
       const candidates = keywords.filter((k) => k.startsWith(w));
@@ -131,6 +132,13 @@ class Cursor {
   }
 }
 
+/** Words of the CLI grammar; BIRD's lexer never turns them into symbols, so they cannot name a protocol. */
+const RESERVED = new Set([
+  'show', 'status', 'protocols', 'protocol', 'route', 'memory', 'interfaces', 'summary', 'symbols', 'all', 'for',
+  'export', 'count', 'stats', 'primary', 'filtered', 'table', 'enable', 'disable', 'restart', 'reload', 'in', 'out',
+  'configure', 'soft', 'check', 'confirm', 'undo', 'timeout', 'restrict', 'ospf', 'bfd', 'sessions',
+]);
+
 /** A protocol symbol, a quoted pattern, or (when allowed) `all`. */
 function selector(c: Cursor, allowAll: boolean): ProtocolSelector | undefined {
   if (allowAll && c.keyword(['all'])) return { kind: 'all' };
@@ -140,7 +148,7 @@ function selector(c: Cursor, allowAll: boolean): ProtocolSelector | undefined {
     c.next();
     return { kind: 'pattern', pattern: t.text };
   }
-  if (t.kind === 'word') {
+  if (t.kind === 'word' && !RESERVED.has(t.text)) {
     c.next();
     return { kind: 'name', name: t.text };
   }
@@ -149,7 +157,7 @@ function selector(c: Cursor, allowAll: boolean): ProtocolSelector | undefined {
 
 function symbol(c: Cursor): string {
   const t = c.next();
-  if (t === undefined || t.kind !== 'word') throw syntax();
+  if (t === undefined || t.kind !== 'word' || RESERVED.has(t.text)) throw syntax();
   return t.text;
 }
 
@@ -208,15 +216,16 @@ function routeArgs(c: Cursor, family: Family): RouteQuery {
 
 /** An address (when allowed) or a prefix of this socket's family, validated as BIRD's grammar does. */
 function networkArg(text: string, family: Family, addressAllowed: boolean): string {
-  if (!text.includes('/')) {
-    if (addressAllowed && parseAddress(text, family) !== undefined) return text;
+  const [addr = '', len] = text.split('/', 2);
+  // bird (IPv4) recognises IPv6 text and refuses it by name; bird6's lexer has no IPv4 form at all.
+  if (family === 4 && parseAddress(addr, 6) !== undefined) throw fail9001('This is an IPv4 router, therefore IPv6 addresses are not supported');
+  if (len === undefined) {
+    if (addressAllowed && parseAddress(addr, family) !== undefined) return text;
     throw syntax();
   }
   const p = parsePrefix(text, family);
   if (p === undefined) {
-    const [addr, len] = text.split('/');
-    if (addr !== undefined && parseAddress(addr, family) !== undefined && len !== undefined && /^\d+$/.test(len))
-      throw fail9001('Invalid prefix length');
+    if (parseAddress(addr, family) !== undefined && /^\d+$/.test(len)) throw fail9001(`Invalid prefix length ${Number(len)}`);
     throw syntax();
   }
   if (!isNetwork(p)) throw fail9001('Invalid prefix');

@@ -84,19 +84,33 @@ async function protocolAction(
   return out;
 }
 
-/** BIRD prints nothing per protocol on a successful reload; a disabled one is "already disabled". */
+/**
+ * BIRD prints nothing per protocol on a successful reload; a disabled one is "already disabled", one that is
+ * not up is skipped, and re-importing fails for protocols that cannot (Device, a peer without route refresh).
+ */
 async function reload(env: CliEnvironment, direction: 'in' | 'out' | 'both', targets: ProtocolView[]): Promise<ReplyLine[]> {
   const out: ReplyLine[] = [];
   for (const p of targets) {
-    if (p.state === 'down') out.push(line(8, `${p.name}: already disabled`));
-    else if (p.state === 'up' && env.model.reload !== undefined) await env.model.reload(env.family, p.name, direction);
+    if (p.state === 'down') {
+      out.push(line(8, `${p.name}: already disabled`));
+      continue;
+    }
+    if (p.state !== 'up') continue;
+    const canReimport = p.kind === 'BGP' && p.bgp?.neighborCapabilities?.routeRefresh !== false && env.model.reload !== undefined;
+    if (direction !== 'out' && !canReimport) {
+      out.push(line(8006, `${p.name}: reload failed`));
+      continue;
+    }
+    if (p.kind === 'BGP' && env.model.reload !== undefined) await env.model.reload(env.family, p.name, direction);
   }
   out.push(final(0, ''));
   return out;
 }
 
 async function configure(env: CliEnvironment, c: Extract<Command, { kind: 'configure' }>): Promise<ReplyLine[]> {
-  if (c.mode === 'confirm' || c.mode === 'undo') return [final(19, 'Nothing to do')];
+  // Nothing is ever pending (no `configure timeout` undo), so confirm and undo have nothing to do.
+  if (c.mode === 'confirm') return [final(19, 'Nothing to do')];
+  if (c.mode === 'undo') return [line(21, 'Undo requested'), final(19, 'Nothing to do')];
   if (c.file !== undefined) {
     // Our configuration is the datastore; a file cannot be loaded instead of it.
     return [line(2, `Reading configuration from ${c.file}`), final(8002, `${c.file}: configuration is read from the datastore`)];
@@ -140,8 +154,10 @@ function showRoute(env: CliEnvironment, q: RouteQuery, fmt: FormatContext): Repl
   if (q.protocol !== undefined && !isProtocol(q.protocol)) return one(final(9001, `${q.protocol} is not a protocol`));
   let source: Iterable<RouteView>;
   if (q.exportOf !== undefined) {
-    const exported = isProtocol(q.exportOf) ? env.model.exportedRoutes(env.family, q.exportOf) : undefined;
-    if (exported === undefined) return one(final(9001, `${q.exportOf} is not a protocol`));
+    const target = protocols.find((p) => p.name === q.exportOf);
+    const exported = target !== undefined ? env.model.exportedRoutes(env.family, target.name) : undefined;
+    if (target === undefined || exported === undefined) return one(final(9001, `${q.exportOf} is not a protocol`));
+    if (target.state !== 'up') return one(final(8005, 'Protocol is down'));
     source = exported;
   } else {
     source = env.model.routes(env.family);

@@ -53,7 +53,7 @@ test('abbreviations as birdc expands them', (t) => {
   t.deepEqual(ok('sh pro al Mesh_1'), ok('show protocols all Mesh_1'));
   t.deepEqual(ok('sh ro cou'), ok('show route count'));
   t.deepEqual(ok('sh st'), ok('show status')); // `st` is not a prefix of `symbols`
-  t.deepEqual(ok('SHOW PROTOCOLS'), ok('show protocols'));
+  t.is(err('SHOW STATUS'), '9001 syntax error'); // keywords are case-sensitive in BIRD
   t.is(err('sh s'), '9001 syntax error'); // status / symbols: ambiguous
   t.is(err('re Mesh_1'), '9001 syntax error'); // restart / reload / restrict
   const strict = parseCommand('sh pro', 4, { abbreviations: false });
@@ -64,9 +64,12 @@ test('errors exactly as BIRD prints them', (t) => {
   for (const l of ['', 'foo', 'show', 'help', '?', 'quit', 'exit', 'show protocols all Mesh_1 extra', 'enable', 'show route for', 'show "x', 'down'])
     t.is(err(l), '9001 syntax error', l);
   t.is(err('show route 10.65.1.1/26'), '9001 Invalid prefix');
-  t.is(err('show route 10.65.1.0/33'), '9001 Invalid prefix length');
+  t.is(err('show route 10.65.1.0/33'), '9001 Invalid prefix length 33');
+  t.is(err('show route fd00::/129', 6), '9001 Invalid prefix length 129');
+  t.is(err('show protocols all all'), '9001 syntax error');
+  t.is(err('disable protocols'), '9001 syntax error');
   t.is(err('show route 10.65.0.0/26 10.65.1.0/26'), '9001 Only one prefix expected');
-  t.is(err('show route for fd00::1'), '9001 syntax error'); // IPv6 on bird.ctl
+  t.is(err('show route for fd00::1'), '9001 This is an IPv4 router, therefore IPv6 addresses are not supported');
   t.is(err('show route for 10.0.0.1', 6), '9001 syntax error');
   t.is(err('show ospf'), '9001 There is no OSPF protocol running');
   t.is(err('show ospf Mesh_1'), '9001 Mesh_1: Not a OSPF protocol');
