@@ -13,7 +13,7 @@ import {
   type KubernetesKeySource,
 } from '../../src/datastore/kubernetes/kubernetes-source.js';
 import { KubeApiError, KubeClient } from '../../src/datastore/kubernetes/client.js';
-import { leaseName, leasesPath } from '../../src/datastore/kubernetes/lease.js';
+import { desiredLease, leaseName, leasesPath } from '../../src/datastore/kubernetes/lease.js';
 import { loadKubeConnection } from '../../src/datastore/kubernetes/kubeconfig.js';
 import { FakeApiServer, FakeStore, type Obj } from './fake-apiserver.js';
 import { bgpPeer, K, node, Recorder, tmpDir, writeKubeconfig } from './helpers.js';
@@ -207,4 +207,24 @@ test('the RBAC manifest in deploy/kubernetes grants enough: a registered reflect
   t.deepEqual(server.requests.filter((r) => r.status === 403), []);
   t.deepEqual(a.rec.problems, []);
   t.is(store.get('leases', 'kube-system', leaseName('10.0.0.7')), undefined, 'deleted on stop');
+});
+
+test('Lease expiry is judged on our own clock: skewed holders neither flap nor linger, dead ones stay out', async (t) => {
+  const { store, kc } = await setup();
+  const hour = 3_600_000;
+  const lease = (ip: string, renewMs: number): Obj => desiredLease({ namespace: NS, ip, leaseDurationSeconds: 2 }, renewMs) as Obj;
+  store.create('leases', lease('10.0.0.40', Date.now() - hour)); // dead for an hour (or a clock an hour behind)
+  store.create('leases', lease('10.0.0.41', Date.now() + hour)); // a holder whose clock is an hour ahead
+  const a = await reflector(kc, '10.0.0.1');
+  await a.rec.until('snapshot', (r) => r.snapshots === 1);
+  t.false(a.rec.keys.has(rr('10.0.0.40')), 'an old renewTime seen for the first time is expired');
+  t.true(a.rec.keys.has(rr('10.0.0.41')), 'a future renewTime is live');
+  // The "dead" one renews, with its clock still an hour behind: it counts from when we saw the renewal.
+  store.apply('leases', lease('10.0.0.40', Date.now() - hour + 1000));
+  await a.rec.until('behind-clock holder live after renewing', (r) => r.keys.has(rr('10.0.0.40')), 2000);
+  // Neither renews again: both drop one duration (2 s) after we last saw them, not an hour later.
+  const t0 = Date.now();
+  await a.rec.until('both expired', (r) => !r.keys.has(rr('10.0.0.40')) && !r.keys.has(rr('10.0.0.41')), 4000);
+  t.true(Date.now() - t0 >= 1000, 'not before their duration');
+  t.true(a.rec.keys.has(rr('10.0.0.1')));
 });

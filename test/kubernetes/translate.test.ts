@@ -81,6 +81,8 @@ test('Lease: live → rr_v4/rr_v6 entries with cluster_id; expired → nothing; 
   ]);
   t.is(live.expiresAtMs, now + 15_000);
   t.deepEqual(leaseKeys(lease, now + 15_000).keys, []);
+  t.is(leaseKeys(lease, now + 15_000, now + 10_000).keys.length, 2, 'a locally measured renewal time wins');
+  t.is(leaseKeys(lease, now + 15_000, now + 10_000).expiresAtMs, now + 25_000);
   const noCluster = desiredLease({ namespace: 'ns', ip: '10.0.0.11', leaseDurationSeconds: 15 }, now);
   t.deepEqual(leaseKeys(noCluster, now).keys, [[`${K}/rr_v4/10.0.0.11`, '{"ip":"10.0.0.11"}']]);
   const unlabelled = desiredLease({ namespace: 'ns', ip: '10.0.0.12', leaseDurationSeconds: 15 }, now);
