@@ -101,6 +101,7 @@ async function calico(c: number): Promise<void> {
     attrs: attrs({ asPath: [], nextHop: `100.64.${i >> 8}.${i & 255}`, localPref: 100 }),
     nlri: [0, 1, 2, 3].map((b) => `${ip(0x0a000000 + i * 256 + b * 64)}/26`),
   }));
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < c; i++) {
     r.handleUpdate(clients[i], msgs[i]);
@@ -109,13 +110,21 @@ async function calico(c: number): Promise<void> {
   await idle(r);
   const dt = performance.now() - t0;
   const writes = clients.reduce((x, p) => x + p.writes, 0);
-  console.log(`calico C=${c}: converge ${dt.toFixed(0)} ms (${writes} socket writes, max slice ${r.maxSliceMs.toFixed(1)} ms)`);
+  const cpuMs = (u: NodeJS.CpuUsage) => ((u.user + u.system) / 1000).toFixed(0);
+  console.log(`calico C=${c}: converge ${dt.toFixed(0)} ms (cpu ${cpuMs(process.cpuUsage(cpu0))} ms, ${writes} socket writes, max slice ${r.maxSliceMs.toFixed(1)} ms)`);
   const f0 = performance.now();
   r.handleUpdate(clients[7], updateV4({ withdrawn: [0, 1, 2, 3].map((b) => `${ip(0x0a000000 + 7 * 256 + b * 64)}/26`) }));
   await idle(r);
   r.handleUpdate(clients[7], msgs[7]);
   await idle(r);
   console.log(`  flap (withdraw + re-announce of one client): ${(performance.now() - f0).toFixed(1)} ms`);
+  // C more clients join at once (e.g. nodes reconnecting): each needs the whole table.
+  const late = Array.from({ length: c }, (_, i) => new CountingPeer(`Global_10_3_${i >> 8}_${i & 255}`, `10.3.${i >> 8}.${i & 255}`));
+  const j0 = performance.now();
+  const jc = process.cpuUsage();
+  for (const [i, p] of late.entries()) r.peerUp(p, neg(`10.3.${i >> 8}.${i & 255}`));
+  await idle(r);
+  console.log(`  ${c} clients joining at once get the full table: ${(performance.now() - j0).toFixed(0)} ms (cpu ${cpuMs(process.cpuUsage(jc))} ms, ${(late.reduce((x, p) => x + p.bytes, 0) / 1e6).toFixed(1)} MB)`);
   r.close();
 }
 

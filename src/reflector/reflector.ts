@@ -171,7 +171,8 @@ export class Reflector {
     const spec = peer.spec;
     const bgpId = idFromDottedQuad(neg.peerBgpId);
     const clusterId = idFromDottedQuad(spec.clusterId);
-    if (r.bgpId !== bgpId || r.isClient !== spec.routeReflectorClient || r.clusterId !== clusterId) {
+    const known = r.upSince !== 0;
+    if (known && (r.bgpId !== bgpId || r.isClient !== spec.routeReflectorClient || r.clusterId !== clusterId)) {
       // Cached export results embed the source's identity (ORIGINATOR_ID, cluster IDs): forget them.
       const idx = r.idx;
       this.exportGen++;

@@ -56,8 +56,16 @@ export interface SendStats {
   bytes: number;
 }
 
+/** Tables up to this many slots get their full-table encoding cached for members joining together. */
+const FULL_TABLE_CACHE_MAX = 65536;
+
 export class UpdateGroup {
   readonly key: string;
+  /**
+   * The whole Adj-RIB-Out encoded once, runs tagged with their source peer, for members that join (or refresh)
+   * while nothing changed: 1,000 nodes reconnecting after our restart cost one encode, not 1,000.
+   */
+  private fullTable: PacketWriter | null = null;
   readonly members = new Map<number, GroupMember>();
   readonly out: AdjRibOut;
   /** Flushes that produced bytes, and totals, for metrics. */
@@ -77,6 +85,7 @@ export class UpdateGroup {
 
   /** Fills the Adj-RIB-Out from the Loc-RIB (a new group); members join afterwards and scan it. */
   rebuild(exporter: Exporter): void {
+    this.fullTable = null;
     const t = this.table;
     this.out.ensureSlots(t.index.highWater);
     const scratch = new Delta();
@@ -95,6 +104,7 @@ export class UpdateGroup {
     for (const m of this.members.values()) if (m.state !== 'live') (notLive ??= []).push(m);
     for (const s of slots) {
       const changed = adviseSlot(this.out, delta, s, t.index, t.bestAttr[s] ?? null, t.bestPeer[s], exporter);
+      if (changed) this.fullTable = null;
       if (!changed || notLive === null) continue;
       for (const m of notLive) {
         if (m.state === 'sync' && m.scanCursor >= 0 && s >= m.scanCursor) continue; // the scan will see it
@@ -173,6 +183,18 @@ export class UpdateGroup {
     const t = this.table;
     const out = this.out;
     out.ensureSlots(t.index.highWater);
+    if (m.scanCursor === 0 && m.dirty.size === 0 && t.index.highWater <= FULL_TABLE_CACHE_MAX) {
+      const full = this.fullTableWriter();
+      m.scanCursor = -1;
+      const bytes = full.bytesFor(m.peerIdx);
+      if (bytes.length > 0) {
+        this.stats.bytes += bytes.length;
+        m.updatesSent += full.messages;
+        m.prefixesSent += full.prefixes;
+        if (!m.transport.send(bytes)) m.waitingDrain = true;
+      }
+      if (m.waitingDrain) return false;
+    }
     const w = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 4096);
     const buckets = new Delta();
     const withdraw: PrefixKey[] = [];
@@ -220,6 +242,22 @@ export class UpdateGroup {
       }
     }
     return m.state === 'live';
+  }
+
+  private fullTableWriter(): PacketWriter {
+    if (this.fullTable !== null) return this.fullTable;
+    const t = this.table;
+    const out = this.out;
+    const buckets = new Delta();
+    for (let s = 0; s < t.index.highWater; s++) {
+      const a = out.attr[s];
+      if (a === null || a === undefined || !t.index.isLive(s)) continue;
+      buckets.addAnnounce(a, out.src[s], s);
+    }
+    const w = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 4096 + out.count * 8);
+    for (const b of buckets.announce.values()) w.announce(b.attr, b.slots, 0, b.slots.length, t.index, b.src);
+    this.fullTable = w;
+    return w;
   }
 
   drained(m: GroupMember): void {
