@@ -56,7 +56,7 @@ export interface DownInfo {
 export interface BgpSessionEvents {
   state: [from: BgpState, to: BgpState, reason: string];
   established: [neg: Negotiated];
-  /** One whole UPDATE message, header included (valid until the listener returns unless copied). */
+  /** One whole UPDATE message, header included: a view into the received chunk (copy what is kept long, so the chunk can be freed). */
   update: [msg: Buffer];
   'route-refresh': [m: RouteRefreshMessage];
   down: [reason: string, info: DownInfo];
