@@ -64,3 +64,10 @@ test('decodeMessage: a message shorter than its length field is rejected', (t) =
   const u = msg(2, '00000000');
   t.throws(() => decodeMessage(u.subarray(0, 22), DEFAULT_CONTEXT), { instanceOf: BgpError });
 });
+
+test('decodeMessage: empty or header-only input is a BgpError, never a decoded message', (t) => {
+  for (const b of [new Uint8Array(0), new Uint8Array(5).fill(0xff), encodeKeepalive().subarray(0, 18)]) {
+    const e = t.throws(() => decodeMessage(b, DEFAULT_CONTEXT), { instanceOf: BgpError });
+    t.is(e?.code, 1);
+  }
+});
