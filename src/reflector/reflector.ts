@@ -167,7 +167,8 @@ export class Reflector {
   /** A session reached Established: join the update groups of its families and start the initial table. */
   peerUp(peer: RibPeer, neg: RibNegotiated): void {
     const r = this.record(peer);
-    if (r.up) this.peerDown(peer, { graceful: false });
+    // A new session while the old one never reported down (e.g. replaced by a reconfiguration): drop the old.
+    if (r.up && r.peer !== null) this.peerDown(r.peer, { graceful: false });
     const spec = peer.spec;
     const bgpId = idFromDottedQuad(neg.peerBgpId);
     const clusterId = idFromDottedQuad(spec.clusterId);
@@ -670,6 +671,17 @@ export class Reflector {
         };
       }
     }
+  }
+
+  /** Update groups for metrics and debugging: signature, members, routes in the Adj-RIB-Out, what was sent. */
+  updateGroups(): { family: 4 | 6; signature: string; members: number; routes: number; messages: number; prefixes: number; bytes: number }[] {
+    const out = [];
+    for (const afi of AFIS) {
+      for (const g of this.groups[afi].values()) {
+        out.push({ family: (afi === AFI_IPV6 ? 6 : 4) as 4 | 6, signature: g.key, members: g.members.size, routes: g.out.count, ...g.stats });
+      }
+    }
+    return out;
   }
 
   /** Protocol names known to the reflector (up or keeping stale routes). */

@@ -17,6 +17,8 @@ export class AdjRibIn {
   private freePaths: number[] = [];
   /** Paths held per peer index (imported routes). */
   perPeer: number[] = [];
+  /** Stale paths per peer index (graceful restart), kept so that checks are O(1). */
+  stalePerPeer: number[] = [];
   total = 0;
 
   constructor(private readonly attrTable: AttrTable) {}
@@ -57,7 +59,10 @@ export class AdjRibIn {
         return false;
       }
       this.pathAttr[p] = attr;
-      this.pathStale[p] = 0;
+      if (this.pathStale[p] === 1) {
+        this.pathStale[p] = 0;
+        this.stalePerPeer[peer]--;
+      }
       this.attrTable.release(old);
       return true;
     }
@@ -91,6 +96,10 @@ export class AdjRibIn {
     else this.pathNext[prev] = this.pathNext[p];
     const attr = this.pathAttr[p] as AttrEntry;
     this.perPeer[this.pathPeer[p]]--;
+    if (this.pathStale[p] === 1) {
+      this.pathStale[p] = 0;
+      this.stalePerPeer[this.pathPeer[p]]--;
+    }
     this.total--;
     this.pathAttr[p] = null;
     this.pathPeer[p] = -1;
@@ -103,6 +112,7 @@ export class AdjRibIn {
    * a path. A scan over the pool: O(paths), no per-peer index to keep in memory.
    */
   removePeer(peer: number, onlyStale: boolean, onSlot: (slot: number) => void): number {
+    if ((this.perPeer[peer] ?? 0) === 0 || (onlyStale && this.countStale(peer) === 0)) return 0;
     let removed = 0;
     for (let p = 0; p < this.pathHigh; p++) {
       if (this.pathPeer[p] !== peer) continue;
@@ -119,14 +129,13 @@ export class AdjRibIn {
   markStale(peer: number): number {
     let n = 0;
     for (let p = 0; p < this.pathHigh; p++) {
-      if (this.pathPeer[p] === peer) { this.pathStale[p] = 1; n++; }
+      if (this.pathPeer[p] === peer && this.pathStale[p] === 0) { this.pathStale[p] = 1; n++; }
     }
+    this.stalePerPeer[peer] = (this.stalePerPeer[peer] ?? 0) + n;
     return n;
   }
 
   countStale(peer: number): number {
-    let n = 0;
-    for (let p = 0; p < this.pathHigh; p++) if (this.pathPeer[p] === peer && this.pathStale[p] === 1) n++;
-    return n;
+    return this.stalePerPeer[peer] ?? 0;
   }
 }

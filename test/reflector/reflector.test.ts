@@ -335,3 +335,21 @@ test('IPv6: a 32-byte next hop (global + link-local) is reflected byte-exact in 
   t.deepEqual(summary(b.updates()).withdrawn, ['fd00:1:0:0:0:0:0:0/122']);
   r.close();
 });
+
+test('a 2-octet-AS peer gets AS_TRANS in AS_PATH plus AS4_PATH (its own update group)', async (t) => {
+  const { r, a } = await lab();
+  const old = new FakePeer('Global_10_0_1_9', '10.0.1.9', true);
+  r.peerUp(old, neg('10.0.1.9', { as4: false, sendCtx: { as4: false, addPathV4: false, addPathV6: false, maxMessageLen: 4096 } }));
+  await settle(r);
+  old.take();
+  r.handleUpdate(a, updateV4({ attrs: attrs({ asPath: [4200000000, 65001], nextHop: '100.64.1.1' }), nlri: ['10.9.0.0/24'] }));
+  await settle(r);
+  const us = old.updates();
+  t.is(us.length, 1);
+  const got = walkAttrs(us[0].attrs);
+  t.deepEqual(got.find((x) => x.type === 2)?.value, Buffer.from([2, 2, 0x5b, 0xa0, 0xfd, 0xe9]));
+  t.deepEqual(got.find((x) => x.type === 17)?.value, Buffer.from([2, 2, 0xfa, 0x56, 0xea, 0x00, 0, 0, 0xfd, 0xe9]));
+  t.deepEqual(got.find((x) => x.type === 9)?.value, Buffer.from([10, 0, 1, 1]));
+  t.is(r.updateGroups().filter((g) => g.family === 4).length, 3, 'clients (4-octet), clients (2-octet), mesh');
+  r.close();
+});
