@@ -100,3 +100,37 @@ export function contains(net: ParsedPrefix, inner: ParsedPrefix): boolean {
 export function samePrefix(a: ParsedPrefix, b: ParsedPrefix): boolean {
   return a.family === b.family && a.length === b.length && a.value === b.value;
 }
+
+export function formatIPv4(v: bigint): string {
+  return [24n, 16n, 8n, 0n].map((sh) => String(Number((v >> sh) & 0xffn))).join('.');
+}
+
+/** RFC 5952 text: lowercase, no leading zeros, the longest run (2+ groups, first on a tie) of zero groups as `::`. */
+export function formatIPv6(v: bigint): string {
+  const groups: number[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn));
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (g: number[]): string => g.map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+}
+
+/** Canonical "network/length" text of a prefix (host bits cleared), as the RIB prints networks. */
+export function canonicalPrefix(p: ParsedPrefix): string {
+  const net = p.value & mask(p.family, p.length);
+  return `${p.family === 4 ? formatIPv4(net) : formatIPv6(net)}/${p.length}`;
+}

@@ -1,7 +1,7 @@
 // Runs one parsed CLI command against the ControlModel and yields the BIRD reply lines.
 // Selection rules (names, patterns, `all`), route queries and `restrict` live here; text comes from format.ts.
 
-import { contains, parseAddress, parsePrefix, samePrefix, maxLength, type ParsedPrefix } from './addr.js';
+import { canonicalPrefix, maxLength, parseAddress, parsePrefix, type ParsedPrefix } from './addr.js';
 import { isRestricted, parseCommand, patternMatches, type Command, type ProtocolSelector, type RouteQuery } from './commands.js';
 import {
   interfacesReply,
@@ -146,7 +146,19 @@ function asParsed(text: string, family: Family): ParsedPrefix | undefined {
   return v === undefined ? undefined : { family, value: v, length: maxLength(family) };
 }
 
-function showRoute(env: CliEnvironment, q: RouteQuery, fmt: FormatContext): Reply {
+/** Networks a lookup accepts, by canonical text → prefix length: the prefix itself, or every covering one. */
+function lookupKeys(target: ParsedPrefix, exact: boolean): Map<string, number> {
+  const keys = new Map<string, number>();
+  if (exact) keys.set(canonicalPrefix(target), target.length);
+  else for (let len = 0; len <= target.length; len++) keys.set(canonicalPrefix({ ...target, length: len }), len);
+  return keys;
+}
+
+/** Groups handled between two yields to the event loop while scanning a table. */
+const SCAN_SLICE = 4096;
+const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+async function showRoute(env: CliEnvironment, q: RouteQuery, fmt: FormatContext): Promise<Reply> {
   const protocols = env.model.protocols(env.family);
   const isProtocol = (n: string): boolean => protocols.some((p) => p.name === n);
   if (q.table !== undefined && !protocols.some((p) => p.table === q.table) && q.table !== 'master')
@@ -164,25 +176,53 @@ function showRoute(env: CliEnvironment, q: RouteQuery, fmt: FormatContext): Repl
   }
   if (q.filteredOnly) source = []; // we keep no import-filtered routes (BIRD: `import keep filtered` off)
 
-  // A network lookup (exact prefix, or longest match for an address) picks one network first.
-  let wanted: string | undefined;
+  // A network lookup (exact prefix, or longest match for an address) picks one network first. Networks
+  // are compared by canonical text, so the scan costs one map lookup per network.
   const target = q.prefix ?? q.forAddress;
   if (target !== undefined) {
     const t = asParsed(target, env.family);
-    let best: { prefix: string; length: number } | undefined;
-    const groups: NetGroup[] = [];
+    if (t === undefined) return one(final(9001, 'syntax error'));
+    const keys = lookupKeys(t, q.prefix !== undefined);
+    let best: NetGroup | undefined;
+    let bestLength = -1;
+    let n = 0;
     for (const g of groupByNetwork(source)) {
-      const p = parsePrefix(g.prefix, env.family);
-      if (p === undefined || t === undefined) continue;
-      const hit = q.prefix !== undefined ? samePrefix(p, t) : contains(p, t);
-      if (hit && (best === undefined || p.length > best.length)) best = { prefix: g.prefix, length: p.length };
-      groups.push(g);
+      const len = keys.get(g.prefix);
+      if (len !== undefined && len > bestLength) {
+        best = g;
+        bestLength = len;
+      }
+      if (++n % SCAN_SLICE === 0) await yieldToLoop();
     }
     if (best === undefined) return one(final(8001, 'Network not in table'));
-    wanted = best.prefix;
-    source = groups.filter((g) => g.prefix === wanted).flatMap((g) => g.routes);
+    source = best.routes;
   }
+  if (q.count) return one(await countRoutes(source, q));
   return routeReply(source, q, fmt);
+}
+
+function isShown(r: RouteView, q: RouteQuery): boolean {
+  return !(q.primaryOnly && !r.best) && !(q.protocol !== undefined && r.protocol !== q.protocol);
+}
+
+/** `show route ... count`: only the summary line; scanned in slices so a big table does not block the loop. */
+async function countRoutes(source: Iterable<RouteView>, q: RouteQuery): Promise<ReplyLine> {
+  let shown = 0;
+  let total = 0;
+  let networks = 0;
+  let n = 0;
+  for (const g of groupByNetwork(source)) {
+    let any = false;
+    for (const r of g.routes) {
+      total++;
+      if (!isShown(r, q)) continue;
+      shown++;
+      any = true;
+    }
+    if (any) networks++;
+    if (++n % SCAN_SLICE === 0) await yieldToLoop();
+  }
+  return final(14, routeCountText(shown, total, networks));
 }
 
 function* routeReply(source: Iterable<RouteView>, q: RouteQuery, fmt: FormatContext): Generator<ReplyLine> {
@@ -193,15 +233,14 @@ function* routeReply(source: Iterable<RouteView>, q: RouteQuery, fmt: FormatCont
     let first = true;
     for (const r of g.routes) {
       total++;
-      if (q.primaryOnly && !r.best) continue;
-      if (q.protocol !== undefined && r.protocol !== q.protocol) continue;
+      if (!isShown(r, q)) continue;
       shown++;
-      if (!q.count) yield* routeLines(r, first, q.detail, fmt);
+      yield* routeLines(r, first, q.detail, fmt);
       first = false;
     }
     if (!first) networks++;
   }
-  if (q.count || q.stats) yield final(14, routeCountText(shown, total, networks));
+  if (q.stats) yield final(14, routeCountText(shown, total, networks));
   else yield final(0, '');
 }
 
