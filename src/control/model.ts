@@ -191,7 +191,10 @@ export interface BgpRouteAttributes {
 }
 
 export interface RouteView {
-  /** Network in canonical text, e.g. "10.65.1.0/26", "fd00:65::/122". */
+  /**
+   * Network in canonical text, host bits clear: dotted decimal for IPv4, RFC 5952 for IPv6 ("10.65.1.0/26",
+   * "fd00:65::/122"). `show route for|PREFIX` compare this text, so other spellings would not be found.
+   */
   prefix: string;
   destination: RouteDestination;
   /** Name of the protocol the route came from (a session name, static1, direct1). */
