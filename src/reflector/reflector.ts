@@ -36,6 +36,8 @@ export interface ReflectorOptions {
   restartSettleMs?: number;
   /** How long a re-established peer's stale routes wait for its End-of-RIB (ms). */
   staleWaitMs?: number;
+  /** Bytes a member may queue past a full socket before it leaves its group's shared stream (default 4 MiB). */
+  lagLimitBytes?: number;
   log?: Logger;
 }
 
@@ -126,6 +128,7 @@ export class Reflector {
   private expectedPeers: Set<string> | null = null;
   private readonly restartSettleMs: number;
   private readonly staleWaitMs: number;
+  private readonly lagLimit: number;
   private closed = false;
   /** Bumped whenever cached export results are forgotten (invalidates the exporters' memo). */
   private exportGen = 0;
@@ -138,6 +141,7 @@ export class Reflector {
     this.log = opts.log ?? peerLogger('reflector');
     this.restartSettleMs = opts.restartSettleMs ?? 1000;
     this.staleWaitMs = opts.staleWaitMs ?? 360_000;
+    this.lagLimit = opts.lagLimitBytes ?? 4 * 1024 * 1024;
     const peerOf = (i: number): DecisionPeer => this.peers[i];
     this.tables = { [AFI_IPV4]: new RouteTable(AFI_IPV4, this.attrs, peerOf), [AFI_IPV6]: new RouteTable(AFI_IPV6, this.attrs, peerOf) } as Record<Afi, RouteTable>;
     this.exportsHeld = opts.restarting === true;
@@ -264,7 +268,7 @@ export class Reflector {
     const groups = this.groups[sig.afi];
     let g = groups.get(key);
     if (g === undefined) {
-      g = new UpdateGroup(this.nextGroupId++, sig, this.attrs, this.tables[sig.afi]);
+      g = new UpdateGroup(this.nextGroupId++, sig, this.attrs, this.tables[sig.afi], this.lagLimit);
       this.exporters.set(g, this.makeExporter(g));
       groups.set(key, g);
       g.rebuild(this.exporters.get(g) as Exporter);
@@ -508,6 +512,7 @@ export class Reflector {
       e.group.drained(e.member);
       if (e.member.state !== 'live') this.syncing.add(e);
     }
+    // Note: a live member whose socket was only "full" simply continues.
     this.schedule();
   }
 

@@ -39,6 +39,13 @@ export class GroupMember {
   dirty = new Set<PrefixKey>();
   /** Waiting for the transport's 'drain' before sending more. */
   waitingDrain = false;
+  /**
+   * The socket said "full" (send() returned false) and has not drained since: bytes written after that. A
+   * live member keeps getting the shared stream (Node queues it) until this passes the group's lag limit;
+   * only then is it taken out of the stream, so ordinary bursts keep the sharing and a stuck peer costs at
+   * most the limit in memory.
+   */
+  queuedSinceFull = -1;
   /** End-of-RIB owed after the initial table (RFC 4724 §4.1). */
   eorPending = true;
   /** Enhanced route refresh (RFC 7313): EoRR owed at the end of the re-advertisement. */
@@ -76,6 +83,8 @@ export class UpdateGroup {
     readonly sig: ExportSignature,
     attrTable: AttrTable,
     private readonly table: RouteTable,
+    /** Bytes a live member may have queued past a full socket before it leaves the shared stream. */
+    private readonly lagLimit = 4 * 1024 * 1024,
   ) {
     this.key = signatureKey(sig);
     this.out = new AdjRibOut(attrTable);
@@ -137,9 +146,14 @@ export class UpdateGroup {
       this.stats.bytes += bytes.length;
       m.updatesSent += w.messages;
       m.prefixesSent += w.prefixes;
-      if (!m.transport.send(bytes)) {
-        m.state = 'blocked';
-        m.waitingDrain = true;
+      const ok = m.transport.send(bytes);
+      if (!ok && m.queuedSinceFull < 0) m.queuedSinceFull = 0;
+      if (m.queuedSinceFull >= 0) {
+        m.queuedSinceFull += bytes.length;
+        if (m.queuedSinceFull > this.lagLimit) {
+          m.state = 'blocked';
+          m.waitingDrain = true;
+        }
       }
     }
     return w;
@@ -262,5 +276,6 @@ export class UpdateGroup {
 
   drained(m: GroupMember): void {
     m.waitingDrain = false;
+    m.queuedSinceFull = -1;
   }
 }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Reflector } from '../../src/reflector/reflector.js';
+import { Reflector, type ReflectorOptions } from '../../src/reflector/reflector.js';
 import { attrs, quad, updateV4, updateV6, walkAttrs } from '../rib/helpers.js';
 import { FakePeer, neg, settle, summary, ROUTER_ID, CLUSTER } from './fake-peer.js';
 
@@ -8,8 +8,8 @@ interface Lab {
   a: FakePeer; b: FakePeer; c: FakePeer; m: FakePeer; m2: FakePeer;
 }
 
-async function lab(): Promise<Lab> {
-  const r = new Reflector({ routerId: ROUTER_ID });
+async function lab(opts: Partial<ReflectorOptions> = {}): Promise<Lab> {
+  const r = new Reflector({ routerId: ROUTER_ID, ...opts });
   const a = new FakePeer('Global_10_0_1_1', '10.0.1.1', true);
   const b = new FakePeer('Global_10_0_1_2', '10.0.1.2', true);
   const c = new FakePeer('Global_10_0_1_3', '10.0.1.3', true);
@@ -134,7 +134,7 @@ test('coalescing: changes before a flush go out once, with the latest attributes
 });
 
 test('backpressure: a blocked member is left out, then catches up to the exact state', async (t) => {
-  const { r, a, b, c } = await lab();
+  const { r, a, b, c } = await lab({ lagLimitBytes: 0 });
   r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.0.0/24', '10.0.1.0/24'] }));
   b.blocked = true;
   await settle(r);
@@ -351,5 +351,29 @@ test('a 2-octet-AS peer gets AS_TRANS in AS_PATH plus AS4_PATH (its own update g
   t.deepEqual(got.find((x) => x.type === 17)?.value, Buffer.from([2, 2, 0xfa, 0x56, 0xea, 0x00, 0, 0, 0xfd, 0xe9]));
   t.deepEqual(got.find((x) => x.type === 9)?.value, Buffer.from([10, 0, 1, 1]));
   t.is(r.updateGroups().filter((g) => g.family === 4).length, 3, 'clients (4-octet), clients (2-octet), mesh');
+  r.close();
+});
+
+test('backpressure: a full socket keeps the shared stream until the lag limit, then leaves it', async (t) => {
+  const { r, a, b, c } = await lab({ lagLimitBytes: 200 });
+  b.blocked = true;
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.0.0/24'] }));
+  await settle(r);
+  t.is(summary(b.updates()).announced.length, 1);
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1', med: 3 }), nlri: ['10.0.1.0/24'] }));
+  await settle(r);
+  t.is(summary(b.updates()).announced.length, 1, 'still in the stream below the limit');
+  const many = Array.from({ length: 100 }, (_, i) => `10.1.${i}.0/24`);
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1', med: 4 }), nlri: many }));
+  await settle(r);
+  t.is(summary(b.updates()).announced.length, 100, 'this one went out, and passed the limit');
+  r.handleUpdate(a, updateV4({ withdrawn: ['10.0.0.0/24'] }));
+  await settle(r);
+  t.deepEqual(b.updates(), [], 'out of the stream now');
+  t.deepEqual(summary(c.updates()).withdrawn.slice(-1), ['10.0.0.0/24']);
+  b.blocked = false;
+  r.handleDrain(b);
+  await settle(r);
+  t.deepEqual(summary(b.updates()), { announced: [], withdrawn: ['10.0.0.0/24'], eor: 0 });
   r.close();
 });
