@@ -24,7 +24,9 @@ export const USAGE = `npm run bench -- [options]
   --runs 3                                  runs per cell (the table shows medians)
   --port 179 --timeout 600 --connect-timeout 120   BGP port; per-step and connect timeouts in s
   --quick                                   small N/C, 1 run: a smoke run that ends in well under a minute
-  --ipv4-only                               accepted for compatibility: the Calico workload is IPv4-only for now
+  --ipv4-only                               calico/churn without the IPv6 sessions (by default each client also
+                                            has an IPv6 session with R /122 blocks, run in a network namespace
+                                            the harness makes; BIRD 1.6 then runs as bird + bird6)
   --out bench/results                       where the JSON lines, table and SVG chart go ('' = nowhere)
   --fault drop-one                          self-test: BIRD drops one prefix towards one client; runs must be invalid
   --profile-ours DIR                        run our reflector with --cpu-prof into DIR and print its top 10 functions
@@ -42,6 +44,7 @@ export interface Options {
   churnFraction: number;
   churnIntervalMs: number;
   churnDurationMs: number;
+  ipv6: boolean;
   runs: number;
   env: Env;
   out: string;
@@ -89,6 +92,7 @@ export function parseOptions(argv: string[]): Options {
     churnFraction: Number(v['churn-fraction'] ?? 0.1),
     churnIntervalMs: Number(v['churn-interval'] ?? 1000),
     churnDurationMs: Number(v['churn-duration'] ?? (q ? 2 : 30)) * 1000,
+    ipv6: v['ipv4-only'] !== true,
     runs: Number(v.runs ?? (q ? 1 : 3)),
     env: {
       ...DEFAULT_ENV,
@@ -157,13 +161,14 @@ export async function runBench(o: Options, emit: (m: Measurement) => void = () =
       }
     } else if (w === 'calico') {
       for (const c of o.calicoCases) {
-        await runCells(w, `C=${c} R=${o.r}`, { c, r: o.r }, (r, run) => runCalico(DRIVERS[r]!, o.env, { c, r: o.r }, run));
+        const fam = o.ipv6 ? 'v4+v6' : 'v4';
+        await runCells(w, `C=${c} R=${o.r} ${fam}`, { c, r: o.r, ipv6: o.ipv6 ? 1 : 0 }, (r, run) => runCalico(DRIVERS[r]!, o.env, { c, r: o.r, ipv6: o.ipv6 }, run));
       }
     } else {
       for (const c of o.churnCases) {
-        const p = { c, r: o.r, fraction: o.churnFraction, intervalMs: o.churnIntervalMs, durationMs: o.churnDurationMs };
-        await runCells(w, `C=${c} R=${o.r} churn=${Math.round(o.churnFraction * 100)}% every ${o.churnIntervalMs} ms`,
-          { c, r: o.r, interval_ms: o.churnIntervalMs, duration_ms: o.churnDurationMs }, (r, run) => runChurn(DRIVERS[r]!, o.env, p, run));
+        const p = { c, r: o.r, ipv6: o.ipv6, fraction: o.churnFraction, intervalMs: o.churnIntervalMs, durationMs: o.churnDurationMs };
+        await runCells(w, `C=${c} R=${o.r} ${o.ipv6 ? 'v4+v6' : 'v4'} churn=${Math.round(o.churnFraction * 100)}% every ${o.churnIntervalMs} ms`,
+          { c, r: o.r, ipv6: o.ipv6 ? 1 : 0, interval_ms: o.churnIntervalMs, duration_ms: o.churnDurationMs }, (r, run) => runChurn(DRIVERS[r]!, o.env, p, run));
       }
     }
   }

@@ -1,7 +1,7 @@
 // The speaker's BGP messages, all built and read with our codec (src/wire): OPEN, KEEPALIVE, UPDATE
 // packing, and the canonical text of a received attribute set used to verify what a reflector sent.
 import {
-  AFI_IPV4, AsPathSegmentType, AttrType, ATTR_FLAG_OPTIONAL, ATTR_FLAG_TRANSITIVE, buildUpdates, DEFAULT_CONTEXT,
+  AFI_IPV4, AFI_IPV6, AsPathSegmentType, AttrType, ATTR_FLAG_OPTIONAL, ATTR_FLAG_TRANSITIVE, buildUpdates, DEFAULT_CONTEXT,
   encodeAttributes, encodeKeepalive, encodeMessage, MessageType, SAFI_UNICAST, uint32ToIpv4,
   type PathAttribute,
 } from '../../src/wire/index.js';
@@ -14,7 +14,8 @@ export const CTX = DEFAULT_CONTEXT; // 4-octet AS, no ADD-PATH, 4096-octet messa
 export interface AttrSet {
   origin: 0 | 1 | 2;
   asPath: number[]; // one AS_SEQUENCE of four-octet ASNs (empty = locally originated)
-  nextHop: number; // IPv4 as uint32
+  nextHop: number; // IPv4 as uint32 (ignored for IPv6 sets)
+  nextHop6?: Uint8Array; // IPv6 sets: the MP_REACH_NLRI next hop, 16 octets
   med?: number;
   localPref: number;
   communities: number[];
@@ -22,8 +23,8 @@ export interface AttrSet {
 
 export const KEEPALIVE: Buffer = encodeKeepalive();
 
-/** OPEN with the capabilities a Calico node sends: MP IPv4 unicast, route refresh, 4-octet AS. */
-export function openMessage(asn: number, holdTime: number, bgpId: string): Buffer {
+/** OPEN with the capabilities a Calico node sends: MP IPv4 (bird) or IPv6 (bird6) unicast, route refresh, 4-octet AS. */
+export function openMessage(asn: number, holdTime: number, bgpId: string, afi: 1 | 2 = AFI_IPV4): Buffer {
   return encodeMessage({
     type: MessageType.OPEN,
     version: 4,
@@ -33,7 +34,7 @@ export function openMessage(asn: number, holdTime: number, bgpId: string): Buffe
     parameters: [{
       type: 2,
       capabilities: [
-        { kind: 'multiprotocol', code: 1, afi: AFI_IPV4, safi: SAFI_UNICAST },
+        { kind: 'multiprotocol', code: 1, afi, safi: SAFI_UNICAST },
         { kind: 'route-refresh', code: 2 },
         { kind: 'as4', code: 65, as: asn },
       ],
@@ -48,8 +49,8 @@ export function encodeAttrSet(a: AttrSet): Buffer {
   const attrs: PathAttribute[] = [
     { type: AttrType.ORIGIN, flags: T, origin: a.origin },
     { type: AttrType.AS_PATH, flags: T, segments: a.asPath.length ? [{ type: AsPathSegmentType.AS_SEQUENCE, asns: a.asPath }] : [] },
-    { type: AttrType.NEXT_HOP, flags: T, nextHop: uint32ToIpv4(a.nextHop) },
   ];
+  if (!a.nextHop6) attrs.push({ type: AttrType.NEXT_HOP, flags: T, nextHop: uint32ToIpv4(a.nextHop) });
   if (a.med !== undefined) attrs.push({ type: AttrType.MULTI_EXIT_DISC, flags: ATTR_FLAG_OPTIONAL, med: a.med });
   attrs.push({ type: AttrType.LOCAL_PREF, flags: T, localPref: a.localPref });
   if (a.communities.length) attrs.push({ type: AttrType.COMMUNITIES, flags: ATTR_FLAG_OPTIONAL | T, communities: a.communities });
@@ -59,6 +60,16 @@ export function encodeAttrSet(a: AttrSet): Buffer {
 /** UPDATEs announcing prefixes (addrs[i]/lens[i]) with one attribute block, each as full as 4096 octets allow. */
 export function packAnnounce(attrs: Uint8Array, addrs: ArrayLike<number>, lens: ArrayLike<number>): Buffer[] {
   return lens.length ? buildUpdates({ attrs, afi: AFI_IPV4, prefixes: { addrs, lens }, ctx: CTX }) : [];
+}
+
+/** IPv6: UPDATEs with MP_REACH_NLRI (prefix i is addrs[16i, 16i+16)), next hop nextHop (16 octets). */
+export function packAnnounce6(attrs: Uint8Array, nextHop: Uint8Array, addrs: Uint8Array, lens: ArrayLike<number>): Buffer[] {
+  return lens.length ? buildUpdates({ attrs, afi: AFI_IPV6, nextHop, prefixes: { addrs, lens }, ctx: CTX }) : [];
+}
+
+/** IPv6: UPDATEs with MP_UNREACH_NLRI. */
+export function packWithdraw6(addrs: Uint8Array, lens: ArrayLike<number>): Buffer[] {
+  return lens.length ? buildUpdates({ afi: AFI_IPV6, withdrawals: { addrs, lens }, ctx: CTX }) : [];
 }
 
 /** UPDATEs withdrawing prefixes, each as full as 4096 octets allow. */
@@ -77,7 +88,7 @@ export interface AttrSignature {
  * ORIGINATOR_ID and CLUSTER_LIST are returned apart so they can be checked. Communities are sorted (RFC 1997
  * gives their order no meaning); a missing MED reads as 0 (RFC 4271 §9.1.2.2; FRR adds MED 0 when reflecting).
  */
-export function attrSignature(attrs: readonly PathAttribute[]): AttrSignature {
+export function attrSignature(attrs: readonly PathAttribute[], mpNextHop?: Uint8Array): AttrSignature {
   let origin = -1;
   let asPath = '';
   let nextHop = '';
@@ -99,6 +110,7 @@ export function attrSignature(attrs: readonly PathAttribute[]): AttrSignature {
       default: break;
     }
   }
+  if (mpNextHop) nextHop = `mp:${Buffer.from(mpNextHop.buffer, mpNextHop.byteOffset, Math.min(16, mpNextHop.length)).toString('hex')}`;
   return { sig: `o=${origin};p=${asPath};nh=${nextHop};med=${med};lp=${localPref};c=${comms.join(',')}`, originatorId, clusterList };
 }
 

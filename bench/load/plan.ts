@@ -2,15 +2,17 @@
 // pre-encoded UPDATE bytes. Deterministic (seeded), so the parent and the speaker build the same plan.
 import { PrefixIndex } from './prefix-index.js';
 import { decodeAttributes } from '../../src/wire/index.js';
-import { attrSignature, CTX, encodeAttrSet, ipv4ToUint32, packAnnounce, packWithdraw, uint32ToIpv4, type AttrSet } from './messages.js';
+import { attrSignature, CTX, encodeAttrSet, ipv4ToUint32, packAnnounce, packAnnounce6, packWithdraw, packWithdraw6, uint32ToIpv4, type AttrSet } from './messages.js';
 
 export type PlanSpec =
   | { kind: 'table'; n: number; sets: number; seed: number; clients: number }
-  | { kind: 'calico'; clients: number; blocks: number };
+  /** ipv6: each client also has an IPv6 session (Calico's bird6) announcing R /122 blocks. */
+  | { kind: 'calico'; clients: number; blocks: number; ipv6?: boolean };
 
 export interface PlanSession {
-  local: string;
-  bgpId: string;
+  afi: 1 | 2;
+  local: string; // IPv4 or IPv6 source address
+  bgpId: string; // always the client's IPv4 address (a router has one BGP identifier)
   /** Receivers count and verify what the reflector sends them; the table source does not. */
   receives: boolean;
 }
@@ -18,17 +20,35 @@ export interface PlanSession {
 export interface Plan {
   sessions: PlanSession[];
   prefixCount: number;
-  addrs: Uint32Array;
+  afi: Uint8Array; // 1 or 2 per prefix
+  addrs: Uint32Array; // IPv4 address, or for IPv6 the low 32 bits below V6_BLOCKS (the high 96 are fixed)
   lens: Uint8Array;
   owner: Int32Array; // session index that announces each prefix
   setOf: Int32Array; // attribute set of each prefix
   setSigs: string[]; // canonical text of each set (canonicalAttrs of our own encoding)
   setOwnerId: number[]; // expected ORIGINATOR_ID of each set (owner's BGP identifier)
   index: PrefixIndex;
+  index6: PrefixIndex; // IPv6 prefixes under V6_BLOCKS, keyed by their low 32 bits
   ownCount: Int32Array; // prefixes announced by each session
   announce: Buffer[]; // per session: all its UPDATEs back to back (empty buffer if none)
   withdraw: Buffer[];
   updateCount: number; // announcing UPDATEs in the whole plan
+}
+
+/** IPv6 /122 blocks live in fd00:10::/96; the low 32 bits number them. */
+export const V6_BLOCKS = Uint8Array.from([0xfd, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0]);
+export const REFLECTOR6 = 'fd00:70::1';
+
+/** The i-th IPv6 load address (only inside the harness's network namespace). */
+export function loadAddress6(i: number): string {
+  return `fd00:71::${(i + 1).toString(16)}`;
+}
+
+function v6Bytes(prefix96: Uint8Array, low: number): Uint8Array {
+  const b = new Uint8Array(16);
+  b.set(prefix96);
+  b[12] = low >>> 24; b[13] = (low >>> 16) & 255; b[14] = (low >>> 8) & 255; b[15] = low & 255;
+  return b;
 }
 
 /** The i-th load address: 127.71.0.1 upward through 127.79.x.y, skipping .0 and .255. */
@@ -38,10 +58,15 @@ export function loadAddress(i: number): string {
   return uint32ToIpv4(base);
 }
 
-/** Session addresses of a plan without building it (the reflector's client list). */
+/** IPv4 session addresses of a plan without building it (the reflector's client list). */
 export function planAddresses(spec: PlanSpec): string[] {
   const n = spec.kind === 'table' ? spec.clients + 1 : spec.clients;
   return Array.from({ length: n }, (_, i) => loadAddress(i));
+}
+
+/** IPv6 session addresses (empty unless the Calico plan has ipv6). */
+export function planAddresses6(spec: PlanSpec): string[] {
+  return spec.kind === 'calico' && spec.ipv6 ? Array.from({ length: spec.clients }, (_, i) => loadAddress6(i)) : [];
 }
 
 /**
@@ -90,12 +115,16 @@ function tableSets(count: number, nextHop: number, rand: () => number): AttrSet[
 
 /** Builds the plan and encodes every UPDATE; all the work the clock must not see. */
 export function buildPlan(spec: PlanSpec): Plan {
-  const sessions: PlanSession[] = planAddresses(spec).map((a, i) => ({
-    local: a,
-    bgpId: a,
-    receives: spec.kind === 'calico' || i > 0,
-  }));
-  const total = spec.kind === 'table' ? spec.n : spec.clients * spec.blocks;
+  const v4 = planAddresses(spec);
+  const sessions: PlanSession[] = [
+    ...v4.map((a, i) => ({ afi: 1 as const, local: a, bgpId: a, receives: spec.kind === 'calico' || i > 0 })),
+    ...planAddresses6(spec).map((a, i) => ({ afi: 2 as const, local: a, bgpId: v4[i]!, receives: true })),
+  ];
+  const v6 = spec.kind === 'calico' && spec.ipv6 === true;
+  const perFamily = spec.kind === 'table' ? spec.n : spec.clients * spec.blocks;
+  const total = v6 ? 2 * perFamily : perFamily;
+  const afi = new Uint8Array(total).fill(1);
+  const index6 = new PrefixIndex(v6 ? perFamily : 1);
   const addrs = new Uint32Array(total);
   const lens = new Uint8Array(total);
   const owner = new Int32Array(total);
@@ -124,22 +153,39 @@ export function buildPlan(spec: PlanSpec): Plan {
       i++;
     }
   } else {
-    sets = sessions.map((_, i) => ({ origin: 0, asPath: [], nextHop: nextHopOf(i), localPref: 100, communities: [] }));
+    // One set per session: client i's IPv4 routes carry NEXT_HOP 100.64.0.1+i, its IPv6 routes fd00:64::1+i.
+    sets = sessions.map((s, i) => (s.afi === 1
+      ? { origin: 0, asPath: [], nextHop: nextHopOf(i), localPref: 100, communities: [] }
+      : { origin: 0, asPath: [], nextHop: 0, nextHop6: v6Bytes(Uint8Array.from([0xfd, 0, 0, 0x64, 0, 0, 0, 0, 0, 0, 0, 0]), i - spec.clients + 1), localPref: 100, communities: [] }));
     setOwner = sessions.map((_, i) => i);
     const base = ipv4ToUint32('10.0.0.0');
     for (let c = 0; c < spec.clients; c++) {
       for (let j = 0; j < spec.blocks; j++) {
-        const i = c * spec.blocks + j;
-        addrs[i] = (base + i * 64) >>> 0;
-        lens[i] = 26;
-        owner[i] = c;
-        setOf[i] = c;
-        index.add(addrs[i]!, 26, i);
+        const b = c * spec.blocks + j;
+        addrs[b] = (base + b * 64) >>> 0;
+        lens[b] = 26;
+        owner[b] = c;
+        setOf[b] = c;
+        index.add(addrs[b]!, 26, b);
+        if (v6) {
+          const i = perFamily + b; // fd00:10::<64 b>/122, owned by the client's IPv6 session
+          afi[i] = 2;
+          addrs[i] = (b * 64) >>> 0;
+          lens[i] = 122;
+          owner[i] = spec.clients + c;
+          setOf[i] = spec.clients + c;
+          index6.add(addrs[i]!, 122, i);
+        }
       }
     }
   }
   const encoded = sets.map(encodeAttrSet);
-  const setSigs = encoded.map((b) => attrSignature(decodeAttributes(b, CTX)).sig);
+  const setSigs = encoded.map((b, k) => attrSignature(decodeAttributes(b, CTX), sets[k]!.nextHop6).sig);
+  const bytes6 = (idx: number[]): Uint8Array => {
+    const out = new Uint8Array(16 * idx.length);
+    idx.forEach((i, n) => out.set(v6Bytes(V6_BLOCKS, addrs[i]!), 16 * n));
+    return out;
+  };
   const setOwnerId = setOwner.map((o) => ipv4ToUint32(sessions[o]!.bgpId));
   // Group prefixes per set (each set has one owner), so each set packs into as few UPDATEs as possible.
   const bySet: number[][] = sets.map(() => []);
@@ -150,7 +196,9 @@ export function buildPlan(spec: PlanSpec): Plan {
   sets.forEach((_, k) => {
     const o = setOwner[k]!;
     const idx = bySet[k]!;
-    const msgs = packAnnounce(encoded[k]!, idx.map((i) => addrs[i]!), idx.map((i) => lens[i]!));
+    const msgs = sets[k]!.nextHop6
+      ? packAnnounce6(encoded[k]!, sets[k]!.nextHop6!, bytes6(idx), idx.map((i) => lens[i]!))
+      : packAnnounce(encoded[k]!, idx.map((i) => addrs[i]!), idx.map((i) => lens[i]!));
     updateCount += msgs.length;
     announceParts[o]!.push(...msgs);
     withdrawIdx[o]!.push(...idx);
@@ -160,6 +208,7 @@ export function buildPlan(spec: PlanSpec): Plan {
   return {
     sessions,
     prefixCount: total,
+    afi,
     addrs,
     lens,
     owner,
@@ -167,13 +216,17 @@ export function buildPlan(spec: PlanSpec): Plan {
     setSigs,
     setOwnerId,
     index,
+    index6,
     ownCount,
     announce: announceParts.map((p) => Buffer.concat(p)),
-    withdraw: withdrawIdx.map((idx) => Buffer.concat(packWithdraw(idx.map((i) => addrs[i]!), idx.map((i) => lens[i]!)))),
+    withdraw: withdrawIdx.map((idx, o) => Buffer.concat(sessions[o]!.afi === 2
+      ? packWithdraw6(bytes6(idx), idx.map((i) => lens[i]!))
+      : packWithdraw(idx.map((i) => addrs[i]!), idx.map((i) => lens[i]!)))),
     updateCount,
   };
 }
 
 export function prefixText(plan: Plan, i: number): string {
+  if (plan.afi[i] === 2) return `fd00:10::${(plan.addrs[i]! >>> 16).toString(16)}:${(plan.addrs[i]! & 0xffff).toString(16)}/${plan.lens[i]!}`;
   return `${uint32ToIpv4(plan.addrs[i]!)}/${plan.lens[i]!}`;
 }

@@ -5,6 +5,7 @@ import type { PlanSpec } from './plan.js';
 export interface SpeakerConfig {
   plan: PlanSpec;
   remote: string; // reflector address
+  remote6?: string; // reflector IPv6 address (Calico plan with ipv6)
   port: number;
   asn: number;
   clusterId: string; // every reflected route must carry it in CLUSTER_LIST

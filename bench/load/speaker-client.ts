@@ -1,6 +1,6 @@
 // Runner side of the load speaker: forks bench/load/speaker.ts and turns its IPC replies into promises.
 // Every speaker started here is killed when the runner exits, however it exits.
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ChurnResult, ConnectResult, SetupResult, SpeakerConfig, SpeakerReply, SpeakerRequest, StepResult } from './protocol.js';
 
@@ -17,9 +17,13 @@ export class SpeakerClient {
   private exited = false;
   private stderrTail = '';
 
-  constructor() {
+  /** netns: run the speaker inside that network namespace (IPv6 runs), via ip netns exec. */
+  constructor(netns?: string) {
     const script = fileURLToPath(new URL('./speaker.ts', import.meta.url));
-    this.child = fork(script, [], { execArgv: ['--import=tsx', '--max-old-space-size=8192', ...(process.env.BENCH_SPEAKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SPEAKER_PROF}`] : [])], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    const execArgv = ['--import=tsx', '--max-old-space-size=8192', ...(process.env.BENCH_SPEAKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SPEAKER_PROF}`] : [])];
+    this.child = netns
+      ? spawn('ip', ['netns', 'exec', netns, process.execPath, ...execArgv, script], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] })
+      : fork(script, [], { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     this.child.stderr!.on('data', (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString()).slice(-2000);
       process.stderr.write(d);

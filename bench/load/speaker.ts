@@ -2,9 +2,9 @@
 // announcing pre-encoded UPDATEs and counting and verifying every prefix each client receives.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { buildPlan, prefixText, type Plan } from './plan.js';
+import { buildPlan, prefixText, V6_BLOCKS, type Plan } from './plan.js';
 import type { ChurnResult, ConnectResult, SetupResult, SpeakerConfig, SpeakerReply, SpeakerRequest, StepResult } from './protocol.js';
-import { decodeAttributes, forEachPrefixV4, isBgpError, scanUpdate, ScannedUpdate } from '../../src/wire/index.js';
+import { decodeAttributes, forEachPrefixV4, forEachPrefixV6, isBgpError, scanUpdate, ScannedUpdate } from '../../src/wire/index.js';
 import { attrSignature, CTX, ipv4ToUint32, KEEPALIVE, openMessage, uint32ToIpv4 } from './messages.js';
 
 const TYPE_OPEN = 1;
@@ -20,6 +20,7 @@ type State = 'idle' | 'connecting' | 'opensent' | 'openconfirm' | 'established';
 
 interface Session {
   idx: number;
+  afi: 1 | 2;
   local: string;
   bgpIdNum: number;
   receives: boolean;
@@ -53,7 +54,7 @@ const attrCache = new Map<string, AttrInfo>();
 let clusterIdNum = 0;
 let announced: Uint8Array; // prefix i is currently announced by its owner
 let announcedBy: Int32Array;
-let totalAnnounced = 0;
+const totalAnnounced = [0, 0, 0]; // by AFI
 let atTarget = 0;
 
 // Per-step accounting.
@@ -80,8 +81,9 @@ function problem(msg: string): void {
   if (errors.length < MAX_ERRORS) errors.push(msg);
 }
 
+/** Prefixes of the session's family announced by other sessions: what the client must hold. */
 function target(s: Session): number {
-  return totalAnnounced - announcedBy[s.idx]!;
+  return totalAnnounced[s.afi]! - announcedBy[s.idx]!;
 }
 
 function recountTargets(): void {
@@ -97,6 +99,7 @@ function setup(c: SpeakerConfig): SetupResult {
   const P = plan.prefixCount;
   sessions = plan.sessions.map((s, idx) => ({
     idx,
+    afi: s.afi,
     local: s.local,
     bgpIdNum: ipv4ToUint32(s.bgpId),
     receives: s.receives,
@@ -165,12 +168,12 @@ function write(s: Session, b: Buffer): void {
 function dial(s: Session): void {
   s.state = 'connecting';
   s.rest = undefined;
-  const sock = net.connect({ host: cfg.remote, port: cfg.port, localAddress: s.local });
+  const sock = net.connect({ host: s.afi === 2 ? cfg.remote6! : cfg.remote, port: cfg.port, localAddress: s.local });
   s.sock = sock;
   sock.setNoDelay(true);
   sock.on('connect', () => {
     s.state = 'opensent';
-    sock.write(openMessage(cfg.asn, cfg.holdTime, uint32ToIpv4(s.bgpIdNum)));
+    sock.write(openMessage(cfg.asn, cfg.holdTime, uint32ToIpv4(s.bgpIdNum), s.afi));
     s.lastTx = performance.now();
   });
   sock.on('data', (chunk: Buffer) => onData(s, chunk));
@@ -253,13 +256,14 @@ function onData(s: Session, chunk: Buffer): void {
 }
 
 /** Decodes (with the codec's structured decoder) and checks an attribute block once per distinct byte string. */
-function lookupAttrs(block: Uint8Array): AttrInfo {
-  const key = Buffer.from(block.buffer, block.byteOffset, block.length).toString('latin1');
+function lookupAttrs(block: Uint8Array, mpNextHop: Uint8Array | undefined): AttrInfo {
+  let key = Buffer.from(block.buffer, block.byteOffset, block.length).toString('latin1');
+  if (mpNextHop) key += `|${Buffer.from(mpNextHop.buffer, mpNextHop.byteOffset, mpNextHop.length).toString('latin1')}`;
   let info = attrCache.get(key);
   if (info) return info;
   let c;
   try {
-    c = attrSignature(decodeAttributes(block, CTX));
+    c = attrSignature(decodeAttributes(block, CTX), mpNextHop);
   } catch (e) {
     info = { setId: -1, originatorId: -1, problem: `attributes do not decode: ${e instanceof Error ? e.message : String(e)}` };
     attrCache.set(key, info);
@@ -287,18 +291,32 @@ interface Section {
 const sectionCache = new Map<string, Section>();
 const EMPTY_SECTION: Section = { idx: new Int32Array(0), unknown: [] };
 
-function section(buf: Uint8Array, start: number, end: number): Section {
+function section(buf: Uint8Array, start: number, end: number, afi: number): Section {
   if (start >= end) return EMPTY_SECTION;
-  const key = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
+  const key = afi + Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
   let sec = sectionCache.get(key);
   if (sec) return sec;
   const out: number[] = [];
   const unknown: string[] = [];
-  forEachPrefixV4(buf, start, end, false, (addr, plen) => {
-    const idx = plan.index.get(addr, plen);
-    if (idx < 0) unknown.push(`${uint32ToIpv4(addr)}/${plen}`);
-    out.push(idx);
-  });
+  if (afi === 1) {
+    forEachPrefixV4(buf, start, end, false, (addr, plen) => {
+      const idx = plan.index.get(addr, plen);
+      if (idx < 0) unknown.push(`${uint32ToIpv4(addr)}/${plen}`);
+      out.push(idx);
+    });
+  } else {
+    forEachPrefixV6(buf, start, end, false, (b, off, plen) => {
+      // Plan prefixes are under V6_BLOCKS (a /96) and longer than 96 bits: compare the top 12 octets, key on the rest.
+      let idx = -1;
+      if (plen > 96 && V6_BLOCKS.every((x, k) => b[off + k] === x)) {
+        let low = 0;
+        for (let k = 12; k < (plen + 7) >> 3; k++) low |= b[off + k]! << (8 * (15 - k));
+        idx = plan.index6.get(low >>> 0, plen);
+      }
+      if (idx < 0) unknown.push(`${Buffer.from(b.subarray(off, off + ((plen + 7) >> 3))).toString('hex')}/${plen}`);
+      out.push(idx);
+    });
+  }
   if (sectionCache.size > 200_000) sectionCache.clear();
   sec = { idx: Int32Array.from(out), unknown };
   sectionCache.set(key, sec);
@@ -321,7 +339,10 @@ function onUpdate(s: Session, buf: Buffer, o: number, len: number, now: number):
   const held = s.held;
   const before = s.count;
   const T = target(s);
-  const withdrawn = section(msg, u.withdrawnStart, u.withdrawnEnd).idx;
+  const v6 = s.afi === 2;
+  const withdrawn = (v6
+    ? (u.mpUnreachAfi === 2 ? section(msg, u.mpUnreachStart, u.mpUnreachEnd, 2) : EMPTY_SECTION)
+    : section(msg, u.withdrawnStart, u.withdrawnEnd, 1)).idx;
   prefixesReceived += withdrawn.length;
   for (let k = 0; k < withdrawn.length; k++) {
     const idx = withdrawn[k]!;
@@ -331,11 +352,13 @@ function onUpdate(s: Session, buf: Buffer, o: number, len: number, now: number):
       if (tracking) { delivered++; if (sampleN < MAX_SAMPLES) samples[sampleN++] = now - lastSent[idx]!; }
     }
   }
+  const reachStart = v6 ? (u.mpReachAfi === 2 ? u.mpReachStart : 0) : u.nlriStart;
+  const reachEnd = v6 ? (u.mpReachAfi === 2 ? u.mpReachEnd : 0) : u.nlriEnd;
   // Our own route reflected back (RFC 4456 §8: the originator ignores it); FRR's update groups do this.
-  if (u.nlriEnd > u.nlriStart && !(u.hasOriginatorId && u.originatorId === s.bgpIdNum)) {
-    const info = lookupAttrs(msg.subarray(u.attrStart, u.attrEnd));
+  if (reachEnd > reachStart && !(u.hasOriginatorId && u.originatorId === s.bgpIdNum)) {
+    const info = lookupAttrs(u.attrs, v6 ? u.mpNextHop : undefined);
     if (info.problem) problem(`${s.local}: ${info.problem}`);
-    const sec = section(msg, u.nlriStart, u.nlriEnd);
+    const sec = section(msg, reachStart, reachEnd, s.afi);
     for (const x of sec.unknown) problem(`${s.local}: unexpected prefix ${x}`);
     const nlri = sec.idx;
     prefixesReceived += nlri.length;
@@ -400,7 +423,7 @@ function verify(): void {
     let extra = 0;
     let first = -1;
     for (let i = 0; i < plan.prefixCount; i++) {
-      const want = announced[i] === 1 && plan.owner[i] !== r.idx ? 1 : 0;
+      const want = announced[i] === 1 && plan.owner[i] !== r.idx && plan.afi[i] === r.afi ? 1 : 0;
       if (r.held[i] !== want) {
         if (want) missing++; else extra++;
         if (first < 0) first = i;
@@ -427,7 +450,7 @@ function markAnnounced(s: Session, on: boolean, now: number): void {
   }
   const n = ownedBy[s.idx]!.length;
   announcedBy[s.idx] = on ? n : 0;
-  totalAnnounced += on ? n : -n;
+  totalAnnounced[s.afi] += on ? n : -n;
 }
 
 async function step(sel: number[] | 'all', on: boolean, timeoutMs: number): Promise<StepResult> {

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, which } from './proc.js';
+import { combine, startDaemon, which } from './proc.js';
 import { protoName, type ReflectorDriver, type RrConfig } from './types.js';
 
 function faultFilter(cfg: RrConfig, client: string): string {
@@ -30,17 +30,32 @@ function bird2Config(cfg: RrConfig): string {
     const f = faultFilter(cfg, c);
     lines.push(`protocol bgp ${protoName(c)} from rrc { neighbor ${c} port ${cfg.port} as ${cfg.asn};${f ? ` ipv4 {${f} };` : ''} }`);
   }
+  if (cfg.address6 && cfg.clients6?.length) {
+    // Calico's IPv6 sessions are separate sessions between IPv6 addresses (bird6's), in one BIRD 2 process here.
+    lines.push(
+      'template bgp rrc6 {',
+      `  local ${cfg.address6} port ${cfg.port} as ${cfg.asn};`,
+      '  strict bind yes;',
+      '  passive on;',
+      '  rr client;',
+      `  rr cluster id ${cfg.clusterId};`,
+      `  hold time ${cfg.holdTime};`,
+      '  ipv6 { import all; export all; };',
+      '}',
+    );
+    for (const c of cfg.clients6) lines.push(`protocol bgp ${protoName(c)} from rrc6 { neighbor ${c} port ${cfg.port} as ${cfg.asn}; }`);
+  }
   return lines.join('\n') + '\n';
 }
 
-function bird1Config(cfg: RrConfig): string {
+function bird1Config(cfg: RrConfig, v6 = false): string {
   const lines = [
     'log stderr { warning, error, fatal };',
     `router id ${cfg.address};`,
-    `listen bgp address ${cfg.address} port ${cfg.port};`,
+    `listen bgp address ${v6 ? cfg.address6! : cfg.address} port ${cfg.port};`,
     'protocol device { scan time 60; }',
     'template bgp rrc {',
-    `  local ${cfg.address} as ${cfg.asn};`,
+    `  local ${v6 ? cfg.address6! : cfg.address} as ${cfg.asn};`,
     '  passive on;',
     '  rr client;',
     `  rr cluster id ${cfg.clusterId};`,
@@ -49,13 +64,14 @@ function bird1Config(cfg: RrConfig): string {
     '  export all;',
     '}',
   ];
-  for (const c of cfg.clients) {
+  for (const c of v6 ? cfg.clients6 ?? [] : cfg.clients) {
     lines.push(`protocol bgp ${protoName(c)} from rrc { neighbor ${c} as ${cfg.asn};${faultFilter(cfg, c)} }`);
   }
   return lines.join('\n') + '\n';
 }
 
-function birdDriver(name: string, label: string, bin: string, render: (c: RrConfig) => string): ReflectorDriver {
+/** bin6: BIRD 1.6 handles IPv6 in a second daemon (bird6), as calico/routereflector ran it. */
+function birdDriver(name: string, label: string, bin: string, render: (c: RrConfig, v6?: boolean) => string, bin6?: string): ReflectorDriver {
   return {
     name,
     label,
@@ -65,17 +81,33 @@ function birdDriver(name: string, label: string, bin: string, render: (c: RrConf
       const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
       return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() || 'unknown';
     },
-    start: (cfg) => {
+    start: async (cfg) => {
       const conf = join(cfg.workDir, 'bird.conf');
       writeFileSync(conf, render(cfg));
-      return startDaemon({
+      const v4 = await startDaemon({
         cmd: bin,
         args: ['-f', '-c', conf, '-s', join(cfg.workDir, 'bird.ctl'), '-P', join(cfg.workDir, 'bird.pid')],
         listen: { address: cfg.address, port: cfg.port },
+        ...(cfg.netns ? { netns: cfg.netns } : {}),
       });
+      if (!bin6 || !cfg.clients6?.length) return v4;
+      const conf6 = join(cfg.workDir, 'bird6.conf');
+      writeFileSync(conf6, render(cfg, true));
+      try {
+        const v6 = await startDaemon({
+          cmd: bin6,
+          args: ['-f', '-c', conf6, '-s', join(cfg.workDir, 'bird6.ctl'), '-P', join(cfg.workDir, 'bird6.pid')],
+          listen: { address: cfg.address6!, port: cfg.port },
+          ...(cfg.netns ? { netns: cfg.netns } : {}),
+        });
+        return combine([v4, v6]);
+      } catch (e) {
+        await v4.stop();
+        throw e;
+      }
     },
   };
 }
 
 export const bird2 = birdDriver('bird2', 'BIRD 2', '/opt/bird2/usr/sbin/bird', bird2Config);
-export const bird1 = birdDriver('bird1', 'BIRD 1.6', '/usr/sbin/bird', bird1Config);
+export const bird1 = birdDriver('bird1', 'BIRD 1.6', '/usr/sbin/bird', bird1Config, '/usr/sbin/bird6');

@@ -24,14 +24,21 @@ function frrConfig(cfg: RrConfig): string {
     ` neighbor RRC timers ${Math.floor(cfg.holdTime / 3)} ${cfg.holdTime}`,
   ];
   for (const c of cfg.clients) out.push(` neighbor ${c} peer-group RRC`);
+  const v6 = cfg.clients6 ?? [];
+  if (v6.length) {
+    out.push(' neighbor RRC6 peer-group', ` neighbor RRC6 remote-as ${cfg.asn}`, ' neighbor RRC6 passive',
+      ` neighbor RRC6 timers ${Math.floor(cfg.holdTime / 3)} ${cfg.holdTime}`);
+    for (const c of v6) out.push(` neighbor ${c} peer-group RRC6`);
+  }
   out.push(
     ' !',
     ' address-family ipv4 unicast',
     '  neighbor RRC activate',
     '  neighbor RRC route-reflector-client',
     ' exit-address-family',
-    '!',
   );
+  if (v6.length) out.push(' address-family ipv6 unicast', '  neighbor RRC6 activate', '  neighbor RRC6 route-reflector-client', ' exit-address-family');
+  out.push('!');
   return out.join('\n') + '\n';
 }
 
@@ -53,9 +60,11 @@ export const frr: ReflectorDriver = {
     return startDaemon({
       cmd: BGPD,
       args: ['-f', conf, '-i', join(d, 'bgpd.pid'), '-z', join(d, 'zserv.api'), '--vty_socket', d, '-P', '0',
-        '-Z', '-S', '-n', '-l', cfg.address, '-p', String(cfg.port), '--log', 'stdout', '--log-level', 'warn'],
+        '-Z', '-S', '-n', '-l', cfg.address, ...(cfg.address6 ? ['-l', cfg.address6] : []), '-p', String(cfg.port),
+        '--log', 'stdout', '--log-level', 'warn'],
       listen: { address: cfg.address, port: cfg.port },
       readyTimeoutMs: 30000,
+      ...(cfg.netns ? { netns: cfg.netns } : {}),
     });
   },
 };

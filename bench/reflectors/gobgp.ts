@@ -12,9 +12,10 @@ function gobgpConfig(cfg: RrConfig): string {
     `  as = ${cfg.asn}`,
     `  router-id = "${cfg.address}"`,
     `  port = ${cfg.port}`,
-    `  local-address-list = ["${cfg.address}"]`,
+    `  local-address-list = ["${cfg.address}"${cfg.address6 ? `, "${cfg.address6}"` : ''}]`,
   ];
-  for (const c of cfg.clients) {
+  const all = [...cfg.clients.map((c) => [c, cfg.address, 'ipv4-unicast']), ...(cfg.clients6 ?? []).map((c) => [c, cfg.address6!, 'ipv6-unicast'])];
+  for (const [c, local, family] of all) {
     out.push(
       '[[neighbors]]',
       '  [neighbors.config]',
@@ -22,7 +23,7 @@ function gobgpConfig(cfg: RrConfig): string {
       `    peer-as = ${cfg.asn}`,
       '  [neighbors.transport.config]',
       '    passive-mode = true',
-      `    local-address = "${cfg.address}"`,
+      `    local-address = "${local}"`,
       '  [neighbors.timers.config]',
       `    hold-time = ${cfg.holdTime}`,
       `    keepalive-interval = ${Math.floor(cfg.holdTime / 3)}`,
@@ -31,7 +32,7 @@ function gobgpConfig(cfg: RrConfig): string {
       `    route-reflector-cluster-id = "${cfg.clusterId}"`,
       '  [[neighbors.afi-safis]]',
       '    [neighbors.afi-safis.config]',
-      '      afi-safi-name = "ipv4-unicast"',
+      `      afi-safi-name = "${family}"`,
     );
   }
   return out.join('\n') + '\n';
@@ -64,6 +65,7 @@ export const gobgp: ReflectorDriver = {
       args: ['-f', conf, '-t', 'toml', '-l', 'warn', '-p', '--pprof-disable', `--api-hosts=${cfg.address}:${50000 + (cfg.port % 10000)}`],
       listen: { address: cfg.address, port: cfg.port },
       readyTimeoutMs: 30000,
+      ...(cfg.netns ? { netns: cfg.netns } : {}),
     });
   },
 };

@@ -15,6 +15,10 @@ export function calicoDatastore(cfg: RrConfig): Record<string, unknown> {
     [`/calico/bgp/v1/global/peer_v4/${cfg.address}`]: { ip: cfg.address, as_num: String(cfg.asn) },
   };
   cfg.clients.forEach((c, i) => { ds[`/calico/bgp/v1/host/node${i}/ip_addr_v4`] = c; });
+  if (cfg.address6 && cfg.clients6?.length) {
+    ds[`/calico/bgp/v1/global/peer_v6/${cfg.address6}`] = { ip: cfg.address6, as_num: String(cfg.asn) };
+    cfg.clients6.forEach((c, i) => { ds[`/calico/bgp/v1/host/node${i}/ip_addr_v6`] = c; });
+  }
   return ds;
 }
 
@@ -42,6 +46,7 @@ export const ours: ReflectorDriver = {
       env: {
         ...process.env,
         IP: cfg.address,
+        ...(cfg.address6 ? { IP6: cfg.address6 } : {}),
         BGP_PORT: String(cfg.port),
         DATASTORE_FILE: dsFile,
         SOCKET_DIR: cfg.workDir,
@@ -50,6 +55,7 @@ export const ours: ReflectorDriver = {
       },
       listen: { address: cfg.address, port: cfg.port },
       readyTimeoutMs: 30000,
+      ...(cfg.netns ? { netns: cfg.netns } : {}),
     });
   },
 };

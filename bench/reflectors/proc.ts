@@ -21,6 +21,12 @@ export interface ProcStats {
   hwmKb: number; // VmHWM: peak RSS since start
 }
 
+/** Sum over the processes of one reflector (peak RSS summed too: an upper bound of the joint peak). */
+export function procStatsAll(pids: number[]): ProcStats {
+  const all = pids.map(procStats);
+  return { cpuSec: all.reduce((a, x) => a + x.cpuSec, 0), rssKb: all.reduce((a, x) => a + x.rssKb, 0), hwmKb: all.reduce((a, x) => a + x.hwmKb, 0) };
+}
+
 export function procStats(pid: number): ProcStats {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -30,17 +36,37 @@ export function procStats(pid: number): ProcStats {
   return { cpuSec, rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
 }
 
-function hexAddrPort(addr: string, port: number): string[] {
-  const b = addr.split('.').map(Number);
-  const le = [b[3], b[2], b[1], b[0]].map((x) => x!.toString(16).padStart(2, '0')).join('').toUpperCase();
-  const p = port.toString(16).padStart(4, '0').toUpperCase();
-  return [`${le}:${p}`, `00000000:${p}`];
+function ipv6Bytes(s: string): number[] {
+  const [head, tail] = s.includes('::') ? s.split('::') as [string, string] : [s, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t].map((g) => parseInt(g, 16));
+  return groups.flatMap((g) => [g >> 8, g & 255]);
 }
 
-/** True when some socket listens on addr:port (or the wildcard address) — read from /proc, no probing. */
-export function isListening(addr: string, port: number): boolean {
+/** /proc/net/tcp{,6} spelling of addr:port and of the wildcard address on that port. */
+function hexAddrPort(addr: string, port: number): string[] {
+  const p = port.toString(16).padStart(4, '0').toUpperCase();
+  const hex = (xs: number[]): string => xs.map((x) => x.toString(16).padStart(2, '0')).join('').toUpperCase();
+  if (addr.includes(':')) {
+    const b = ipv6Bytes(addr);
+    // four 32-bit words, each in host (little-endian) order
+    const words = [0, 4, 8, 12].map((i) => hex([b[i + 3]!, b[i + 2]!, b[i + 1]!, b[i]!])).join('');
+    return [`${words}:${p}`, `${'0'.repeat(32)}:${p}`];
+  }
+  const b = addr.split('.').map(Number);
+  return [`${hex([b[3]!, b[2]!, b[1]!, b[0]!])}:${p}`, `00000000:${p}`];
+}
+
+/**
+ * True when some socket listens on addr:port (or the wildcard address) — read from /proc, no probing.
+ * With a pid, the table of that process's network namespace is read.
+ */
+export function isListening(addr: string, port: number, pid?: number): boolean {
   const want = hexAddrPort(addr, port);
-  for (const file of ['/proc/net/tcp']) {
+  const table = addr.includes(':') ? 'tcp6' : 'tcp';
+  for (const file of [pid ? `/proc/${pid}/net/${table}` : `/proc/net/${table}`]) {
+    if (!existsSync(file)) continue;
     for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
       if (cols[3] === '0A' && want.includes(cols[1]!)) return true;
@@ -64,12 +90,14 @@ export interface StartOptions {
   cwd?: string;
   listen: { address: string; port: number };
   readyTimeoutMs?: number;
+  netns?: string; // run inside this network namespace (ip netns exec; the pid stays the daemon's)
 }
 
 /** Starts a foreground daemon and resolves once its BGP port listens. */
 export async function startDaemon(o: StartOptions): Promise<RunningReflector> {
-  if (isListening(o.listen.address, o.listen.port)) throw new Error(`${o.listen.address}:${o.listen.port} is already in use`);
-  const child = spawn(o.cmd, o.args, { env: o.env ?? process.env, cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (!o.netns && isListening(o.listen.address, o.listen.port)) throw new Error(`${o.listen.address}:${o.listen.port} is already in use`);
+  const [cmd, args] = o.netns ? ['ip', ['netns', 'exec', o.netns, o.cmd, ...o.args]] : [o.cmd, o.args];
+  const child = spawn(cmd, args, { env: o.env ?? process.env, cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let tail = '';
   const keep = (d: Buffer): void => { tail = (tail + d.toString()).slice(-4000); };
@@ -79,7 +107,7 @@ export async function startDaemon(o: StartOptions): Promise<RunningReflector> {
   const gone = new Promise<void>((r) => child.on('exit', () => { exited = true; live.delete(child); r(); }));
   child.on('error', (e) => { tail += `\nspawn error: ${e.message}`; });
   const running: RunningReflector = {
-    pid: child.pid ?? -1,
+    pids: [child.pid ?? -1],
     logTail: () => tail,
     stop: async () => {
       if (exited) return;
@@ -90,13 +118,22 @@ export async function startDaemon(o: StartOptions): Promise<RunningReflector> {
     },
   };
   try {
-    await waitFor(() => exited || isListening(o.listen.address, o.listen.port), o.readyTimeoutMs ?? 15000, `${o.cmd} to listen on ${o.listen.address}:${o.listen.port}`);
+    await waitFor(() => exited || isListening(o.listen.address, o.listen.port, child.pid), o.readyTimeoutMs ?? 15000, `${o.cmd} to listen on ${o.listen.address}:${o.listen.port}`);
     if (exited) throw new Error(`${o.cmd} exited during start-up: ${tail.slice(-1500)}`);
   } catch (e) {
     await running.stop();
     throw e;
   }
   return running;
+}
+
+/** Runs several daemons as one reflector (BIRD 1.6: bird for IPv4 plus bird6 for IPv6). */
+export function combine(parts: RunningReflector[]): RunningReflector {
+  return {
+    pids: parts.flatMap((p) => p.pids),
+    stop: async () => { await Promise.all(parts.map((p) => p.stop())); },
+    logTail: () => parts.map((p) => p.logTail()).join('\n'),
+  };
 }
 
 export function which(path: string): boolean {

@@ -14,12 +14,17 @@ export interface RrConfig {
   clusterId: string;
   holdTime: number;
   clients: string[]; // every one an RR client
+  /** IPv6 (Calico's bird6 sessions): the reflector's IPv6 address and one client session per address. */
+  address6?: string;
+  clients6?: string[];
+  /** Run the daemon inside this network namespace (the harness makes it for IPv6). */
+  netns?: string;
   workDir: string; // a fresh mkdtemp directory for config, sockets, logs
   fault?: RrFault;
 }
 
 export interface RunningReflector {
-  pid: number;
+  pids: number[]; // every process of the reflector (BIRD 1.6 with IPv6 is bird + bird6); CPU and RSS are summed
   /** Kills the daemon (SIGTERM, then SIGKILL after a grace period) and waits for it to go. */
   stop(): Promise<void>;
   /** Last lines of the daemon's own output, for error reports. */
@@ -36,5 +41,5 @@ export interface ReflectorDriver {
 }
 
 export function protoName(addr: string): string {
-  return `c_${addr.replaceAll('.', '_')}`;
+  return `c_${addr.replace(/[^0-9A-Za-z]/g, '_')}`;
 }

@@ -7,6 +7,16 @@ import { withRun, type Env, type Measurement } from './common.js';
 export interface CalicoParams {
   c: number;
   r: number;
+  ipv6: boolean; // also one IPv6 session per client with R /122 blocks (in a namespace the harness makes)
+}
+
+/** Session indexes of client i: its IPv4 session, and its IPv6 session (C + i) when there is one. */
+function clientSessions(p: CalicoParams, i: number): number[] {
+  return p.ipv6 ? [i, p.c + i] : [i];
+}
+
+function familyText(p: CalicoParams): string {
+  return p.ipv6 ? 'v4+v6' : 'v4';
 }
 
 export interface ChurnParams extends CalicoParams {
@@ -16,7 +26,7 @@ export interface ChurnParams extends CalicoParams {
 }
 
 export async function runCalico(driver: ReflectorDriver, env: Env, p: CalicoParams, run: number): Promise<Measurement> {
-  const spec: PlanSpec = { kind: 'calico', clients: p.c, blocks: p.r };
+  const spec: PlanSpec = { kind: 'calico', clients: p.c, blocks: p.r, ipv6: p.ipv6 };
   const faultPrefix = env.fault ? prefixText(buildPlan(spec), p.r) : undefined; // a block of client 1, dropped towards client 0
   const res = await withRun(driver, env, spec, faultPrefix, async (ctx) => {
     const conn = await ctx.sp.connect(env.connectTimeoutMs);
@@ -25,10 +35,10 @@ export async function runCalico(driver: ReflectorDriver, env: Env, p: CalicoPara
     const idle = ctx.stats();
     const up = await ctx.sp.announce('all', env.timeoutMs);
     if (!up.ok) ctx.errors.push(...up.errors.map((e) => `converge: ${e}`));
-    const flapper = Math.floor(p.c / 2);
-    const fw = await ctx.sp.withdraw([flapper], env.timeoutMs);
+    const flapper = clientSessions(p, Math.floor(p.c / 2));
+    const fw = await ctx.sp.withdraw(flapper, env.timeoutMs);
     if (!fw.ok) ctx.errors.push(...fw.errors.map((e) => `flap withdraw: ${e}`));
-    const fa = await ctx.sp.announce([flapper], env.timeoutMs);
+    const fa = await ctx.sp.announce(flapper, env.timeoutMs);
     if (!fa.ok) ctx.errors.push(...fa.errors.map((e) => `flap announce: ${e}`));
     const end = ctx.stats();
     return {
@@ -47,11 +57,11 @@ export async function runCalico(driver: ReflectorDriver, env: Env, p: CalicoPara
       speaker_elu: up.speakerElu,
     };
   });
-  return { workload: 'calico', reflector: driver.name, case: `C=${p.c} R=${p.r}`, params: { c: p.c, r: p.r }, run, ...res };
+  return { workload: 'calico', reflector: driver.name, case: `C=${p.c} R=${p.r} ${familyText(p)}`, params: { c: p.c, r: p.r, ipv6: p.ipv6 ? 1 : 0 }, run, ...res };
 }
 
 export async function runChurn(driver: ReflectorDriver, env: Env, p: ChurnParams, run: number): Promise<Measurement> {
-  const spec: PlanSpec = { kind: 'calico', clients: p.c, blocks: p.r };
+  const spec: PlanSpec = { kind: 'calico', clients: p.c, blocks: p.r, ipv6: p.ipv6 };
   const faultPrefix = env.fault ? prefixText(buildPlan(spec), p.r) : undefined;
   const res = await withRun(driver, env, spec, faultPrefix, async (ctx) => {
     const conn = await ctx.sp.connect(env.connectTimeoutMs);
@@ -60,7 +70,7 @@ export async function runChurn(driver: ReflectorDriver, env: Env, p: ChurnParams
     if (!up.ok) ctx.errors.push(...up.errors.map((e) => `converge: ${e}`));
     const before = ctx.stats();
     const k = Math.max(1, Math.round(p.c * p.fraction));
-    const churners = Array.from({ length: k }, (_, i) => Math.floor((i * p.c) / k));
+    const churners = Array.from({ length: k }, (_, i) => clientSessions(p, Math.floor((i * p.c) / k))).flat();
     const ch = await ctx.sp.churn(churners, p.intervalMs, p.durationMs, env.timeoutMs);
     if (!ch.ok) ctx.errors.push(...ch.errors.map((e) => `churn: ${e}`));
     const end = ctx.stats();
@@ -79,7 +89,7 @@ export async function runChurn(driver: ReflectorDriver, env: Env, p: ChurnParams
     };
   });
   return {
-    workload: 'churn', reflector: driver.name, case: `C=${p.c} R=${p.r} churn=${Math.round(p.fraction * 100)}% every ${p.intervalMs} ms`,
-    params: { c: p.c, r: p.r, interval_ms: p.intervalMs, duration_ms: p.durationMs }, run, ...res,
+    workload: 'churn', reflector: driver.name, case: `C=${p.c} R=${p.r} ${familyText(p)} churn=${Math.round(p.fraction * 100)}% every ${p.intervalMs} ms`,
+    params: { c: p.c, r: p.r, ipv6: p.ipv6 ? 1 : 0, interval_ms: p.intervalMs, duration_ms: p.durationMs }, run, ...res,
   };
 }

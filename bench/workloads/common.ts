@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SpeakerClient } from '../load/speaker-client.js';
-import { planAddresses, type PlanSpec } from '../load/plan.js';
-import { procStats, type ProcStats } from '../reflectors/proc.js';
+import { planAddresses, planAddresses6, REFLECTOR6, type PlanSpec } from '../load/plan.js';
+import { createNetns, deleteNetns } from '../reflectors/netns.js';
+import { procStatsAll, type ProcStats } from '../reflectors/proc.js';
 import type { ReflectorDriver, RrFault, RunningReflector } from '../reflectors/types.js';
 
 export interface Measurement {
@@ -49,22 +50,31 @@ export interface Ctx {
   errors: string[];
 }
 
+let netnsSeq = 0;
+
 /** Runs `body` against a fresh reflector and speaker; always tears both down. */
 export async function withRun(driver: ReflectorDriver, env: Env, spec: PlanSpec, faultPrefix: string | undefined,
   body: (ctx: Ctx) => Promise<Record<string, number>>): Promise<{ valid: boolean; errors: string[]; metrics: Record<string, number> }> {
   const workDir = mkdtempSync(join(tmpdir(), `bench-${driver.name}-`));
   const clients = planAddresses(spec);
+  const clients6 = planAddresses6(spec);
   const receiver = spec.kind === 'table' ? clients[1]! : clients[0]!;
   const fault: RrFault | undefined = env.fault && faultPrefix ? { client: receiver, dropPrefix: faultPrefix } : undefined;
+  // IPv6 needs many IPv6 addresses: the whole run moves into a namespace of its own (loopback only).
+  const netns = clients6.length ? `bench-rr-${process.pid}-${++netnsSeq}` : undefined;
+  if (netns) createNetns(netns, [REFLECTOR6, ...clients6]);
   let rr: RunningReflector | undefined;
-  const sp = new SpeakerClient();
+  const sp = new SpeakerClient(netns);
   const errors: string[] = [];
   try {
-    rr = await driver.start({ address: env.address, port: env.port, asn: env.asn, clusterId: env.clusterId, holdTime: env.holdTime, clients, workDir, ...(fault ? { fault } : {}) });
+    rr = await driver.start({
+      address: env.address, port: env.port, asn: env.asn, clusterId: env.clusterId, holdTime: env.holdTime, clients, workDir,
+      ...(fault ? { fault } : {}), ...(netns ? { netns, address6: REFLECTOR6, clients6 } : {}),
+    });
     await new Promise((r) => setTimeout(r, 300)); // let start-up work finish before the idle sample
-    const pid = rr.pid;
-    const ctx: Ctx = { rr, sp, base: procStats(pid), stats: () => procStats(pid), errors };
-    await sp.setup({ plan: spec, remote: env.address, port: env.port, asn: env.asn, clusterId: env.clusterId, holdTime: env.holdTime });
+    const pids = rr.pids;
+    const ctx: Ctx = { rr, sp, base: procStatsAll(pids), stats: () => procStatsAll(pids), errors };
+    await sp.setup({ plan: spec, remote: env.address, ...(netns ? { remote6: REFLECTOR6 } : {}), port: env.port, asn: env.asn, clusterId: env.clusterId, holdTime: env.holdTime });
     const metrics = await body(ctx);
     return { valid: errors.length === 0, errors, metrics };
   } catch (e) {
@@ -75,6 +85,7 @@ export async function withRun(driver: ReflectorDriver, env: Env, spec: PlanSpec,
     await sp.close();
     await rr?.stop();
     rmSync(workDir, { recursive: true, force: true });
+    if (netns) deleteNetns(netns);
   }
 }
 
