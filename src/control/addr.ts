@@ -90,17 +90,6 @@ export function isNetwork(p: ParsedPrefix): boolean {
   return (p.value & mask(p.family, p.length)) === p.value;
 }
 
-/** Whether prefix `net` contains address/prefix `inner` (inner at least as long). */
-export function contains(net: ParsedPrefix, inner: ParsedPrefix): boolean {
-  if (net.family !== inner.family || net.length > inner.length) return false;
-  const m = mask(net.family, net.length);
-  return (net.value & m) === (inner.value & m);
-}
-
-export function samePrefix(a: ParsedPrefix, b: ParsedPrefix): boolean {
-  return a.family === b.family && a.length === b.length && a.value === b.value;
-}
-
 export function formatIPv4(v: bigint): string {
   return [24n, 16n, 8n, 0n].map((sh) => String(Number((v >> sh) & 0xffn))).join('.');
 }
