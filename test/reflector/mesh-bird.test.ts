@@ -39,8 +39,17 @@ test.before(async () => {
 const route = (n: BirdNode, p: string) => bgpRoutes(n).find((r) => r.prefix === p);
 const ours = (r: ReflectorProc, ...cmd: string[]) => birdc({ socket: path.join(r.socketDir, 'bird.ctl'), bird2: false }, ...cmd);
 
+/** On failure, what the reflectors said (their logs) helps more than a timeout. */
+function diagnose(t: { log: (...a: unknown[]) => void }): void {
+  for (const r of [r1, r2]) {
+    t.log(ours(r, 'show', 'protocols'));
+    t.log(r.output().split('\n').filter((l) => !/-> (Connect|Active)|Active ->|Connect ->/.test(l)).slice(-20).join('\n'));
+  }
+  t.log(birdc(a, 'show', 'protocols'), birdc(c, 'show', 'protocols'));
+}
+
 test.serial('different cluster IDs: routes cross the mesh with both cluster IDs and the original next hop', async (t) => {
-  const atC = await waitFor('a\'s block at c', () => route(c, '10.61.1.0/26'), 60_000);
+  const atC = await waitFor('a\'s block at c', () => route(c, '10.61.1.0/26'), 60_000).catch((e: unknown) => { diagnose(t); throw e; });
   t.is(atC.attrs.get('BGP.next_hop'), '127.60.2.1');
   t.is(atC.attrs.get('BGP.originator_id'), '127.60.2.1');
   t.is(atC.attrs.get('BGP.cluster_list'), '1.0.0.2 1.0.0.1');
