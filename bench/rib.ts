@@ -1,5 +1,5 @@
 // In-process micro-benchmark of the RIB hot loop: UPDATEs in, decision, update groups, packed UPDATEs out to
-// M fake members (send() only counts bytes). Usage: node --import=tsx bench/rib.ts [table|calico|memory]
+// M fake members (send() only counts bytes). Usage: node --expose-gc --import=tsx bench/rib.ts [table|big|calico]
 import { Reflector } from '../src/reflector/reflector.js';
 import type { RibPeer } from '../src/rib/types.js';
 import type { PeerSpec } from '../src/peers/peer-spec.js';
@@ -59,6 +59,8 @@ async function table(n: number, m: number): Promise<void> {
     for (let j = 0; j < per && k < n; j++, k++) nlri.push(`${ip(0x0b000000 + k * 256)}/24`);
     msgs.push(updateV4({ attrs: a, nlri }));
   }
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
   const heap0 = process.memoryUsage();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -70,6 +72,7 @@ async function table(n: number, m: number): Promise<void> {
   await idle(r);
   const dt = performance.now() - t0;
   const cpu = process.cpuUsage(c0);
+  gc?.();
   const heap1 = process.memoryUsage();
   const bytes = clients.reduce((x, c) => x + c.bytes, 0);
   console.log(`table N=${n} M=${m}: ${dt.toFixed(0)} ms (cpu ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms), ${((n * m) / dt / 1000).toFixed(2)} M deliveries/s, ${(bytes / 1e6).toFixed(1)} MB out, ` +

@@ -137,7 +137,7 @@ export class Reflector {
 
   constructor(opts: ReflectorOptions) {
     this.routerId = idFromDottedQuad(opts.routerId);
-    this.slice = opts.sliceSize ?? 16384;
+    this.slice = opts.sliceSize ?? 8192;
     this.log = opts.log ?? peerLogger('reflector');
     this.restartSettleMs = opts.restartSettleMs ?? 1000;
     this.staleWaitMs = opts.staleWaitMs ?? 360_000;
