@@ -21,6 +21,9 @@ import { ControlAdapter } from './control-adapter.js';
 import { MetricsAdapter } from './metrics-adapter.js';
 import { SessionBook } from './session-book.js';
 
+/** Longest the BGP listener waits for the datastore's first snapshot before it opens anyway. */
+const FIRST_SYNC_WAIT_MS = 3000;
+
 export interface AppOptions {
   /** Replaces the datastore chosen from the config (tests). */
   keySource?: KeySource;
@@ -78,8 +81,6 @@ export class ReflectorApp {
     const c = this.config;
     this.log.info({ ip: c.ip, ip6: c.ip6, datastore: this.source.name, bgpPort: c.bgpPort }, 'starting route reflector');
     for (const note of c.notes) this.log.info(note);
-    await this.listener.listen();
-    this.listening = true;
 
     const model = new ControlAdapter({
       routerId: c.ip,
@@ -110,7 +111,13 @@ export class ReflectorApp {
       this.log.info({ listen }, 'metrics endpoint ready (/metrics, /healthz, /readyz)');
     }
 
-    await this.source.start({
+    // The datastore first, so the first nodes that connect find their sessions configured instead of being
+    // refused; listening does not wait longer than FIRST_SYNC_WAIT_MS for an unreachable datastore.
+    const firstSync = new Promise<void>((resolve) => {
+      this.firstReconcileDone = resolve;
+      setTimeout(resolve, FIRST_SYNC_WAIT_MS).unref();
+    });
+    const started = this.source.start({
       snapshot: (keys) => this.onSnapshot(keys),
       change: (key, value) => this.onChange(key, value),
       problem: (message, detail) => {
@@ -118,6 +125,15 @@ export class ReflectorApp {
         this.log.warn({ datastore: this.source.name, ...detail }, message);
       },
     });
+    started.catch((err: unknown) => {
+      this.lastError = err instanceof Error ? err.message : String(err);
+      this.log.error({ datastore: this.source.name, err: this.lastError }, 'the datastore failed to start');
+    });
+    // A source that fails at once (bad kubeconfig, bad TLS files) stops the start; one that keeps retrying does not.
+    await Promise.race([started, firstSync]);
+    await firstSync;
+    await this.listener.listen();
+    this.listening = true;
   }
 
   private datastoreView(): DatastoreMetricsView {
@@ -157,6 +173,14 @@ export class ReflectorApp {
   }
 
   private async reconcile(): Promise<void> {
+    try {
+      await this.reconcileOnce();
+    } finally {
+      this.firstReconcileDone();
+    }
+  }
+
+  private async reconcileOnce(): Promise<void> {
     if (this.stopping) return;
     const { peers, problems } = desiredPeers(this.keys, { ip: this.config.ip, ip6: this.config.ip6, port: this.config.bgpPort });
     this.logProblems(problems);
@@ -169,6 +193,8 @@ export class ReflectorApp {
     await this.sessions.apply(plan);
     this.lastReconfiguration = new Date();
   }
+
+  private firstReconcileDone: () => void = () => undefined;
 
   /** One log line per bad datastore entry (per key and reason), not one per reconcile. */
   private logProblems(problems: MappingProblem[]): void {
