@@ -78,16 +78,16 @@ test('two reflector processes configure a mesh through Leases; SIGKILL of one dr
   const b = startReflector(RR2, kc);
   // Membership is what the Leases decide: each process configures a Mesh_ session to the other. Whether the
   // two sessions then reach Established is the session layer's business (see the report of issue 9).
-  const meshA = await until('RR1 has a Mesh session to RR2', a.sockets, (o) => /Mesh_127_80_4_2\s+BGP/.test(o), 30_000);
+  const meshA = await until('RR1 has a Mesh session to RR2', a.sockets, (o) => /Mesh_127_80_4_2\s+BGP/.test(o), 60_000);
   t.regex(meshA, /Global_127_80_4_20\s+BGP/, 'RR1 is the global peer of the worker');
-  const meshB = await until('RR2 has a Mesh session to RR1', b.sockets, (o) => /Mesh_127_80_4_1\s+BGP/.test(o), 10_000);
+  const meshB = await until('RR2 has a Mesh session to RR1', b.sockets, (o) => /Mesh_127_80_4_1\s+BGP/.test(o), 30_000);
   t.notRegex(meshB, /Global_/, 'RR2 is nobody\'s global peer');
   t.truthy(store.get('leases', 'kube-system', 'calico-rr-127-80-4-1'));
 
   b.proc.kill('SIGKILL');
   await once(b.proc, 'exit');
   const killedAt = Date.now();
-  const after = await until('RR2 gone from RR1', a.sockets, (o) => !/Mesh_127_80_4_2/.test(o), 8000);
+  const after = await until('RR2 gone from RR1', a.sockets, (o) => !/Mesh_127_80_4_2/.test(o), 15_000);
   t.true(Date.now() - killedAt >= 500, 'not before the Lease expired');
   t.truthy(store.get('leases', 'kube-system', 'calico-rr-127-80-4-2'), 'the dead Lease is still there: expiry did it');
   t.regex(after, /Global_127_80_4_20/);

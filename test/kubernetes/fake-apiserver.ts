@@ -190,6 +190,8 @@ export interface FakeApiServerOptions {
   tls?: { key: string | Buffer; cert: string | Buffer; ca: string | Buffer };
   /** Bearer token → user name. */
   tokens?: Record<string, string>;
+  /** Requests without credentials act as "system:anonymous" (the API server's --anonymous-auth); else 401. */
+  anonymous?: boolean;
   /** User → allowed "verb resource" rules ("list nodes", "* leases", "*"). Users not listed may do nothing. */
   rbac?: Record<string, string[]>;
   /** Interval of BOOKMARK events on watches that asked for them. Default 1000 ms. */
@@ -388,7 +390,7 @@ export class FakeApiServer {
       const cn = cert.subject?.CN;
       return typeof cn === 'string' ? cn : undefined;
     }
-    return undefined;
+    return this.opts.anonymous === true ? 'system:anonymous' : undefined;
   }
 
   private authorize(user: string, verb: string, r: ResourceInfo, namespace: string | undefined, name: string | undefined): void {

@@ -123,6 +123,8 @@ test('kubeconfig: JSON form, KUBECONFIG path list, missing files', (t) => {
   const conn = loadKubeConnection(`${join(dir, 'missing')}:${join(dir, 'k.json')}`, {});
   t.is(conn.server, 'http://127.80.0.9:8080');
   t.true(conn.insecureSkipTlsVerify);
+  t.is(conn.token, undefined, 'no credentials for a plain-http server');
+  t.regex(conn.warning ?? '', /credentials are not sent to the plain-http server/);
   const err = t.throws(() => loadKubeConnection(join(dir, 'nope'), {}), { instanceOf: KubeConfigError });
   t.regex(err!.message, /KUBECONFIG: cannot read .*nope/);
 });

@@ -9,13 +9,14 @@ import { makePki } from './pki.js';
 const HOST = '127.80.1.1';
 const TOKEN = 'rr-token';
 const RBAC = { rr: ['list nodes', 'watch nodes', 'list bgppeers', 'watch bgppeers', 'list bgpconfigurations', 'watch bgpconfigurations'] };
+const PKI = makePki(HOST);
 const cleanups: Array<() => Promise<void>> = [];
 test.after.always(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
 
 async function startSource(server: FakeApiServer, extra: { token?: string } = {}): Promise<{ src: KubernetesKeySource; rec: Recorder }> {
-  const kc = writeKubeconfig(tmpDir('kc-'), { server: server.url, token: extra.token ?? TOKEN });
+  const kc = writeKubeconfig(tmpDir('kc-'), { server: server.url, caData: PKI.caCert, token: extra.token ?? TOKEN });
   const src = createKubernetesSource({ kubeconfigPath: kc, register: false, ip: '10.0.0.10', initialBackoffMs: 50, maxBackoffMs: 300 });
   const rec = new Recorder();
   cleanups.push(() => src.stop());
@@ -24,7 +25,18 @@ async function startSource(server: FakeApiServer, extra: { token?: string } = {}
 }
 
 async function startServer(store = new FakeStore(), port = 0, extra: Partial<Parameters<typeof FakeApiServer.start>[0]> = {}): Promise<FakeApiServer> {
-  const s = await FakeApiServer.start({ host: HOST, port, tokens: { [TOKEN]: 'rr', weak: 'nobody' }, rbac: RBAC, bookmarkIntervalMs: 100, ...extra }, store);
+  const s = await FakeApiServer.start(
+    {
+      host: HOST,
+      port,
+      tls: { key: PKI.serverKey, cert: PKI.serverCert, ca: PKI.caCert },
+      tokens: { [TOKEN]: 'rr', weak: 'nobody' },
+      rbac: RBAC,
+      bookmarkIntervalMs: 100,
+      ...extra,
+    },
+    store,
+  );
   cleanups.push(() => s.stop());
   return s;
 }
@@ -215,4 +227,18 @@ test('a cluster without Calico CRDs: BGPPeers/BGPConfigurations count as empty, 
   store.create('bgppeers', bgpPeer('late', '10.0.0.10', 64512));
   unserved.splice(0);
   await rec.until('peer after CRD install', (r) => r.keys.has(`${K}/global/peer_v4/10.0.0.10`), 3000);
+});
+
+test('plain http: credentials stay home (as kubectl does), anonymous access works where the server allows it', async (t) => {
+  const store = new FakeStore();
+  store.create('nodes', node('n1', '10.0.1.1/24'));
+  const open = await startServer(store, 0, { tls: undefined, anonymous: true, rbac: { 'system:anonymous': ['list *', 'watch *'] } });
+  const { rec } = await startSource(open);
+  await rec.until('snapshot over http', (r) => r.snapshots === 1);
+  t.is(rec.keys.get(`${K}/host/n1/ip_addr_v4`), '10.0.1.1');
+  t.regex(rec.problems[0] ?? '', /credentials are not sent to the plain-http server http:\/\/127\.80\.1\.1:\d+ \(as kubectl does\); use https/);
+  t.true(open.requests.every((r) => r.user === 'system:anonymous'), 'no token went over http');
+  const closed = await startServer(store, 0, { tls: undefined });
+  const denied = await startSource(closed);
+  await denied.rec.until('401 over http', (r) => r.problems.some((p) => /401 Unauthorized/.test(p)));
 });

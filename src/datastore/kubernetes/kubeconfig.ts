@@ -23,6 +23,8 @@ export interface KubeConnection {
   namespace?: string;
   /** For log lines: where this came from. */
   description: string;
+  /** Something the operator should know (e.g. credentials ignored over plain http); the source reports it. */
+  warning?: string;
 }
 
 export class KubeConfigError extends Error {
@@ -140,6 +142,13 @@ export function parseKubeconfig(text: string, path: string): KubeConnection {
   if (ns !== undefined && ns !== '') conn.namespace = ns;
 
   const u = where(`user ${userName ?? ''}`);
+  if (url.protocol === 'http:') {
+    // As kubectl and libcalico-go (client-go's clientcmd) do: user credentials only ever travel over TLS.
+    if (Object.values(user).some((v) => v !== null)) {
+      conn.warning = `${u}: credentials are not sent to the plain-http server ${conn.server} (as kubectl does); use https`;
+    }
+    return conn;
+  }
   for (const unsupported of ['exec', 'auth-provider', 'username', 'password', 'as', 'as-groups']) {
     if (user[unsupported] !== undefined && user[unsupported] !== null) {
       throw new KubeConfigError(

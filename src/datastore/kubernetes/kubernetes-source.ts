@@ -107,6 +107,7 @@ export class KubernetesKeySource implements KeySource {
    */
   async start(events: KeySourceEvents): Promise<void> {
     this.events = events;
+    if (this.connection.warning !== undefined) this.problem(this.connection.warning);
     const common = {
       initialBackoffMs: this.opts.initialBackoffMs ?? 250,
       maxBackoffMs: this.opts.maxBackoffMs ?? 10_000,
