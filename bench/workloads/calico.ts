@@ -85,6 +85,8 @@ export async function runChurn(driver: ReflectorDriver, env: Env, p: ChurnParams
       settle_ms: ch.ms,
       cpu_s: end.cpuSec - before.cpuSec,
       peak_rss_kib: end.hwmKb,
+      window_ms: ch.windowMs,
+      speaker_cpu_ms: ch.speakerCpuMs,
       speaker_elu: ch.speakerElu,
     };
   });
