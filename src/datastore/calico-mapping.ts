@@ -125,6 +125,14 @@ interface Candidate {
   sourceKeys: string[];
   host?: string;
   password?: string;
+  /** Hardening fields of the peer entry (max_prefixes, ttl_security). */
+  security?: EntrySecurity;
+}
+
+/** Optional hardening fields of a global or node-specific peer entry. */
+interface EntrySecurity {
+  maxPrefixes?: number;
+  ttlSecurity?: boolean;
 }
 
 const KIND_PREFIX: Record<PeerKind, string> = { mesh: 'Mesh_', global: 'Global_', node: 'Node_' };
@@ -184,6 +192,8 @@ export function desiredPeers(keys: KeySnapshot, env: MappingEnv): MappingResult 
         sourceKeys: c.sourceKeys,
       };
       if (c.password !== undefined) spec.password = c.password;
+      if (c.security?.maxPrefixes !== undefined) spec.maxPrefixes = c.security.maxPrefixes;
+      if (c.security?.ttlSecurity !== undefined) spec.ttlSecurity = c.security.ttlSecurity;
       peers.push(spec);
     }
   }
@@ -243,7 +253,7 @@ function familyCandidates(
 
   // Step D before C so that a host that is both kinds keeps its node-specific session (see desiredPeers).
   for (const host of parsed.hosts) {
-    let chosen: { key: string; as: number; password?: string } | undefined;
+    let chosen: { key: string; as: number; password?: string; security?: EntrySecurity } | undefined;
     for (const [key, value] of host.peers[family]) {
       const entry = clientEntry(key, value, family, own, problems);
       if (entry === undefined) continue;
@@ -265,11 +275,12 @@ function familyCandidates(
       host: host.name,
     };
     if (chosen.password !== undefined) c.password = chosen.password;
+    if (chosen.security !== undefined) c.security = chosen.security;
     list.push(c);
   }
 
   // Step C: a global peer entry naming us → a client session with every host.
-  let global: { key: string; as: number; password?: string } | undefined;
+  let global: { key: string; as: number; password?: string; security?: EntrySecurity } | undefined;
   for (const [key, value] of parsed.globalPeers[family]) {
     const entry = clientEntry(key, value, family, own, problems);
     if (entry === undefined) continue;
@@ -293,6 +304,7 @@ function familyCandidates(
         host: host.name,
       };
       if (global.password !== undefined) c.password = global.password;
+      if (global.security !== undefined) c.security = global.security;
       list.push(c);
     }
   }
@@ -329,7 +341,7 @@ function clientEntry(
   family: 4 | 6,
   own: string,
   problems: MappingProblem[],
-): { as: number; password?: string } | undefined {
+): { as: number; password?: string; security?: EntrySecurity } | undefined {
   const ip = entryAddress(key, value, family, problems);
   if (ip === undefined || ip !== own) return undefined; // entries for other peers (ToR routers, other reflectors)
   const obj = JSON.parse(value) as JsonObject;
@@ -341,9 +353,31 @@ function clientEntry(
     });
     return undefined;
   }
-  const result: { as: number; password?: string } = { as };
+  const result: { as: number; password?: string; security?: EntrySecurity } = { as };
   if (typeof obj.password === 'string' && obj.password !== '') result.password = obj.password;
+  const security = entrySecurity(key, obj, problems);
+  if (security !== undefined) result.security = security;
   return result;
+}
+
+/**
+ * `max_prefixes` (a non-negative integer or its decimal text; 0 = no limit) and `ttl_security` (boolean) of a
+ * peer entry. A bad value is reported and ignored (the environment defaults apply); the session still runs.
+ */
+function entrySecurity(key: string, obj: JsonObject, problems: MappingProblem[]): EntrySecurity | undefined {
+  const out: EntrySecurity = {};
+  const mp = obj.max_prefixes;
+  if (mp !== undefined && mp !== null && mp !== '') {
+    const n = typeof mp === 'number' ? mp : typeof mp === 'string' && /^\d{1,10}$/.test(mp.trim()) ? Number(mp.trim()) : NaN;
+    if (Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff) out.maxPrefixes = n;
+    else problems.push({ key, reason: `max_prefixes ${JSON.stringify(mp)} is not a non-negative integer; ignored` });
+  }
+  const ttl = obj.ttl_security;
+  if (ttl !== undefined && ttl !== null) {
+    if (typeof ttl === 'boolean') out.ttlSecurity = ttl;
+    else problems.push({ key, reason: `ttl_security ${JSON.stringify(ttl)} is not true or false; ignored` });
+  }
+  return out.maxPrefixes !== undefined || out.ttlSecurity !== undefined ? out : undefined;
 }
 
 /** The neighbour address of a host for this family, or undefined (with a problem) when missing, empty, invalid or ours. */

@@ -2,7 +2,7 @@
 // (nodes, bgppeers, bgpconfigurations) translated into the same keys; one list at a revision, watches from it.
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Etcd3, isRecoverableError, type IKeyValue, type IOptions, type Lease, type Watcher } from 'etcd3';
+import { Etcd3, Range, isRecoverableError, type IKeyValue, type IOptions, type Lease } from 'etcd3';
 import { log } from '../log.js';
 import { Backoff, errorText, sleep } from './backoff.js';
 import { CALICO_BGP_PREFIX } from './calico-mapping.js';
@@ -86,8 +86,8 @@ class WatchEnded extends Error {
 export class EtcdV3KeySource implements KeySource {
   readonly name: string;
   private readonly opts: EtcdV3Options;
-  /** One client per endpoint for list and watch, so both talk to the same server and failover is in order. */
-  private readonly clients: (Etcd3 | undefined)[];
+  /** The client of the current list+watch cycle (one endpoint, so failover goes through them in order). */
+  private cycleClient: Etcd3 | undefined;
   private endpointIndex = 0;
   /** A client over every endpoint for the registration lease (etcd3 retries a call on the next endpoint). */
   private regClient: Etcd3 | undefined;
@@ -102,7 +102,6 @@ export class EtcdV3KeySource implements KeySource {
   constructor(options: EtcdV3Options) {
     if (options.endpoints.length === 0) throw new Error('etcdv3: no endpoints');
     this.opts = options;
-    this.clients = options.endpoints.map(() => undefined);
     this.name = `etcdv3:${options.endpoints.join(',')}`;
     this.prefixes = [`${CALICO_BGP_PREFIX}/`];
     if (options.resources ?? true) for (const kind of CALICO_V3_KINDS) this.prefixes.push(`${CALICO_V3_PREFIX}/${kind}/`);
@@ -110,15 +109,6 @@ export class EtcdV3KeySource implements KeySource {
 
   private get endpoint(): string {
     return this.opts.endpoints[this.endpointIndex] ?? '';
-  }
-
-  private client(): Etcd3 {
-    let c = this.clients[this.endpointIndex];
-    if (c === undefined) {
-      c = new Etcd3(etcd3ClientOptions({ ...this.opts, endpoints: [this.endpoint] }));
-      this.clients[this.endpointIndex] = c;
-    }
-    return c;
   }
 
   private rotate(): void {
@@ -142,7 +132,7 @@ export class EtcdV3KeySource implements KeySource {
     await this.loop;
     await this.regLoop;
     this.lease?.release();
-    for (const c of this.clients) c?.close();
+    this.cycleClient?.close();
     this.regClient?.close();
   }
 
@@ -151,8 +141,12 @@ export class EtcdV3KeySource implements KeySource {
     const backoff = new Backoff(this.opts.backoffInitialMs ?? 250, this.opts.backoffMaxMs ?? 5000);
     const outage = new OutageReporter(events, this.name);
     while (!signal.aborted) {
+      // A fresh client per list+watch cycle: after a cancelled watch, etcd3's watch manager cannot be trusted
+      // with further watchers, and closing the client is the only clean way to drop its stream.
+      const client = new Etcd3(etcd3ClientOptions({ ...this.opts, endpoints: [this.endpoint] }));
+      this.cycleClient = client;
       try {
-        const { raw, revision } = await this.list();
+        const { raw, revision } = await this.list(client);
         if (signal.aborted) break;
         const view = new V3View(raw, events);
         publisher.resync(view.keys());
@@ -161,7 +155,7 @@ export class EtcdV3KeySource implements KeySource {
         if (this.opts.onListed) await this.opts.onListed(revision);
         // The backoff starts over only once the watch is established, so a server that answers lists but
         // drops watches is not hammered.
-        await this.watch(view, publisher, revision, signal, () => backoff.reset());
+        await this.watch(client, view, publisher, revision, signal, () => backoff.reset());
       } catch (e) {
         if (signal.aborted) break;
         if (e instanceof WatchEnded && e.cancelled) {
@@ -180,16 +174,19 @@ export class EtcdV3KeySource implements KeySource {
         this.rotate();
         firstAttempt();
         await sleep(backoff.next(), signal);
+      } finally {
+        client.close();
+        if (this.cycleClient === client) this.cycleClient = undefined;
       }
     }
   }
 
   /** One consistent read of every prefix at a single revision. */
-  private async list(): Promise<{ raw: Map<string, string>; revision: string }> {
+  private async list(client: Etcd3): Promise<{ raw: Map<string, string>; revision: string }> {
     const raw = new Map<string, string>();
     let revision: string | undefined;
     for (const prefix of this.prefixes) {
-      const b = this.client().getAll().prefix(prefix);
+      const b = client.getAll().prefix(prefix);
       if (revision !== undefined) b.revision(revision);
       const res = await b.exec();
       revision ??= res.header.revision;
@@ -198,42 +195,48 @@ export class EtcdV3KeySource implements KeySource {
     return { raw, revision: revision ?? '0' };
   }
 
-  private watch(view: V3View, publisher: KeyPublisher, revision: string, signal: AbortSignal, connected: () => void): Promise<void> {
+  /**
+   * One watcher over one key range that spans every prefix we read (etcd3 mishandles several watchers on one
+   * stream when etcd cancels them); keys in between that we do not read are ignored by the view.
+   */
+  private watch(
+    client: Etcd3,
+    view: V3View,
+    publisher: KeyPublisher,
+    revision: string,
+    signal: AbortSignal,
+    connected: () => void,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const watchers: Watcher[] = [];
+      const sorted = [...this.prefixes].sort();
+      const first = sorted[0] ?? CALICO_BGP_PREFIX;
+      const last = Range.prefix(sorted[sorted.length - 1] ?? first);
+      const w = client.watch().inRange(new Range(first, last.end)).startRevision((BigInt(revision) + 1n).toString()).watcher();
       let done = false;
-      const finish = (err?: Error): void => {
+      const finish = (err: Error | undefined, cancelledByServer = false): void => {
         if (done) return;
         done = true;
         this.stopWatch = undefined;
         signal.removeEventListener('abort', onAbort);
-        for (const w of watchers) {
-          w.removeAllListeners();
-          w.on('error', () => undefined);
-          void w.cancel().catch(() => undefined);
-        }
-        if (err) reject(err);
-        else resolve();
+        w.removeAllListeners();
+        w.on('error', () => undefined);
+        w.on('disconnected', () => undefined);
+        // A watcher etcd already cancelled is gone from the manager; cancelling it again would confuse etcd3.
+        const detached = cancelledByServer ? Promise.resolve() : w.cancel().catch(() => undefined);
+        void Promise.race([detached, sleep(1000)]).then(() => (err ? reject(err) : resolve()));
       };
-      const onAbort = (): void => finish();
+      const onAbort = (): void => finish(undefined);
       signal.addEventListener('abort', onAbort, { once: true });
-      this.stopWatch = () => finish();
-      const start = (BigInt(revision) + 1n).toString();
-      for (const prefix of this.prefixes) {
-        const w = this.client().watch().prefix(prefix).startRevision(start).watcher();
-        watchers.push(w);
-        w.once('connected', connected);
-        w.on('put', (kv: IKeyValue) => {
-          view.put(kv.key.toString('utf8'), kv.value.toString('utf8'));
-          publisher.update(view.keys());
-        });
-        w.on('delete', (kv: IKeyValue) => {
-          view.delete(kv.key.toString('utf8'));
-          publisher.update(view.keys());
-        });
-        w.on('disconnected', (err: Error) => finish(new WatchEnded(`watch stream lost: ${errorText(err)}`)));
-        w.on('error', (err: Error) => finish(new WatchEnded(`watch cancelled by etcd: ${errorText(err)}`, true)));
-      }
+      this.stopWatch = () => finish(undefined);
+      w.once('connected', connected);
+      w.on('put', (kv: IKeyValue) => {
+        if (view.put(kv.key.toString('utf8'), kv.value.toString('utf8'))) publisher.update(view.keys());
+      });
+      w.on('delete', (kv: IKeyValue) => {
+        if (view.delete(kv.key.toString('utf8'))) publisher.update(view.keys());
+      });
+      w.on('disconnected', (err: Error) => finish(new WatchEnded(`watch stream lost: ${errorText(err)}`)));
+      w.on('error', (err: Error) => finish(new WatchEnded(`watch cancelled by etcd: ${errorText(err)}`, true), true));
     });
   }
 
@@ -307,22 +310,29 @@ class V3View {
     for (const [k, v] of raw) this.put(k, v);
   }
 
-  put(key: string, value: string): void {
-    this.cache = undefined;
+  /** False for keys the reflector does not read (the watch range spans some). */
+  put(key: string, value: string): boolean {
     if (key.startsWith(`${CALICO_BGP_PREFIX}/`)) {
+      this.cache = undefined;
       this.direct.set(key, value);
-      return;
+      return true;
     }
     const t = translateV3Resource(key, value);
-    if (t === undefined) return;
+    if (t === undefined) return false;
     if ('error' in t) this.events.problem(`${key}: ${t.error}; skipped`, { key });
+    this.cache = undefined;
     this.translated.set(key, t);
+    return true;
   }
 
-  delete(key: string): void {
+  delete(key: string): boolean {
+    if (key.startsWith(`${CALICO_BGP_PREFIX}/`)) {
+      this.cache = undefined;
+      return this.direct.delete(key);
+    }
+    if (parseV3Key(key) === undefined) return false;
     this.cache = undefined;
-    this.direct.delete(key);
-    if (parseV3Key(key) !== undefined) this.translated.delete(key);
+    return this.translated.delete(key);
   }
 
   keys(): Map<string, string> {

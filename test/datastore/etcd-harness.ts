@@ -119,7 +119,7 @@ export class Etcd {
   private healthy(): Promise<boolean> {
     return new Promise((resolve) => {
       const opts = this.tls
-        ? { ca: readFileSync(this.tls.ca), cert: readFileSync(this.tls.clientCert), key: readFileSync(this.tls.clientKey) }
+        ? { ca: readFileSync(this.tls.ca), cert: readFileSync(this.tls.clientCert), key: readFileSync(this.tls.clientKey), servername: '' }
         : {};
       const req = (this.tls ? httpsRequest : request)(`${this.servedUrl}/health`, { ...opts, timeout: 1000 }, (res) => {
         res.resume();
