@@ -3,7 +3,7 @@
 // socket, a real BIRD 2 node establishing, and SIGTERM closing the session with an RFC 8203 message.
 import test from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,9 +16,20 @@ const METRICS_PORT = 19191;
 const running: ChildProcess[] = [];
 const daemons: Daemon[] = [];
 
+/** Newest modification time of any file under a folder. */
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
 test.before(() => {
-  // The image runs the compiled output; build it when the test runs before `npm run build`.
-  if (!existsSync(path.join(ROOT, 'dist/main.js'))) {
+  // The image runs the compiled output; build it when the test runs before `npm run build` or after an edit.
+  const main = path.join(ROOT, 'dist/main.js');
+  if (!existsSync(main) || statSync(main).mtimeMs < newest(path.join(ROOT, 'src'))) {
     const r = spawnSync('sh', ['scripts/build.sh'], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
   }
