@@ -228,7 +228,8 @@ export class FakeApiServer {
       opts.tls !== undefined
         ? https.createServer({ ...opts.tls, requestCert: true, rejectUnauthorized: false }, handler)
         : http.createServer(handler);
-    this.server.on(opts.tls !== undefined ? 'secureConnection' : 'connection', (s: Socket) => {
+    // Raw TCP sockets (for HTTPS too, so that half-done handshakes are cut as well on stop).
+    this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
@@ -263,7 +264,12 @@ export class FakeApiServer {
   async stop(): Promise<void> {
     this.endWatches();
     await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
+      // Bounded: a test's cleanup must never hang on a connection that will not close.
+      const t = setTimeout(resolve, 2000);
+      this.server.close(() => {
+        clearTimeout(t);
+        resolve();
+      });
       for (const s of this.sockets) s.destroy();
       this.server.closeAllConnections?.();
     });
