@@ -163,11 +163,13 @@ test.serial('a long reply does not block the event loop', async (t) => {
   const model = new BigTableModel(60_000);
   const { path } = await startServer(model, 4);
   let maxGap = 0;
+  let ticks = 0;
   let last = Date.now();
   const timer = setInterval(() => {
     const now = Date.now();
     maxGap = Math.max(maxGap, now - last);
     last = now;
+    ticks++;
   }, 5);
   // A lean reader (keeps no reply text) so the measurement shows the server, not the test's buffering.
   let types = 0;
@@ -196,8 +198,11 @@ test.serial('a long reply does not block the event loop', async (t) => {
   }
   t.is(types, 60_000);
   t.true(bytes > 10_000_000);
-  t.log(`max event-loop gap ${maxGap} ms for ${bytes} bytes`);
-  t.true(maxGap < 250, `event loop blocked for ${maxGap} ms`);
+  t.log(`max event-loop gap ${maxGap} ms, ${ticks} timer ticks for ${bytes} bytes`);
+  // Other work keeps running during the reply (ticks), and no single stretch is long. The bound is loose
+  // because a loaded CI machine also deschedules the process; a reply produced in one piece takes seconds.
+  t.true(ticks >= 20, `only ${ticks} timer ticks during the reply`);
+  t.true(maxGap < 1000, `event loop blocked for ${maxGap} ms`);
 });
 
 test.serial('pipelined commands are answered in order; a half-closed client still gets its replies', async (t) => {
