@@ -613,11 +613,11 @@ export class Reflector {
     if (more) this.schedule();
   }
 
-  /** True when nothing is pending (all decided, all members live). */
+  /** True when there is nothing we could do now: all decided, every member live or waiting for its socket. */
   get idle(): boolean {
     if (this.exportsHeld) return false;
     for (const afi of AFIS) if (this.tables[afi].pendingDecisions > 0) return false;
-    for (const e of this.syncing) if (e.member.state !== 'live') return false;
+    for (const e of this.syncing) if (e.member.state !== 'live' && !e.member.waitingDrain) return false;
     return true;
   }
 
