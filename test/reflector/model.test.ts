@@ -15,6 +15,8 @@ type Op =
   | { k: 'drain'; p: number }
   | { k: 'reset'; p: number }
   | { k: 'refresh'; p: number }
+  | { k: 'grRestart'; p: number }
+  | { k: 'eor'; p: number }
   | { k: 'settle' };
 
 const PEERS = 5; // 0..3 clients, 4 a mesh peer
@@ -27,6 +29,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant('drain' as const), p: fc.nat(PEERS - 1) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('reset' as const), p: fc.nat(PEERS - 1) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('refresh' as const), p: fc.nat(PEERS - 1) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('grRestart' as const), p: fc.nat(PEERS - 1) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('eor' as const), p: fc.nat(PEERS - 1) }) },
   { weight: 2, arbitrary: fc.constant({ k: 'settle' as const }) },
 );
 
@@ -55,15 +59,31 @@ async function runModel(ops: Op[], lagLimitBytes: number): Promise<string | null
   }
   // What each peer announced to us: prefix -> local pref.
   const sent: Map<string, number>[] = peers.map(() => new Map());
+  // Graceful restart: what each peer announced before its restart and has not repeated since (stale).
+  const stale: Set<string>[] = peers.map(() => new Set());
   for (const op of ops) {
     if (op.k === 'settle') { await settle(r); continue; }
     const p = peers[op.p];
     if (op.k === 'announce') {
       r.handleUpdate(p, updateV4({ attrs: attrs({ nextHop: `100.64.0.${op.p + 1}`, localPref: op.lp }), nlri: [prefixOf(op.x)] }));
       sent[op.p].set(prefixOf(op.x), op.lp);
+      stale[op.p].delete(prefixOf(op.x));
     } else if (op.k === 'withdraw') {
       r.handleUpdate(p, updateV4({ withdrawn: [prefixOf(op.x)] }));
       sent[op.p].delete(prefixOf(op.x));
+      stale[op.p].delete(prefixOf(op.x));
+    } else if (op.k === 'eor') {
+      r.handleUpdate(p, updateV4({}));
+      for (const x of stale[op.p]) sent[op.p].delete(x);
+      stale[op.p].clear();
+    } else if (op.k === 'grRestart') {
+      // The peer restarts (RFC 4724): its routes stay (stale) until it repeats them or sends End-of-RIB.
+      r.peerDown(p, { graceful: true });
+      apply(views[op.p], p);
+      views[op.p].clear();
+      for (const x of sent[op.p].keys()) stale[op.p].add(x);
+      peers[op.p] = mk(op.p);
+      r.peerUp(peers[op.p], neg(op.p < 4 ? `10.0.1.${op.p + 1}` : '10.0.0.11'));
     } else if (op.k === 'block') p.blocked = true;
     else if (op.k === 'drain') { p.blocked = false; r.handleDrain(p); }
     else if (op.k === 'refresh') r.handleRouteRefresh(p, { afi: 1, safi: 1, subtype: 0 });
@@ -72,6 +92,7 @@ async function runModel(ops: Op[], lagLimitBytes: number): Promise<string | null
       apply(views[op.p], p);
       views[op.p].clear(); // a new session starts with an empty Adj-RIB-In
       sent[op.p].clear();
+      stale[op.p].clear();
       peers[op.p] = mk(op.p);
       r.peerUp(peers[op.p], neg(op.p < 4 ? `10.0.1.${op.p + 1}` : '10.0.0.11'));
     }
