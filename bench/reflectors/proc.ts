@@ -112,7 +112,7 @@ export async function startDaemon(o: StartOptions): Promise<RunningReflector> {
     stop: async () => {
       if (exited) return;
       child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      const t = setTimeout(() => child.kill('SIGKILL'), 6000); // ours stops gracefully within 5 s (and then writes --cpu-prof)
       await gone;
       clearTimeout(t);
     },
