@@ -262,7 +262,7 @@ export async function executeLine(raw: string, session: CliSession, env: CliEnvi
       return statusReply(env.model.status(), fmt);
     case 'showProtocols': {
       const sel = selectProtocols(env.model.protocols(env.family), c.select);
-      if (!Array.isArray(sel)) return one(sel as ReplyLine);
+      if (!Array.isArray(sel)) return one(sel);
       return protocolsReply(sel, c.detail, fmt);
     }
     case 'showRoute':
@@ -277,12 +277,12 @@ export async function executeLine(raw: string, session: CliSession, env: CliEnvi
       return symbolsReply(symbolsOf(env.model.protocols(env.family)));
     case 'protocolAction': {
       const sel = selectProtocols(env.model.protocols(env.family), c.select);
-      if (!Array.isArray(sel)) return one(sel as ReplyLine);
+      if (!Array.isArray(sel)) return one(sel);
       return protocolAction(env, c.action, sel);
     }
     case 'reload': {
       const sel = selectProtocols(env.model.protocols(env.family), c.select);
-      if (!Array.isArray(sel)) return one(sel as ReplyLine);
+      if (!Array.isArray(sel)) return one(sel);
       return reload(env, c.direction, sel);
     }
     case 'configure':
