@@ -1,6 +1,8 @@
 // KubernetesKeySource against the fake API server: first snapshot, live changes, 410 → re-list, broken watch
 // and server restart → resume from the last resourceVersion, bookmarks, TLS client certs, 401 and 403.
 import test from 'ava';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createKubernetesSource, type KubernetesKeySource } from '../../src/datastore/kubernetes/kubernetes-source.js';
 import { FakeApiServer, FakeStore } from './fake-apiserver.js';
 import { bgpConfig, bgpPeer, K, node, Recorder, tmpDir, writeKubeconfig } from './helpers.js';
@@ -241,4 +243,27 @@ test('plain http: credentials stay home (as kubectl does), anonymous access work
   const closed = await startServer(store, 0, { tls: undefined });
   const denied = await startSource(closed);
   await denied.rec.until('401 over http', (r) => r.problems.some((p) => /401 Unauthorized/.test(p)));
+});
+
+test('in-cluster service account (no KUBECONFIG): token file, ca.crt and the pod namespace for Leases', async (t) => {
+  const store = new FakeStore();
+  store.create('nodes', node('n1', '10.0.1.1/24'));
+  const server = await startServer(store);
+  const sa = tmpDir('sa-');
+  writeFileSync(join(sa, 'token'), `${TOKEN}\n`);
+  writeFileSync(join(sa, 'ca.crt'), PKI.caCert);
+  writeFileSync(join(sa, 'namespace'), 'calico-rr\n');
+  const src = createKubernetesSource({
+    register: false,
+    ip: '10.0.0.10',
+    env: { KUBERNETES_SERVICE_HOST: HOST, KUBERNETES_SERVICE_PORT: String(server.port) },
+    serviceAccountDir: sa,
+  });
+  cleanups.push(() => src.stop());
+  t.is(src.leaseNamespace, 'calico-rr');
+  const rec = new Recorder();
+  await src.start(rec);
+  await rec.until('snapshot in-cluster', (r) => r.snapshots === 1);
+  t.is(rec.keys.get(`${K}/host/n1/ip_addr_v4`), '10.0.1.1');
+  t.true(server.requests.every((r) => r.user === 'rr'));
 });
