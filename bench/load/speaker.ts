@@ -496,6 +496,7 @@ function connect(timeoutMs: number, sel?: number[]): Promise<ConnectResult> {
       s.redials = 0;
       if (s.state === 'idle') dial(s);
     }
+    connectWaiter.check(); // all may be up already
   });
 }
 
