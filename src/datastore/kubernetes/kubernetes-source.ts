@@ -6,7 +6,16 @@ import { KubeClient, type KubeObject } from './client.js';
 import { loadKubeConnection, type KubeConnection } from './kubeconfig.js';
 import { desiredLease, LeaseKeeper, leasesPath } from './lease.js';
 import { Reflector } from './reflector.js';
-import { diffKeys, leaseKeys, nameOf, RR_LABEL_SELECTOR, translateAll } from './translate.js';
+import {
+  bgpConfigurationKeys,
+  bgpPeerKeys,
+  diffKeys,
+  leaseKeys,
+  nameOf,
+  nodeKeys,
+  RR_LABEL_SELECTOR,
+  translateAll,
+} from './translate.js';
 
 export interface KubernetesSourceOptions {
   /** KUBECONFIG; undefined or "" = the in-cluster service account. */
@@ -188,8 +197,12 @@ export class KubernetesKeySource implements KeySource {
           this.publish(first ? 'maybe-first' : 'snapshot');
         },
         event: (type, obj) => {
-          if (type === 'DELETED') map.delete(objectKey(obj));
-          else map.set(objectKey(obj), obj);
+          const key = objectKey(obj);
+          const before = map.get(key);
+          if (type === 'DELETED') map.delete(key);
+          else map.set(key, obj);
+          // Nodes change all the time (status, labels, heartbeats) without touching what we read: skip those.
+          if (kind !== 'leases' && type === 'MODIFIED' && before !== undefined && sameTranslation(kind, before, obj)) return;
           if (kind === 'leases') {
             if (type === 'DELETED') this.leaseSeen.delete(objectKey(obj));
             else this.observeLease(obj);
@@ -262,6 +275,11 @@ export class KubernetesKeySource implements KeySource {
   private problem(message: string, detail?: Record<string, unknown>): void {
     if (!this.stopped) this.events?.problem(message, detail);
   }
+}
+
+function sameTranslation(kind: Exclude<Kind, 'leases'>, a: KubeObject, b: KubeObject): boolean {
+  const f = kind === 'nodes' ? nodeKeys : kind === 'bgpPeers' ? bgpPeerKeys : bgpConfigurationKeys;
+  return JSON.stringify(f(a)) === JSON.stringify(f(b));
 }
 
 function objectKey(o: KubeObject): string {

@@ -1,0 +1,93 @@
+// Glue between a KeySource and the peer manager: folds snapshots and changes into the current key set, coalesces
+// bursts, runs the pure Calico mapping and hands over the desired sessions; each mapping problem is logged once.
+import { log, type Logger } from '../log.js';
+import { desiredPeers, type MappingEnv, type MappingProblem } from './calico-mapping.js';
+import type { KeySnapshot, KeySource } from './source.js';
+import type { PeerSpec } from '../peers/peer-spec.js';
+
+export interface DesiredPeersFeedOptions {
+  /** Quiet time after a change before the mapping runs, so a burst (a re-list, a script of curl calls) is one update. */
+  debounceMs?: number;
+  logger?: Logger;
+}
+
+export class DesiredPeersFeed {
+  private readonly keys = new Map<string, string>();
+  private synced = false;
+  private timer: NodeJS.Timeout | undefined;
+  private reported = new Set<string>();
+  private readonly debounceMs: number;
+  private readonly logger: Logger;
+  private stopped = false;
+
+  /**
+   * `onDesired` receives the complete desired session list after the first snapshot and after every change
+   * (never before the first snapshot: with the datastore unreachable at start, no session is invented).
+   */
+  constructor(
+    private readonly source: KeySource,
+    private readonly env: MappingEnv,
+    private readonly onDesired: (peers: PeerSpec[], problems: MappingProblem[]) => void,
+    options: DesiredPeersFeedOptions = {},
+  ) {
+    this.debounceMs = options.debounceMs ?? 50;
+    this.logger = options.logger ?? log.child({ datastore: source.name });
+  }
+
+  /** The key set as last received (for diagnostics and tests). */
+  get current(): KeySnapshot {
+    return this.keys;
+  }
+
+  async start(): Promise<void> {
+    await this.source.start({
+      snapshot: (keys) => {
+        this.keys.clear();
+        for (const [k, v] of keys) this.keys.set(k, v);
+        this.synced = true;
+        this.logger.info({ keys: keys.size }, `datastore snapshot: ${keys.size} keys`);
+        this.schedule();
+      },
+      change: (key, value) => {
+        if (value === undefined) this.keys.delete(key);
+        else this.keys.set(key, value);
+        this.logger.debug({ key, value }, value === undefined ? 'datastore key deleted' : 'datastore key written');
+        if (this.synced) this.schedule();
+      },
+      problem: (message, detail) => {
+        this.logger.warn(detail ?? {}, message);
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.source.stop();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.emit();
+    }, this.debounceMs);
+  }
+
+  /** Runs the mapping now (also usable by tests instead of waiting for the debounce). */
+  emit(): void {
+    if (!this.synced || this.stopped) return;
+    const { peers, problems } = desiredPeers(this.keys, this.env);
+    // Each bad entry is logged once while it stays bad, not on every unrelated change.
+    const now = new Set<string>();
+    for (const p of problems) {
+      const id = `${p.key}\u0000${p.reason}`;
+      now.add(id);
+      if (!this.reported.has(id)) this.logger.warn({ key: p.key }, `datastore entry skipped: ${p.key}: ${p.reason}`);
+    }
+    this.reported = now;
+    this.onDesired(peers, problems);
+  }
+}
