@@ -3,7 +3,7 @@
 import os from 'node:os';
 import type {
   BgpSessionView, ConfigureResult, ControlModel, Family, InterfaceView, MemoryView, ProtocolActionResult,
-  ProtocolView, RouteView, StatusView,
+  ProtocolView, RouteView, SessionError, StatusView,
 } from '../control/model.js';
 import { deviceProtocol, emptyRouteChangeStats } from '../control/model.js';
 import type { Reflector, RouteView as RibRouteView } from '../reflector/reflector.js';
@@ -69,7 +69,7 @@ function bgpView(rec: SessionRecord): BgpSessionView {
     }
   }
   const err = s.lastError ?? rec.lastDownReason;
-  if (err !== undefined && err !== null && !rec.disabled && s.state !== 'Established') view.lastError = { kind: 'socket', message: birdErrorText(err) };
+  if (err !== undefined && err !== null && !rec.disabled && s.state !== 'Established') view.lastError = sessionError(err);
   return view;
 }
 
@@ -84,11 +84,19 @@ const STRERROR: Record<string, string> = {
   EPIPE: 'Broken pipe',
 };
 
-/** "socket error: connect ECONNREFUSED 10.0.0.2:179" → "Connection refused"; other reasons unchanged. */
-export function birdErrorText(reason: string): string {
-  const m = /\b(E[A-Z]+)\b/.exec(reason);
-  if (m !== null && STRERROR[m[1]] !== undefined) return STRERROR[m[1]];
-  return reason;
+/**
+ * The session's last reason as BIRD classifies it: a NOTIFICATION received or sent (BIRD prints its RFC text),
+ * a socket error in strerror() words ("socket error: connect ECONNREFUSED 10.0.0.2:179" → "Connection refused"),
+ * or another local reason as it is.
+ */
+export function sessionError(reason: string): SessionError {
+  const received = /received NOTIFICATION (\d+)\/(\d+)/.exec(reason);
+  if (received !== null) return { kind: 'notificationReceived', code: Number(received[1]), subcode: Number(received[2]) };
+  if (/hold timer expired/i.test(reason)) return { kind: 'notificationSent', code: 4, subcode: 0 };
+  if (/connection closed by peer/.test(reason)) return { kind: 'socket', message: 'Connection closed' };
+  const errno = /\b(E[A-Z]+)\b/.exec(reason);
+  if (errno !== null && STRERROR[errno[1]] !== undefined) return { kind: 'socket', message: STRERROR[errno[1]] };
+  return { kind: 'misc', message: reason };
 }
 
 /** The interface a next hop is reached through: the one whose subnet holds it, else the one holding our address. */
@@ -164,6 +172,7 @@ export class ControlAdapter implements ControlModel {
       name,
       kind: 'BGP',
       table: 'master',
+      description: 'Connection to BGP peer', // the original's bgp_template, so bird_exporter labels stay the same
       state: protocolState(rec),
       since: rec.since,
       message: rec.message,
