@@ -2,12 +2,16 @@
 # (scripts/build.sh, scripts/entrypoint.sh, scripts/healthcheck.mjs), so what this file runs is tested.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# g++, make and python3 build the TCP-MD5/GTSM addon (native/) with npm's bundled node-gyp.
+RUN apt-get update && apt-get install -y --no-install-recommends g++ make python3 && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY scripts ./scripts
 RUN sh scripts/build.sh
+COPY native ./native
+RUN node native/build.mjs
 
 FROM node:20-bookworm-slim
 WORKDIR /app
@@ -17,6 +21,7 @@ ENV NODE_ENV=production \
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/native/tcp_md5/build/Release/tcp_sockopt.node ./native/tcp_md5/build/Release/tcp_sockopt.node
 COPY scripts/entrypoint.sh scripts/healthcheck.mjs ./scripts/
 VOLUME ["/sockets"]
 EXPOSE 179/tcp 9180/tcp

@@ -482,3 +482,66 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     notes,
   };
 }
+
+// ---- Hardening (issue 10): limits, TTL security. Self-contained: loadHardeningConfig(env) is separate from
+// loadConfig() so the two can be read and tested apart; main/app call both. Every variable is optional.
+//   MAX_PREFIXES                  default maximum prefixes per AFI from one peer (0 = no limit; default 0);
+//                                 a peer entry's `max_prefixes` overrides it for that peer.
+//   MAX_PREFIXES_WARNING_PERCENT  log a warning (and set the metric field) at this % of the limit (default 80).
+//   MAX_PREFIXES_IDLE_HOLD        seconds a peer stays down after Cease 1 "maximum prefixes" (default 60).
+//   MAX_AS_PATH_LENGTH            AS_PATH length (AS count) above which an UPDATE is treated as withdraw
+//                                 (0 = no limit; default 0). Needs the reflector's cooperation (see report).
+//   OUTBOUND_QUEUE_LIMIT          bytes a peer's outbound socket queue may hold before it is watched; stuck
+//                                 at or above it for its hold time = Cease 8 (default 4194304 = 4 MiB).
+//   MAX_PENDING_CONNECTIONS       accepted connections not yet in OpenConfirm, at most (default 2048).
+//   TTL_SECURITY                  GTSM (RFC 5082) for every peer by default (true/false; default false);
+//                                 a peer entry's `ttl_security` overrides it.
+
+export interface HardeningConfig {
+  maxPrefixes: number;
+  maxPrefixesWarningPercent: number;
+  maxPrefixesIdleHoldSeconds: number;
+  maxAsPathLength: number;
+  outboundQueueLimitBytes: number;
+  maxPendingConnections: number;
+  ttlSecurity: boolean;
+}
+
+export const HARDENING_DEFAULTS: Readonly<HardeningConfig> = {
+  maxPrefixes: 0,
+  maxPrefixesWarningPercent: 80,
+  maxPrefixesIdleHoldSeconds: 60,
+  maxAsPathLength: 0,
+  outboundQueueLimitBytes: 4 * 1024 * 1024,
+  maxPendingConnections: 2048,
+  ttlSecurity: false,
+};
+
+/** Parses the hardening variables; throws ConfigError naming every bad one. */
+export function loadHardeningConfig(env: NodeJS.ProcessEnv): HardeningConfig {
+  const problems: string[] = [];
+  const out: HardeningConfig = { ...HARDENING_DEFAULTS };
+  const int = (name: string, min: number, max: number): number | undefined => {
+    const v = pick(env, name);
+    if (v === undefined) return undefined;
+    if (!/^\d{1,15}$/.test(v.value) || Number(v.value) < min || Number(v.value) > max) {
+      problems.push(`${name}: "${v.value}" is not an integer from ${min} to ${max}`);
+      return undefined;
+    }
+    return Number(v.value);
+  };
+  out.maxPrefixes = int('MAX_PREFIXES', 0, 0xffffffff) ?? out.maxPrefixes;
+  out.maxPrefixesWarningPercent = int('MAX_PREFIXES_WARNING_PERCENT', 1, 100) ?? out.maxPrefixesWarningPercent;
+  out.maxPrefixesIdleHoldSeconds = int('MAX_PREFIXES_IDLE_HOLD', 1, 86400) ?? out.maxPrefixesIdleHoldSeconds;
+  out.maxAsPathLength = int('MAX_AS_PATH_LENGTH', 0, 4096) ?? out.maxAsPathLength;
+  out.outboundQueueLimitBytes = int('OUTBOUND_QUEUE_LIMIT', 65536, 1 << 30) ?? out.outboundQueueLimitBytes;
+  out.maxPendingConnections = int('MAX_PENDING_CONNECTIONS', 1, 1_000_000) ?? out.maxPendingConnections;
+  const ttl = pick(env, 'TTL_SECURITY');
+  if (ttl !== undefined) {
+    const b = parseBool(ttl.value);
+    if (b === undefined) problems.push(`TTL_SECURITY: "${ttl.value}" is not true or false`);
+    else out.ttlSecurity = b;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out;
+}

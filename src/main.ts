@@ -1,6 +1,6 @@
 // Process entry point: read the environment, start the reflector, and handle signals
 // (SIGTERM/SIGINT: graceful stop within 5 s, a second one exits at once; SIGHUP: re-read the datastore).
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, loadHardeningConfig } from './config.js';
 import { log } from './log.js';
 import { ReflectorApp } from './app/reflector-app.js';
 
@@ -8,8 +8,10 @@ const STOP_DEADLINE_MS = 5000;
 
 async function main(): Promise<void> {
   let config;
+  let hardening;
   try {
     config = loadConfig(process.env);
+    hardening = loadHardeningConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const p of err.problems) process.stderr.write(`configuration error: ${p}\n`);
@@ -18,7 +20,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const app = new ReflectorApp(config);
+  const app = new ReflectorApp(config, { hardening });
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -1,7 +1,7 @@
 // The running reflector: wires the datastore, the Calico mapping, the sessions, the RIB, the control sockets
 // and the metrics endpoint together, and owns their start-up and shut-down order. No protocol logic here.
 import { log as rootLog, type Logger } from '../log.js';
-import type { Config } from '../config.js';
+import { HARDENING_DEFAULTS, type Config, type HardeningConfig } from '../config.js';
 import { desiredPeers, type MappingProblem } from '../datastore/calico-mapping.js';
 import { createKeySource } from '../datastore/factory.js';
 import { kubernetesSourceFromConfig } from '../datastore/kubernetes/kubernetes-source.js';
@@ -20,6 +20,7 @@ import type { DatastoreMetricsView } from '../metrics/model.js';
 import { ControlAdapter } from './control-adapter.js';
 import { MetricsAdapter } from './metrics-adapter.js';
 import { SessionBook } from './session-book.js';
+import { PrefixLimiter } from './prefix-limit.js';
 
 /** Longest the BGP listener waits for the datastore's first snapshot before it opens anyway. */
 const FIRST_SYNC_WAIT_MS = 3000;
@@ -32,6 +33,8 @@ export interface AppOptions {
   /** Hold our exports after start until peers sent End-of-RIB (RFC 4724 restarting speaker). Default true. */
   restarting?: boolean;
   restartWaitMs?: number;
+  /** Limits and TTL security (loadHardeningConfig); defaults when absent. */
+  hardening?: HardeningConfig;
 }
 
 export class ReflectorApp {
@@ -56,20 +59,24 @@ export class ReflectorApp {
   private loggedProblems = new Set<string>();
 
   constructor(private readonly config: Config, private readonly options: AppOptions = {}) {
+    const hardening = options.hardening ?? HARDENING_DEFAULTS;
     this.reflector = new Reflector({
       routerId: config.ip,
       restarting: options.restarting ?? true,
       restartWaitMs: options.restartWaitMs,
+      lagLimitBytes: hardening.outboundQueueLimitBytes,
     });
-    this.book = new SessionBook(this.reflector);
+    this.book = new SessionBook(this.reflector, new PrefixLimiter(this.reflector, hardening));
     const sessionOptions: SessionOptions = {
+      ttlSecurity: hardening.ttlSecurity,
+      outboundLimitBytes: hardening.outboundQueueLimitBytes,
       ...options.session,
       local: { ...options.session?.local, gracefulRestart: { restartTime: 120, restarting: options.restarting ?? true } },
     };
     this.sessions = new SessionManager({ onCreate: (s) => this.book.attach(s), onRemove: (s) => this.book.detach(s) }, sessionOptions);
     const addresses = [config.ip, ...(config.ip6 !== undefined ? [config.ip6] : [])];
-    this.listener = new BgpListener({ addresses, port: config.bgpPort });
-    this.listener.setLookup(this.sessions.lookup);
+    this.listener = new BgpListener({ addresses, port: config.bgpPort, maxPending: hardening.maxPendingConnections });
+    this.sessions.bindListener(this.listener);
     this.source =
       options.keySource ??
       createKeySource(config, {

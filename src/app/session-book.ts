@@ -5,6 +5,7 @@ import type { BgpSession } from '../session/session.js';
 import type { Reflector } from '../reflector/reflector.js';
 import type { RibPeer } from '../rib/types.js';
 import { peerKey } from '../peers/reconcile.js';
+import type { PrefixLimiter } from './prefix-limit.js';
 
 export interface SessionRecord {
   session: BgpSession;
@@ -22,7 +23,8 @@ export interface SessionRecord {
 export class SessionBook {
   private readonly records = new Map<string, SessionRecord>();
 
-  constructor(private readonly reflector: Reflector) {}
+  /** limits: the per-peer maximum-prefix check, run after each UPDATE (none = no limits). */
+  constructor(private readonly reflector: Reflector, readonly limits?: PrefixLimiter) {}
 
   /** SessionManager onCreate hook: wire one new session to the reflector. */
   attach(session: BgpSession): void {
@@ -33,7 +35,12 @@ export class SessionBook {
       rec.since = new Date();
     });
     session.on('established', (neg) => this.reflector.peerUp(peer, neg));
-    session.on('update', (msg) => this.reflector.handleUpdate(peer, msg));
+    session.on('update', (msg) => {
+      // An error whose RFC 7606 action is a session reset comes back here: send its NOTIFICATION.
+      const err = this.reflector.handleUpdate(peer, msg);
+      if (err !== undefined) session.reportUpdateError(err);
+      else this.limits?.afterUpdate(session);
+    });
     session.on('route-refresh', (m) => this.reflector.handleRouteRefresh(peer, m));
     session.on('drain', () => this.reflector.handleDrain(peer));
     session.on('down', (reason, info) => {
@@ -48,7 +55,10 @@ export class SessionBook {
   /** SessionManager onRemove hook. */
   detach(session: BgpSession): void {
     const key = peerKey(session.spec);
-    if (this.records.get(key)?.session === session) this.records.delete(key);
+    if (this.records.get(key)?.session === session) {
+      this.records.delete(key);
+      this.limits?.forget(session.spec.name);
+    }
     session.removeAllListeners();
   }
 

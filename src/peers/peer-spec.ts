@@ -27,6 +27,10 @@ export interface PeerSpec {
   sourceKeys: string[];
   /** Optional TCP-MD5 password (hardening issue); absent means none. */
   password?: string;
+  /** GTSM / TTL security (RFC 5082) for a directly connected peer; absent = the TTL_SECURITY default. */
+  ttlSecurity?: boolean;
+  /** Maximum prefixes accepted per AFI from this peer; absent = the MAX_PREFIXES default, 0 = no limit. */
+  maxPrefixes?: number;
 }
 
 /** The fields whose change requires a session restart (everything but names of source keys). */
@@ -43,6 +47,8 @@ export function sessionParametersEqual(a: PeerSpec, b: PeerSpec): boolean {
     a.routeReflectorClient === b.routeReflectorClient &&
     a.clusterId === b.clusterId &&
     a.routerId === b.routerId &&
-    a.password === b.password
+    a.password === b.password &&
+    a.ttlSecurity === b.ttlSecurity &&
+    a.maxPrefixes === b.maxPrefixes
   );
 }

@@ -4,12 +4,16 @@ import net from 'node:net';
 import { log as rootLog, type Logger } from '../log.js';
 import { CeaseSubcode } from '../wire/types.js';
 import { rejectSocket, type BgpSession } from './session.js';
+import { setServerMd5 } from './tcp-md5.js';
 
 /** Large enough that a burst of a thousand nodes connecting at once is queued, not dropped (BIRD uses 8). */
 export const LISTEN_BACKLOG = 4096;
 /** One log line per unknown address per this many ms. */
 const REJECT_LOG_INTERVAL_MS = 60_000;
 const REJECT_LOG_MAX_ADDRESSES = 10_000;
+/** Default bound on accepted connections that have not reached OpenConfirm (MAX_PENDING_CONNECTIONS). */
+export const MAX_PENDING_CONNECTIONS = 2048;
+const OVERLOAD_LOG_INTERVAL_MS = 10_000;
 
 export type SessionLookup = (remoteAddress: string) => BgpSession | undefined;
 
@@ -18,6 +22,8 @@ export interface ListenerOptions {
   addresses: string[];
   port: number;
   backlog?: number;
+  /** Accepted connections not yet past OpenSent (or lingering after a reject), at most; more are dropped. */
+  maxPending?: number;
 }
 
 /** "::ffff:10.0.0.1" (a v4 peer on a dual-stack socket) is the peer 10.0.0.1. */
@@ -34,6 +40,13 @@ export class BgpListener {
   /** Connections refused because no session is configured for the address. */
   rejected = 0;
   accepted = 0;
+  /** Connections dropped at once because maxPending were already in progress. */
+  overloaded = 0;
+  /** Accepted connections now before OpenConfirm (including rejected ones still lingering). */
+  pending = 0;
+  private lastOverloadLog = 0;
+  /** TCP-MD5 keys per peer address, applied to every listening socket of that family. */
+  private readonly md5Keys = new Map<string, { family: 4 | 6; password: string; peer: string }>();
 
   constructor(private readonly opts: ListenerOptions) {}
 
@@ -63,6 +76,7 @@ export class BgpListener {
         });
       });
       this.servers.push(server);
+      for (const [addr, k] of this.md5Keys) this.applyKey(server, host, addr, k.family, k.password, k.peer);
       this.log.info({ host, port: this.opts.port }, `listening for BGP on [${host}]:${this.opts.port}`);
     }
   }
@@ -80,7 +94,63 @@ export class BgpListener {
     this.servers.length = 0;
   }
 
+  /**
+   * Sets (password) or removes (undefined) the TCP-MD5 key for one peer address on the listening sockets of
+   * its family: the kernel then drops that address's segments without a valid signature, and accepted
+   * sockets inherit the key. Throws (naming the peer) when the key cannot be set.
+   */
+  setPeerPassword(family: 4 | 6, address: string, password: string | undefined, peer: string): void {
+    const addr = normalizeRemoteAddress(address);
+    if (password === undefined) {
+      if (!this.md5Keys.delete(addr)) return;
+    } else {
+      this.md5Keys.set(addr, { family, password, peer });
+    }
+    const errors: string[] = [];
+    this.servers.forEach((server, i) => {
+      const host = this.opts.addresses[i] ?? '';
+      try {
+        this.applyKey(server, host, addr, family, password ?? '', peer);
+      } catch (e) {
+        errors.push(e instanceof Error ? e.message : String(e));
+      }
+    });
+    if (errors.length > 0) throw new Error(errors.join('; '));
+  }
+
+  private applyKey(server: net.Server, host: string, addr: string, family: 4 | 6, password: string, peer: string): void {
+    if (host.includes(':') !== (family === 6)) return;
+    try {
+      setServerMd5(server, family, addr, password === '' ? undefined : password);
+    } catch (e) {
+      const msg = `peer ${peer}: cannot ${password === '' ? 'remove' : 'set'} the TCP-MD5 key for ${addr} on [${host}]:${this.opts.port}: ${e instanceof Error ? e.message : String(e)}`;
+      this.log.error({ peer, address: addr }, msg);
+      throw new Error(msg);
+    }
+  }
+
   private onConnection(sock: net.Socket): void {
+    const max = this.opts.maxPending ?? MAX_PENDING_CONNECTIONS;
+    if (this.pending >= max) {
+      // Cheapest refusal: no NOTIFICATION, no linger. A real peer retries after its ConnectRetry time.
+      this.overloaded++;
+      sock.on('error', () => undefined);
+      sock.destroy();
+      const now = Date.now();
+      if (now - this.lastOverloadLog >= OVERLOAD_LOG_INTERVAL_MS) {
+        this.lastOverloadLog = now;
+        this.log.warn({ pending: this.pending, max, dropped: this.overloaded }, `${this.pending} connections before OpenConfirm already: new connections dropped (MAX_PENDING_CONNECTIONS=${max})`);
+      }
+      return;
+    }
+    this.pending++;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.pending--;
+    };
+    sock.once('close', release);
     const remote = normalizeRemoteAddress(sock.remoteAddress ?? '');
     const session = remote === '' ? undefined : this.lookupFn(remote);
     if (!session) {
@@ -90,7 +160,7 @@ export class BgpListener {
       return;
     }
     this.accepted++;
-    session.accept(sock);
+    session.accept(sock, release);
   }
 
   private logReject(remote: string): void {

@@ -3,7 +3,7 @@
 import { peerKey, type ReconcilePlan } from '../peers/reconcile.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
 import { CeaseSubcode } from '../wire/types.js';
-import { normalizeRemoteAddress } from './listener.js';
+import { normalizeRemoteAddress, type BgpListener } from './listener.js';
 import { BgpSession, type SessionOptions } from './session.js';
 
 export interface SessionManagerHooks {
@@ -16,6 +16,7 @@ export interface SessionManagerHooks {
 export class SessionManager {
   private readonly byKey = new Map<string, BgpSession>();
   private readonly byAddress = new Map<string, BgpSession>();
+  private listener: BgpListener | undefined;
 
   constructor(private readonly hooks: SessionManagerHooks = {}, private readonly options: SessionOptions = {}) {}
 
@@ -36,6 +37,16 @@ export class SessionManager {
 
   /** For BgpListener.setLookup(): the session configured for a remote address. */
   readonly lookup = (remoteAddress: string): BgpSession | undefined => this.byAddress.get(normalizeRemoteAddress(remoteAddress));
+
+  /**
+   * Joins the listener to this manager: its lookups come from here, and each session's TCP-MD5 key is set
+   * on the listening sockets while the session exists (the app calls this instead of setLookup).
+   */
+  bindListener(listener: BgpListener): void {
+    this.listener = listener;
+    listener.setLookup(this.lookup);
+    for (const s of this.byKey.values()) this.setKey(s, s.spec.password);
+  }
 
   /** Applies a plan; unchanged sessions are not touched (their uptime does not reset). */
   async apply(plan: ReconcilePlan): Promise<void> {
@@ -61,7 +72,20 @@ export class SessionManager {
     this.byKey.set(key, s);
     this.byAddress.set(normalizeRemoteAddress(spec.neighborAddress), s);
     this.hooks.onCreate?.(s);
+    if (spec.password !== undefined && s.securityProblem() === undefined && !this.setKey(s, spec.password)) return;
     s.start();
+  }
+
+  /** False (and the session left unstarted, with the error as its last error) when the key cannot be set. */
+  private setKey(s: BgpSession, password: string | undefined): boolean {
+    if (this.listener === undefined) return true;
+    try {
+      this.listener.setPeerPassword(s.spec.family, s.spec.neighborAddress, password, s.spec.name);
+      return true;
+    } catch (e) {
+      s.log.error(`session ${s.spec.name} not started: ${e instanceof Error ? e.message : String(e)}`);
+      return false;
+    }
   }
 
   private async remove(spec: PeerSpec, subcode: number): Promise<void> {
@@ -76,7 +100,10 @@ export class SessionManager {
     if (this.byKey.get(key) !== s) return;
     this.byKey.delete(key);
     const addr = normalizeRemoteAddress(s.spec.neighborAddress);
-    if (this.byAddress.get(addr) === s) this.byAddress.delete(addr);
+    if (this.byAddress.get(addr) === s) {
+      this.byAddress.delete(addr);
+      if (s.spec.password !== undefined) this.setKey(s, undefined);
+    }
     this.hooks.onRemove?.(s);
   }
 }

@@ -15,6 +15,8 @@ import { Framer } from './framer.js';
 import { idleHoldSeconds, jitterMs, transition, type BgpState, type FsmAction, type FsmEvent, type TimerName } from './fsm.js';
 import { buildOpen, compareBgpId, DEFAULT_LOCAL_OPTIONS, negotiate, type LocalOptions, type Negotiated } from './negotiate.js';
 import { describeNotification } from './notification-text.js';
+import { applyGtsm, gtsmAvailable } from './gtsm.js';
+import { connectSecured, md5Available, md5KeyProblem } from './tcp-md5.js';
 
 export interface SessionOptions {
   /** What we offer in our OPEN (hold time, ADD-PATH receive, extended message, graceful restart). */
@@ -31,7 +33,17 @@ export interface SessionOptions {
   /** Input fairness: at most this many messages or this many ms per turn of the event loop. */
   sliceMessages?: number;
   sliceMs?: number;
+  /** GTSM (RFC 5082) for every peer whose spec does not say otherwise (default false). */
+  ttlSecurity?: boolean;
+  /**
+   * Outbound queue bound in bytes (default OUTBOUND_QUEUE_LIMIT): a peer whose socket queue stays at or above
+   * it, without a 'drain', for its hold time (90 s when the hold time is 0) is closed with Cease 8 "out of resources".
+   */
+  outboundLimitBytes?: number;
 }
+
+/** Default outbound queue bound: the reflector's default update-group lag limit (4 MiB). */
+export const OUTBOUND_QUEUE_LIMIT = 4 * 1024 * 1024;
 
 export interface SessionCounters {
   messagesIn: number;
@@ -74,6 +86,8 @@ interface Conn {
   neg: Negotiated | null;
   timers: Record<TimerName, NodeJS.Timeout | null>;
   intervals: Record<TimerName, number>;
+  /** When each running timer fires (epoch ms), for display. */
+  deadlines: Record<TimerName, number>;
   /** A drain turn is scheduled with setImmediate. */
   scheduled: boolean;
   closed: boolean;
@@ -82,10 +96,14 @@ interface Conn {
   /** Closed by us on purpose (stop, collision): no backoff. */
   benign: boolean;
   connectTimer: NodeJS.Timeout | null;
+  /** The listener's callback for an accepted connection, called once past OpenSent or on close. */
+  onPastOpenSent?: () => void;
 }
 
 const KEEPALIVE = encodeKeepalive();
 const LINGER_MS = 1000;
+/** How long an outgoing TCP-MD5 connection may wait for its SYN-ACK before we log the likely cause. */
+const MD5_HINT_MS = 5000;
 
 export class BgpSession extends EventEmitter<BgpSessionEvents> {
   readonly spec: PeerSpec;
@@ -108,6 +126,11 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
   private failures = 0;
   private idleHoldTimer: NodeJS.Timeout | null = null;
   private connectRetryTimer: NodeJS.Timeout | null = null;
+  /** Set by ceaseAndHold(): the idle hold (s) the next close enters instead of the backoff. */
+  private forcedIdleHold: number | null = null;
+  /** Started when the outbound queue reached the bound; cleared by 'drain'. */
+  private stuckTimer: NodeJS.Timeout | null = null;
+  private readonly ttlSecurity: boolean;
 
   constructor(spec: PeerSpec, opts: SessionOptions = {}) {
     super();
@@ -121,7 +144,10 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
       passive: opts.passive ?? false,
       sliceMessages: opts.sliceMessages ?? 512,
       sliceMs: opts.sliceMs ?? 5,
+      ttlSecurity: opts.ttlSecurity ?? false,
+      outboundLimitBytes: opts.outboundLimitBytes ?? OUTBOUND_QUEUE_LIMIT,
     };
+    this.ttlSecurity = spec.ttlSecurity ?? this.opts.ttlSecurity;
     this.localOpts = { ...DEFAULT_LOCAL_OPTIONS, ...opts.local };
     this.ourOpen = buildOpen(spec, this.localOpts);
     this.ourOpenBytes = encodeOpen(this.ourOpen);
@@ -153,9 +179,44 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     return s !== undefined && !s.destroyed && !s.writableNeedDrain;
   }
 
+  /** Bytes queued in user space on the Established connection's socket (not yet handed to the kernel). */
+  get outboundQueueBytes(): number {
+    return this.est?.socket.writableLength ?? 0;
+  }
+
+  /** Whether GTSM applies to this session (spec, else the session option). */
+  get gtsm(): boolean {
+    return this.ttlSecurity;
+  }
+
+  /**
+   * Why this session cannot run here (TCP-MD5 or GTSM asked for and unavailable, or a bad key), or undefined.
+   * start() refuses such a session with an error line naming the peer rather than running it unprotected.
+   */
+  securityProblem(): string | undefined {
+    const pw = this.spec.password;
+    if (pw !== undefined) {
+      const tooLong = md5KeyProblem(pw);
+      if (tooLong !== undefined) return tooLong;
+      const ok = md5Available();
+      if (ok !== true) return `TCP-MD5 password configured but TCP-MD5 is unavailable: ${ok}`;
+    }
+    if (this.ttlSecurity) {
+      const ok = gtsmAvailable();
+      if (ok !== true) return `TTL security (GTSM) configured but unavailable: ${ok}`;
+    }
+    return undefined;
+  }
+
   /** Starts the session: connect out (unless passive) and accept the peer's connection. */
   start(): void {
     if (this.started) return;
+    const problem = this.securityProblem();
+    if (problem !== undefined) {
+      this._lastError = problem;
+      this.log.error({ peer: this.spec.name }, `session ${this.spec.name} not started: ${problem}`);
+      return;
+    }
     this.started = true;
     this.failures = 0;
     this.updateState('start');
@@ -192,7 +253,43 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     this.counters.messagesOut++;
     this.counters.bytesOut += buf.length;
     if (buf[18] === MessageType.UPDATE) this.counters.updatesOut++;
-    return c.socket.write(buf);
+    const ok = c.socket.write(buf);
+    if (!ok && this.stuckTimer === null && c.socket.writableLength >= this.opts.outboundLimitBytes) this.watchStuck(c);
+    return ok;
+  }
+
+  /**
+   * Sends a Cease NOTIFICATION with this subcode and data on the Established connection, closes it and keeps
+   * the session in Idle for idleHoldSeconds before it may connect or be connected again (e.g. RFC 4486
+   * subcode 1, maximum number of prefixes reached). Returns false when the session is not Established.
+   */
+  ceaseAndHold(subcode: number, data: Uint8Array, idleHoldSeconds: number, reason: string): boolean {
+    const c = this.est;
+    if (!c || c.closed) return false;
+    this.recordError(reason);
+    this.forcedIdleHold = idleHoldSeconds;
+    this.log.warn({ subcode, idleHoldSeconds }, `${reason}: Cease ${subcode}, idle hold ${idleHoldSeconds} s`);
+    this.feed(c, { type: 'ManualStop', subcode, data, reason });
+    return true;
+  }
+
+  /** The queue reached the bound: if no 'drain' comes within the hold time, the peer is taken down. */
+  private watchStuck(c: Conn): void {
+    const hold = c.neg?.holdTime ?? 0;
+    const secs = hold > 0 ? hold : 90;
+    const since = Date.now();
+    this.log.warn({ queued: c.socket.writableLength, bound: this.opts.outboundLimitBytes }, `outbound queue at ${c.socket.writableLength} bytes (bound ${this.opts.outboundLimitBytes}); closing the session if it does not drain within ${secs} s`);
+    this.stuckTimer = setTimeout(() => {
+      this.stuckTimer = null;
+      if (c.closed || c !== this.est) return;
+      const queued = c.socket.writableLength;
+      const reason = `outbound queue stuck at ${queued} bytes for ${Math.round((Date.now() - since) / 1000)} s (bound ${this.opts.outboundLimitBytes})`;
+      this.recordError(reason);
+      this.log.warn({ queued }, `${reason}: Cease 8 (out of resources)`);
+      // The NOTIFICATION cannot pass a full queue: the socket is destroyed after the linger time anyway.
+      this.feed(c, { type: 'ManualStop', subcode: CeaseSubcode.OUT_OF_RESOURCES, data: new Uint8Array(0), reason });
+    }, secs * 1000);
+    this.stuckTimer.unref();
   }
 
   /**
@@ -210,8 +307,11 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     return true;
   }
 
-  /** Hands over a socket accepted by the listener from this peer's address. */
-  accept(socket: net.Socket): void {
+  /**
+   * Hands over a socket accepted by the listener from this peer's address. onPastOpenSent is called once
+   * when that connection reaches OpenConfirm or goes away (the listener bounds connections before that).
+   */
+  accept(socket: net.Socket, onPastOpenSent?: () => void): void {
     socket.setNoDelay(true);
     if (!this.started || this.idleHoldTimer !== null) {
       const why = this.started ? 'in idle hold after an error' : 'session not started';
@@ -239,7 +339,17 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
         this.feed(c, { type: 'TcpConnectionFails', reason: 'superseded by a new incoming connection' });
       }
     }
+    if (this.ttlSecurity) {
+      try {
+        applyGtsm(socket, this.spec.family);
+      } catch (e) {
+        this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'incoming connection rejected: GTSM could not be set');
+        rejectSocket(socket, CeaseSubcode.OUT_OF_RESOURCES);
+        return;
+      }
+    }
     const conn = this.newConn('in', socket);
+    if (onPastOpenSent !== undefined) conn.onPastOpenSent = onPastOpenSent;
     conn.state = 'Active';
     conn.opened = true;
     this.feed(conn, { type: 'TcpConnectionConfirmed' });
@@ -250,7 +360,7 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
   private newConn(dir: Direction, socket: net.Socket): Conn {
     const conn: Conn = {
       dir, socket, framer: new Framer(), state: 'Connect', ctx: DEFAULT_CONTEXT, neg: null,
-      timers: { hold: null, keepalive: null }, intervals: { hold: 0, keepalive: 0 },
+      timers: { hold: null, keepalive: null }, intervals: { hold: 0, keepalive: 0 }, deadlines: { hold: 0, keepalive: 0 },
       scheduled: false, closed: false, opened: false, benign: false, connectTimer: null,
     };
     this.conns.add(conn);
@@ -272,7 +382,12 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
       if (!conn.closed) this.feed(conn, { type: 'TcpConnectionFails', reason: 'connection closed by peer' });
     });
     socket.on('drain', () => {
-      if (conn === this.est) this.emit('drain');
+      if (conn !== this.est) return;
+      if (this.stuckTimer !== null) {
+        clearTimeout(this.stuckTimer);
+        this.stuckTimer = null;
+      }
+      this.emit('drain');
     });
     return conn;
   }
@@ -281,7 +396,24 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     if (!this.started || this.opts.passive || this.idleHoldTimer !== null || this.est) return;
     for (const c of this.conns) if (c.dir === 'out') return;
     const s = this.spec;
-    const socket = net.connect({ host: s.neighborAddress, port: s.port, localAddress: s.localAddress, noDelay: true });
+    let socket: net.Socket;
+    if (s.password !== undefined || this.ttlSecurity) {
+      try {
+        socket = connectSecured({
+          family: s.family, host: s.neighborAddress, port: s.port, localAddress: s.localAddress,
+          password: s.password, ttlSecurity: this.ttlSecurity,
+        });
+      } catch (e) {
+        const reason = `cannot open a ${s.password !== undefined ? 'TCP-MD5 ' : ''}${this.ttlSecurity ? 'GTSM ' : ''}connection: ${e instanceof Error ? e.message : String(e)}`;
+        this.recordError(reason);
+        this.log.error(reason);
+        this.failures++;
+        this.enterIdleHold(reason);
+        return;
+      }
+    } else {
+      socket = net.connect({ host: s.neighborAddress, port: s.port, localAddress: s.localAddress, noDelay: true });
+    }
     const conn = this.newConn('out', socket);
     conn.state = 'Connect';
     // A SYN that is never answered would otherwise hang for minutes.
@@ -289,6 +421,18 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
       if (!conn.closed && !conn.opened) this.feed(conn, { type: 'TcpConnectionFails', reason: 'connect timed out' });
     }, this.opts.connectRetryTime * 1000);
     conn.connectTimer.unref();
+    if (s.password !== undefined) {
+      // With TCP-MD5 a wrong or missing password on either side gets no answer at all (the kernels drop the
+      // segments silently), so say so while the SYN is still unanswered instead of waiting for the retry time.
+      const hint = setTimeout(() => {
+        if (conn.closed || conn.opened) return;
+        this.recordError('TCP-MD5: no answer from the peer (password mismatch?)');
+        this.log.warn(`no TCP answer from ${s.neighborAddress}:${s.port} after ${MD5_HINT_MS / 1000} s: TCP-MD5 is on for ${s.name}, and a password mismatch (or a peer without the password) looks exactly like this, as the kernel drops badly signed segments silently`);
+      }, Math.min(MD5_HINT_MS, this.opts.connectRetryTime * 1000));
+      hint.unref();
+      socket.once('close', () => clearTimeout(hint));
+      socket.once('connect', () => clearTimeout(hint));
+    }
     socket.once('connect', () => {
       if (conn.closed) return;
       conn.opened = true;
@@ -417,6 +561,11 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     const before = conn.state;
     const t = transition(conn.state, ev);
     conn.state = t.state;
+    if (conn.onPastOpenSent !== undefined && (t.state === 'OpenConfirm' || t.state === 'Established' || t.state === 'Idle')) {
+      const cb = conn.onPastOpenSent;
+      delete conn.onPastOpenSent;
+      cb();
+    }
     for (const a of t.actions) this.act(conn, a, msg, rr);
     if (before !== conn.state && !conn.closed) this.updateState(describeEvent(ev));
   }
@@ -463,17 +612,24 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
   private setTimer(conn: Conn, name: TimerName, seconds: number): void {
     const existing = conn.timers[name];
     if (seconds === -1) {
-      if (existing) existing.refresh();
+      if (existing) {
+        existing.refresh();
+        conn.deadlines[name] = Date.now() + conn.intervals[name] * 1000;
+      }
       return;
     }
     if (existing) clearTimeout(existing);
     conn.timers[name] = null;
     conn.intervals[name] = seconds;
     if (seconds <= 0) return;
+    const arm = (ms: number): NodeJS.Timeout => {
+      conn.deadlines[name] = Date.now() + ms;
+      return setTimeout(fire, ms);
+    };
     const fire = (): void => {
       if (name === 'keepalive') {
         // §10: a fresh jitter for each keepalive interval.
-        conn.timers.keepalive = setTimeout(fire, jitterMs(conn.intervals.keepalive));
+        conn.timers.keepalive = arm(jitterMs(conn.intervals.keepalive));
         this.feed(conn, { type: 'KeepaliveTimerExpires' });
       } else {
         conn.timers.hold = null;
@@ -481,7 +637,14 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
         this.feed(conn, { type: 'HoldTimerExpires' });
       }
     };
-    conn.timers[name] = setTimeout(fire, name === 'keepalive' ? jitterMs(seconds) : seconds * 1000);
+    conn.timers[name] = arm(name === 'keepalive' ? jitterMs(seconds) : seconds * 1000);
+  }
+
+  /** Seconds until the hold or keepalive timer of the Established connection fires (BIRD's "Hold timer: x/y"). */
+  timerRemaining(name: TimerName): number | undefined {
+    const c = this.est;
+    if (c === null || c.timers[name] === null) return undefined;
+    return Math.max(0, (c.deadlines[name] - Date.now()) / 1000);
   }
 
   private onEstablished(conn: Conn): void {
@@ -507,6 +670,11 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     conn.state = 'Idle';
     for (const t of Object.values(conn.timers)) if (t) clearTimeout(t);
     if (conn.connectTimer) clearTimeout(conn.connectTimer);
+    if (conn.onPastOpenSent !== undefined) {
+      const cb = conn.onPastOpenSent;
+      delete conn.onPastOpenSent;
+      cb();
+    }
     conn.framer.clear();
     this.conns.delete(conn);
     const sock = conn.socket;
@@ -524,6 +692,8 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     let upFor = 0;
     if (wasEstablished) {
       this.est = null;
+      if (this.stuckTimer !== null) clearTimeout(this.stuckTimer);
+      this.stuckTimer = null;
       upFor = this._establishedSince ? (Date.now() - this._establishedSince.getTime()) / 1000 : 0;
       this._establishedSince = null;
       this._lastError = reason;
@@ -531,7 +701,11 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     const graceful = wasEstablished && reason === 'peer reconnected (graceful restart)';
     const last = this.conns.size === 0;
 
-    if (last && this.started && !conn.benign && conn.opened) {
+    if (last && this.started && this.forcedIdleHold !== null) {
+      const secs = this.forcedIdleHold;
+      this.forcedIdleHold = null;
+      this.enterIdleHold(reason, secs);
+    } else if (last && this.started && !conn.benign && conn.opened) {
       this.failures = upFor >= this.opts.stableAfter ? 1 : this.failures + 1;
       this.enterIdleHold(reason);
     } else {
@@ -543,15 +717,16 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     if (last && this.started && this.idleHoldTimer === null) this.scheduleConnectRetry();
   }
 
-  private enterIdleHold(reason: string): void {
-    const secs = idleHoldSeconds(this.failures, this.opts.idleHoldBase, this.opts.idleHoldCap);
+  private enterIdleHold(reason: string, fixedSeconds?: number): void {
+    const secs = fixedSeconds ?? idleHoldSeconds(this.failures, this.opts.idleHoldBase, this.opts.idleHoldCap);
     if (this.idleHoldTimer) clearTimeout(this.idleHoldTimer);
+    const ms = fixedSeconds !== undefined ? fixedSeconds * 1000 : jitterMs(secs);
     this.idleHoldTimer = setTimeout(() => {
       this.idleHoldTimer = null;
       this.updateState('idle hold time over');
       this.dial();
       if (this.conns.size === 0) this.scheduleConnectRetry();
-    }, jitterMs(secs));
+    }, ms);
     this.updateState(`${reason}; idle hold ${secs} s`);
   }
 
@@ -566,6 +741,9 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
   }
 
   private clearSessionTimers(): void {
+    if (this.stuckTimer) clearTimeout(this.stuckTimer);
+    this.stuckTimer = null;
+    this.forcedIdleHold = null;
     if (this.idleHoldTimer) clearTimeout(this.idleHoldTimer);
     if (this.connectRetryTimer) clearTimeout(this.connectRetryTimer);
     this.idleHoldTimer = null;
