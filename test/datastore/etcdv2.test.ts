@@ -1,4 +1,5 @@
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import { EtcdV2KeySource } from '../../src/datastore/etcdv2-source.js';
 import { desiredPeers } from '../../src/datastore/calico-mapping.js';
 import { Etcd, ETCD_HOST } from './etcd-harness.js';
@@ -168,4 +169,23 @@ test.serial('deregister leaves an entry alone that someone else has overwritten'
   await a.deregister();
   await sleep(300);
   t.true((observer.state.get(key) ?? '').includes('7.7.7.7'));
+});
+
+test.serial('v2 basic authentication: right credentials read, wrong ones are refused with a clear problem', async (t) => {
+  etcd.curl('PUT', `${P}/global/as_num`, '-d', 'value=64512');
+  const auth = (method: string, path: string, ...args: string[]): string =>
+    execFileSync('curl', ['-sS', '-X', method, `${etcd.url}${path}`, ...args], { encoding: 'utf8' });
+  auth('PUT', '/v2/auth/users/root', '-d', '{"user":"root","password":"rootpw"}');
+  auth('PUT', '/v2/auth/enable');
+  try {
+    const ok = new Recorder();
+    await source({ auth: { username: 'root', password: 'rootpw' } }).start(ok);
+    t.is(ok.state.get(`${P}/global/as_num`), '64512');
+    const bad = new Recorder();
+    await source({ auth: { username: 'root', password: 'wrong' } }).start(bad);
+    t.is(bad.snapshots, 0);
+    t.regex(bad.problems()[0] ?? '', /access denied \(HTTP 401.*ETCD_USERNAME\/ETCD_PASSWORD/);
+  } finally {
+    auth('DELETE', '/v2/auth/enable', '-u', 'root:rootpw');
+  }
 });
