@@ -64,8 +64,8 @@ function bgpView(rec: SessionRecord): BgpSessionView {
     };
     view.sourceAddress = spec.localAddress;
     if (neg.holdTime > 0) {
-      view.holdTimer = { remaining: neg.holdTime, length: neg.holdTime };
-      view.keepaliveTimer = { remaining: neg.keepaliveTime, length: neg.keepaliveTime };
+      view.holdTimer = { remaining: Math.round(s.timerRemaining('hold') ?? neg.holdTime), length: neg.holdTime };
+      view.keepaliveTimer = { remaining: Math.round(s.timerRemaining('keepalive') ?? neg.keepaliveTime), length: neg.keepaliveTime };
     }
   }
   const err = s.lastError ?? rec.lastDownReason;
