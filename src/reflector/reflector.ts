@@ -38,6 +38,8 @@ export interface ReflectorOptions {
   staleWaitMs?: number;
   /** Bytes a member may queue past a full socket before it leaves its group's shared stream (default 4 MiB). */
   lagLimitBytes?: number;
+  /** Tables up to this many prefixes are encoded once for all members that join together (default 65536). */
+  fullTableCacheMax?: number;
   log?: Logger;
 }
 
@@ -129,6 +131,7 @@ export class Reflector {
   private readonly restartSettleMs: number;
   private readonly staleWaitMs: number;
   private readonly lagLimit: number;
+  private readonly fullTableCacheMax: number | undefined;
   private closed = false;
   /** Bumped whenever cached export results are forgotten (invalidates the exporters' memo). */
   private exportGen = 0;
@@ -142,6 +145,7 @@ export class Reflector {
     this.restartSettleMs = opts.restartSettleMs ?? 1000;
     this.staleWaitMs = opts.staleWaitMs ?? 360_000;
     this.lagLimit = opts.lagLimitBytes ?? 4 * 1024 * 1024;
+    this.fullTableCacheMax = opts.fullTableCacheMax;
     const peerOf = (i: number): DecisionPeer => this.peers[i];
     this.tables = { [AFI_IPV4]: new RouteTable(AFI_IPV4, this.attrs, peerOf), [AFI_IPV6]: new RouteTable(AFI_IPV6, this.attrs, peerOf) } as Record<Afi, RouteTable>;
     this.exportsHeld = opts.restarting === true;
@@ -268,7 +272,7 @@ export class Reflector {
     const groups = this.groups[sig.afi];
     let g = groups.get(key);
     if (g === undefined) {
-      g = new UpdateGroup(this.nextGroupId++, sig, this.attrs, this.tables[sig.afi], this.lagLimit);
+      g = new UpdateGroup(this.nextGroupId++, sig, this.attrs, this.tables[sig.afi], this.lagLimit, this.fullTableCacheMax);
       this.exporters.set(g, this.makeExporter(g));
       groups.set(key, g);
       g.rebuild(this.exporters.get(g) as Exporter);
@@ -604,7 +608,7 @@ export class Reflector {
         if (e.member.held) continue;
         if (e.group.syncStep(e.member, budget)) this.syncing.delete(e);
         else if (!e.member.waitingDrain) more = true;
-        budget -= Math.min(budget, this.slice / 4);
+        budget -= Math.max(1, Math.floor(this.slice / 4));
         if (budget <= 0) { more = true; break; }
       }
     }

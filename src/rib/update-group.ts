@@ -35,6 +35,12 @@ export class GroupMember {
   state: MemberState = 'sync';
   /** Next slot of the catch-up scan, -1 when not scanning. */
   scanCursor = 0;
+  /**
+   * The member holds nothing from us (it just joined): a change ahead of the scan needs no note, the scan
+   * will send the current state. After a route refresh the member still holds the old table, so every change
+   * is noted (a withdrawal ahead of the scan must still be sent).
+   */
+  fresh = true;
   /** Prefixes changed while not live, to be re-sent from the Adj-RIB-Out state. */
   dirty = new Set<PrefixKey>();
   /** Waiting for the transport's 'drain' before sending more. */
@@ -64,7 +70,7 @@ export interface SendStats {
 }
 
 /** Tables up to this many slots get their full-table encoding cached for members joining together. */
-const FULL_TABLE_CACHE_MAX = 65536;
+export const FULL_TABLE_CACHE_MAX = 65536;
 
 export class UpdateGroup {
   readonly key: string;
@@ -85,6 +91,7 @@ export class UpdateGroup {
     private readonly table: RouteTable,
     /** Bytes a live member may have queued past a full socket before it leaves the shared stream. */
     private readonly lagLimit = 4 * 1024 * 1024,
+    private readonly fullTableCacheMax = FULL_TABLE_CACHE_MAX,
   ) {
     this.key = signatureKey(sig);
     this.out = new AdjRibOut(attrTable);
@@ -116,7 +123,7 @@ export class UpdateGroup {
       if (changed) this.fullTable = null;
       if (!changed || notLive === null) continue;
       for (const m of notLive) {
-        if (m.state === 'sync' && m.scanCursor >= 0 && s >= m.scanCursor) continue; // the scan will see it
+        if (m.fresh && m.state === 'sync' && m.scanCursor >= 0 && s >= m.scanCursor) continue; // the scan will see it
         m.dirty.add(this.keyOf(s));
       }
     }
@@ -163,6 +170,7 @@ export class UpdateGroup {
     this.members.set(m.peerIdx, m);
     m.state = 'sync';
     m.scanCursor = 0;
+    m.fresh = true;
     m.dirty.clear();
     m.eorPending = true;
   }
@@ -181,13 +189,15 @@ export class UpdateGroup {
     }
     m.state = 'sync';
     m.scanCursor = 0;
+    m.fresh = false;
   }
 
   /**
    * Catch-up work for one member, at most `budget` slots or keys. Returns true when the member is live
    * again (or already was), false when there is more to do or it waits for 'drain'.
    */
-  syncStep(m: GroupMember, budget: number): boolean {
+  syncStep(m: GroupMember, budgetIn: number): boolean {
+    const budget = Math.max(1, Math.floor(budgetIn));
     if (m.state === 'live') return true;
     if (m.waitingDrain || m.held) return false;
     if (m.state === 'blocked') {
@@ -197,7 +207,7 @@ export class UpdateGroup {
     const t = this.table;
     const out = this.out;
     out.ensureSlots(t.index.highWater);
-    if (m.scanCursor === 0 && m.dirty.size === 0 && t.index.highWater <= FULL_TABLE_CACHE_MAX) {
+    if (m.scanCursor === 0 && m.dirty.size === 0 && t.index.highWater <= this.fullTableCacheMax) {
       const full = this.fullTableWriter();
       m.scanCursor = -1;
       const bytes = full.bytesFor(m.peerIdx);
