@@ -19,7 +19,7 @@ type Op =
   | { k: 'eor'; p: number }
   | { k: 'settle' };
 
-const PEERS = 5; // 0..3 clients, 4 a mesh peer
+const PEERS = 6; // 0..3 clients, 4 and 5 mesh peers (non-clients)
 const PREFIXES = 12;
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -52,11 +52,12 @@ async function runModel(ops: Op[], lagLimitBytes: number, small = false): Promis
   const r = new Reflector({ routerId: ROUTER_ID, lagLimitBytes, ...(small ? { sliceSize: 3, fullTableCacheMax: 0 } : {}) });
   const peers: FakePeer[] = [];
   const views: Map<string, string>[] = [];
-  const mk = (i: number) => new FakePeer(i < 4 ? `Global_10_0_1_${i + 1}` : 'Mesh_10_0_0_11', i < 4 ? `10.0.1.${i + 1}` : '10.0.0.11', i < 4);
+  const addr = (i: number) => (i < 4 ? `10.0.1.${i + 1}` : `10.0.0.${i + 7}`);
+  const mk = (i: number) => new FakePeer(`${i < 4 ? 'Global' : 'Mesh'}_${addr(i).replaceAll('.', '_')}`, addr(i), i < 4);
   for (let i = 0; i < PEERS; i++) {
     peers.push(mk(i));
     views.push(new Map());
-    r.peerUp(peers[i], neg(i < 4 ? `10.0.1.${i + 1}` : '10.0.0.11'));
+    r.peerUp(peers[i], neg(addr(i)));
   }
   // What each peer announced to us: prefix -> local pref.
   const sent: Map<string, number>[] = peers.map(() => new Map());
@@ -84,7 +85,7 @@ async function runModel(ops: Op[], lagLimitBytes: number, small = false): Promis
       views[op.p].clear();
       for (const x of sent[op.p].keys()) stale[op.p].add(x);
       peers[op.p] = mk(op.p);
-      r.peerUp(peers[op.p], neg(op.p < 4 ? `10.0.1.${op.p + 1}` : '10.0.0.11'));
+      r.peerUp(peers[op.p], neg(addr(op.p)));
     } else if (op.k === 'block') p.blocked = true;
     else if (op.k === 'drain') { p.blocked = false; r.handleDrain(p); }
     else if (op.k === 'refresh') r.handleRouteRefresh(p, { afi: 1, safi: 1, subtype: 0 });
@@ -95,7 +96,7 @@ async function runModel(ops: Op[], lagLimitBytes: number, small = false): Promis
       sent[op.p].clear();
       stale[op.p].clear();
       peers[op.p] = mk(op.p);
-      r.peerUp(peers[op.p], neg(op.p < 4 ? `10.0.1.${op.p + 1}` : '10.0.0.11'));
+      r.peerUp(peers[op.p], neg(addr(op.p)));
     }
   }
   for (const p of peers) { p.blocked = false; r.handleDrain(p); }
@@ -111,7 +112,7 @@ async function runModel(ops: Op[], lagLimitBytes: number, small = false): Promis
         if (lp === undefined) continue;
         if (best < 0) { best = j; continue; }
         const blp = sent[best].get(pfx) as number;
-        const idOf = (k: number) => (k < 4 ? [10, 0, 1, k + 1] : [10, 0, 0, 11]).reduce((a, b) => a * 256 + b, 0);
+        const idOf = (k: number) => addr(k).split('.').reduce((a, b) => a * 256 + Number(b), 0);
         if (lp > blp || (lp === blp && idOf(j) < idOf(best))) best = j;
       }
       const shouldHave = best >= 0 && best !== i && (best < 4 || i < 4);
