@@ -60,6 +60,9 @@ export function etcd3ClientOptions(o: Pick<EtcdV3Options, 'endpoints' | 'tls' | 
     dialTimeout: 3000,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + (o.requestTimeoutMs ?? 5000) }),
     faultHandling: { host: () => policy(1), global: policy(Math.max(1, o.endpoints.length)) },
+    // HTTP/2 pings notice a server that vanished without closing the connection (a partition), which would
+    // otherwise leave the watch silent forever. 30 s stays above etcd's 5 s minimum ping interval.
+    grpcOptions: { 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000, 'grpc.keepalive_permit_without_calls': 1 },
   };
   if (o.endpoints.some((e) => e.startsWith('https:'))) {
     options.credentials = {

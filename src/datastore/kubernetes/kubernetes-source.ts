@@ -15,6 +15,7 @@ import {
   nodeKeys,
   RR_LABEL_SELECTOR,
   translateAll,
+  type Translation,
 } from './translate.js';
 
 export interface KubernetesSourceOptions {
@@ -83,6 +84,10 @@ export class KubernetesKeySource implements KeySource {
   private snapshotSent = false;
   private expiryTimer?: NodeJS.Timeout;
   private readonly reported = new Set<string>();
+  /** Per Node (the big collection): its translation, so that one change costs one translation. */
+  private readonly nodeTr = new Map<string, Translation>();
+  /** Keys of the small collections as last published (disjoint from the Nodes' host/<name>/ip_addr... keys). */
+  private small: Map<string, string> = new Map();
   /**
    * Per Lease: the renewTime we last saw and the local time we count it from. Expiry is judged on our own
    * clock, as client-go's leader election does, so a holder whose clock is off does not flap or linger:
@@ -187,6 +192,10 @@ export class KubernetesKeySource implements KeySource {
         replace: (items) => {
           map.clear();
           for (const o of items) map.set(objectKey(o), o);
+          if (kind === 'nodes') {
+            this.nodeTr.clear();
+            for (const o of items) this.nodeTr.set(objectKey(o), nodeKeys(o));
+          }
           if (kind === 'leases') {
             for (const k of [...this.leaseSeen.keys()]) if (!map.has(k)) this.leaseSeen.delete(k);
             for (const o of items) this.observeLease(o);
@@ -201,10 +210,20 @@ export class KubernetesKeySource implements KeySource {
           const before = map.get(key);
           if (type === 'DELETED') map.delete(key);
           else map.set(key, obj);
-          // Nodes change all the time (status, labels, heartbeats) without touching what we read: skip those.
+          if (kind === 'nodes') {
+            // Nodes are the big collection: translate only the one that changed, and publish its own diff.
+            const prev = this.nodeTr.get(key);
+            const next = type === 'DELETED' ? undefined : nodeKeys(obj);
+            if (next === undefined) this.nodeTr.delete(key);
+            else this.nodeTr.set(key, next);
+            // Nodes change all the time (status, heartbeats, labels) without touching what we read.
+            if (prev !== undefined && next !== undefined && JSON.stringify(prev) === JSON.stringify(next)) return;
+            this.publishNode(prev, next);
+            return;
+          }
           if (kind !== 'leases' && type === 'MODIFIED' && before !== undefined && sameTranslation(kind, before, obj)) return;
           if (kind === 'leases') {
-            if (type === 'DELETED') this.leaseSeen.delete(objectKey(obj));
+            if (type === 'DELETED') this.leaseSeen.delete(key);
             else this.observeLease(obj);
           }
           this.publish('diff');
@@ -226,14 +245,29 @@ export class KubernetesKeySource implements KeySource {
     this.leaseSeen.set(key, { renewTime, at });
   }
 
-  /** Recompute all keys and tell the consumer: the first snapshot once every collection is listed, then diffs. */
+  private ready(): boolean {
+    return !this.stopped && this.events !== undefined && this.synced.size === this.reflectors.size;
+  }
+
+  /** One Node changed after the first snapshot: its keys are its own (host/<name>/...), so its diff is the diff. */
+  private publishNode(prev: Translation | undefined, next: Translation | undefined): void {
+    if (!this.ready() || !this.snapshotSent) return;
+    this.report(next?.problems ?? []);
+    this.apply(diffKeys(new Map(prev?.keys ?? []), new Map(next?.keys ?? [])));
+  }
+
+  /**
+   * Re-translate the small collections (BGPPeers, BGPConfigurations, Leases, our own entries) and tell the
+   * consumer: the first snapshot once every collection is listed (with every Node's cached keys), a full
+   * snapshot again after a re-list, otherwise only the changed keys.
+   */
   private publish(mode: 'maybe-first' | 'snapshot' | 'diff'): void {
-    if (this.stopped || this.events === undefined) return;
-    if (this.synced.size < this.reflectors.size) return;
+    if (!this.ready()) return;
+    const events = this.events!;
     const now = Date.now();
     const t = translateAll(
       {
-        nodes: this.objects.nodes.values(),
+        nodes: [],
         bgpPeers: this.objects.bgpPeers.values(),
         bgpConfigurations: this.objects.bgpConfigurations.values(),
         leases: this.objects.leases.values(),
@@ -241,26 +275,45 @@ export class KubernetesKeySource implements KeySource {
       now,
       (l) => this.leaseSeen.get(objectKey(l))?.at,
     );
-    for (const p of t.problems) {
-      if (!this.reported.has(p)) {
-        this.reported.add(p);
-        this.events.problem(p);
-      }
-    }
-    const next = t.keys;
-    for (const [k, v] of this.ownEntries) next.set(k, v);
+    const small = t.keys;
+    for (const [k, v] of this.ownEntries) small.set(k, v);
+    this.report(t.problems);
     if (!this.snapshotSent || mode === 'snapshot') {
       const first = !this.snapshotSent;
+      const full = new Map<string, string>();
+      for (const tr of this.nodeTr.values()) {
+        for (const [k, v] of tr.keys) full.set(k, v);
+        this.report(tr.problems);
+      }
+      for (const [k, v] of small) full.set(k, v);
       this.snapshotSent = true;
-      this.current = next;
-      this.events.snapshot(new Map(next) as KeySnapshot);
+      this.current = full;
+      this.small = small;
+      events.snapshot(new Map(full) as KeySnapshot);
       if (first && this.lease !== undefined) void this.lease.start();
     } else {
-      const changes = diffKeys(this.current, next);
-      this.current = next;
-      for (const [k, v] of changes) this.events.change(k, v);
+      const changes = diffKeys(this.small, small);
+      this.small = small;
+      this.apply(changes);
     }
     this.scheduleExpiry(t.nextExpiryMs, now);
+  }
+
+  private apply(changes: Array<[string, string | undefined]>): void {
+    for (const [k, v] of changes) {
+      if (v === undefined) this.current.delete(k);
+      else this.current.set(k, v);
+      this.events!.change(k, v);
+    }
+  }
+
+  private report(problems: string[]): void {
+    for (const p of problems) {
+      if (!this.reported.has(p)) {
+        this.reported.add(p);
+        this.events?.problem(p);
+      }
+    }
   }
 
   /** An expired Lease must drop out even if nothing else happens: re-translate when the next one expires. */
@@ -277,8 +330,8 @@ export class KubernetesKeySource implements KeySource {
   }
 }
 
-function sameTranslation(kind: Exclude<Kind, 'leases'>, a: KubeObject, b: KubeObject): boolean {
-  const f = kind === 'nodes' ? nodeKeys : kind === 'bgpPeers' ? bgpPeerKeys : bgpConfigurationKeys;
+function sameTranslation(kind: 'bgpPeers' | 'bgpConfigurations', a: KubeObject, b: KubeObject): boolean {
+  const f = kind === 'bgpPeers' ? bgpPeerKeys : bgpConfigurationKeys;
   return JSON.stringify(f(a)) === JSON.stringify(f(b));
 }
 
