@@ -104,6 +104,8 @@ export interface Bird2Node {
   extra?: string;
   /** Directly connected instead of multihop (needed by ttl security). */
   direct?: boolean;
+  /** Import nothing (a direct session rejects next hops that are its own address, as reflected ones can be). */
+  importNone?: boolean;
 }
 
 /** A BIRD 2 Calico node (as test/session/daemons.ts startBird2, with extra options). */
@@ -118,14 +120,14 @@ protocol bgp ${name} {
   local ${c.ip} port 179 as ${AS};
   strict bind yes;
   neighbor ${c.rr} port 179 as ${AS};
-  ${c.direct === true ? 'direct;' : 'multihop;'}
+  ${c.direct === true ? 'direct;' : c.extra?.includes('ttl security') === true ? 'multihop 1;' : 'multihop;'}
   graceful restart;
   hold time ${c.holdTime ?? 9};
   connect delay time 1;
   connect retry time 2;
   error wait time 1,4;
   ${c.extra ?? ''}
-  ipv4 { import all; export where proto = "static"; next hop self; gateway recursive; add paths on; };
+  ipv4 { import ${c.importNone === true ? 'none' : 'all'}; export ${c.importNone === true ? "none" : "where proto = \"static\""}; next hop self; ${c.direct === true ? '' : 'gateway recursive; '}add paths on; };
 }
 `;
   writeFileSync(path.join(dir, 'bird.cfg'), cfg);
