@@ -40,7 +40,7 @@ export class Recorder implements KeySourceEvents {
     while (!pred(this)) {
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new Error(`timed out waiting for ${what}; keys=${JSON.stringify([...this.keys])}; problems=${JSON.stringify(this.problems.slice(-5))}`);
+        throw new Error(`timed out waiting for ${what}; keys=${JSON.stringify([...this.keys].slice(0, 50))}; problems=${JSON.stringify(this.problems.slice(-5))}`);
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 100));

@@ -267,3 +267,26 @@ test('in-cluster service account (no KUBECONFIG): token file, ca.crt and the pod
   t.is(rec.keys.get(`${K}/host/n1/ip_addr_v4`), '10.0.1.1');
   t.true(server.requests.every((r) => r.user === 'rr'));
 });
+
+test('scale: 3000 nodes, status churn and 300 address changes are handled per node, not per cluster', async (t) => {
+  const store = new FakeStore();
+  const N = 3000;
+  const addr = (i: number, net: number): string => `10.${net}.${i >> 8}.${i & 255}/16`;
+  for (let i = 0; i < N; i++) store.create('nodes', node(`n${i}`, addr(i, 1)));
+  const server = await startServer(store);
+  const { rec } = await startSource(server);
+  await rec.until('snapshot of 3000 nodes', (r) => r.snapshots === 1, 20_000);
+  t.is(rec.keys.size, N * 3);
+  const t0 = Date.now();
+  for (let i = 0; i < 1000; i++) {
+    const n = node(`n${i}`, addr(i, 1));
+    n.status = { conditions: [{ type: 'Ready', lastHeartbeatTime: new Date().toISOString() }] };
+    store.apply('nodes', n);
+  }
+  for (let i = 0; i < 300; i++) store.apply('nodes', node(`n${i}`, addr(i, 2)));
+  await rec.until('300 address changes', (r) => r.keys.get(`${K}/host/n299/ip_addr_v4`) === '10.2.1.43', 20_000);
+  const elapsed = Date.now() - t0;
+  t.is(rec.changes.filter(([k]) => k.endsWith('/ip_addr_v4')).length, 300, 'heartbeats produce no key changes');
+  t.true(elapsed < 10_000, `took ${elapsed} ms`);
+  t.is(rec.snapshots, 1);
+});

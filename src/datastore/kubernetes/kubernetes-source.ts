@@ -80,7 +80,6 @@ export class KubernetesKeySource implements KeySource {
   private readonly reflectors = new Map<Kind, Reflector>();
   private lease?: LeaseKeeper;
   private events?: KeySourceEvents;
-  private current: Map<string, string> = new Map();
   private snapshotSent = false;
   private expiryTimer?: NodeJS.Timeout;
   private readonly reported = new Set<string>();
@@ -287,7 +286,6 @@ export class KubernetesKeySource implements KeySource {
       }
       for (const [k, v] of small) full.set(k, v);
       this.snapshotSent = true;
-      this.current = full;
       this.small = small;
       events.snapshot(new Map(full) as KeySnapshot);
       if (first && this.lease !== undefined) void this.lease.start();
@@ -300,11 +298,7 @@ export class KubernetesKeySource implements KeySource {
   }
 
   private apply(changes: Array<[string, string | undefined]>): void {
-    for (const [k, v] of changes) {
-      if (v === undefined) this.current.delete(k);
-      else this.current.set(k, v);
-      this.events!.change(k, v);
-    }
+    for (const [k, v] of changes) this.events!.change(k, v);
   }
 
   private report(problems: string[]): void {
