@@ -41,6 +41,31 @@ export function exportAllowed(info: PathInfo, from: ReflectSession, to: ReflectS
   return true;
 }
 
+/** exportAllowed on raw attribute bytes: only CLUSTER_LIST is looked at, nothing is allocated. */
+export function exportAllowedRaw(attrs: Uint8Array, from: ReflectSession, to: ReflectSession): boolean {
+  if (!mayReflect(from.isClient, to.isClient)) return false;
+  return !(to.isClient && rawClusterListIncludes(attrs, to.clusterId));
+}
+
+/** Does the CLUSTER_LIST in raw path attributes hold id? */
+export function rawClusterListIncludes(b: Uint8Array, id: number): boolean {
+  let p = 0;
+  while (p + 3 <= b.length) {
+    const flags = b[p];
+    const ext = (flags & 0x10) !== 0;
+    const len = ext ? (b[p + 2] << 8) | b[p + 3] : b[p + 2];
+    const v = p + (ext ? 4 : 3);
+    if (b[p + 1] === 10) {
+      for (let q = v; q + 4 <= v + len && q + 4 <= b.length; q += 4) {
+        if ((((b[q] << 24) | (b[q + 1] << 16) | (b[q + 2] << 8) | b[q + 3]) >>> 0) === id >>> 0) return true;
+      }
+      return false;
+    }
+    p = v + len;
+  }
+  return false;
+}
+
 /**
  * Cluster IDs to prepend, in the order they must end up at the front of CLUSTER_LIST (first = leftmost).
  * From a client: the source session's ID; toward a client with another ID, that ID in front of it too.

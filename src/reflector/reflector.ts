@@ -15,13 +15,13 @@ import { ScannedUpdate, scanUpdate } from '../wire/update-scan.js';
 import { AFI_IPV4, AFI_IPV6, type Afi, type PathAttribute } from '../wire/types.js';
 import { AttrTable, type AttrEntry } from '../rib/attr-intern.js';
 import { addressSortKey } from '../rib/decision.js';
-import { RouteTable, infoOf, type DecisionPeer } from '../rib/loc-rib.js';
+import { RouteTable, type DecisionPeer } from '../rib/loc-rib.js';
 import type { PrefixIndexV4, PrefixIndexV6 } from '../rib/prefix-index.js';
 import { ipv4ToString, ipv6ToString, keyToString, parsePrefix, v6Key } from '../rib/prefix-key.js';
 import type { RibNegotiated, RibPeer, RibRouteRefresh } from '../rib/types.js';
 import { GroupMember, UpdateGroup, signatureKey, type ExportSignature } from '../rib/update-group.js';
 import type { Exporter } from '../rib/update-group-adv.js';
-import { clusterIdsToPrepend, exportAllowed, idFromDottedQuad, idToDottedQuad, importCheck, reflectAttributes } from './policy.js';
+import { clusterIdsToPrepend, exportAllowedRaw, idFromDottedQuad, idToDottedQuad, importCheck, reflectAttributes } from './policy.js';
 
 export interface ReflectorOptions {
   /** Our BGP identifier (IP). */
@@ -300,30 +300,24 @@ export class Reflector {
     let lastOut: AttrEntry | null = null;
     let gen = this.exportGen;
     return (attr: AttrEntry, src: number): AttrEntry | null => {
-      if (attr === lastAttr && src === lastSrc && gen === this.exportGen && attr.exportCache !== null) return lastOut;
+      if (attr === lastAttr && src === lastSrc && gen === this.exportGen && attr.refs > 0) return lastOut;
       gen = this.exportGen;
       const k = base + src;
-      let cache = attr.exportCache;
-      if (cache !== null) {
-        const hit = cache.get(k);
-        if (hit !== undefined) {
-          lastAttr = attr;
-          lastSrc = src;
-          lastOut = hit;
-          return hit;
-        }
-      } else {
-        cache = new Map();
-        attr.exportCache = cache;
+      const hit = attr.getExport(k);
+      if (hit !== undefined) {
+        lastAttr = attr;
+        lastSrc = src;
+        lastOut = hit;
+        return hit;
       }
       const from = this.peers[src];
       let out: AttrEntry | null = null;
-      if (!from.ebgp && exportAllowed(infoOf(attr), from, to)) {
+      if (!from.ebgp && exportAllowedRaw(attr.attrs, from, to)) {
         let bytes: Uint8Array = reflectAttributes(attr.attrs, from.bgpId, clusterIdsToPrepend(from, to));
         if (!as4) bytes = attributeBlockToAs2(bytes);
         out = this.attrs.intern(bytes, 0, bytes.length, attr.nextHop, 0, attr.nextHop?.length ?? 0);
       }
-      cache.set(k, out);
+      attr.setExport(k, out);
       lastAttr = attr;
       lastSrc = src;
       lastOut = out;

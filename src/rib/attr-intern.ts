@@ -6,8 +6,13 @@ export class AttrEntry {
   refs = 0;
   /** Decision-process inputs, parsed once on first need (see decision.ts). */
   info: unknown = undefined;
-  /** Export results per (group, source) key; values hold a reference on the exported entry (null = not exported). */
-  exportCache: Map<number, AttrEntry | null> | null = null;
+  /**
+   * Export results per (group, source) key; each holds a reference on the exported entry (null = not
+   * exported). Usually one or two keys: the first lives inline, more go to a Map (memory per distinct set).
+   */
+  private exportKey1 = -1;
+  private exportOut1: AttrEntry | null = null;
+  private exportMore: Map<number, AttrEntry | null> | null = null;
   /** Lazily decoded attributes for display; filled by whoever displays. */
   decoded: unknown = undefined;
 
@@ -19,6 +24,43 @@ export class AttrEntry {
     /** Next hop carried in MP_REACH_NLRI (IPv6: 16 or 32 bytes, byte-exact), or null. */
     readonly nextHop: Buffer | null,
   ) {}
+
+  /** The cached export result for key: an entry, null (not exported), or undefined (not computed). */
+  getExport(key: number): AttrEntry | null | undefined {
+    if (key === this.exportKey1) return this.exportOut1;
+    return this.exportMore === null ? undefined : this.exportMore.get(key);
+  }
+
+  /** Caches an export result; the caller has taken the reference it holds. */
+  setExport(key: number, out: AttrEntry | null): void {
+    if (this.exportKey1 < 0) {
+      this.exportKey1 = key;
+      this.exportOut1 = out;
+    } else (this.exportMore ??= new Map()).set(key, out);
+  }
+
+  get exportCount(): number {
+    return (this.exportKey1 >= 0 ? 1 : 0) + (this.exportMore?.size ?? 0);
+  }
+
+  /** Removes the cached results whose key matches; returns the entries whose references are to be released. */
+  takeExports(match: (key: number) => boolean): AttrEntry[] {
+    const out: AttrEntry[] = [];
+    if (this.exportKey1 >= 0 && match(this.exportKey1)) {
+      if (this.exportOut1 !== null) out.push(this.exportOut1);
+      this.exportKey1 = -1;
+      this.exportOut1 = null;
+    }
+    if (this.exportMore !== null) {
+      for (const [k, v] of this.exportMore) {
+        if (!match(k)) continue;
+        this.exportMore.delete(k);
+        if (v !== null) out.push(v);
+      }
+      if (this.exportMore.size === 0) this.exportMore = null;
+    }
+    return out;
+  }
 }
 
 function hashBytes(h: number, b: Uint8Array, start: number, end: number): number {
@@ -106,20 +148,14 @@ export class AttrTable {
     this.freeIds.push(e.id);
     this.size--;
     this.bytes -= e.attrs.length + (e.nextHop?.length ?? 0);
-    const cache = e.exportCache;
-    e.exportCache = null;
-    if (cache !== null) for (const out of cache.values()) if (out !== null) this.release(out);
+    if (e.exportCount > 0) for (const out of e.takeExports(() => true)) this.release(out);
   }
 
   /** Drops cached export results whose key matches (used when an update group disappears). */
   forgetExports(match: (key: number) => boolean): void {
     for (const e of this.byId) {
-      if (e === undefined || e.exportCache === null) continue;
-      for (const [k, out] of e.exportCache) {
-        if (!match(k)) continue;
-        e.exportCache.delete(k);
-        if (out !== null) this.release(out);
-      }
+      if (e === undefined || e.exportCount === 0) continue;
+      for (const out of e.takeExports(match)) this.release(out);
     }
   }
 

@@ -73,7 +73,8 @@ export class RouteTable {
       const head = adj.slotHead[slot];
       let best = -1;
       if (head >= 0) {
-        if (adj.pathNext[head] < 0) best = infoOf(adj.pathAttr[head] as AttrEntry).malformed ? -1 : head;
+        // One path: it is the best (attributes were validated by the codec); no parse needed.
+        if (adj.pathNext[head] < 0) best = head;
         else best = this.decideMany(slot);
       }
       this.bestPath[slot] = best;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { parsePathInfo } from '../../src/rib/decision.js';
-import { importCheck, exportAllowed, mayReflect, clusterIdsToPrepend, reflectAttributes, idFromDottedQuad, idToDottedQuad } from '../../src/reflector/policy.js';
+import { importCheck, exportAllowed, exportAllowedRaw, mayReflect, clusterIdsToPrepend, reflectAttributes, idFromDottedQuad, idToDottedQuad } from '../../src/reflector/policy.js';
 import { attrs, walkAttrs, quad } from '../rib/helpers.js';
 
 const C1 = quad('1.0.0.1');
@@ -69,4 +69,14 @@ test('unknown optional transitive gets Partial, unknown non-transitive is droppe
 test('dotted quad ids round-trip', (t) => {
   t.is(idToDottedQuad(idFromDottedQuad('255.1.0.254')), '255.1.0.254');
   t.throws(() => idFromDottedQuad('1.2.3'));
+});
+
+test('exportAllowedRaw agrees with exportAllowed on parsed attributes', (t) => {
+  const mesh2 = { isClient: false, clusterId: quad('2.0.0.2') };
+  for (const cl of [undefined, ['1.0.0.1'], ['3.3.3.3', '1.0.0.1'], ['2.0.0.2']]) {
+    const raw = attrs({ nextHop: '1.1.1.1', clusterList: cl, communities: [1] });
+    for (const [from, to] of [[client, client], [mesh, client], [client, mesh], [mesh, mesh2]] as const) {
+      t.is(exportAllowedRaw(raw, from, to), exportAllowed(parsePathInfo(raw), from, to));
+    }
+  }
 });
