@@ -490,7 +490,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
 //   MAX_PREFIXES_WARNING_PERCENT  log a warning (and set the metric field) at this % of the limit (default 80).
 //   MAX_PREFIXES_IDLE_HOLD        seconds a peer stays down after Cease 1 "maximum prefixes" (default 60).
 //   MAX_AS_PATH_LENGTH            AS_PATH length (AS count) above which an UPDATE is treated as withdraw
-//                                 (0 = no limit; default 0). Needs the reflector's cooperation (see report).
+//                                 (0 = no limit; default 0); src/app/as-path-limit.ts rewrites it as a withdrawal.
 //   OUTBOUND_QUEUE_LIMIT          bytes a peer's outbound socket queue may hold before it is watched; stuck
 //                                 at or above it for its hold time = Cease 8 (default 4194304 = 4 MiB).
 //   MAX_PENDING_CONNECTIONS       accepted connections not yet in OpenConfirm, at most (default 2048).

@@ -2,10 +2,12 @@
 // and the metrics endpoint together, and owns their start-up and shut-down order. No protocol logic here.
 import { log as rootLog, type Logger } from '../log.js';
 import { HARDENING_DEFAULTS, type Config, type HardeningConfig } from '../config.js';
-import { desiredPeers, type MappingProblem } from '../datastore/calico-mapping.js';
+import { desiredPeers, type MappingEnv } from '../datastore/calico-mapping.js';
+import { DesiredPeersFeed } from '../datastore/desired-feed.js';
 import { createKeySource } from '../datastore/factory.js';
 import { kubernetesSourceFromConfig } from '../datastore/kubernetes/kubernetes-source.js';
-import type { KeySnapshot, KeySource } from '../datastore/source.js';
+import type { KeySource } from '../datastore/source.js';
+import type { PeerSpec } from '../peers/peer-spec.js';
 import { planReconcile } from '../peers/reconcile.js';
 import { Reflector } from '../reflector/reflector.js';
 import { BgpListener } from '../session/listener.js';
@@ -21,6 +23,7 @@ import { ControlAdapter } from './control-adapter.js';
 import { MetricsAdapter } from './metrics-adapter.js';
 import { SessionBook } from './session-book.js';
 import { PrefixLimiter } from './prefix-limit.js';
+import { AsPathLimit } from './as-path-limit.js';
 
 /** Longest the BGP listener waits for the datastore's first snapshot before it opens anyway. */
 const FIRST_SYNC_WAIT_MS = 3000;
@@ -48,15 +51,14 @@ export class ReflectorApp {
   private readonly log: Logger = rootLog.child({ component: 'reflector' });
   private readonly startedAt = new Date();
   private lastReconfiguration = new Date();
-  private keys = new Map<string, string>();
-  private synced = false;
-  private lastSync: Date | undefined;
+  private readonly feed: DesiredPeersFeed;
+  private readonly mappingEnv: MappingEnv;
   private lastError: string | undefined;
   private listening = false;
   private stopping = false;
-  private reconcileQueued = false;
+  /** Applies run one after another, each with the latest desired list. */
   private reconcileChain: Promise<void> = Promise.resolve();
-  private loggedProblems = new Set<string>();
+  private desired: PeerSpec[] | undefined;
 
   constructor(private readonly config: Config, private readonly options: AppOptions = {}) {
     const hardening = options.hardening ?? HARDENING_DEFAULTS;
@@ -66,7 +68,7 @@ export class ReflectorApp {
       restartWaitMs: options.restartWaitMs,
       lagLimitBytes: hardening.outboundQueueLimitBytes,
     });
-    this.book = new SessionBook(this.reflector, new PrefixLimiter(this.reflector, hardening));
+    this.book = new SessionBook(this.reflector, new PrefixLimiter(this.reflector, hardening), hardening.maxAsPathLength > 0 ? new AsPathLimit(hardening.maxAsPathLength) : undefined);
     const sessionOptions: SessionOptions = {
       ttlSecurity: hardening.ttlSecurity,
       outboundLimitBytes: hardening.outboundQueueLimitBytes,
@@ -82,6 +84,12 @@ export class ReflectorApp {
       createKeySource(config, {
         kubernetes: (c) => kubernetesSourceFromConfig(c),
       });
+    this.mappingEnv = { ip: config.ip, ip6: config.ip6, port: config.bgpPort };
+    this.feed = new DesiredPeersFeed(this.source, this.mappingEnv, (peers) => this.onDesired(peers), {
+      onProblem: (message) => {
+        this.lastError = message;
+      },
+    });
   }
 
   async start(): Promise<void> {
@@ -124,14 +132,7 @@ export class ReflectorApp {
       this.firstReconcileDone = resolve;
       setTimeout(resolve, FIRST_SYNC_WAIT_MS).unref();
     });
-    const started = this.source.start({
-      snapshot: (keys) => this.onSnapshot(keys),
-      change: (key, value) => this.onChange(key, value),
-      problem: (message, detail) => {
-        this.lastError = message;
-        this.log.warn({ datastore: this.source.name, ...detail }, message);
-      },
-    });
+    const started = this.feed.start();
     started.catch((err: unknown) => {
       this.lastError = err instanceof Error ? err.message : String(err);
       this.log.error({ datastore: this.source.name, err: this.lastError }, 'the datastore failed to start');
@@ -144,56 +145,33 @@ export class ReflectorApp {
   }
 
   private datastoreView(): DatastoreMetricsView {
+    const last = this.feed.lastUpdate;
     return {
       source: this.source.name,
-      synced: this.synced,
+      synced: this.feed.isSynced,
+      // A later snapshot or change means the backend is back: an older error no longer stands.
       lastError: this.lastError,
-      lastSyncUnixSeconds: this.lastSync !== undefined ? this.lastSync.getTime() / 1000 : undefined,
+      lastSyncUnixSeconds: last !== undefined ? last.getTime() / 1000 : undefined,
     };
   }
 
-  private onSnapshot(keys: KeySnapshot): void {
-    this.keys = new Map(keys);
-    this.synced = true;
+  /** The feed's desired session list (after the first snapshot and every change): apply it in order. */
+  private onDesired(peers: PeerSpec[]): void {
+    this.desired = peers;
     this.lastError = undefined;
-    this.lastSync = new Date();
-    this.queueReconcile();
-  }
-
-  private onChange(key: string, value: string | undefined): void {
-    if (value === undefined) this.keys.delete(key);
-    else this.keys.set(key, value);
-    this.lastSync = new Date();
-    this.queueReconcile();
-  }
-
-  /** Coalesces a burst of datastore events into one reconcile on the next turn of the event loop. */
-  private queueReconcile(): void {
-    if (this.reconcileQueued || this.stopping) return;
-    this.reconcileQueued = true;
-    setImmediate(() => {
-      this.reconcileQueued = false;
-      this.reconcileChain = this.reconcileChain.then(() => this.reconcile()).catch((err: unknown) => {
+    this.reconcileChain = this.reconcileChain
+      .then(() => this.reconcile())
+      .catch((err: unknown) => {
         this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'applying the datastore failed');
-      });
-    });
+      })
+      .finally(() => this.firstReconcileDone());
   }
 
   private async reconcile(): Promise<void> {
-    try {
-      await this.reconcileOnce();
-    } finally {
-      this.firstReconcileDone();
-    }
-  }
-
-  private async reconcileOnce(): Promise<void> {
-    if (this.stopping) return;
-    const { peers, problems } = desiredPeers(this.keys, { ip: this.config.ip, ip6: this.config.ip6, port: this.config.bgpPort });
-    this.logProblems(problems);
+    const peers = this.desired;
+    if (this.stopping || peers === undefined) return;
     const plan = planReconcile(this.sessions.running(), peers);
-    const changes = plan.start.length + plan.stop.length + plan.restart.length;
-    if (changes === 0) return;
+    if (plan.start.length + plan.stop.length + plan.restart.length === 0) return;
     for (const p of plan.start) this.log.info({ peer: p.name, address: p.neighborAddress, as: p.peerAs, keys: p.sourceKeys }, 'session added by the datastore');
     for (const p of plan.stop) this.log.info({ peer: p.name, address: p.neighborAddress, as: p.peerAs }, 'session removed by the datastore');
     for (const r of plan.restart) this.log.info({ peer: r.to.name, address: r.to.neighborAddress, as: r.to.peerAs }, 'session parameters changed: restarting it');
@@ -203,25 +181,14 @@ export class ReflectorApp {
 
   private firstReconcileDone: () => void = () => undefined;
 
-  /** One log line per bad datastore entry (per key and reason), not one per reconcile. */
-  private logProblems(problems: MappingProblem[]): void {
-    const now = new Set<string>();
-    for (const p of problems) {
-      const id = `${p.key}\u0000${p.reason}`;
-      now.add(id);
-      if (!this.loggedProblems.has(id)) this.log.warn({ key: p.key, reason: p.reason }, `datastore entry skipped: ${p.key}: ${p.reason}`);
-    }
-    this.loggedProblems = now;
-  }
-
-  /** `birdc configure` and SIGHUP: apply the datastore as it is now. */
+  /** `birdc configure` and SIGHUP: apply the datastore as it is now; `check` only reports bad entries. */
   async configure(mode: 'apply' | 'check'): Promise<ConfigureResult> {
-    const { problems } = desiredPeers(this.keys, { ip: this.config.ip, ip6: this.config.ip6, port: this.config.bgpPort });
+    const { problems } = desiredPeers(this.feed.current, this.mappingEnv);
     if (mode === 'check') {
       return problems.length === 0 ? { ok: true } : { ok: false, error: problems.map((p) => `${p.key}: ${p.reason}`).join('; ') };
     }
-    this.loggedProblems.clear();
-    await (this.reconcileChain = this.reconcileChain.then(() => this.reconcile()));
+    this.feed.emit();
+    await this.reconcileChain;
     this.lastReconfiguration = new Date();
     return { ok: true };
   }
@@ -239,7 +206,7 @@ export class ReflectorApp {
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'deregistration failed');
     }
-    await this.source.stop();
+    await this.feed.stop();
     await Promise.all(this.controls.map((c) => c.stop()));
     await this.metrics?.close();
     this.reflector.close();

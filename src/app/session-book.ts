@@ -6,6 +6,7 @@ import type { Reflector } from '../reflector/reflector.js';
 import type { RibPeer } from '../rib/types.js';
 import { peerKey } from '../peers/reconcile.js';
 import type { PrefixLimiter } from './prefix-limit.js';
+import type { AsPathLimit } from './as-path-limit.js';
 
 export interface SessionRecord {
   session: BgpSession;
@@ -23,8 +24,11 @@ export interface SessionRecord {
 export class SessionBook {
   private readonly records = new Map<string, SessionRecord>();
 
-  /** limits: the per-peer maximum-prefix check, run after each UPDATE (none = no limits). */
-  constructor(private readonly reflector: Reflector, readonly limits?: PrefixLimiter) {}
+  /**
+   * limits: the per-peer maximum-prefix check, run after each UPDATE; asPathLimit: UPDATEs with a longer
+   * AS_PATH reach the reflector as withdrawals (treat-as-withdraw). Either absent = no such limit.
+   */
+  constructor(private readonly reflector: Reflector, readonly limits?: PrefixLimiter, readonly asPathLimit?: AsPathLimit) {}
 
   /** SessionManager onCreate hook: wire one new session to the reflector. */
   attach(session: BgpSession): void {
@@ -37,7 +41,11 @@ export class SessionBook {
     session.on('established', (neg) => this.reflector.peerUp(peer, neg));
     session.on('update', (msg) => {
       // An error whose RFC 7606 action is a session reset comes back here: send its NOTIFICATION.
-      const err = this.reflector.handleUpdate(peer, msg);
+      const ctx = this.asPathLimit !== undefined ? session.negotiated?.recvCtx : undefined;
+      const input = ctx !== undefined && this.asPathLimit !== undefined
+        ? this.asPathLimit.filter(peer.name, msg, ctx, (n) => session.log.warn({ length: n, max: this.asPathLimit?.maxLength }, `AS_PATH of ${n} ASes is longer than MAX_AS_PATH_LENGTH ${this.asPathLimit?.maxLength}: UPDATE treated as withdraw; further ones are only counted`))
+        : msg;
+      const err = this.reflector.handleUpdate(peer, input);
       if (err !== undefined) session.reportUpdateError(err);
       else this.limits?.afterUpdate(session);
     });
@@ -58,6 +66,7 @@ export class SessionBook {
     if (this.records.get(key)?.session === session) {
       this.records.delete(key);
       this.limits?.forget(session.spec.name);
+      this.asPathLimit?.forget(session.spec.name);
     }
     session.removeAllListeners();
   }
