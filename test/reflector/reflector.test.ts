@@ -377,3 +377,52 @@ test('backpressure: a full socket keeps the shared stream until the lag limit, t
   t.deepEqual(summary(b.updates()), { announced: [], withdrawn: ['10.0.0.0/24'], eor: 0 });
   r.close();
 });
+
+test('enhanced route refresh from a peer: BoRR marks its routes stale, EoRR drops what it did not repeat', async (t) => {
+  const { r, a, b } = await lab();
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.0.0/24', '10.0.1.0/24'] }));
+  await settle(r);
+  b.take();
+  r.handleRouteRefresh(a, { afi: 1, safi: 1, subtype: 1 });
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.1.0/24'] }));
+  await settle(r);
+  t.deepEqual(b.updates(), [], 'nothing changes during the re-advertisement');
+  r.handleRouteRefresh(a, { afi: 1, safi: 1, subtype: 2 });
+  await settle(r);
+  t.deepEqual(summary(b.updates()), { announced: [], withdrawn: ['10.0.0.0/24'], eor: 0 });
+  r.close();
+});
+
+test('ADD-PATH receive: several paths of one peer for a prefix compete; withdrawing one by path id', async (t) => {
+  const { r, a, b } = await lab();
+  const ap = { addPath: { rx: { 1: true }, tx: {} }, recvCtx: { as4: true, addPathV4: true, addPathV6: false, maxMessageLen: 4096 } };
+  r.peerDown(a, { graceful: false });
+  const a2 = new FakePeer(a.name, '10.0.1.1', true);
+  r.peerUp(a2, neg('10.0.1.1', ap));
+  await settle(r);
+  a2.take(); b.take();
+  const withPathId = (m: Buffer, id: number): Buffer => {
+    // Rewrite a one-prefix plain UPDATE's NLRI (or withdrawn) field with a 4-octet path identifier in front.
+    const wl = m.readUInt16BE(19);
+    const al = m.readUInt16BE(21 + wl);
+    const hasW = wl > 0;
+    const start = hasW ? 21 : 23 + wl + al;
+    const end = hasW ? 21 + wl : m.length;
+    const pid = Buffer.alloc(4);
+    pid.writeUInt32BE(id);
+    const out = Buffer.concat([m.subarray(0, start), pid, m.subarray(start, end), m.subarray(end)]);
+    out.writeUInt16BE(out.length, 16);
+    if (hasW) out.writeUInt16BE(wl + 4, 19);
+    return out;
+  };
+  r.handleUpdate(a2, withPathId(updateV4({ attrs: attrs({ nextHop: '100.64.1.1', localPref: 100 }), nlri: ['10.7.0.0/24'] }), 1));
+  r.handleUpdate(a2, withPathId(updateV4({ attrs: attrs({ nextHop: '100.64.1.9', localPref: 200 }), nlri: ['10.7.0.0/24'] }), 2));
+  await settle(r);
+  const nh = (p: FakePeer) => p.updates().map((u) => walkAttrs(u.attrs).find((x) => x.type === 3)?.value.join('.'));
+  t.deepEqual(nh(b), ['100.64.1.9']);
+  t.is([...r.routes(4)].length, 2);
+  r.handleUpdate(a2, withPathId(updateV4({ withdrawn: ['10.7.0.0/24'] }), 2));
+  await settle(r);
+  t.deepEqual(nh(b), ['100.64.1.1']);
+  r.close();
+});
