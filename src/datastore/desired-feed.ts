@@ -9,6 +9,8 @@ export interface DesiredPeersFeedOptions {
   /** Quiet time after a change before the mapping runs, so a burst (a re-list, a script of curl calls) is one update. */
   debounceMs?: number;
   logger?: Logger;
+  /** Told of every problem the source reports (backend lost, bad value), after it is logged. */
+  onProblem?: (message: string) => void;
 }
 
 export class DesiredPeersFeed {
@@ -19,6 +21,9 @@ export class DesiredPeersFeed {
   private readonly debounceMs: number;
   private readonly logger: Logger;
   private stopped = false;
+  private readonly onProblem: (message: string) => void;
+  /** When the last snapshot or change arrived (undefined before the first). */
+  lastUpdate: Date | undefined;
 
   /**
    * `onDesired` receives the complete desired session list after the first snapshot and after every change
@@ -32,6 +37,12 @@ export class DesiredPeersFeed {
   ) {
     this.debounceMs = options.debounceMs ?? 50;
     this.logger = options.logger ?? log.child({ datastore: source.name });
+    this.onProblem = options.onProblem ?? (() => undefined);
+  }
+
+  /** True once the first complete snapshot arrived. */
+  get isSynced(): boolean {
+    return this.synced;
   }
 
   /** The key set as last received (for diagnostics and tests). */
@@ -39,23 +50,26 @@ export class DesiredPeersFeed {
     return this.keys;
   }
 
-  async start(): Promise<void> {
-    await this.source.start({
+  start(): Promise<void> {
+    return this.source.start({
       snapshot: (keys) => {
         this.keys.clear();
         for (const [k, v] of keys) this.keys.set(k, v);
         this.synced = true;
+        this.lastUpdate = new Date();
         this.logger.info({ keys: keys.size }, `datastore snapshot: ${keys.size} keys`);
         this.schedule();
       },
       change: (key, value) => {
         if (value === undefined) this.keys.delete(key);
         else this.keys.set(key, value);
+        this.lastUpdate = new Date();
         this.logger.debug({ key, value }, value === undefined ? 'datastore key deleted' : 'datastore key written');
         if (this.synced) this.schedule();
       },
       problem: (message, detail) => {
         this.logger.warn(detail ?? {}, message);
+        this.onProblem(message);
       },
     });
   }
