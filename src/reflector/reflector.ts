@@ -142,7 +142,7 @@ export class Reflector {
     this.routerId = idFromDottedQuad(opts.routerId);
     this.slice = opts.sliceSize ?? 8192;
     this.log = opts.log ?? peerLogger('reflector');
-    this.restartSettleMs = opts.restartSettleMs ?? 1000;
+    this.restartSettleMs = opts.restartSettleMs ?? 5000;
     this.staleWaitMs = opts.staleWaitMs ?? 360_000;
     this.lagLimit = opts.lagLimitBytes ?? 4 * 1024 * 1024;
     this.fullTableCacheMax = opts.fullTableCacheMax;
