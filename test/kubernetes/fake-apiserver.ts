@@ -210,6 +210,7 @@ export interface RequestRecord {
   resource?: string;
   status: number;
   query: Record<string, string>;
+  accept?: string;
 }
 
 export class FakeApiServer {
@@ -278,7 +279,7 @@ export class FakeApiServer {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
     const query = Object.fromEntries(url.searchParams);
-    const rec: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, status: 0, query };
+    const rec: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, status: 0, query, accept: req.headers.accept };
     this.requests.push(rec);
     const send = (status: number, body: unknown, contentType = 'application/json'): void => {
       rec.status = status;
@@ -328,15 +329,38 @@ export class FakeApiServer {
           case 'list': {
             const sel = query.labelSelector;
             const fields = fieldSelector(query.fieldSelector);
-            const items = this.store
+            const all = this.store
               .list(r.plural, namespace)
               .filter((o) => matchesSelector(o, sel) && fields(o))
-              .map((o) => (r.group === '' || r.group === 'coordination.k8s.io' ? withoutTypeMeta(o) : o));
+              .sort((a, b) => (objKey(a) < objKey(b) ? -1 : 1));
+            // Paging (limit/continue). Simplification: later pages show current objects after the last key, not a
+            // snapshot at the first page's resourceVersion; an expired token (history compacted) is 410 as in the API.
+            let rv = String(this.store.rv);
+            let after = '';
+            if (query.continue !== undefined && query.continue !== '') {
+              const tok = JSON.parse(Buffer.from(query.continue, 'base64').toString('utf8')) as { rv: string; after: string };
+              if (Number(tok.rv) < this.store.compactedRv) {
+                throw new ApiFailure(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result.');
+              }
+              rv = tok.rv;
+              after = tok.after;
+            }
+            let items = all.filter((o) => objKey(o) > after);
+            const limit = Number(query.limit ?? '0');
+            let cont: string | undefined;
+            if (limit > 0 && items.length > limit) {
+              items = items.slice(0, limit);
+              cont = Buffer.from(JSON.stringify({ rv, after: objKey(items.at(-1)!) })).toString('base64');
+            }
+            const partial = wantsMetadataOnly(req);
+            const out = partial
+              ? items.map(toPartial)
+              : items.map((o) => (r.group === '' || r.group === 'coordination.k8s.io' ? withoutTypeMeta(o) : o));
             send(200, {
-              kind: `${r.kind}List`,
-              apiVersion: r.group === '' ? r.version : `${r.group}/${r.version}`,
-              metadata: { resourceVersion: String(this.store.rv) },
-              items,
+              kind: partial ? 'PartialObjectMetadataList' : `${r.kind}List`,
+              apiVersion: partial ? 'meta.k8s.io/v1' : r.group === '' ? r.version : `${r.group}/${r.version}`,
+              metadata: { resourceVersion: rv, ...(cont !== undefined ? { continue: cont } : {}) },
+              items: out,
             });
             return;
           }
@@ -504,8 +528,10 @@ export class FakeApiServer {
     }
     rec.status = 200;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    const partial = wantsMetadataOnly(req);
     const write = (type: string, object: unknown): void => {
-      res.write(`${JSON.stringify({ type, object })}\n`);
+      const o = partial && type !== 'ERROR' && type !== 'BOOKMARK' ? toPartial(object as Obj) : object;
+      res.write(`${JSON.stringify({ type, object: o })}\n`);
     };
     if (tooOld) {
       write('ERROR', goneStatus);
@@ -617,6 +643,20 @@ function requireObj(body: unknown): Obj {
   const o = body as Obj;
   if (typeof o.metadata !== 'object' || o.metadata === null) o.metadata = {};
   return o;
+}
+
+function objKey(o: Obj): string {
+  return `${String(o.metadata.namespace ?? '')}/${String(o.metadata.name ?? '')}`;
+}
+
+/** The client asked for meta.k8s.io PartialObjectMetadata(List) first in its Accept header. */
+function wantsMetadataOnly(req: http.IncomingMessage): boolean {
+  const first = (req.headers.accept ?? '').split(',')[0] ?? '';
+  return /;as=PartialObjectMetadata(List)?;/.test(`${first};`) && first.includes('g=meta.k8s.io');
+}
+
+function toPartial(o: Obj): Obj {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
 }
 
 function withoutTypeMeta(o: Obj): Obj {

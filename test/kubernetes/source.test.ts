@@ -17,9 +17,16 @@ test.after.always(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
 
-async function startSource(server: FakeApiServer, extra: { token?: string } = {}): Promise<{ src: KubernetesKeySource; rec: Recorder }> {
+async function startSource(server: FakeApiServer, extra: { token?: string; pageSize?: number } = {}): Promise<{ src: KubernetesKeySource; rec: Recorder }> {
   const kc = writeKubeconfig(tmpDir('kc-'), { server: server.url, caData: PKI.caCert, token: extra.token ?? TOKEN });
-  const src = createKubernetesSource({ kubeconfigPath: kc, register: false, ip: '10.0.0.10', initialBackoffMs: 50, maxBackoffMs: 300 });
+  const src = createKubernetesSource({
+    kubeconfigPath: kc,
+    register: false,
+    ip: '10.0.0.10',
+    initialBackoffMs: 50,
+    maxBackoffMs: 300,
+    pageSize: extra.pageSize,
+  });
   const rec = new Recorder();
   cleanups.push(() => src.stop());
   await src.start(rec);
@@ -289,4 +296,28 @@ test('scale: 3000 nodes, status churn and 300 address changes are handled per no
   t.is(rec.changes.filter(([k]) => k.endsWith('/ip_addr_v4')).length, 300, 'heartbeats produce no key changes');
   t.true(elapsed < 10_000, `took ${elapsed} ms`);
   t.is(rec.snapshots, 1);
+});
+
+test('Nodes are listed in pages and listed/watched as metadata only (PartialObjectMetadata)', async (t) => {
+  const store = new FakeStore();
+  for (let i = 0; i < 7; i++) {
+    const n = node(`n${i}`, `10.0.1.${i + 1}/24`);
+    n.status = { images: [{ names: ['a-big-image-list'] }] };
+    store.create('nodes', n);
+  }
+  const server = await startServer(store);
+  const { rec } = await startSource(server, { pageSize: 3 });
+  await rec.until('snapshot', (r) => r.snapshots === 1);
+  t.is([...rec.keys.keys()].filter((k) => k.endsWith('/ip_addr_v4')).length, 7);
+  const lists = server.requests.filter((r) => r.verb === 'list' && r.resource === 'nodes');
+  t.deepEqual(lists.map((r) => r.query.limit), ['3', '3', '3']);
+  t.deepEqual(lists.map((r) => r.query.continue !== undefined), [false, true, true]);
+  await rec.until('node watch started', () => server.count('watch', 'nodes') > 0);
+  const watch = server.requests.find((r) => r.verb === 'watch' && r.resource === 'nodes')!;
+  t.regex(lists[0]!.accept ?? '', /^application\/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application\/json$/);
+  t.regex(watch.accept ?? '', /^application\/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,/);
+  // The page token carries the first page's resourceVersion; the watch starts from it.
+  t.is(watch.query.resourceVersion, String(store.rv));
+  store.apply('nodes', node('n3', '10.0.9.9/24'));
+  await rec.until('watched change', (r) => r.keys.get(`${K}/host/n3/ip_addr_v4`) === '10.0.9.9');
 });

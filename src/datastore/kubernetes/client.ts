@@ -55,8 +55,18 @@ export interface ListResult {
   resourceVersion: string;
 }
 
+export interface ListOptions {
+  labelSelector?: string;
+  /** Ask for metadata only (meta.k8s.io PartialObjectMetadata): all we read of a Node are its annotations. */
+  metadataOnly?: boolean;
+  /** Page size (the API's `limit`); undefined = one answer. */
+  pageSize?: number;
+  signal?: AbortSignal;
+}
+
 export interface WatchOptions {
   resourceVersion: string;
+  metadataOnly?: boolean;
   labelSelector?: string;
   /** Server-side end of the watch; the caller re-watches from the last resourceVersion. */
   timeoutSeconds: number;
@@ -64,6 +74,10 @@ export interface WatchOptions {
 }
 
 const TOKEN_FILE_CACHE_MS = 60_000;
+const MAX_PAGES = 10_000;
+// Servers that cannot convert answer plain JSON (the second choice), which carries the same metadata.
+const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 export class KubeClient {
   readonly server: string;
@@ -95,16 +109,31 @@ export class KubeClient {
     this.agent.destroy();
   }
 
-  async list(path: string, labelSelector?: string, signal?: AbortSignal): Promise<ListResult> {
-    const q = new URLSearchParams();
-    if (labelSelector !== undefined) q.set('labelSelector', labelSelector);
-    const body = await this.json('GET', withQuery(path, q), undefined, undefined, signal);
-    if (!isRecord(body) || !Array.isArray(body.items)) {
-      throw new KubeApiError(`GET ${path}: answer is not a list`, 0, undefined, 'GET', path);
+  /**
+   * The whole collection, in pages of `pageSize` (limit/continue, all pages at the first page's
+   * resourceVersion, as client-go's pager does). An expired continue token is a 410 like any other.
+   */
+  async list(path: string, opts: ListOptions = {}): Promise<ListResult> {
+    const items: KubeObject[] = [];
+    let resourceVersion = '';
+    let token: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const q = new URLSearchParams();
+      if (opts.labelSelector !== undefined) q.set('labelSelector', opts.labelSelector);
+      if (opts.pageSize !== undefined) q.set('limit', String(opts.pageSize));
+      if (token !== undefined) q.set('continue', token);
+      const accept = opts.metadataOnly === true ? METADATA_LIST_ACCEPT : undefined;
+      const body = await this.json('GET', withQuery(path, q), undefined, undefined, opts.signal, accept);
+      if (!isRecord(body) || !Array.isArray(body.items)) {
+        throw new KubeApiError(`GET ${path}: answer is not a list`, 0, undefined, 'GET', path);
+      }
+      const meta = isRecord(body.metadata) ? body.metadata : {};
+      if (page === 0) resourceVersion = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : '';
+      for (const it of body.items) if (isRecord(it)) items.push(it as KubeObject);
+      token = typeof meta.continue === 'string' && meta.continue !== '' ? meta.continue : undefined;
+      if (token === undefined) return { items, resourceVersion };
     }
-    const meta = isRecord(body.metadata) ? body.metadata : {};
-    const rv = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : '';
-    return { items: body.items.filter(isRecord) as KubeObject[], resourceVersion: rv };
+    throw new KubeApiError(`GET ${path}: more than ${MAX_PAGES} pages`, 0, undefined, 'GET', path);
   }
 
   async get(path: string): Promise<KubeObject> {
@@ -139,7 +168,8 @@ export class KubeClient {
     if (opts.labelSelector !== undefined) q.set('labelSelector', opts.labelSelector);
     const fullPath = withQuery(path, q);
     // The server closes the stream after timeoutSeconds; a silent socket for much longer means a dead peer.
-    const res = await this.send('GET', fullPath, undefined, (opts.timeoutSeconds + 30) * 1000, opts.signal);
+    const accept = opts.metadataOnly === true ? METADATA_ACCEPT : undefined;
+    const res = await this.send('GET', fullPath, undefined, (opts.timeoutSeconds + 30) * 1000, opts.signal, accept);
     if (res.statusCode !== 200) {
       const text = await readAll(res);
       throw apiError('GET', fullPath, res.statusCode ?? 0, text);
@@ -165,8 +195,15 @@ export class KubeClient {
     if (!res.complete) throw new Error(`watch ${fullPath}: stream broke before its end`);
   }
 
-  private async json(method: string, path: string, body?: unknown, timeoutMs?: number, signal?: AbortSignal): Promise<unknown> {
-    const res = await this.send(method, path, body, timeoutMs ?? this.requestTimeoutMs, signal);
+  private async json(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs?: number,
+    signal?: AbortSignal,
+    accept?: string,
+  ): Promise<unknown> {
+    const res = await this.send(method, path, body, timeoutMs ?? this.requestTimeoutMs, signal, accept);
     const text = await readAll(res);
     const status = res.statusCode ?? 0;
     if (status < 200 || status > 299) throw apiError(method, path, status, text);
@@ -193,9 +230,10 @@ export class KubeClient {
     body: unknown,
     timeoutMs: number,
     signal?: AbortSignal,
+    accept = 'application/json',
   ): Promise<http.IncomingMessage> {
     const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base);
-    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'calico-ts-route-reflector' };
+    const headers: Record<string, string> = { Accept: accept, 'User-Agent': 'calico-ts-route-reflector' };
     const token = this.bearer();
     if (token !== undefined) headers.Authorization = `Bearer ${token}`;
     let payload: Buffer | undefined;

@@ -35,6 +35,8 @@ export interface KubernetesSourceOptions {
   /** Retry back-off after an error: starts here and doubles up to maxBackoffMs. Defaults 250 and 10000. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Nodes are listed in pages of this many. Default 500 (as client-go). */
+  pageSize?: number;
   /** Server-side watch timeout (randomised up to twice this). Default 300. */
   watchTimeoutSeconds?: number;
   /** Environment and service-account folder for the in-cluster case (tests replace them). */
@@ -127,7 +129,15 @@ export class KubernetesKeySource implements KeySource {
       watchTimeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
     };
     const crd = '/apis/crd.projectcalico.org/v1';
-    this.addReflector('nodes', { ...common, path: '/api/v1/nodes', resource: 'nodes', group: '' });
+    // Node objects are large (status, images) and only their annotations matter: metadata only, in pages.
+    this.addReflector('nodes', {
+      ...common,
+      path: '/api/v1/nodes',
+      resource: 'nodes',
+      group: '',
+      metadataOnly: true,
+      pageSize: this.opts.pageSize ?? 500,
+    });
     this.addReflector('bgpPeers', {
       ...common,
       path: `${crd}/bgppeers`,

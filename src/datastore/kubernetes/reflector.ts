@@ -19,6 +19,10 @@ export interface ReflectorOptions {
   group: string;
   namespace?: string;
   labelSelector?: string;
+  /** List and watch metadata only (PartialObjectMetadata). */
+  metadataOnly?: boolean;
+  /** List in pages of this many objects. */
+  pageSize?: number;
   /** A missing collection (CRD not installed) counts as empty and is listed again later. */
   notFoundAsEmpty?: boolean;
   initialBackoffMs: number;
@@ -77,7 +81,12 @@ export class Reflector {
       if (rv === undefined) {
         try {
           this.stats.lists++;
-          const list = await this.client.list(this.opts.path, this.opts.labelSelector, this.abort.signal);
+          const list = await this.client.list(this.opts.path, {
+            labelSelector: this.opts.labelSelector,
+            metadataOnly: this.opts.metadataOnly,
+            pageSize: this.opts.pageSize,
+            signal: this.abort.signal,
+          });
           if (this.stopped) return;
           rv = list.resourceVersion;
           notServed = false;
@@ -110,6 +119,7 @@ export class Reflector {
         const stream = this.client.watch(this.opts.path, {
           resourceVersion: rv,
           labelSelector: this.opts.labelSelector,
+          metadataOnly: this.opts.metadataOnly,
           // Spread reconnects of many reflectors, as client-go does with its random watch timeout.
           timeoutSeconds: Math.round(this.opts.watchTimeoutSeconds * (1 + Math.random())),
           signal: this.abort.signal,
