@@ -128,6 +128,8 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
   private connectRetryTimer: NodeJS.Timeout | null = null;
   /** Set by ceaseAndHold(): the idle hold (s) the next close enters instead of the backoff. */
   private forcedIdleHold: number | null = null;
+  /** The running idle hold came from ceaseAndHold(): the peer is refused until it ends, whoever dials. */
+  private idleHoldForced = false;
   /** Started when the outbound queue reached the bound; cleared by 'drain'. */
   private stuckTimer: NodeJS.Timeout | null = null;
   private readonly ttlSecurity: boolean;
@@ -312,6 +314,11 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
    * when that connection reaches OpenConfirm or goes away (the listener bounds connections before that).
    */
   accept(socket: net.Socket, onPastOpenSent?: () => void): void {
+    if (this.idleHoldForced && this.idleHoldTimer !== null) {
+      this.log.info({ remote: socket.remoteAddress }, 'incoming connection rejected: in idle hold after a limit was exceeded');
+      rejectSocket(socket, CeaseSubcode.CONNECTION_REJECTED);
+      return;
+    }
     socket.setNoDelay(true);
     if (!this.started || this.idleHoldTimer !== null) {
       const why = this.started ? 'in idle hold after an error' : 'session not started';
@@ -721,8 +728,10 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     const secs = fixedSeconds ?? idleHoldSeconds(this.failures, this.opts.idleHoldBase, this.opts.idleHoldCap);
     if (this.idleHoldTimer) clearTimeout(this.idleHoldTimer);
     const ms = fixedSeconds !== undefined ? fixedSeconds * 1000 : jitterMs(secs);
+    this.idleHoldForced = fixedSeconds !== undefined;
     this.idleHoldTimer = setTimeout(() => {
       this.idleHoldTimer = null;
+      this.idleHoldForced = false;
       this.updateState('idle hold time over');
       this.dial();
       if (this.conns.size === 0) this.scheduleConnectRetry();
