@@ -102,6 +102,8 @@ interface Conn {
 
 const KEEPALIVE = encodeKeepalive();
 const LINGER_MS = 1000;
+/** After this many consecutive failures a peer in idle hold is damped: its incoming connections are refused too. */
+const DAMP_INCOMING_AFTER_FAILURES = 4;
 /** How long an outgoing TCP-MD5 connection may wait for its SYN-ACK before we log the likely cause. */
 const MD5_HINT_MS = 5000;
 
@@ -320,8 +322,15 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
       return;
     }
     socket.setNoDelay(true);
+    if (this.idleHoldTimer !== null && this.started && this.failures < DAMP_INCOMING_AFTER_FAILURES) {
+      // The peer dials us while we wait to dial it again: take its connection. Refusing it would make two
+      // speakers that refused each other once (one was configured a moment before the other) refuse each
+      // other forever, each connecting during the other's idle hold.
+      clearTimeout(this.idleHoldTimer);
+      this.idleHoldTimer = null;
+    }
     if (!this.started || this.idleHoldTimer !== null) {
-      const why = this.started ? 'in idle hold after an error' : 'session not started';
+      const why = this.started ? 'in idle hold after repeated errors' : 'session not started';
       this.log.info({ remote: socket.remoteAddress }, `incoming connection rejected: ${why}`);
       rejectSocket(socket, CeaseSubcode.CONNECTION_REJECTED);
       return;
