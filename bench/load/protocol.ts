@@ -35,6 +35,7 @@ export interface ConnectResult {
   ok: boolean;
   ms: number; // first connect -> all sessions Established
   redials: number;
+  redialCauses: Record<string, number>; // e.g. { ECONNRESET: 3, 'NOTIFICATION 6/5 in opensent': 1 }
   errors: string[];
 }
 

@@ -13,7 +13,8 @@ const TYPE_NOTIFICATION = 3;
 const TYPE_KEEPALIVE = 4;
 
 const MAX_ERRORS = 20;
-const MAX_REDIALS = 40;
+const MAX_REDIALS = 100;
+const CONNECT_TIMEOUT_MS = 1000;
 const MAX_SAMPLES = 4_000_000;
 
 type State = 'idle' | 'connecting' | 'opensent' | 'openconfirm' | 'established';
@@ -32,6 +33,7 @@ interface Session {
   keepaliveMs: number;
   lastTx: number;
   redials: number;
+  lastError?: string; // why the last connection attempt failed (errno code or NOTIFICATION)
   wanted: boolean; // should be up (redial on failure while connecting)
   announced: boolean;
 }
@@ -63,6 +65,7 @@ let errorCount = 0;
 let updatesReceived = 0;
 let prefixesReceived = 0;
 let sessionsLost = 0;
+const closeReasons = new Map<string, number>(); // redial causes during connect
 let cpuAtStart = process.cpuUsage();
 let eluAtStart = performance.eventLoopUtilization();
 
@@ -171,14 +174,23 @@ function dial(s: Session): void {
   const sock = net.connect({ host: s.afi === 2 ? cfg.remote6! : cfg.remote, port: cfg.port, localAddress: s.local });
   s.sock = sock;
   sock.setNoDelay(true);
+  // A SYN dropped by a full listen queue (BIRD's backlog is 8) is retried by the kernel after 1, 3, 7, 15 ... s;
+  // like the anchors' clients we re-dial instead after 1 s, so establishment measures the reflector, not backoff.
+  const connectTimer = setTimeout(() => {
+    if (s.sock === sock && s.state === 'connecting') {
+      s.lastError = 'connect timeout (1 s)';
+      sock.destroy();
+    }
+  }, CONNECT_TIMEOUT_MS);
   sock.on('connect', () => {
+    clearTimeout(connectTimer);
     s.state = 'opensent';
     sock.write(openMessage(cfg.asn, cfg.holdTime, uint32ToIpv4(s.bgpIdNum), s.afi));
     s.lastTx = performance.now();
   });
   sock.on('data', (chunk: Buffer) => onData(s, chunk));
-  sock.on('error', () => undefined); // 'close' follows and decides
-  sock.on('close', () => onClose(s, sock));
+  sock.on('error', (e: NodeJS.ErrnoException) => { s.lastError = e.code ?? e.message; }); // 'close' follows and decides
+  sock.on('close', () => { clearTimeout(connectTimer); onClose(s, sock); });
 }
 
 function onClose(s: Session, sock: net.Socket): void {
@@ -198,7 +210,10 @@ function onClose(s: Session, sock: net.Socket): void {
     return;
   }
   s.redials++;
-  setTimeout(() => { if (s.wanted && s.state === 'idle') dial(s); }, 200 + Math.random() * 300).unref();
+  const why = s.lastError ?? `closed in ${was}`;
+  closeReasons.set(why, (closeReasons.get(why) ?? 0) + 1);
+  s.lastError = undefined;
+  setTimeout(() => { if (s.wanted && s.state === 'idle') dial(s); }, 50 + Math.random() * 150).unref();
 }
 
 const TRACE = process.env.BENCH_SPEAKER_TRACE === '1';
@@ -247,6 +262,7 @@ function onData(s: Session, chunk: Buffer): void {
       s.sock?.write(KEEPALIVE);
       s.lastTx = now;
     } else if (type === TYPE_NOTIFICATION) {
+      s.lastError = `NOTIFICATION ${buf[o + 19]}/${buf[o + 20]} in ${s.state}`;
       if (s.wanted && s.state === 'established') problem(`${s.local}: NOTIFICATION ${buf[o + 19]}/${buf[o + 20]} from the reflector`);
     }
     o += len;
@@ -487,7 +503,8 @@ function connect(timeoutMs: number, sel?: number[]): Promise<ConnectResult> {
       connectWaiter = undefined;
       clearTimeout(timer);
       if (timedOut) problem(`timeout after ${timeoutMs} ms: ${list.filter((s) => s.state !== 'established').length} sessions not Established`);
-      resolve({ ok: errorCount === 0, ms: performance.now() - t0, redials: list.reduce((a, s) => a + s.redials, 0), errors });
+      resolve({ ok: errorCount === 0, ms: performance.now() - t0, redials: list.reduce((a, s) => a + s.redials, 0), redialCauses: Object.fromEntries(closeReasons), errors });
+      closeReasons.clear();
     };
     const timer = setTimeout(() => done(true), timeoutMs);
     connectWaiter = { check: () => { if (list.every((s) => s.state === 'established')) done(false); } };
