@@ -32,7 +32,15 @@ export class SessionBook {
 
   /** SessionManager onCreate hook: wire one new session to the reflector. */
   attach(session: BgpSession): void {
-    const peer: RibPeer = { name: session.spec.name, spec: session.spec, send: (buf) => session.send(buf) };
+    const peer: RibPeer = {
+      name: session.spec.name,
+      spec: session.spec,
+      send: (buf) => session.send(buf),
+      // An UPDATE error that RFC 7606 says must reset the session (e.g. a malformed MP_REACH_NLRI).
+      resetSession: (err) => {
+        session.reportUpdateError(err);
+      },
+    };
     const rec: SessionRecord = { session, peer, since: new Date(), flaps: 0, disabled: false };
     this.records.set(peerKey(session.spec), rec);
     session.on('state', () => {

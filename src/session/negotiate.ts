@@ -74,11 +74,12 @@ export function buildOpen(spec: Pick<PeerSpec, 'family' | 'localAs' | 'routerId'
     { kind: 'enhanced-route-refresh', code: 70 },
   ];
   if (opts.gracefulRestart) {
-    // As BIRD 1.6 with `graceful restart;`: restart time, R bit only after our own restart,
-    // forwarding state not preserved (a reflector programs no FIB).
+    // As BIRD 1.6 with `graceful restart;`: restart time, R bit only after our own restart. After our restart the
+    // F bit says "state preserved" too: a reflector programs no FIB, and with F clear the nodes (RFC 4724 §4.2)
+    // would flush the routes they learned from us at once instead of keeping them until our End-of-RIB.
     caps.push({
       kind: 'graceful-restart', code: 64, restarting: opts.gracefulRestart.restarting, notification: false,
-      restartTime: opts.gracefulRestart.restartTime, families: [{ afi, safi: SAFI_UNICAST, forwardingPreserved: false }],
+      restartTime: opts.gracefulRestart.restartTime, families: [{ afi, safi: SAFI_UNICAST, forwardingPreserved: opts.gracefulRestart.restarting }],
     });
   }
   caps.push({ kind: 'as4', code: 65, as: spec.localAs });

@@ -714,7 +714,10 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
       this._establishedSince = null;
       this._lastError = reason;
     }
-    const graceful = wasEstablished && reason === 'peer reconnected (graceful restart)';
+    // RFC 4724 §4.2: a peer that advertised graceful restart and whose TCP session ended without a
+    // NOTIFICATION (it died or restarted) keeps its routes as stale; any NOTIFICATION or our own stop does not.
+    const transportLost = reason === 'peer reconnected (graceful restart)' || /^(connection closed by peer|socket error)/.test(reason);
+    const graceful = wasEstablished && conn.neg?.gracefulRestart != null && transportLost;
     const last = this.conns.size === 0;
 
     if (last && this.started && this.forcedIdleHold !== null) {
