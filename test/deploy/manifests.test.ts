@@ -81,6 +81,11 @@ test('the reflector Deployment, its sidecar and the Service agree with the code 
   t.true(args.includes(`-bird.socket6=${socketPathFor(cfg.socketDir, 6)}`));
   t.true(args.includes('-format.new=true'));
 
+  // The pod runs as the service account the RBAC manifest grants (for DATASTORE_TYPE=kubernetes).
+  const sa = docs.find((d) => d.kind === 'ServiceAccount');
+  t.is(at(pod, 'serviceAccountName'), at(sa, 'metadata', 'name'));
+  t.true(docs.some((d) => d.kind === 'ClusterRoleBinding' && list(d.subjects).some((s) => s.name === at(pod, 'serviceAccountName'))));
+
   // Not privileged: only NET_BIND_SERVICE for port 179.
   t.not(at(rr, 'securityContext', 'privileged'), true);
   t.deepEqual(at(rr, 'securityContext', 'capabilities', 'add'), ['NET_BIND_SERVICE']);
