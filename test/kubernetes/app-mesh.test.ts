@@ -63,7 +63,7 @@ async function until(what: string, sockets: string, pred: (out: string) => boole
   throw new Error(`timed out waiting for ${what}; last output:\n${out}`);
 }
 
-test('two reflector processes configure a mesh through Leases; SIGKILL of one drops it after its Lease expires', async (t) => {
+test('two reflector processes mesh through Leases (Established); SIGKILL of one drops it after its Lease expires', async (t) => {
   const pki = makePki(API);
   const store = new FakeStore();
   store.create('nodes', node('worker-1', '127.80.4.20/24'));
@@ -76,11 +76,11 @@ test('two reflector processes configure a mesh through Leases; SIGKILL of one dr
   const kc = writeKubeconfig(tmpDir('kc-'), { server: server.url, caData: pki.caCert, token: 'rr', namespace: 'kube-system' });
   const a = startReflector(RR1, kc);
   const b = startReflector(RR2, kc);
-  // Membership is what the Leases decide: each process configures a Mesh_ session to the other. Whether the
-  // two sessions then reach Established is the session layer's business (see the report of issue 9).
-  const meshA = await until('RR1 has a Mesh session to RR2', a.sockets, (o) => /Mesh_127_80_4_2\s+BGP/.test(o), 60_000);
+  // Membership is what the Leases decide: each process configures a Mesh_ session to the other, and the two
+  // sessions reach Established even though one side learned of the other first and refused it at that moment.
+  const meshA = await until('RR1 Established with RR2', a.sockets, (o) => /Mesh_127_80_4_2\s+BGP\s+master\s+up\s+\S+\s+Established/.test(o), 60_000);
   t.regex(meshA, /Global_127_80_4_20\s+BGP/, 'RR1 is the global peer of the worker');
-  const meshB = await until('RR2 has a Mesh session to RR1', b.sockets, (o) => /Mesh_127_80_4_1\s+BGP/.test(o), 30_000);
+  const meshB = await until('RR2 Established with RR1', b.sockets, (o) => /Mesh_127_80_4_1\s+BGP\s+master\s+up\s+\S+\s+Established/.test(o), 30_000);
   t.notRegex(meshB, /Global_/, 'RR2 is nobody\'s global peer');
   t.truthy(store.get('leases', 'kube-system', 'calico-rr-127-80-4-1'));
 
