@@ -39,7 +39,7 @@ export class MetricsAdapter implements MetricsModel {
         notificationsIn: s.counters.notificationsIn,
         notificationsOut: s.counters.notificationsOut,
         flaps: rec.flaps,
-        writeQueueBytes: 0,
+        writeQueueBytes: s.outboundQueueBytes,
       };
     });
   }
@@ -52,7 +52,7 @@ export class MetricsAdapter implements MetricsModel {
   }
 
   updateGroups(): UpdateGroupMetricsView[] {
-    return [];
+    return this.d.reflector.updateGroups().map((g) => ({ family: g.family, id: g.signature, members: g.members }));
   }
 
   datastore(): DatastoreMetricsView {
