@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BIRDC2, startBird2, type Daemon } from '../session/daemons.js';
+import { until } from '../helpers/until.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RR = '127.93.0.1';
@@ -20,15 +21,6 @@ test.after.always(async () => {
   await Promise.all(daemons.map((d) => d.stop()));
 });
 
-async function until<T>(what: string, fn: () => T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (let i = 0; i < 2000 && Date.now() < end; i++) {
-    const v = fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function datastore(hosts: number[]): string {
   const keys: Record<string, unknown> = {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBird2, type Daemon } from '../session/daemons.js';
 import { findSample, parsePromText, type Sample } from '../helpers/prom-text.js';
+import { until } from '../helpers/until.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RR = '127.95.0.1';
@@ -22,15 +23,6 @@ test.after.always(async () => {
   await Promise.all(daemons.map((d) => d.stop()));
 });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (let i = 0; i < 2000 && Date.now() < end; i++) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function scrape(hostPort: string): Promise<Sample[] | undefined> {
   try {
