@@ -496,6 +496,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
 //   MAX_PENDING_CONNECTIONS       accepted connections not yet in OpenConfirm, at most (default 2048).
 //   TTL_SECURITY                  GTSM (RFC 5082) for every peer by default (true/false; default false);
 //                                 a peer entry's `ttl_security` overrides it.
+//   IDLE_HOLD_BASE, IDLE_HOLD_CAP idle hold after a session failure: IDLE_HOLD_BASE seconds, doubled per
+//                                 consecutive failure, at most IDLE_HOLD_CAP (defaults 1 and 120; a cap of 0
+//                                 turns the backoff off, for tests that flap one peer on purpose).
 
 export interface HardeningConfig {
   maxPrefixes: number;
@@ -505,6 +508,8 @@ export interface HardeningConfig {
   outboundQueueLimitBytes: number;
   maxPendingConnections: number;
   ttlSecurity: boolean;
+  idleHoldBaseSeconds: number;
+  idleHoldCapSeconds: number;
 }
 
 export const HARDENING_DEFAULTS: Readonly<HardeningConfig> = {
@@ -515,6 +520,8 @@ export const HARDENING_DEFAULTS: Readonly<HardeningConfig> = {
   outboundQueueLimitBytes: 4 * 1024 * 1024,
   maxPendingConnections: 2048,
   ttlSecurity: false,
+  idleHoldBaseSeconds: 1,
+  idleHoldCapSeconds: 120,
 };
 
 /** Parses the hardening variables; throws ConfigError naming every bad one. */
@@ -536,6 +543,8 @@ export function loadHardeningConfig(env: NodeJS.ProcessEnv): HardeningConfig {
   out.maxAsPathLength = int('MAX_AS_PATH_LENGTH', 0, 4096) ?? out.maxAsPathLength;
   out.outboundQueueLimitBytes = int('OUTBOUND_QUEUE_LIMIT', 65536, 1 << 30) ?? out.outboundQueueLimitBytes;
   out.maxPendingConnections = int('MAX_PENDING_CONNECTIONS', 1, 1_000_000) ?? out.maxPendingConnections;
+  out.idleHoldBaseSeconds = int('IDLE_HOLD_BASE', 1, 3600) ?? out.idleHoldBaseSeconds;
+  out.idleHoldCapSeconds = int('IDLE_HOLD_CAP', 0, 86400) ?? out.idleHoldCapSeconds;
   const ttl = pick(env, 'TTL_SECURITY');
   if (ttl !== undefined) {
     const b = parseBool(ttl.value);

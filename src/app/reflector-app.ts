@@ -72,6 +72,8 @@ export class ReflectorApp {
     const sessionOptions: SessionOptions = {
       ttlSecurity: hardening.ttlSecurity,
       outboundLimitBytes: hardening.outboundQueueLimitBytes,
+      idleHoldBase: hardening.idleHoldBaseSeconds,
+      idleHoldCap: hardening.idleHoldCapSeconds,
       ...options.session,
       local: { ...options.session?.local, gracefulRestart: { restartTime: 120, restarting: options.restarting ?? true } },
     };

@@ -106,6 +106,8 @@ export interface Bird2Node {
   direct?: boolean;
   /** Import nothing (a direct session rejects next hops that are its own address, as reflected ones can be). */
   importNone?: boolean;
+  /** More static routes to export (prefix texts). */
+  statics?: string[];
 }
 
 /** A BIRD 2 Calico node (as test/session/daemons.ts startBird2, with extra options). */
@@ -114,8 +116,7 @@ export function startBird2Node(c: Bird2Node): Daemon {
   const name = `Node_${c.rr.replaceAll('.', '_')}`;
   const cfg = `router id ${c.ip};
 protocol device { scan time 2; }
-protocol direct { ipv4; interface "lo"; }
-protocol static { ipv4; route ${c.block} blackhole; }
+protocol static node_routes { ipv4; route ${c.block} blackhole; ${(c.statics ?? []).map((p) => `route ${p} blackhole;`).join(' ')} }
 protocol bgp ${name} {
   local ${c.ip} port 179 as ${AS};
   strict bind yes;
@@ -127,7 +128,7 @@ protocol bgp ${name} {
   connect retry time 2;
   error wait time 1,4;
   ${c.extra ?? ''}
-  ipv4 { import ${c.importNone === true ? 'none' : 'all'}; export ${c.importNone === true ? "none" : "where proto = \"static\""}; next hop self; ${c.direct === true ? '' : 'gateway recursive; '}add paths on; };
+  ipv4 { import ${c.importNone === true ? 'none' : 'all'}; export ${c.importNone === true ? "none" : "where proto = \"node_routes\""}; next hop self; ${c.direct === true ? '' : 'gateway recursive; '}add paths on; };
 }
 `;
   writeFileSync(path.join(dir, 'bird.cfg'), cfg);

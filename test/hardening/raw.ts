@@ -2,8 +2,9 @@
 // MP IPv4 unicast + 4-octet AS, answer KEEPALIVEs, announce or withdraw prefixes, send End-of-RIB.
 import {
   AFI_IPV4, AsPathSegmentType, AttrType, ATTR_FLAG_OPTIONAL, ATTR_FLAG_TRANSITIVE, buildEndOfRib, buildUpdates, DEFAULT_CONTEXT,
-  encodeAttributes, type PathAttribute,
+  decodeMessage, encodeAttributes, MessageType, type PathAttribute,
 } from '../../src/wire/index.js';
+import { Framer } from '../../src/session/framer.js';
 import { Speaker } from '../session/speaker.js';
 import { AS } from './lab.js';
 
@@ -55,3 +56,35 @@ export function endOfRib(sp: Speaker): void {
 }
 
 export const ip4 = (a: number, b: number, c: number, d: number): number => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+
+/** A raw client that keeps the reflector's view: prefixes announced minus withdrawn, and End-of-RIB seen. */
+export class TableClient {
+  readonly table = new Set<string>();
+  eor = false;
+  updates = 0;
+  constructor(readonly sp: Speaker) {
+    sp.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+  }
+
+  private framer = new Framer(65535);
+
+  private onData(chunk: Buffer): void {
+    this.framer.push(chunk);
+    for (;;) {
+      let msg: Buffer | null;
+      try {
+        msg = this.framer.next();
+      } catch {
+        return;
+      }
+      if (msg === null) return;
+      if (msg[18] !== MessageType.UPDATE) continue;
+      this.updates++;
+      const m = decodeMessage(msg, DEFAULT_CONTEXT);
+      if (m.type !== MessageType.UPDATE) continue;
+      if (m.withdrawn.length === 0 && m.nlri.length === 0 && m.attributes.length === 0) this.eor = true;
+      for (const p of m.withdrawn) this.table.delete(`${[...p.addr].join(".")}/${p.len}`);
+      for (const p of m.nlri) this.table.add(`${[...p.addr].join(".")}/${p.len}`);
+    }
+  }
+}

@@ -15,11 +15,11 @@ test('hardening variables: defaults, values, and errors naming the variable', (t
   t.deepEqual(loadHardeningConfig({}), HARDENING_DEFAULTS);
   const c = loadHardeningConfig({
     MAX_PREFIXES: '5000', MAX_PREFIXES_WARNING_PERCENT: '90', MAX_PREFIXES_IDLE_HOLD: '30', MAX_AS_PATH_LENGTH: '50',
-    OUTBOUND_QUEUE_LIMIT: '1048576', MAX_PENDING_CONNECTIONS: '64', TTL_SECURITY: 'yes',
+    OUTBOUND_QUEUE_LIMIT: '1048576', MAX_PENDING_CONNECTIONS: '64', TTL_SECURITY: 'yes', IDLE_HOLD_BASE: '2', IDLE_HOLD_CAP: '0',
   });
   t.deepEqual(c, {
     maxPrefixes: 5000, maxPrefixesWarningPercent: 90, maxPrefixesIdleHoldSeconds: 30, maxAsPathLength: 50,
-    outboundQueueLimitBytes: 1048576, maxPendingConnections: 64, ttlSecurity: true,
+    outboundQueueLimitBytes: 1048576, maxPendingConnections: 64, ttlSecurity: true, idleHoldBaseSeconds: 2, idleHoldCapSeconds: 0,
   });
   const e = t.throws(() => loadHardeningConfig({ MAX_PREFIXES: '-1', MAX_PREFIXES_WARNING_PERCENT: '101', TTL_SECURITY: 'maybe', OUTBOUND_QUEUE_LIMIT: '10' }), { instanceOf: ConfigError });
   t.is(e?.problems.length, 4);
