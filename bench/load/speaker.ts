@@ -31,7 +31,9 @@ interface Session {
   held: Uint8Array; // 1 = this client holds prefix i (only for receivers)
   count: number; // held prefixes not owned by this client
   keepaliveMs: number;
+  holdMs: number; // negotiated hold time
   lastTx: number;
+  lastRx: number;
   redials: number;
   lastError?: string; // why the last connection attempt failed (errno code or NOTIFICATION)
   wanted: boolean; // should be up (redial on failure while connecting)
@@ -110,7 +112,9 @@ function setup(c: SpeakerConfig): SetupResult {
     held: new Uint8Array(s.receives ? P : 0),
     count: 0,
     keepaliveMs: (c.holdTime * 1000) / 3,
+    holdMs: c.holdTime * 1000,
     lastTx: 0,
+    lastRx: 0,
     redials: 0,
     wanted: false,
     announced: false,
@@ -231,6 +235,7 @@ function onData(s: Session, chunk: Buffer): void {
     tr.bytes += chunk.length;
     traces.set(s.idx, tr);
   }
+  s.lastRx = performance.now();
   let buf = chunk;
   if (s.rest) {
     buf = Buffer.concat([s.rest, chunk]);
@@ -258,6 +263,7 @@ function onData(s: Session, chunk: Buffer): void {
       const peerHold = buf.readUInt16BE(o + 22);
       const hold = Math.min(peerHold, cfg.holdTime);
       s.keepaliveMs = hold > 0 ? (hold * 1000) / 3 : 0;
+      s.holdMs = hold * 1000;
       s.state = 'openconfirm';
       s.sock?.write(KEEPALIVE);
       s.lastTx = now;
@@ -576,6 +582,13 @@ function closeAll(): void {
 const keepaliveTimer = setInterval(() => {
   const now = performance.now();
   for (const s of sessions) {
+    // Hold timer (RFC 4271 §6.5): a session that went silent is dead even if no FIN arrived.
+    if (s.state === 'established' && s.holdMs > 0 && now - s.lastRx > s.holdMs) {
+      s.lastError = 'hold timer expired';
+      problem(`${s.local}: hold timer expired (nothing from the reflector for ${Math.round(s.holdMs / 1000)} s)`);
+      s.sock?.destroy();
+      continue;
+    }
     if (s.state === 'established' && s.keepaliveMs > 0 && now - s.lastTx >= s.keepaliveMs) {
       s.sock?.write(KEEPALIVE);
       s.lastTx = now;

@@ -30,7 +30,7 @@ export async function runCalico(driver: ReflectorDriver, env: Env, p: CalicoPara
   const faultPrefix = env.fault ? prefixText(buildPlan(spec), p.r) : undefined; // a block of client 1, dropped towards client 0
   const res = await withRun(driver, env, spec, faultPrefix, async (ctx) => {
     const conn = await ctx.sp.connect(env.connectTimeoutMs);
-    if (!conn.ok) ctx.errors.push(...conn.errors.map((e) => `establish: ${e}`));
+    if (!conn.ok) throw new Error(`not every session reached Established: ${conn.errors.slice(0, 5).join('; ')}; redials ${JSON.stringify(conn.redialCauses)}`);
     await new Promise((r) => setTimeout(r, 200));
     const idle = ctx.stats();
     const up = await ctx.sp.announce('all', env.timeoutMs);
@@ -65,7 +65,7 @@ export async function runChurn(driver: ReflectorDriver, env: Env, p: ChurnParams
   const faultPrefix = env.fault ? prefixText(buildPlan(spec), p.r) : undefined;
   const res = await withRun(driver, env, spec, faultPrefix, async (ctx) => {
     const conn = await ctx.sp.connect(env.connectTimeoutMs);
-    if (!conn.ok) ctx.errors.push(...conn.errors.map((e) => `establish: ${e}`));
+    if (!conn.ok) throw new Error(`not every session reached Established: ${conn.errors.slice(0, 5).join('; ')}; redials ${JSON.stringify(conn.redialCauses)}`);
     const up = await ctx.sp.announce('all', env.timeoutMs);
     if (!up.ok) ctx.errors.push(...up.errors.map((e) => `converge: ${e}`));
     const before = ctx.stats();

@@ -37,7 +37,7 @@ export const DEFAULT_ENV: Env = {
   port: 179,
   asn: 64512,
   clusterId: '127.70.0.1',
-  holdTime: 240,
+  holdTime: 90, // the same for every reflector; short enough that a dead session is noticed within a run
   timeoutMs: 600_000,
   connectTimeoutMs: 120_000,
 };

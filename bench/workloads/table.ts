@@ -16,7 +16,7 @@ export async function runTable(driver: ReflectorDriver, env: Env, p: TableParams
   const faultPrefix = env.fault ? prefixText(buildPlan(spec), 0) : undefined;
   const res = await withRun(driver, env, spec, faultPrefix, async (ctx) => {
     const conn = await ctx.sp.connect(env.connectTimeoutMs);
-    if (!conn.ok) ctx.errors.push(...conn.errors);
+    if (!conn.ok) throw new Error(`not every session reached Established: ${conn.errors.slice(0, 5).join('; ')}; redials ${JSON.stringify(conn.redialCauses)}`);
     await new Promise((r) => setTimeout(r, 200));
     const idle = ctx.stats();
     const up = await ctx.sp.announce([0], env.timeoutMs);
