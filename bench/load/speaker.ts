@@ -157,6 +157,7 @@ function warmUp(): void {
   }
   attrCache.clear();
   sectionCache.clear();
+  messageCache.clear();
   recountTargets();
   resetStep();
 }
@@ -347,24 +348,75 @@ function section(buf: Uint8Array, start: number, end: number, afi: number): Sect
 
 const scanned = new ScannedUpdate();
 
-function onUpdate(s: Session, buf: Buffer, o: number, len: number, now: number): void {
-  updatesReceived++;
-  const msg = buf.subarray(o, o + len);
+/** What one UPDATE means for a client of each family, worked out once per distinct message. */
+interface Analysed {
+  problems: string[]; // malformed, treat-as-withdraw, unknown prefixes, wrong attributes
+  hasOriginatorId: boolean;
+  originatorId: number;
+  withdrawn: [Int32Array, Int32Array]; // [IPv4, IPv6] prefix indexes (-1: not in the plan)
+  reach: [Int32Array, Int32Array];
+  setId: [number, number]; // canonical attribute set of the reachable NLRI per family, -1 if none matched
+}
+
+/**
+ * Whole messages by their bytes. A reflector sends the same UPDATE to many clients (every client in the
+ * Calico shape gets the same bytes for a given origin), so the codec scan, the attribute check and the
+ * prefix lookups run once per distinct message; each client then only updates its own bitmap.
+ */
+const messageCache = new Map<string, Analysed>();
+const NONE = new Int32Array(0);
+
+function analyse(msg: Uint8Array): Analysed {
+  const r: Analysed = { problems: [], hasOriginatorId: false, originatorId: 0, withdrawn: [NONE, NONE], reach: [NONE, NONE], setId: [-1, -1] };
   let u: ScannedUpdate;
   try {
     u = scanUpdate(msg, CTX, scanned); // the codec's hot path: RFC 7606 validation, offsets only
   } catch (e) {
-    problem(`${s.local}: malformed UPDATE from the reflector: ${isBgpError(e) ? e.message : String(e)}`);
-    return;
+    r.problems.push(`malformed UPDATE from the reflector: ${isBgpError(e) ? e.message : String(e)}`);
+    return r;
   }
-  if (u.treatAsWithdraw) problem(`${s.local}: UPDATE needing treat-as-withdraw: ${u.treatAsWithdraw.message}`);
+  if (u.treatAsWithdraw) r.problems.push(`UPDATE needing treat-as-withdraw: ${u.treatAsWithdraw.message}`);
+  r.hasOriginatorId = u.hasOriginatorId;
+  r.originatorId = u.originatorId;
+  const w4 = section(msg, u.withdrawnStart, u.withdrawnEnd, 1);
+  const w6 = u.mpUnreachAfi === 2 ? section(msg, u.mpUnreachStart, u.mpUnreachEnd, 2) : EMPTY_SECTION;
+  r.withdrawn = [w4.idx, w6.idx];
+  const parts: [number, number, number, Uint8Array | undefined][] = [
+    [1, u.nlriStart, u.nlriEnd, undefined],
+    [2, u.mpReachAfi === 2 ? u.mpReachStart : 0, u.mpReachAfi === 2 ? u.mpReachEnd : 0, u.mpNextHop],
+  ];
+  for (const [afi, start, end, mpNextHop] of parts) {
+    if (end <= start) continue;
+    const info = lookupAttrs(u.attrs, mpNextHop);
+    const sec = section(msg, start, end, afi);
+    r.reach[afi - 1] = sec.idx;
+    r.setId[afi - 1] = info.setId;
+    // A problem only counts when the route is not the client's own echo; apply() decides that per client.
+    if (info.problem) r.problems.push(info.problem);
+    for (const x of sec.unknown) r.problems.push(`unexpected prefix ${x}`);
+    for (const idx of sec.idx) {
+      if (idx >= 0 && info.setId >= 0 && setCanon[plan.setOf[idx]!] !== info.setId) {
+        r.problems.push(`${prefixText(plan, idx)} arrived with the attributes of another set`);
+      }
+    }
+  }
+  return r;
+}
+
+function onUpdate(s: Session, buf: Buffer, o: number, len: number, now: number): void {
+  updatesReceived++;
+  const key = buf.toString('latin1', o, o + len);
+  let r = messageCache.get(key);
+  if (!r) {
+    r = analyse(buf.subarray(o, o + len));
+    if (messageCache.size > 100_000) messageCache.clear();
+    messageCache.set(key, r);
+  }
   const held = s.held;
   const before = s.count;
   const T = target(s);
-  const v6 = s.afi === 2;
-  const withdrawn = (v6
-    ? (u.mpUnreachAfi === 2 ? section(msg, u.mpUnreachStart, u.mpUnreachEnd, 2) : EMPTY_SECTION)
-    : section(msg, u.withdrawnStart, u.withdrawnEnd, 1)).idx;
+  const f = s.afi - 1;
+  const withdrawn = r.withdrawn[f];
   prefixesReceived += withdrawn.length;
   for (let k = 0; k < withdrawn.length; k++) {
     const idx = withdrawn[k]!;
@@ -374,26 +426,18 @@ function onUpdate(s: Session, buf: Buffer, o: number, len: number, now: number):
       if (tracking) { delivered++; if (sampleN < MAX_SAMPLES) samples[sampleN++] = now - lastSent[idx]!; }
     }
   }
-  const reachStart = v6 ? (u.mpReachAfi === 2 ? u.mpReachStart : 0) : u.nlriStart;
-  const reachEnd = v6 ? (u.mpReachAfi === 2 ? u.mpReachEnd : 0) : u.nlriEnd;
   // Our own route reflected back (RFC 4456 §8: the originator ignores it); FRR's update groups do this.
-  if (reachEnd > reachStart && !(u.hasOriginatorId && u.originatorId === s.bgpIdNum)) {
-    const info = lookupAttrs(u.attrs, v6 ? u.mpNextHop : undefined);
-    if (info.problem) problem(`${s.local}: ${info.problem}`);
-    const sec = section(msg, reachStart, reachEnd, s.afi);
-    for (const x of sec.unknown) problem(`${s.local}: unexpected prefix ${x}`);
-    const nlri = sec.idx;
+  const echo = r.hasOriginatorId && r.originatorId === s.bgpIdNum;
+  if (!echo) {
+    for (const p of r.problems) problem(`${s.local}: ${p}`);
+    const nlri = r.reach[f];
     prefixesReceived += nlri.length;
-    const want = info.setId;
     for (let k = 0; k < nlri.length; k++) {
       const idx = nlri[k]!;
       if (idx < 0) continue;
       if (plan.owner[idx] === s.idx) {
         problem(`${s.local}: own prefix ${prefixText(plan, idx)} sent back without our ORIGINATOR_ID`);
         continue;
-      }
-      if (want >= 0 && setCanon[plan.setOf[idx]!] !== want) {
-        problem(`${s.local}: ${prefixText(plan, idx)} arrived with the attributes of another set`);
       }
       if (held[idx] === 0) {
         held[idx] = 1;
