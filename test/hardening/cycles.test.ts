@@ -10,7 +10,7 @@ const RR = '127.100.4.1';
 const A = '127.100.4.2';
 const B = '127.100.4.3';
 const CLIENT = '127.100.4.10';
-const CYCLES = 200;
+const CYCLES = Number(process.env.CYCLES ?? 200);
 const ROUTES_PER_NODE = 250;
 const daemons: Daemon[] = [];
 let rr: Reflector | undefined;
@@ -21,8 +21,8 @@ test.after.always(async () => {
 
 const statics = (second: number): string[] => Array.from({ length: ROUTES_PER_NODE }, (_, i) => `10.${second}.${i}.0/24`);
 
-test('200 abrupt-disconnect cycles of one client: RSS flat, full table each time, BIRD sessions untouched', async (t) => {
-  t.timeout(150_000);
+test(`${CYCLES} abrupt-disconnect cycles of one client: RSS flat, full table each time, BIRD sessions untouched`, async (t) => {
+  t.timeout(150_000 + CYCLES * 500);
   const P = '/calico/bgp/v1';
   rr = startReflector(RR, {
     [`${P}/global/as_num`]: '64512',
@@ -71,15 +71,25 @@ test('200 abrupt-disconnect cycles of one client: RSS flat, full table each time
     t.is(c.table.size, expected, `cycle ${i}: the whole table`);
     c.sp.stopKeepalives();
     c.sp.socket.resetAndDestroy();
-    if (i === 19 || i === CYCLES - 1) {
+    if (process.env.CYCLES_TRACE !== undefined && i % 50 === 49) t.log(`cycle ${i + 1}: RSS ${(rssBytes(rr.proc.pid ?? 0) / 2 ** 20).toFixed(1)} MiB`);
+    if (i === 19) {
       await sleep(1000);
       rss.push(rssBytes(rr.proc.pid ?? 0));
     }
   }
   const secs = (Date.now() - started) / 1000;
+  // After the loop the process is left alone for up to 12 s (V8's memory reducer collects an idle heap), and
+  // the lowest reading counts: the GC sawtooth is not growth (see bench/RESULTS.md, Soak).
+  const settled: number[] = [];
+  for (let k = 0; k < 12; k++) {
+    await sleep(1000);
+    settled.push(rssBytes(rr.proc.pid ?? 0));
+    if (settled[settled.length - 1]! < (rss[0] ?? 0)) break;
+  }
+  rss.push(Math.min(...settled));
   const [rss20, rssEnd] = rss as [number, number];
   const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
-  t.log(`${CYCLES} cycles in ${secs.toFixed(1)} s (${retries} collision retries); RSS after 20: ${mib(rss20)} MiB, after ${CYCLES}: ${mib(rssEnd)} MiB`);
+  t.log(`${CYCLES} cycles in ${secs.toFixed(1)} s (${retries} collision retries); RSS after 20: ${mib(rss20)} MiB, after ${CYCLES}: ${mib(settled[0] ?? 0)} MiB at once, ${mib(rssEnd)} MiB at the lowest within ${settled.length} s`);
   t.true(rssEnd - rss20 < 20 * 2 ** 20, `RSS grew ${mib(rssEnd - rss20)} MiB`);
   const after = protocols(sock);
   for (const name of ['Global_127_100_4_2', 'Global_127_100_4_3']) {

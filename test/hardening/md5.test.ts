@@ -27,6 +27,9 @@ test('same password: Established with routes; wrong password or none: no session
     '/calico/bgp/v1/host/good/ip_addr_v4': GOOD,
     '/calico/bgp/v1/host/bad/ip_addr_v4': BAD,
     '/calico/bgp/v1/host/plain/ip_addr_v4': PLAIN,
+    // A key TCP_MD5SIG cannot take: the session must not start, and say why, rather than run unprotected.
+    '/calico/bgp/v1/host/long/ip_addr_v4': '127.100.1.5',
+    [`/calico/bgp/v1/host/long/peer_v4/${RR}`]: { ip: RR, as_num: '64512', password: 'x'.repeat(81) },
   };
   const before = tcpExt();
   const rr = startReflector(RR, keys);
@@ -55,4 +58,6 @@ test('same password: Established with routes; wrong password or none: no session
   t.true((after.TCPMD5Failure ?? 0) > (before.TCPMD5Failure ?? 0), 'TCPMD5Failure grew');
   t.true((after.TCPMD5NotFound ?? 0) + (after.TCPMD5Unexpected ?? 0) > (before.TCPMD5NotFound ?? 0) + (before.TCPMD5Unexpected ?? 0), 'unsigned or unexpected segments counted');
   t.is(protocols(rr.sock).get('Global_127_100_1_2')?.info, 'Established', 'the good session stayed up');
+  t.regex(rr.log(), /session Node_127_100_1_5 not started: TCP-MD5 password is 81 octets, more than the 80 RFC 2385 allows/);
+  t.not(protocols(rr.sock).get('Node_127_100_1_5')?.state, 'up');
 });
