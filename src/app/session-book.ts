@@ -48,14 +48,12 @@ export class SessionBook {
     });
     session.on('established', (neg) => this.reflector.peerUp(peer, neg));
     session.on('update', (msg) => {
-      // An error whose RFC 7606 action is a session reset comes back here: send its NOTIFICATION.
       const ctx = this.asPathLimit !== undefined ? session.negotiated?.recvCtx : undefined;
       const input = ctx !== undefined && this.asPathLimit !== undefined
         ? this.asPathLimit.filter(peer.name, msg, ctx, (n) => session.log.warn({ length: n, max: this.asPathLimit?.maxLength }, `AS_PATH of ${n} ASes is longer than MAX_AS_PATH_LENGTH ${this.asPathLimit?.maxLength}: UPDATE treated as withdraw; further ones are only counted`))
         : msg;
-      const err = this.reflector.handleUpdate(peer, input);
-      if (err !== undefined) session.reportUpdateError(err);
-      else this.limits?.afterUpdate(session);
+      // A session-reset error was already sent through peer.resetSession; the limit is checked otherwise.
+      if (this.reflector.handleUpdate(peer, input) === undefined) this.limits?.afterUpdate(session);
     });
     session.on('route-refresh', (m) => this.reflector.handleRouteRefresh(peer, m));
     session.on('drain', () => this.reflector.handleDrain(peer));
