@@ -204,7 +204,11 @@ function onClose(s: Session, sock: net.Socket): void {
   s.sock = undefined;
   s.state = 'idle';
   if (!s.wanted) return;
-  if (was === 'established') {
+  if (was === 'established' && connectWaiter) {
+    // Still bringing sessions up: a client would simply re-dial (FRR 8.4 sometimes drops a session it has
+    // just established when a start timer fires); count it as a redial, not as a lost session.
+    s.lastError = s.lastError ?? 'closed right after Established';
+  } else if (was === 'established') {
     sessionsLost++;
     problem(`${s.local}: Established session closed by the reflector`);
     finishWait(true); // the step cannot succeed any more: fail now rather than at the timeout
@@ -270,7 +274,7 @@ function onData(s: Session, chunk: Buffer): void {
       s.lastTx = now;
     } else if (type === TYPE_NOTIFICATION) {
       s.lastError = `NOTIFICATION ${buf[o + 19]}/${buf[o + 20]} in ${s.state}`;
-      if (s.wanted && s.state === 'established') problem(`${s.local}: NOTIFICATION ${buf[o + 19]}/${buf[o + 20]} from the reflector`);
+      if (s.wanted && s.state === 'established' && !connectWaiter) problem(`${s.local}: NOTIFICATION ${buf[o + 19]}/${buf[o + 20]} from the reflector`);
     }
     o += len;
   }
