@@ -116,7 +116,7 @@ export function renderTable(rows: Row[], labels: Record<string, string>): string
       out.push(`| ${cells.join(' | ')} |`);
     }
     const bad = rs.filter((r) => !r.skipped && r.validRuns < r.runs);
-    for (const r of bad) out.push('', `- ${r.reflector} ${r.case}: ${r.runs - r.validRuns} invalid run(s): ${r.errors.join('; ').slice(0, 400)}`);
+    for (const r of bad) out.push('', `- ${r.reflector} ${r.case}: ${r.runs - r.validRuns} invalid run(s): ${r.errors.join('; ').replace(/\s+/g, ' ').slice(0, 300)}`);
     out.push('');
   }
   return out.join('\n');
