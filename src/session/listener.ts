@@ -4,7 +4,8 @@ import net from 'node:net';
 import { log as rootLog, type Logger } from '../log.js';
 import { CeaseSubcode } from '../wire/types.js';
 import { rejectSocket, type BgpSession } from './session.js';
-import { setServerMd5 } from './tcp-md5.js';
+import { handleFd, nativeSockopt, setServerMd5 } from './tcp-md5.js';
+import { GTSM_TTL } from './gtsm.js';
 
 /** Large enough that a burst of a thousand nodes connecting at once is queued, not dropped (BIRD uses 8). */
 export const LISTEN_BACKLOG = 4096;
@@ -47,6 +48,8 @@ export class BgpListener {
   private lastOverloadLog = 0;
   /** TCP-MD5 keys per peer address, applied to every listening socket of that family. */
   private readonly md5Keys = new Map<string, { family: 4 | 6; password: string; peer: string }>();
+  /** Listening sockets send with TTL 255 (GTSM peers drop our SYN-ACK otherwise). */
+  private ttl255 = false;
 
   constructor(private readonly opts: ListenerOptions) {}
 
@@ -77,6 +80,7 @@ export class BgpListener {
       });
       this.servers.push(server);
       for (const [addr, k] of this.md5Keys) this.applyKey(server, host, addr, k.family, k.password, k.peer);
+      if (this.ttl255) this.applyTtl255(server, host);
       this.log.info({ host, port: this.opts.port }, `listening for BGP on [${host}]:${this.opts.port}`);
     }
   }
@@ -116,6 +120,31 @@ export class BgpListener {
       }
     });
     if (errors.length > 0) throw new Error(errors.join('; '));
+  }
+
+  /**
+   * For GTSM peers (RFC 5082): the SYN-ACK of an incoming connection leaves from the listening socket, before
+   * the session can set TTL 255 on the accepted one, so the listening sockets send with TTL 255 (as BIRD's
+   * do). Harmless for other peers: it only raises the TTL of our handshake replies. Idempotent.
+   */
+  useTtl255(): void {
+    if (this.ttl255) return;
+    this.ttl255 = true;
+    this.servers.forEach((server, i) => this.applyTtl255(server, this.opts.addresses[i] ?? ''));
+  }
+
+  private applyTtl255(server: net.Server, host: string): void {
+    const n = nativeSockopt();
+    const fd = handleFd(server);
+    if (n instanceof Error || fd === undefined) {
+      this.log.error({ host }, `cannot send with TTL ${GTSM_TTL} from [${host}]:${this.opts.port}: ${n instanceof Error ? n.message : 'no file descriptor'}`);
+      return;
+    }
+    try {
+      n.setTtl(fd, host.includes(':') ? 6 : 4, GTSM_TTL);
+    } catch (e) {
+      this.log.error({ host }, `cannot send with TTL ${GTSM_TTL} from [${host}]:${this.opts.port}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   private applyKey(server: net.Server, host: string, addr: string, family: 4 | 6, password: string, peer: string): void {

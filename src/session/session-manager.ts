@@ -45,7 +45,10 @@ export class SessionManager {
   bindListener(listener: BgpListener): void {
     this.listener = listener;
     listener.setLookup(this.lookup);
-    for (const s of this.byKey.values()) this.setKey(s, s.spec.password);
+    for (const s of this.byKey.values()) {
+      this.setKey(s, s.spec.password);
+      if (s.gtsm) listener.useTtl255();
+    }
   }
 
   /** Applies a plan; unchanged sessions are not touched (their uptime does not reset). */
@@ -72,6 +75,7 @@ export class SessionManager {
     this.byKey.set(key, s);
     this.byAddress.set(normalizeRemoteAddress(spec.neighborAddress), s);
     this.hooks.onCreate?.(s);
+    if (s.gtsm) this.listener?.useTtl255();
     if (spec.password !== undefined && s.securityProblem() === undefined && !this.setKey(s, spec.password)) return;
     s.start();
   }

@@ -88,7 +88,11 @@ export interface SecuredConnectOptions {
   localAddress: string;
   /** TCP-MD5 key for this peer. */
   password?: string | undefined;
-  /** GTSM (RFC 5082): send with TTL 255 and drop segments that arrive with less. */
+  /**
+   * GTSM (RFC 5082): send with TTL 255 from the first SYN; IP_MINTTL is set right after the connect() call
+   * (as BIRD does), before any segment of the peer can carry data, so a peer's OPEN sent with a lower TTL is
+   * dropped. (Set before connect(), it would also drop a loopback peer's RST for a refused connect.)
+   */
   ttlSecurity?: boolean | undefined;
 }
 
@@ -105,15 +109,24 @@ export function connectSecured(o: SecuredConnectOptions): net.Socket {
   const fd = n.boundSocket(o.family, o.localAddress, 0);
   try {
     if (o.password !== undefined) n.setMd5Key(fd, o.family, o.host, o.password);
-    if (o.ttlSecurity === true) {
-      n.setTtl(fd, o.family, 255);
-      n.setMinTtl(fd, o.family, 255);
-    }
+    if (o.ttlSecurity === true) n.setTtl(fd, o.family, 255);
   } catch (e) {
     n.closeFd(fd);
     throw e;
   }
   const socket = new net.Socket({ fd });
   socket.connect({ host: o.host, port: o.port, noDelay: true });
+  if (o.ttlSecurity === true) {
+    // connect() to an address literal issues the connect(2) call in a process.nextTick callback; this one runs
+    // right after it.
+    process.nextTick(() => {
+      if (socket.destroyed) return;
+      try {
+        n.setMinTtl(fd, o.family, 255);
+      } catch (e) {
+        socket.destroy(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+  }
   return socket;
 }

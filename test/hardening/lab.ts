@@ -108,6 +108,8 @@ export interface Bird2Node {
   importNone?: boolean;
   /** More static routes to export (prefix texts). */
   statics?: string[];
+  /** BIRD's own listening port (default 179); another port makes it the only side that can connect. */
+  listenPort?: number;
 }
 
 /** A BIRD 2 Calico node (as test/session/daemons.ts startBird2, with extra options). */
@@ -118,7 +120,7 @@ export function startBird2Node(c: Bird2Node): Daemon {
 protocol device { scan time 2; }
 protocol static node_routes { ipv4; route ${c.block} blackhole; ${(c.statics ?? []).map((p) => `route ${p} blackhole;`).join(' ')} }
 protocol bgp ${name} {
-  local ${c.ip} port 179 as ${AS};
+  local ${c.ip} port ${c.listenPort ?? 179} as ${AS};
   strict bind yes;
   neighbor ${c.rr} port 179 as ${AS};
   ${c.direct === true ? 'direct;' : c.extra?.includes('ttl security') === true ? 'multihop 1;' : 'multihop;'}
