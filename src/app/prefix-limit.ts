@@ -106,7 +106,22 @@ export class PrefixLimiter {
     return st ?? { limit: 0, warnAt: 0, imported: { 4: 0, 6: 0 }, warning: false, exceeded: 0, lastExceededAt: undefined };
   }
 
-  /** Every peer with a limit, for the metrics adapter. */
+  /**
+   * For metrics and `show protocols all`: the limit in force for this peer (its entry's max_prefixes, else
+   * MAX_PREFIXES), the counts of the last check and whether the warning level is reached. Zeros before the
+   * first UPDATE.
+   */
+  view(spec: PeerSpec): PrefixLimitStatus {
+    const limit = limitFor(spec, this.settings);
+    const st = this.status.get(spec.name);
+    if (st !== undefined && st.limit === limit) return st;
+    return {
+      limit, warnAt: warnLevel(limit, this.settings.maxPrefixesWarningPercent), imported: { 4: 0, 6: 0 }, warning: false,
+      exceeded: st?.exceeded ?? 0, lastExceededAt: st?.lastExceededAt,
+    };
+  }
+
+  /** Every peer with a limit that has sent an UPDATE. */
   all(): ReadonlyMap<string, PrefixLimitStatus> {
     return this.status;
   }

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { ConfigError, HARDENING_DEFAULTS, loadHardeningConfig } from '../../src/config.js';
 import { desiredPeers } from '../../src/datastore/calico-mapping.js';
-import { limitFor, maxPrefixesData, warnLevel } from '../../src/app/prefix-limit.js';
+import { limitFor, maxPrefixesData, PrefixLimiter, warnLevel, type LimitedSession } from '../../src/app/prefix-limit.js';
 import { asPathLength, asWithdrawal, AsPathLimit } from '../../src/app/as-path-limit.js';
 import { sessionParametersEqual } from '../../src/peers/peer-spec.js';
 import {
@@ -115,4 +115,39 @@ test('treat-as-withdraw rewrite: IPv4 NLRI and MP_REACH become withdrawals of th
   t.deepEqual([...w6.subarray(s6.mpUnreachStart, s6.mpUnreachEnd)], [64, 0xfd, 0, 0, 1, 0, 0, 0, 0]);
   t.is(lim.treated.get('p'), 1);
   t.is(new AsPathLimit(3).filter('p', u6!, DEFAULT_CONTEXT), u6, 'at the limit: passed as it is');
+});
+
+test('prefix limiter: warning once at the level, Cease 1 with data past the limit, view for metrics', (t) => {
+  const counts = new Map<string, number>();
+  const source = { routeStats: (name: string, family: 4 | 6) => ({ imported: family === 4 ? counts.get(name) ?? 0 : 0 }) };
+  const limiter = new PrefixLimiter(source, { maxPrefixes: 10, maxPrefixesWarningPercent: 80, maxPrefixesIdleHoldSeconds: 5 });
+  const warnings: string[] = [];
+  const ceases: { subcode: number; data: number[]; hold: number }[] = [];
+  const spec = desiredPeers(new Map([
+    ['/calico/bgp/v1/global/peer_v4/10.0.0.10', JSON.stringify({ ip: '10.0.0.10', as_num: '64512' })],
+    ['/calico/bgp/v1/host/a/ip_addr_v4', '10.0.1.1'],
+  ]), { ip: '10.0.0.10', port: 179 }).peers[0]!;
+  const session = {
+    spec,
+    log: { warn: (_o: unknown, msg: string) => warnings.push(msg) } as unknown as LimitedSession['log'],
+    ceaseAndHold: (subcode: number, data: Uint8Array, hold: number) => {
+      ceases.push({ subcode, data: [...data], hold });
+      return true;
+    },
+  };
+  t.is(limiter.view(spec).limit, 10);
+  counts.set(spec.name, 7);
+  t.is(limiter.afterUpdate(session), 'ok');
+  counts.set(spec.name, 8);
+  t.is(limiter.afterUpdate(session), 'warning');
+  counts.set(spec.name, 9);
+  t.is(limiter.afterUpdate(session), 'warning');
+  t.is(warnings.length, 1, 'one warning line while above the level');
+  t.true(limiter.view(spec).warning);
+  counts.set(spec.name, 11);
+  t.is(limiter.afterUpdate(session), 'exceeded');
+  t.deepEqual(ceases, [{ subcode: 1, data: [0, 1, 1, 0, 0, 0, 10], hold: 5 }]);
+  t.is(limiter.view(spec).exceeded, 1);
+  t.is(limiter.view({ ...spec, maxPrefixes: 0 }).limit, 0, 'the entry overrides the default; 0 = none');
+  t.is(new PrefixLimiter(source, { maxPrefixes: 0, maxPrefixesWarningPercent: 80, maxPrefixesIdleHoldSeconds: 5 }).afterUpdate(session), 'ok');
 });
