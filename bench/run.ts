@@ -99,6 +99,7 @@ export function parseOptions(argv: string[]): Options {
       port: Number(v.port ?? DEFAULT_ENV.port),
       timeoutMs: Number(v.timeout ?? (q ? 30 : 600)) * 1000,
       connectTimeoutMs: Number(v['connect-timeout'] ?? (q ? 30 : 120)) * 1000,
+      settleTimeoutMs: q ? 5000 : DEFAULT_ENV.settleTimeoutMs,
       ...(v.fault ? { fault: 'drop-one' as const } : {}),
     },
     out: v.out ?? fileURLToPath(new URL('./results', import.meta.url)),

@@ -1,7 +1,7 @@
 // The speaker's BGP messages, all built and read with our codec (src/wire): OPEN, KEEPALIVE, UPDATE
 // packing, and the canonical text of a received attribute set used to verify what a reflector sent.
 import {
-  AFI_IPV4, AFI_IPV6, AsPathSegmentType, AttrType, ATTR_FLAG_OPTIONAL, ATTR_FLAG_TRANSITIVE, buildUpdates, DEFAULT_CONTEXT,
+  AFI_IPV4, AFI_IPV6, AsPathSegmentType, AttrType, ATTR_FLAG_OPTIONAL, ATTR_FLAG_TRANSITIVE, buildEndOfRib, buildUpdates, DEFAULT_CONTEXT,
   encodeAttributes, encodeKeepalive, encodeMessage, MessageType, SAFI_UNICAST, uint32ToIpv4,
   type PathAttribute,
 } from '../../src/wire/index.js';
@@ -23,6 +23,9 @@ export interface AttrSet {
 
 export const KEEPALIVE: Buffer = encodeKeepalive();
 
+/** End-of-RIB per family (RFC 4724 §2): sent once a session is up, since our initial table is empty. */
+export const END_OF_RIB: Record<1 | 2, Buffer> = { 1: buildEndOfRib(AFI_IPV4), 2: buildEndOfRib(AFI_IPV6) };
+
 /** OPEN with the capabilities a Calico node sends: MP IPv4 (bird) or IPv6 (bird6) unicast, route refresh, 4-octet AS. */
 export function openMessage(asn: number, holdTime: number, bgpId: string, afi: 1 | 2 = AFI_IPV4): Buffer {
   return encodeMessage({
@@ -37,6 +40,9 @@ export function openMessage(asn: number, holdTime: number, bgpId: string, afi: 1
         { kind: 'multiprotocol', code: 1, afi, safi: SAFI_UNICAST },
         { kind: 'route-refresh', code: 2 },
         { kind: 'as4', code: 65, as: asn },
+        // Calico's BIRD template sets `graceful restart`; it also makes reflectors send End-of-RIB (RFC 4724),
+        // which tells the speaker that a reflector's initial sync is over.
+        { kind: 'graceful-restart', code: 64, restarting: false, notification: false, restartTime: 120, families: [{ afi, safi: SAFI_UNICAST, forwardingPreserved: false }] },
       ],
     }],
     extendedParameters: false,

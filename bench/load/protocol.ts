@@ -15,6 +15,7 @@ export interface SpeakerConfig {
 export type SpeakerRequest =
   | { id: number; op: 'setup'; config: SpeakerConfig }
   | { id: number; op: 'connect'; timeoutMs: number; sessions?: number[] }
+  | { id: number; op: 'settle'; timeoutMs: number }
   | { id: number; op: 'announce'; sessions: number[] | 'all'; timeoutMs: number }
   | { id: number; op: 'withdraw'; sessions: number[] | 'all'; timeoutMs: number }
   | { id: number; op: 'churn'; sessions: number[]; intervalMs: number; durationMs: number; timeoutMs: number }
@@ -37,6 +38,12 @@ export interface ConnectResult {
   redials: number;
   redialCauses: Record<string, number>; // e.g. { ECONNRESET: 3, 'NOTIFICATION 6/5 in opensent': 1 }
   errors: string[];
+}
+
+export interface SettleResult {
+  ms: number; // until every session got End-of-RIB, or the timeout
+  endOfRib: number; // sessions that got it
+  sessions: number;
 }
 
 export interface ChurnResult extends StepResult {

@@ -2,7 +2,7 @@
 // Every speaker started here is killed when the runner exits, however it exits.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ChurnResult, ConnectResult, SetupResult, SpeakerConfig, SpeakerReply, SpeakerRequest, StepResult } from './protocol.js';
+import type { ChurnResult, ConnectResult, SettleResult, SetupResult, SpeakerConfig, SpeakerReply, SpeakerRequest, StepResult } from './protocol.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -64,6 +64,11 @@ export class SpeakerClient {
 
   connect(timeoutMs: number, sessions?: number[]): Promise<ConnectResult> {
     return this.request(sessions ? { op: 'connect', timeoutMs, sessions } : { op: 'connect', timeoutMs });
+  }
+
+  /** Waits (at most timeoutMs) until the reflector sent End-of-RIB on every session. */
+  settle(timeoutMs: number): Promise<SettleResult> {
+    return this.request({ op: 'settle', timeoutMs });
   }
 
   announce(sessions: number[] | 'all', timeoutMs: number): Promise<StepResult> {

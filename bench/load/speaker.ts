@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { buildPlan, prefixText, V6_BLOCKS, type Plan } from './plan.js';
 import type { ChurnResult, ConnectResult, SetupResult, SpeakerConfig, SpeakerReply, SpeakerRequest, StepResult } from './protocol.js';
 import { decodeAttributes, forEachPrefixV4, forEachPrefixV6, isBgpError, scanUpdate, ScannedUpdate } from '../../src/wire/index.js';
-import { attrSignature, CTX, ipv4ToUint32, KEEPALIVE, openMessage, uint32ToIpv4 } from './messages.js';
+import { attrSignature, CTX, END_OF_RIB, ipv4ToUint32, KEEPALIVE, openMessage, uint32ToIpv4 } from './messages.js';
 
 const TYPE_OPEN = 1;
 const TYPE_UPDATE = 2;
@@ -36,6 +36,7 @@ interface Session {
   lastRx: number;
   redials: number;
   lastError?: string; // why the last connection attempt failed (errno code or NOTIFICATION)
+  endOfRib: boolean; // the reflector finished its initial update (RFC 4724 End-of-RIB)
   wanted: boolean; // should be up (redial on failure while connecting)
   announced: boolean;
 }
@@ -80,6 +81,7 @@ let delivered = 0;
 
 let waiter: { t0: number; resolve: (ms: number, timedOut: boolean) => void; timer: NodeJS.Timeout } | undefined;
 let connectWaiter: { check: () => void } | undefined;
+let settleWaiter: { check: () => void } | undefined;
 
 function problem(msg: string): void {
   errorCount++;
@@ -116,6 +118,7 @@ function setup(c: SpeakerConfig): SetupResult {
     lastTx: 0,
     lastRx: 0,
     redials: 0,
+    endOfRib: false,
     wanted: false,
     announced: false,
   }));
@@ -262,6 +265,10 @@ function onData(s: Session, chunk: Buffer): void {
     } else if (type === TYPE_KEEPALIVE) {
       if (s.state === 'openconfirm') {
         s.state = 'established';
+        // Our initial table is empty: say so at once, as a GR-capable client does (some reflectors hold
+        // their initial update until the client's End-of-RIB arrives).
+        s.sock?.write(END_OF_RIB[s.afi]);
+        s.lastTx = now;
         connectWaiter?.check();
       }
     } else if (type === TYPE_OPEN) {
@@ -270,6 +277,7 @@ function onData(s: Session, chunk: Buffer): void {
       s.keepaliveMs = hold > 0 ? (hold * 1000) / 3 : 0;
       s.holdMs = hold * 1000;
       s.state = 'openconfirm';
+      s.endOfRib = false;
       s.sock?.write(KEEPALIVE);
       s.lastTx = now;
     } else if (type === TYPE_NOTIFICATION) {
@@ -360,6 +368,7 @@ interface Analysed {
   withdrawn: [Int32Array, Int32Array]; // [IPv4, IPv6] prefix indexes (-1: not in the plan)
   reach: [Int32Array, Int32Array];
   setId: [number, number]; // canonical attribute set of the reachable NLRI per family, -1 if none matched
+  endOfRib: boolean;
 }
 
 /**
@@ -371,7 +380,7 @@ const messageCache = new Map<string, Analysed>();
 const NONE = new Int32Array(0);
 
 function analyse(msg: Uint8Array): Analysed {
-  const r: Analysed = { problems: [], hasOriginatorId: false, originatorId: 0, withdrawn: [NONE, NONE], reach: [NONE, NONE], setId: [-1, -1] };
+  const r: Analysed = { problems: [], hasOriginatorId: false, originatorId: 0, withdrawn: [NONE, NONE], reach: [NONE, NONE], setId: [-1, -1], endOfRib: false };
   let u: ScannedUpdate;
   try {
     u = scanUpdate(msg, CTX, scanned); // the codec's hot path: RFC 7606 validation, offsets only
@@ -382,6 +391,7 @@ function analyse(msg: Uint8Array): Analysed {
   if (u.treatAsWithdraw) r.problems.push(`UPDATE needing treat-as-withdraw: ${u.treatAsWithdraw.message}`);
   r.hasOriginatorId = u.hasOriginatorId;
   r.originatorId = u.originatorId;
+  r.endOfRib = u.isEndOfRib;
   const w4 = section(msg, u.withdrawnStart, u.withdrawnEnd, 1);
   const w6 = u.mpUnreachAfi === 2 ? section(msg, u.mpUnreachStart, u.mpUnreachEnd, 2) : EMPTY_SECTION;
   r.withdrawn = [w4.idx, w6.idx];
@@ -415,6 +425,13 @@ function onUpdate(s: Session, buf: Buffer, o: number, len: number, now: number):
     r = analyse(buf.subarray(o, o + len));
     if (messageCache.size > 100_000) messageCache.clear();
     messageCache.set(key, r);
+  }
+  if (r.endOfRib) {
+    if (!s.endOfRib) {
+      s.endOfRib = true;
+      settleWaiter?.check();
+    }
+    return;
   }
   const held = s.held;
   const before = s.count;
@@ -571,6 +588,24 @@ function connect(timeoutMs: number, sel?: number[]): Promise<ConnectResult> {
   });
 }
 
+/**
+ * Waits until every session got End-of-RIB: the reflector's initial sync is over, so a convergence measured
+ * next does not include start-up timers (FRR holds a new update group's first updates for up to 10 s).
+ */
+function settle(timeoutMs: number): Promise<{ ms: number; endOfRib: number; sessions: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      settleWaiter = undefined;
+      clearTimeout(timer);
+      resolve({ ms: performance.now() - t0, endOfRib: sessions.filter((s) => s.endOfRib).length, sessions: sessions.length });
+    };
+    const timer = setTimeout(done, timeoutMs);
+    settleWaiter = { check: () => { if (sessions.every((s) => s.endOfRib)) done(); } };
+    settleWaiter.check();
+  });
+}
+
 async function churn(sel: number[], intervalMs: number, durationMs: number, timeoutMs: number): Promise<ChurnResult> {
   resetStep();
   const list = sel.map((i) => sessions[i]!);
@@ -648,6 +683,7 @@ async function handle(req: SpeakerRequest): Promise<unknown> {
   switch (req.op) {
     case 'setup': return setup(req.config);
     case 'connect': return connect(req.timeoutMs, req.sessions);
+    case 'settle': return settle(req.timeoutMs);
     case 'announce': return step(req.sessions, true, req.timeoutMs);
     case 'withdraw': return step(req.sessions, false, req.timeoutMs);
     case 'churn': return churn(req.sessions, req.intervalMs, req.durationMs, req.timeoutMs);

@@ -27,12 +27,18 @@ function gobgpConfig(cfg: RrConfig): string {
       '  [neighbors.timers.config]',
       `    hold-time = ${cfg.holdTime}`,
       `    keepalive-interval = ${Math.floor(cfg.holdTime / 3)}`,
+      // Graceful restart as the other reflectors have it by default (BIRD/FRR are GR-aware): also makes
+      // GoBGP send End-of-RIB, which the harness waits for before it starts a clock.
+      '  [neighbors.graceful-restart.config]',
+      '    enabled = true',
       '  [neighbors.route-reflector.config]',
       '    route-reflector-client = true',
       `    route-reflector-cluster-id = "${cfg.clusterId}"`,
       '  [[neighbors.afi-safis]]',
       '    [neighbors.afi-safis.config]',
       `      afi-safi-name = "${family}"`,
+      '    [neighbors.afi-safis.mp-graceful-restart.config]',
+      '      enabled = true',
     );
   }
   return out.join('\n') + '\n';

@@ -31,6 +31,7 @@ export async function runCalico(driver: ReflectorDriver, env: Env, p: CalicoPara
   const res = await withRun(driver, env, spec, faultPrefix, async (ctx) => {
     const conn = await ctx.sp.connect(env.connectTimeoutMs);
     if (!conn.ok) throw new Error(`not every session reached Established: ${conn.errors.slice(0, 5).join('; ')}; redials ${JSON.stringify(conn.redialCauses)}`);
+    const settled = await ctx.sp.settle(env.settleTimeoutMs);
     await new Promise((r) => setTimeout(r, 200));
     const idle = ctx.stats();
     const up = await ctx.sp.announce('all', env.timeoutMs);
@@ -43,6 +44,8 @@ export async function runCalico(driver: ReflectorDriver, env: Env, p: CalicoPara
     const end = ctx.stats();
     return {
       establish_ms: conn.ms,
+      settle_eor_ms: settled.ms,
+      sessions_without_eor: settled.sessions - settled.endOfRib,
       redials: conn.redials,
       converge_ms: up.ms,
       flap_withdraw_ms: fw.ms,
@@ -66,6 +69,7 @@ export async function runChurn(driver: ReflectorDriver, env: Env, p: ChurnParams
   const res = await withRun(driver, env, spec, faultPrefix, async (ctx) => {
     const conn = await ctx.sp.connect(env.connectTimeoutMs);
     if (!conn.ok) throw new Error(`not every session reached Established: ${conn.errors.slice(0, 5).join('; ')}; redials ${JSON.stringify(conn.redialCauses)}`);
+    const settled = await ctx.sp.settle(env.settleTimeoutMs);
     const up = await ctx.sp.announce('all', env.timeoutMs);
     if (!up.ok) ctx.errors.push(...up.errors.map((e) => `converge: ${e}`));
     const before = ctx.stats();

@@ -29,6 +29,7 @@ export interface Env {
   holdTime: number;
   timeoutMs: number;
   connectTimeoutMs: number;
+  settleTimeoutMs: number; // how long to wait for End-of-RIB on every session before measuring
   fault?: 'drop-one'; // harness self-test: the reflector drops one prefix towards one client
 }
 
@@ -40,6 +41,7 @@ export const DEFAULT_ENV: Env = {
   holdTime: 90, // the same for every reflector; short enough that a dead session is noticed within a run
   timeoutMs: 600_000,
   connectTimeoutMs: 120_000,
+  settleTimeoutMs: 15_000,
 };
 
 export interface Ctx {
