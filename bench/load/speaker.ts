@@ -262,6 +262,11 @@ function onData(s: Session, chunk: Buffer): void {
     const type = buf[o + 18]!;
     if (type === TYPE_UPDATE) {
       if (s.receives && s.state === 'established') onUpdate(s, buf, o, len, now);
+      else if (!s.endOfRib && len <= 40 && analyse(buf.subarray(o, o + len)).endOfRib) {
+        // A source does not track routes, but its End-of-RIB still ends the settle wait.
+        s.endOfRib = true;
+        settleWaiter?.check();
+      }
     } else if (type === TYPE_KEEPALIVE) {
       if (s.state === 'openconfirm') {
         s.state = 'established';
