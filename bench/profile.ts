@@ -12,7 +12,7 @@ interface CpuProfile {
 export interface HotFunction {
   name: string; // function (file:line)
   selfMs: number;
-  share: number; // of all sampled time, idle included
+  share: number; // of the busy (non-idle) sampled time
 }
 
 export function topFunctions(file: string, n = 10): HotFunction[] {
@@ -24,6 +24,7 @@ export function topFunctions(file: string, n = 10): HotFunction[] {
     const cf = byId.get(id)!.callFrame;
     const key = `${cf.functionName || '(anonymous)'} (${cf.url.split('/').slice(-2).join('/')}:${cf.lineNumber + 1})`;
     const dt = p.timeDeltas[i] ?? 0;
+    if (cf.functionName === '(idle)') return;
     total += dt;
     self.set(key, (self.get(key) ?? 0) + dt);
   });
@@ -31,15 +32,18 @@ export function topFunctions(file: string, n = 10): HotFunction[] {
     .map(([name, us]) => ({ name, selfMs: us / 1000, share: total ? us / total : 0 }));
 }
 
-/** The newest .cpuprofile in a directory, if any. */
+/**
+ * The main-thread profile of the newest process in a directory, if any. Under tsx, Node writes one file per
+ * thread (the loader's worker too: CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile); the main thread's
+ * is the largest of that pid's files.
+ */
 export function newestProfile(dir: string): string | undefined {
-  let best: { f: string; t: number } | undefined;
-  for (const f of readdirSync(dir)) {
-    if (!f.endsWith('.cpuprofile')) continue;
-    const t = statSync(join(dir, f)).mtimeMs;
-    if (!best || t > best.t) best = { f: join(dir, f), t };
-  }
-  return best?.f;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => ({ f: join(dir, f), st: statSync(join(dir, f)) }));
+  if (!files.length) return undefined;
+  const newest = files.reduce((a, b) => (b.st.mtimeMs > a.st.mtimeMs ? b : a));
+  const pid = newest.f.split('.').at(-4);
+  const same = files.filter((x) => x.f.split('.').at(-4) === pid);
+  return same.reduce((a, b) => (b.st.size > a.st.size ? b : a)).f;
 }
 
 export function renderTop(fns: HotFunction[]): string {
