@@ -3,5 +3,5 @@
 process.on('SIGUSR2', () => {
   if (typeof globalThis.gc === 'function') globalThis.gc();
   const m = process.memoryUsage();
-  process.stderr.write(`gc-on-signal rss=${m.rss} heapUsed=${m.heapUsed} external=${m.external} arrayBuffers=${m.arrayBuffers}\n`);
+  process.stderr.write(`gc-on-signal rss=${m.rss} heapUsed=${m.heapUsed} heapTotal=${m.heapTotal} external=${m.external} arrayBuffers=${m.arrayBuffers}\n`);
 });
