@@ -15,9 +15,12 @@ RUN node native/build.mjs
 
 FROM node:20-bookworm-slim
 WORKDIR /app
+# MALLOC_ARENA_MAX=2: glibc's per-thread arenas otherwise keep freed memory after session churn (see native/README
+# and the cycles test), which shows as RSS growth that is not a leak.
 ENV NODE_ENV=production \
     SOCKET_DIR=/sockets \
-    METRICS_LISTEN=:9180
+    METRICS_LISTEN=:9180 \
+    MALLOC_ARENA_MAX=2
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
