@@ -1,4 +1,5 @@
-// The registry of reflectors the runner knows, by their --reflectors key.
+// The registry of reflectors the runner knows, by their --reflectors key; adding a daemon is one driver
+// module beside this file plus one entry here.
 import { bird1, bird2 } from './bird.js';
 import { frr } from './frr.js';
 import { gobgp } from './gobgp.js';

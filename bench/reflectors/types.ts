@@ -1,5 +1,5 @@
 // What every reflector under test looks like to the runner: an equivalent RR configuration in,
-// a running process out (pid for CPU/RSS, stop). One module per daemon sits beside this file.
+// running processes out (pids for CPU/RSS, stop). One module per daemon sits beside this file.
 
 export interface RrFault {
   /** Client address whose export filter drops `dropPrefix` (harness self-test: the run must be invalid). */
