@@ -80,7 +80,12 @@ test.serial('one shared cluster ID: each reflector keeps the other\'s routes but
   t.regex(table, /BGP.cluster_list: 1.0.0.1/);
   // ...while both nodes are connected again and still do not see each other's block.
   await waitFor('nodes\' sessions back', () => /Established/.test(birdc(c, 'show', 'protocols', 'all')) && /Established/.test(birdc(a, 'show', 'protocols', 'all')), 30_000);
-  t.regex(ours(r1, 'show', 'route', 'all', '10.61.3.0/26'), /Mesh_127_60_0_3/);
+  // r2 sends its table over the mesh only after its own restart hold, so wait for it rather than look once.
+  const fromMesh = await waitFor('c\'s block in r1\'s table over the mesh', () => {
+    const out = ours(r1, 'show', 'route', 'all', '10.61.3.0/26');
+    return /Mesh_127_60_0_3/.test(out) ? out : undefined;
+  }, 30_000);
+  t.regex(fromMesh, /Mesh_127_60_0_3/);
   await sleep(6500); // past the reflectors' restart hold (End-of-RIB + 5 s settle)
   t.is(route(c, '10.61.1.0/26'), undefined);
   t.is(route(a, '10.61.3.0/26'), undefined);
