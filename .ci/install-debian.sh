@@ -23,7 +23,7 @@ fi
 
 if [ ! -x /opt/bird2/usr/sbin/bird ]; then
   tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download -qq bird2 >/dev/null)
+  (cd "$tmp" && { apt-get download -qq bird2 >/dev/null 2>&1 || { apt-get update -qq && apt-get download -qq bird2 >/dev/null; }; })
   mkdir -p /opt/bird2
   dpkg -x "$tmp"/bird2_*.deb /opt/bird2
   rm -rf "$tmp"
