@@ -11,6 +11,7 @@ import { mayReflect } from '../reflector/policy.js';
 import { AFI_IPV4, AFI_IPV6, CeaseSubcode, MessageType, SAFI_UNICAST } from '../wire/types.js';
 import { encodeRouteRefresh } from '../wire/notification.js';
 import { routeAttributes } from './route-attributes.js';
+import { mask, parseAddress, parsePrefix } from '../control/addr.js';
 import type { SessionBook, SessionRecord } from './session-book.js';
 
 export interface ControlAdapterDeps {
@@ -112,32 +113,14 @@ function interfaceFor(address: string, fallbackLocal: string): string {
   return holder ?? 'lo';
 }
 
+/** True when the address lies inside the interface subnet "net/len" (host bits of net ignored). */
 function sameSubnet(address: string, cidr: string): boolean {
-  const [net, lenText] = cidr.split('/');
-  const len = Number(lenText);
-  const a = toBytes(address);
-  const n = toBytes(net);
-  if (a === undefined || n === undefined || a.length !== n.length) return false;
-  for (let bit = 0; bit < len; bit++) {
-    const i = bit >> 3;
-    const m = 0x80 >> (bit & 7);
-    if ((a[i] & m) !== (n[i] & m)) return false;
-  }
-  return true;
-}
-
-function toBytes(address: string): number[] | undefined {
-  if (address.includes('.') && !address.includes(':')) {
-    const parts = address.split('.').map(Number);
-    return parts.length === 4 && parts.every((p) => p >= 0 && p <= 255) ? parts : undefined;
-  }
-  const [head, tail] = address.split('::');
-  const groups = (s: string | undefined): number[] => (s === undefined || s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
-  const h = groups(head);
-  const t = groups(tail);
-  const words = tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-  if (words.length !== 8 || words.some((w) => Number.isNaN(w))) return undefined;
-  return words.flatMap((w) => [w >> 8, w & 0xff]);
+  const family = address.includes(':') ? 6 : 4;
+  const net = parsePrefix(cidr, family);
+  const value = parseAddress(address, family);
+  if (net === undefined || value === undefined) return false;
+  const m = mask(family, net.length);
+  return (value & m) === (net.value & m);
 }
 
 export class ControlAdapter implements ControlModel {
