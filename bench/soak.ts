@@ -34,6 +34,8 @@ const CLIENTS = Math.floor(arg('clients', 1000));
 const FLAP = arg('flap', 0.1);
 const SAMPLE_S = arg('sample', 10);
 const MARKDOWN = process.argv.includes('--markdown');
+/** --cpu-prof DIR: run the reflector under V8's sampling profiler and leave its .cpuprofile in DIR. */
+const PROF_DIR = process.argv.includes('--cpu-prof') ? path.resolve(process.argv[process.argv.indexOf('--cpu-prof') + 1] ?? '.') : null;
 const HOLD = 30;
 /** A flapping client resets its session at most this often, so each reset meets a fresh backoff (stableAfter 60 s). */
 const RESET_EVERY_MS = 65_000;
@@ -231,7 +233,8 @@ async function main(): Promise<void> {
   };
   for (let i = 0; i < CLIENTS; i++) keys[`/calico/bgp/v1/host/node${i}/ip_addr_v4`] = clientIp(i);
   writeFileSync(ds, JSON.stringify(keys));
-  const rr = spawn(process.execPath, ['--import=tsx', 'src/main.ts'], {
+  const profArgs = PROF_DIR !== null ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`, '--cpu-prof-interval=500'] : [];
+  const rr = spawn(process.execPath, [...profArgs, '--import=tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, IP: RR, DATASTORE_TYPE: 'file', DATASTORE_FILE: ds, SOCKET_DIR: dir, METRICS_LISTEN: `${RR}:${METRICS_PORT}`, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -370,6 +373,12 @@ async function main(): Promise<void> {
     console.log(lines.join('\n'));
   }
   for (const c of clients) c.close();
+  if (PROF_DIR !== null && rr.exitCode === null) {
+    // The profile is written on a normal exit: SIGTERM (our graceful stop), bounded wait.
+    rr.kill('SIGTERM');
+    for (let i = 0; i < 100 && rr.exitCode === null; i++) await sleep(100);
+    console.log(`cpu profile in ${PROF_DIR}`);
+  }
   cleanup();
   process.exit(pass ? 0 : 1);
 }
