@@ -57,6 +57,11 @@ export interface Config {
   etcd: EtcdConfig | undefined;
   /** Path from KUBECONFIG; undefined = in-cluster service account. */
   kubeconfig: string | undefined;
+  /**
+   * NAMESPACE (calico/node's name for it): where the Secrets named by BGPPeer spec.password.secretKeyRef are
+   * read, with the kubernetes datastore. Default kube-system, as calico/node.
+   */
+  secretNamespace: string;
   /** Absolute path of the file datastore (meaningful for datastoreType 'file'). */
   datastoreFile: string;
   /** True when DATASTORE_FILE was not set and the default path was chosen (the file is then created if missing). */
@@ -94,6 +99,7 @@ export const DEFAULT_DATASTORE_BASENAME = 'datastore.json';
 export const DEFAULT_METRICS_LISTEN = ':9180';
 export const DEFAULT_ETCD_ENDPOINT = 'http://127.0.0.1:2379';
 export const DEFAULT_REGISTER_TTL_SECONDS = 30;
+export const DEFAULT_SECRET_NAMESPACE = 'kube-system';
 export const EMBEDDED_DEFAULT_IP = '127.0.0.1';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -374,6 +380,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     }
   }
 
+  // BGPPeer password Secrets: one namespace, named as calico/node names it (NAMESPACE, default kube-system).
+  let secretNamespace = DEFAULT_SECRET_NAMESPACE;
+  const nsVar = pick(env, 'NAMESPACE');
+  if (nsVar !== undefined) {
+    // A namespace name is an RFC 1123 DNS label.
+    if (/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(nsVar.value)) secretNamespace = nsVar.value;
+    else bad('NAMESPACE', `"${nsVar.value}" is not a Kubernetes namespace name (lowercase letters, digits and "-", at most 63)`);
+  }
+
   // --- file datastore ---
   const fileVar = pick(env, 'DATASTORE_FILE');
   let datastoreFile: string;
@@ -471,6 +486,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     embeddedDefault,
     etcd,
     kubeconfig,
+    secretNamespace,
     datastoreFile,
     datastoreFileDefaulted,
     bgpPort,

@@ -57,6 +57,8 @@ export interface ListResult {
 
 export interface ListOptions {
   labelSelector?: string;
+  /** e.g. metadata.name=<name>: one object, which RBAC can then grant by resourceNames. */
+  fieldSelector?: string;
   /** Ask for metadata only (meta.k8s.io PartialObjectMetadata): all we read of a Node are its annotations. */
   metadataOnly?: boolean;
   /** Page size (the API's `limit`); undefined = one answer. */
@@ -68,6 +70,7 @@ export interface WatchOptions {
   resourceVersion: string;
   metadataOnly?: boolean;
   labelSelector?: string;
+  fieldSelector?: string;
   /** Server-side end of the watch; the caller re-watches from the last resourceVersion. */
   timeoutSeconds: number;
   signal?: AbortSignal;
@@ -120,6 +123,7 @@ export class KubeClient {
     for (let page = 0; page < MAX_PAGES; page++) {
       const q = new URLSearchParams();
       if (opts.labelSelector !== undefined) q.set('labelSelector', opts.labelSelector);
+      if (opts.fieldSelector !== undefined) q.set('fieldSelector', opts.fieldSelector);
       if (opts.pageSize !== undefined) q.set('limit', String(opts.pageSize));
       if (token !== undefined) q.set('continue', token);
       const accept = opts.metadataOnly === true ? METADATA_LIST_ACCEPT : undefined;
@@ -166,6 +170,7 @@ export class KubeClient {
       timeoutSeconds: String(opts.timeoutSeconds),
     });
     if (opts.labelSelector !== undefined) q.set('labelSelector', opts.labelSelector);
+    if (opts.fieldSelector !== undefined) q.set('fieldSelector', opts.fieldSelector);
     const fullPath = withQuery(path, q);
     // The server closes the stream after timeoutSeconds; a silent socket for much longer means a dead peer.
     const accept = opts.metadataOnly === true ? METADATA_ACCEPT : undefined;

@@ -1,5 +1,5 @@
-// KeySource for DATASTORE_TYPE=kubernetes: list/watch Nodes, BGPPeers, BGPConfigurations (and, when this
-// reflector registers, route-reflector Leases) and present them as /calico/bgp/v1/... keys.
+// KeySource for DATASTORE_TYPE=kubernetes: list/watch Nodes, BGPPeers, BGPConfigurations, the Secrets BGPPeer
+// passwords name (and, when this reflector registers, route-reflector Leases) and present them as /calico/bgp/v1/... keys.
 import type { Config } from '../../config.js';
 import type { KeySnapshot, KeySource, KeySourceEvents } from '../source.js';
 import { KubeClient, type KubeObject } from './client.js';
@@ -13,7 +13,9 @@ import {
   leaseKeys,
   nameOf,
   nodeKeys,
+  referencedSecrets,
   RR_LABEL_SELECTOR,
+  type SecretSet,
   translateAll,
   type Translation,
 } from './translate.js';
@@ -30,6 +32,11 @@ export interface KubernetesSourceOptions {
   clusterId?: string;
   /** Namespace of the reflector Leases. Default: the kubeconfig context's / service account's, else "default". */
   leaseNamespace?: string;
+  /**
+   * Namespace of the Secrets that BGPPeer spec.password.secretKeyRef names (calico/node's NAMESPACE, whose
+   * default is kube-system). Each referenced Secret is listed and watched by name there, only while referenced.
+   */
+  secretNamespace?: string;
   /** Default 30; the Lease is renewed every third of it. */
   leaseDurationSeconds?: number;
   /** Retry back-off after an error: starts here and doubles up to maxBackoffMs. Defaults 250 and 10000. */
@@ -64,6 +71,7 @@ export function kubernetesSourceFromConfig(config: Config, extra: Partial<Kubern
     ip6: config.ip6,
     clusterId: config.register?.clusterId,
     leaseDurationSeconds: config.register?.ttlSeconds,
+    secretNamespace: config.secretNamespace,
     ...extra,
   });
 }
@@ -72,6 +80,7 @@ export class KubernetesKeySource implements KeySource {
   readonly name: string;
   readonly client: KubeClient;
   readonly leaseNamespace: string;
+  readonly secretNamespace: string;
   private readonly objects: Record<Kind, Map<string, KubeObject>> = {
     nodes: new Map(),
     bgpPeers: new Map(),
@@ -80,6 +89,13 @@ export class KubernetesKeySource implements KeySource {
   };
   private readonly synced = new Set<Kind>();
   private readonly reflectors = new Map<Kind, Reflector>();
+  /**
+   * One list+watch per Secret a BGPPeer names (field selector metadata.name=<name>, as calico/node does): only
+   * those Secrets are read and held, and RBAC may grant exactly them (resourceNames). Not part of ready(): a
+   * Secret we may not read must not hold back every other peering; only its own peers wait.
+   */
+  private readonly secretWatches = new Map<string, { reflector: Reflector; secret?: KubeObject; synced: boolean }>();
+  private common?: { initialBackoffMs: number; maxBackoffMs: number; watchTimeoutSeconds: number };
   private lease?: LeaseKeeper;
   private events?: KeySourceEvents;
   private snapshotSent = false;
@@ -107,12 +123,14 @@ export class KubernetesKeySource implements KeySource {
     this.name = `kubernetes:${connection.server}`;
     this.client = new KubeClient(connection);
     this.leaseNamespace = opts.leaseNamespace ?? connection.namespace ?? 'default';
+    this.secretNamespace = opts.secretNamespace ?? 'kube-system';
   }
 
   /** Per-collection counters (lists, watches, events, bookmarks) for tests and diagnostics. */
   get stats(): Record<string, { lists: number; watches: number; events: number; bookmarks: number }> {
     const out: Record<string, { lists: number; watches: number; events: number; bookmarks: number }> = {};
     for (const [k, r] of this.reflectors) out[k] = { ...r.stats };
+    for (const [name, w] of this.secretWatches) out[`secret:${name}`] = { ...w.reflector.stats };
     return out;
   }
 
@@ -128,6 +146,7 @@ export class KubernetesKeySource implements KeySource {
       maxBackoffMs: this.opts.maxBackoffMs ?? 10_000,
       watchTimeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
     };
+    this.common = common;
     const crd = '/apis/crd.projectcalico.org/v1';
     // Node objects are large (status, images) and only their annotations matter: metadata only, in pages.
     this.addReflector('nodes', {
@@ -188,7 +207,9 @@ export class KubernetesKeySource implements KeySource {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
-    await Promise.all([...this.reflectors.values()].map((r) => r.stop()));
+    const secretReflectors = [...this.secretWatches.values()].map((w) => w.reflector);
+    this.secretWatches.clear();
+    await Promise.all([...this.reflectors.values(), ...secretReflectors].map((r) => r.stop()));
     await this.lease?.stop();
     this.client.close();
   }
@@ -209,6 +230,7 @@ export class KubernetesKeySource implements KeySource {
             for (const k of [...this.leaseSeen.keys()]) if (!map.has(k)) this.leaseSeen.delete(k);
             for (const o of items) this.observeLease(o);
           }
+          if (kind === 'bgpPeers') this.followSecrets();
           const first = !this.synced.has(kind);
           this.synced.add(kind);
           // After a re-list nothing guarantees we saw each deletion: resend the whole set.
@@ -230,7 +252,8 @@ export class KubernetesKeySource implements KeySource {
             this.publishNode(prev, next);
             return;
           }
-          if (kind !== 'leases' && type === 'MODIFIED' && before !== undefined && sameTranslation(kind, before, obj)) return;
+          if (kind === 'bgpPeers') this.followSecrets();
+          if (kind !== 'leases' && type === 'MODIFIED' && before !== undefined && this.sameTranslation(kind, before, obj)) return;
           if (kind === 'leases') {
             if (type === 'DELETED') this.leaseSeen.delete(key);
             else this.observeLease(obj);
@@ -240,6 +263,70 @@ export class KubernetesKeySource implements KeySource {
         problem: (m, d) => this.problem(m, d),
       }),
     );
+  }
+
+  /** Start a list+watch for each Secret a BGPPeer now names; stop those no BGPPeer names any more. */
+  private followSecrets(): void {
+    if (this.stopped || this.common === undefined) return;
+    const wanted = referencedSecrets(this.objects.bgpPeers.values());
+    for (const [name, w] of this.secretWatches) {
+      if (wanted.has(name)) continue;
+      this.secretWatches.delete(name);
+      void w.reflector.stop();
+    }
+    for (const name of wanted) {
+      if (this.secretWatches.has(name)) continue;
+      const watch: { reflector: Reflector; secret?: KubeObject; synced: boolean } = {
+        synced: false,
+        reflector: new Reflector(
+          this.client,
+          {
+            ...this.common,
+            path: `/api/v1/namespaces/${encodeURIComponent(this.secretNamespace)}/secrets`,
+            resource: 'secrets',
+            group: '',
+            namespace: this.secretNamespace,
+            fieldSelector: `metadata.name=${name}`,
+          },
+          {
+            replace: (items) => {
+              watch.secret = items.find((o) => nameOf(o) === name);
+              watch.synced = true;
+              this.secretChanged(name);
+            },
+            event: (type, obj) => {
+              if (nameOf(obj) !== name) return;
+              watch.secret = type === 'DELETED' ? undefined : obj;
+              this.secretChanged(name);
+            },
+            problem: (m, d) => this.problem(m, d),
+          },
+        ),
+      };
+      this.secretWatches.set(name, watch);
+      watch.reflector.start();
+    }
+  }
+
+  /** A followed Secret changed: re-translate; the diff carries only the BGPPeers whose password changed. */
+  private secretChanged(name: string): void {
+    if (this.secretWatches.has(name)) this.publish('diff');
+  }
+
+  private secretSet(): SecretSet {
+    const byName = new Map<string, KubeObject>();
+    const pending = new Set<string>();
+    for (const [name, w] of this.secretWatches) {
+      if (!w.synced) pending.add(name);
+      else if (w.secret !== undefined) byName.set(name, w.secret);
+    }
+    return { namespace: this.secretNamespace, byName, pending };
+  }
+
+  private sameTranslation(kind: 'bgpPeers' | 'bgpConfigurations', a: KubeObject, b: KubeObject): boolean {
+    if (kind === 'bgpConfigurations') return JSON.stringify(bgpConfigurationKeys(a)) === JSON.stringify(bgpConfigurationKeys(b));
+    const secrets = this.secretSet();
+    return JSON.stringify(bgpPeerKeys(a, secrets)) === JSON.stringify(bgpPeerKeys(b, secrets));
   }
 
   private observeLease(o: KubeObject): void {
@@ -280,6 +367,7 @@ export class KubernetesKeySource implements KeySource {
         bgpPeers: this.objects.bgpPeers.values(),
         bgpConfigurations: this.objects.bgpConfigurations.values(),
         leases: this.objects.leases.values(),
+        secrets: this.secretSet(),
       },
       now,
       (l) => this.leaseSeen.get(objectKey(l))?.at,
@@ -332,11 +420,6 @@ export class KubernetesKeySource implements KeySource {
   private problem(message: string, detail?: Record<string, unknown>): void {
     if (!this.stopped) this.events?.problem(message, detail);
   }
-}
-
-function sameTranslation(kind: 'bgpPeers' | 'bgpConfigurations', a: KubeObject, b: KubeObject): boolean {
-  const f = kind === 'bgpPeers' ? bgpPeerKeys : bgpConfigurationKeys;
-  return JSON.stringify(f(a)) === JSON.stringify(f(b));
 }
 
 function objectKey(o: KubeObject): string {

@@ -19,6 +19,8 @@ export interface ReflectorOptions {
   group: string;
   namespace?: string;
   labelSelector?: string;
+  /** e.g. metadata.name=<name> to follow one object. */
+  fieldSelector?: string;
   /** List and watch metadata only (PartialObjectMetadata). */
   metadataOnly?: boolean;
   /** List in pages of this many objects. */
@@ -83,6 +85,7 @@ export class Reflector {
           this.stats.lists++;
           const list = await this.client.list(this.opts.path, {
             labelSelector: this.opts.labelSelector,
+            fieldSelector: this.opts.fieldSelector,
             metadataOnly: this.opts.metadataOnly,
             pageSize: this.opts.pageSize,
             signal: this.abort.signal,
@@ -119,6 +122,7 @@ export class Reflector {
         const stream = this.client.watch(this.opts.path, {
           resourceVersion: rv,
           labelSelector: this.opts.labelSelector,
+          fieldSelector: this.opts.fieldSelector,
           metadataOnly: this.opts.metadataOnly,
           // Spread reconnects of many reflectors, as client-go does with its random watch timeout.
           timeoutSeconds: Math.round(this.opts.watchTimeoutSeconds * (1 + Math.random())),
@@ -162,7 +166,9 @@ export class Reflector {
 
   private describe(err: unknown, action: string): string {
     const scope = this.opts.namespace !== undefined ? `namespace ${this.opts.namespace}` : 'the cluster scope';
-    const what = `${action} ${this.opts.resource}${this.opts.group === '' ? '' : `.${this.opts.group}`}`;
+    const what =
+      `${action} ${this.opts.resource}${this.opts.group === '' ? '' : `.${this.opts.group}`}` +
+      (this.opts.fieldSelector !== undefined ? ` (${this.opts.fieldSelector})` : '');
     if (err instanceof KubeApiError) {
       if (err.status === 401) {
         return `${what}: 401 Unauthorized: the API server did not accept our credentials (token or client certificate)`;

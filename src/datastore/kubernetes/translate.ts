@@ -1,5 +1,5 @@
-// Pure translation of Kubernetes objects (Node, BGPPeer, BGPConfiguration, route-reflector Lease) into the
-// /calico/bgp/v1/... keys that Calico's BGP syncer produces from them, so one mapping serves every datastore.
+// Pure translation of Kubernetes objects (Node, BGPPeer with its password Secret, BGPConfiguration, route-reflector
+// Lease) into the /calico/bgp/v1/... keys that Calico's BGP syncer produces from them, so one mapping serves every datastore.
 import { Address4, Address6 } from 'ip-address';
 import type { KubeObject } from './client.js';
 
@@ -28,6 +28,31 @@ export interface ObjectSets {
   bgpPeers: Iterable<KubeObject>;
   bgpConfigurations: Iterable<KubeObject>;
   leases: Iterable<KubeObject>;
+  /** Secrets that BGPPeer passwords refer to; undefined = none known (such peers are withheld). */
+  secrets?: SecretSet;
+}
+
+/**
+ * The Secrets BGPPeer `spec.password.secretKeyRef` may name. As in calico/node, they all live in one namespace
+ * (NAMESPACE, default kube-system): a BGPPeer is cluster-scoped and its secretKeyRef has no namespace field.
+ */
+export interface SecretSet {
+  namespace: string;
+  /** Secret name → Secret (core/v1, `data` values in base64). A name absent here is a missing Secret. */
+  byName: ReadonlyMap<string, KubeObject>;
+  /** Names not listed yet: their peers wait ("waiting for"), which is not yet a missing Secret. */
+  pending?: ReadonlySet<string>;
+}
+
+/** spec.password.secretKeyRef of a BGPPeer. */
+export interface SecretRef {
+  name: string;
+  key: string;
+}
+
+export interface BgpPeerTranslation extends Translation {
+  /** The key this BGPPeer would produce if its password were known: left out (never sent without it). */
+  withheldKey?: string;
 }
 
 export interface FullTranslation {
@@ -51,12 +76,23 @@ export function translateAll(sets: ObjectSets, nowMs: number, renewedAt?: (lease
   };
   for (const n of byName(sets.nodes)) add(nodeKeys(n));
   for (const c of byName(sets.bgpConfigurations)) add(bgpConfigurationKeys(c));
+  const withheld: Array<[string, string]> = [];
   for (const p of byName(sets.bgpPeers)) {
-    const t = bgpPeerKeys(p);
+    const t = bgpPeerKeys(p, sets.secrets);
     for (const [k] of t.keys) {
       if (keys.has(k)) t.problems.push(`BGPPeer ${nameOf(p)}: ${k} is also produced by another BGPPeer; the later name wins`);
     }
+    if (t.withheldKey !== undefined) withheld.push([nameOf(p), t.withheldKey]);
     add(t);
+  }
+  // A node-specific peering withheld for its password leaves that host to a global BGPPeer for the same address,
+  // if there is one (as if the node-specific BGPPeer did not exist): say so, since its password may differ.
+  for (const [name, key] of withheld) {
+    const m = /^\/calico\/bgp\/v1\/host\/[^/]+\/(peer_v[46]\/.+)$/.exec(key);
+    const global = m === null ? undefined : `${PREFIX}/global/${m[1]!}`;
+    if (global !== undefined && keys.has(global)) {
+      problems.push(`BGPPeer ${name}: while it is withheld, its node peers through the global entry ${global} (another BGPPeer) instead`);
+    }
   }
   for (const l of byName(sets.leases)) {
     const t = leaseKeys(l, nowMs, renewedAt?.(l));
@@ -107,11 +143,15 @@ export function nodeKeys(node: KubeObject): Translation {
 
 /**
  * BGPPeer (crd.projectcalico.org/v1) → global/peer_vN/<peerIP> when spec.node is empty, else
- * host/<spec.node>/peer_vN/<peerIP>; value {"ip":..., "as_num":"<asNumber>"} (as_num as a string, like libcalico-go).
+ * host/<spec.node>/peer_vN/<peerIP>; value {"ip":..., "as_num":"<asNumber>"} (as_num as a string, like libcalico-go),
+ * plus "password" (the TCP-MD5 key) when spec.password.secretKeyRef names a Secret key in `secrets`.
+ * A BGPPeer whose password cannot be read (Secret or key missing, unusable value) produces NO key, only a
+ * problem naming the BGPPeer, the Secret and the key: a peering meant to be signed never runs unsigned; it
+ * appears as soon as the Secret does (the source re-translates on every change of a Secret it follows).
  */
-export function bgpPeerKeys(peer: KubeObject): Translation {
+export function bgpPeerKeys(peer: KubeObject, secrets?: SecretSet): BgpPeerTranslation {
   const name = nameOf(peer);
-  const out: Translation = { keys: [], problems: [] };
+  const out: BgpPeerTranslation = { keys: [], problems: [] };
   const spec = recordOf(peer.spec);
   if (spec.nodeSelector !== undefined && spec.nodeSelector !== '' || spec.peerSelector !== undefined && spec.peerSelector !== '') {
     out.problems.push(`BGPPeer ${name}: nodeSelector/peerSelector peers have no /calico/bgp/v1 form; ignored`);
@@ -134,9 +174,78 @@ export function bgpPeerKeys(peer: KubeObject): Translation {
     return out;
   }
   const scope = node === '' ? `${PREFIX}/global` : `${PREFIX}/host/${node}`;
-  const value = JSON.stringify({ ip: parsed.address, as_num: String(asn) });
-  out.keys.push([`${scope}/peer_v${parsed.family}/${parsed.address}`, value]);
+  const key = `${scope}/peer_v${parsed.family}/${parsed.address}`;
+  const entry: { ip: string; as_num: string; password?: string } = { ip: parsed.address, as_num: String(asn) };
+  if (spec.password !== undefined && spec.password !== null) {
+    const pw = peerPassword(name, spec.password, secrets);
+    out.problems.push(...pw.problems);
+    if (pw.password === undefined) {
+      out.withheldKey = key;
+      return out;
+    }
+    entry.password = pw.password;
+  }
+  out.keys.push([key, JSON.stringify(entry)]);
   return out;
+}
+
+/** spec.password → {name, key} of its secretKeyRef, or the reason it is unusable. */
+export function secretRefOf(password: unknown): SecretRef | string {
+  const ref = recordOf(recordOf(password).secretKeyRef);
+  const name = typeof ref.name === 'string' ? ref.name.trim() : '';
+  const key = typeof ref.key === 'string' ? ref.key.trim() : '';
+  if (name === '' || key === '') return `spec.password has no secretKeyRef with a name and a key (${JSON.stringify(password)})`;
+  return { name, key };
+}
+
+/** Names of the Secrets these BGPPeers' passwords refer to (what the source must follow). */
+export function referencedSecrets(peers: Iterable<KubeObject>): Set<string> {
+  const out = new Set<string>();
+  for (const p of peers) {
+    const pw = recordOf(p.spec).password;
+    if (pw === undefined || pw === null) continue;
+    const ref = secretRefOf(pw);
+    if (typeof ref !== 'string') out.add(ref.name);
+  }
+  return out;
+}
+
+/**
+ * The password a BGPPeer's spec.password.secretKeyRef points at: the Secret's data[key], base64-decoded (the API
+ * carries Secret data in base64) and read as UTF-8. Problems never contain the password itself.
+ */
+export function peerPassword(peerName: string, password: unknown, secrets: SecretSet | undefined): { password?: string; problems: string[] } {
+  const withheld = 'peer withheld until it can be read (never configured without its password)';
+  const ref = secretRefOf(password);
+  if (typeof ref === 'string') return { problems: [`BGPPeer ${peerName}: ${ref}; ${withheld}`] };
+  const ns = secrets?.namespace ?? '?';
+  const what = `Secret ${ns}/${ref.name} key ${JSON.stringify(ref.key)}`;
+  if (secrets === undefined || secrets.pending?.has(ref.name) === true) {
+    return { problems: [`BGPPeer ${peerName}: waiting for password ${what} (not listed yet); ${withheld}`] };
+  }
+  const secret = secrets.byName.get(ref.name);
+  if (secret === undefined) {
+    return { problems: [`BGPPeer ${peerName}: password ${what}: the Secret does not exist in namespace ${ns}; ${withheld}`] };
+  }
+  const data = recordOf(secret.data);
+  const raw = data[ref.key];
+  if (raw === undefined || raw === null) {
+    const have = Object.keys(data).sort().map((k) => JSON.stringify(k)).join(', ');
+    return { problems: [`BGPPeer ${peerName}: password ${what}: the Secret has no such key (it has ${have === '' ? 'none' : have}); ${withheld}`] };
+  }
+  if (typeof raw !== 'string' || raw.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(raw)) {
+    return { problems: [`BGPPeer ${peerName}: password ${what}: the value is not base64 data; ${withheld}`] };
+  }
+  const bytes = Buffer.from(raw, 'base64');
+  const text = bytes.toString('utf8');
+  if (!Buffer.from(text, 'utf8').equals(bytes)) {
+    return { problems: [`BGPPeer ${peerName}: password ${what}: the value is not UTF-8 text; ${withheld}`] };
+  }
+  if (text === '') return { problems: [`BGPPeer ${peerName}: password ${what}: the value is empty; ${withheld}`] };
+  const problems: string[] = [];
+  // `echo secret | base64` is the classic mistake; the other side most likely has no line break in its password.
+  if (/[\r\n]$/.test(text)) problems.push(`BGPPeer ${peerName}: password ${what} ends with a line break (echo without -n?); used as it is`);
+  return { password: text, problems };
 }
 
 /**
