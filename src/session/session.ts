@@ -443,7 +443,7 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
       const hint = setTimeout(() => {
         if (conn.closed || conn.opened) return;
         this.recordError('TCP-MD5: no answer from the peer (password mismatch?)');
-        this.log.warn(`no TCP answer from ${s.neighborAddress}:${s.port} after ${MD5_HINT_MS / 1000} s: TCP-MD5 is on for ${s.name}, and a password mismatch (or a peer without the password) looks exactly like this, as the kernel drops badly signed segments silently`);
+        this.log.warn(`no TCP answer from ${s.family === 6 ? `[${s.neighborAddress}]` : s.neighborAddress}:${s.port} after ${MD5_HINT_MS / 1000} s: TCP-MD5 is on for ${s.name}, and a password mismatch (or a peer without the password) looks exactly like this, as the kernel drops badly signed segments silently`);
       }, Math.min(MD5_HINT_MS, this.opts.connectRetryTime * 1000));
       hint.unref();
       socket.once('close', () => clearTimeout(hint));
