@@ -1,5 +1,5 @@
-// A small Kubernetes API server for tests: Nodes, Calico BGPPeer/BGPConfiguration CRs and Leases with the real
-// API's semantics for list/watch/resourceVersion/410/409, bearer-token and client-certificate auth and RBAC.
+// A small Kubernetes API server for tests: Nodes, Calico BGPPeer/BGPConfiguration CRs, Leases and Secrets with the
+// real API's semantics for list/watch/resourceVersion/410/409, bearer-token and client-certificate auth and RBAC.
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
@@ -28,6 +28,7 @@ export const RESOURCES: ResourceInfo[] = [
     namespaced: false,
   },
   { plural: 'leases', singular: 'lease', kind: 'Lease', group: 'coordination.k8s.io', version: 'v1', namespaced: true },
+  { plural: 'secrets', singular: 'secret', kind: 'Secret', group: '', version: 'v1', namespaced: true },
 ];
 
 export type Obj = Record<string, unknown> & { metadata: Record<string, unknown> };
@@ -80,7 +81,7 @@ export class FakeStore {
     if (this.get(resource, ns, name) !== undefined) {
       throw new ApiFailure(409, 'AlreadyExists', `${qualified(r)} "${name}" already exists`);
     }
-    const stored = structuredClone(obj);
+    const stored = normalize(r, structuredClone(obj));
     stored.apiVersion = r.group === '' ? r.version : `${r.group}/${r.version}`;
     stored.kind = r.kind;
     stored.metadata = {
@@ -111,7 +112,7 @@ export class FakeStore {
           'please apply your changes to the latest version and try again',
       );
     }
-    const stored = structuredClone(obj);
+    const stored = normalize(r, structuredClone(obj), old);
     stored.apiVersion = old.apiVersion;
     stored.kind = old.kind;
     stored.metadata = {
@@ -179,6 +180,49 @@ export class ApiFailure extends Error {
   }
 }
 
+/**
+ * What the API server does to an object on write, for the kinds that have such rules. Secrets: `data` values
+ * must be base64 (they are []byte in JSON), `stringData` is write-only and merged into `data` (it wins), `type`
+ * defaults to Opaque and cannot change, and an `immutable` Secret keeps its data.
+ */
+function normalize(r: ResourceInfo, o: Obj, old?: Obj): Obj {
+  if (r.plural !== 'secrets') return o;
+  const data: Record<string, unknown> = { ...(isRecord(o.data) ? o.data : {}) };
+  for (const [k, v] of Object.entries(data)) {
+    if (typeof v !== 'string' || v.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) {
+      throw new ApiFailure(400, 'BadRequest', `Secret in version "v1" cannot be handled as a Secret: illegal base64 data in data[${JSON.stringify(k)}]`);
+    }
+  }
+  if (o.stringData !== undefined && o.stringData !== null) {
+    if (!isRecord(o.stringData)) throw new ApiFailure(400, 'BadRequest', 'Secret in version "v1" cannot be handled as a Secret: stringData is not a map');
+    for (const [k, v] of Object.entries(o.stringData)) {
+      if (typeof v !== 'string') throw new ApiFailure(400, 'BadRequest', `Secret in version "v1" cannot be handled as a Secret: stringData[${JSON.stringify(k)}] is not a string`);
+      data[k] = Buffer.from(v, 'utf8').toString('base64');
+    }
+  }
+  delete o.stringData;
+  const name = String(o.metadata.name ?? '');
+  for (const k of Object.keys(data)) {
+    if (!/^[-._a-zA-Z0-9]+$/.test(k) || k.length > 253) {
+      throw new ApiFailure(422, 'Invalid', `Secret "${name}" is invalid: data[${k}]: Invalid value: ${JSON.stringify(k)}: a valid config key must consist of alphanumeric characters, '-', '_' or '.'`);
+    }
+  }
+  if (Object.keys(data).length > 0) o.data = data;
+  else delete o.data;
+  if (typeof o.type !== 'string' || o.type === '') o.type = old !== undefined && typeof old.type === 'string' ? old.type : 'Opaque';
+  if (old !== undefined) {
+    if (o.type !== old.type) throw new ApiFailure(422, 'Invalid', `Secret "${name}" is invalid: type: Invalid value: ${JSON.stringify(o.type)}: field is immutable`);
+    if (old.immutable === true && JSON.stringify(o.data ?? {}) !== JSON.stringify(old.data ?? {})) {
+      throw new ApiFailure(422, 'Invalid', `Secret "${name}" is invalid: data: Forbidden: field is immutable when \`immutable\` is set`);
+    }
+  }
+  return o;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 function qualified(r: ResourceInfo): string {
   return r.group === '' ? r.plural : `${r.plural}.${r.group}`;
 }
@@ -192,7 +236,10 @@ export interface FakeApiServerOptions {
   tokens?: Record<string, string>;
   /** Requests without credentials act as "system:anonymous" (the API server's --anonymous-auth); else 401. */
   anonymous?: boolean;
-  /** User → allowed "verb resource" rules ("list nodes", "* leases", "*"). Users not listed may do nothing. */
+  /**
+   * User → allowed "verb resource [namespace]" rules ("list nodes", "* leases", "get secrets kube-system", "*"):
+   * a rule with a namespace is a Role's (that namespace only). Users not listed may do nothing.
+   */
   rbac?: Record<string, string[]>;
   /** Interval of BOOKMARK events on watches that asked for them. Default 1000 ms. */
   bookmarkIntervalMs?: number;
@@ -427,8 +474,8 @@ export class FakeApiServer {
     const rules = this.opts.rbac?.[user] ?? [];
     const ok = rules.some((rule) => {
       if (rule === '*') return true;
-      const [v, res] = rule.split(' ');
-      return (v === '*' || v === verb) && (res === '*' || res === r.plural);
+      const [v, res, ns] = rule.split(' ');
+      return (v === '*' || v === verb) && (res === '*' || res === r.plural) && (ns === undefined || ns === namespace);
     });
     if (ok) return;
     const obj = name !== undefined ? `${qualified(r)} "${name}"` : qualified(r);
