@@ -35,7 +35,7 @@ export class MetricsAdapter implements MetricsModel {
         updatesIn: s.counters.updatesIn,
         updatesOut: s.counters.updatesOut,
         withdrawsIn: c?.prefixesWithdrawn ?? 0,
-        withdrawsOut: 0,
+        withdrawsOut: this.d.reflector.exportCounters(spec.name, spec.family).withdrawn,
         notificationsIn: s.counters.notificationsIn,
         notificationsOut: s.counters.notificationsOut,
         flaps: rec.flaps,

@@ -1,9 +1,10 @@
-// The HTTP endpoint on METRICS_LISTEN: /metrics (Prometheus text), /healthz (process alive), /readyz (datastore
+// The HTTP endpoint on METRICS_LISTEN: /metrics (prom-client's registry plus the per-session text), /healthz (process alive), /readyz (datastore
 // synced and BGP listening). Nothing else is served; every other path is 404.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { MetricsModel } from './model.js';
+import { SessionExposition } from './session-text.js';
 
 export interface MetricsServer {
   /** The bound address (useful when port 0 was asked for). */
@@ -21,6 +22,7 @@ export function parseListen(listen: string): { host: string | undefined; port: n
 
 export async function startMetricsServer(listen: string, registry: Registry, model: MetricsModel): Promise<MetricsServer> {
   const { host, port } = parseListen(listen);
+  const sessionText = new SessionExposition();
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -29,7 +31,7 @@ export async function startMetricsServer(listen: string, registry: Registry, mod
     }
     if (path === '/metrics') {
       registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text + sessionText.text(model.sessions())),
         (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics collection failed: ${String(err)}\n`),
       );
       return;

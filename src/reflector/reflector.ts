@@ -632,6 +632,12 @@ export class Reflector {
     return this.byName.get(name)?.counters;
   }
 
+  /** What this session's member of its update group was sent since it came up (zeros when it is down). */
+  exportCounters(name: string, family: 4 | 6): { updates: number; prefixes: number; withdrawn: number } {
+    const m = this.byName.get(name)?.members.get(afiOfFamily(family))?.member;
+    return m === undefined ? { updates: 0, prefixes: 0, withdrawn: 0 } : { updates: m.updatesSent, prefixes: m.prefixesSent, withdrawn: m.withdrawnSent };
+  }
+
   /** Route counts of one protocol (peer) for one family, BIRD's imported/exported/preferred/filtered. */
   routeStats(name: string, family: 4 | 6): ProtocolRouteStats {
     const r = this.byName.get(name);

@@ -16,12 +16,24 @@ export interface PacketSegment {
   exclude: number;
 }
 
+/** What a writer holds, in total or for one member. */
+export interface PacketCounts {
+  messages: number;
+  /** Prefixes announced or withdrawn. */
+  prefixes: number;
+  /** Of those, withdrawn. */
+  withdrawn: number;
+}
+
 export class PacketWriter {
   private buf: Buffer;
   private len = 0;
   readonly segments: PacketSegment[] = [];
   messages = 0;
   prefixes = 0;
+  withdrawn = 0;
+  /** Counts of the runs that exclude a peer, so a member's own counts are exact. */
+  private readonly excludedCounts = new Map<number, PacketCounts>();
   /** Announcements whose attributes alone exceed the message size (cannot be sent; counted). */
   oversized = 0;
 
@@ -45,6 +57,23 @@ export class PacketWriter {
     const b = Buffer.allocUnsafe(cap);
     this.buf.copy(b, 0, 0, this.len);
     this.buf = b;
+  }
+
+  /** Charges what was written since (m0, p0, w0) to the runs excluding `exclude`. */
+  private countExcluded(exclude: number, m0: number, p0: number, w0: number): void {
+    if (exclude === NO_EXCL) return;
+    let c = this.excludedCounts.get(exclude);
+    if (c === undefined) this.excludedCounts.set(exclude, (c = { messages: 0, prefixes: 0, withdrawn: 0 }));
+    c.messages += this.messages - m0;
+    c.prefixes += this.prefixes - p0;
+    c.withdrawn += this.withdrawn - w0;
+  }
+
+  /** Messages and prefixes one member gets (everything but the runs that exclude it). */
+  countsFor(peer: number): PacketCounts {
+    const c = this.excludedCounts.get(peer);
+    if (c === undefined) return { messages: this.messages, prefixes: this.prefixes, withdrawn: this.withdrawn };
+    return { messages: this.messages - c.messages, prefixes: this.prefixes - c.prefixes, withdrawn: this.withdrawn - c.withdrawn };
   }
 
   private tag(start: number, exclude: number): void {
@@ -102,6 +131,8 @@ export class PacketWriter {
       return;
     }
     const segStart = this.len;
+    const m0 = this.messages;
+    const p0 = this.prefixes;
     const v4 = index.afi === AFI_IPV4 ? (index as PrefixIndexV4) : null;
     const v6 = v4 === null ? (index as PrefixIndexV6) : null;
     let i = from;
@@ -162,11 +193,15 @@ export class PacketWriter {
       this.finishMessage(at);
     }
     if (this.len > segStart) this.tag(segStart, exclude);
+    this.countExcluded(exclude, m0, p0, this.withdrawn);
   }
 
   /** Withdraws keys[from, to): IPv4 in the withdrawn routes field, IPv6 in MP_UNREACH_NLRI. */
   withdraw(keys: readonly PrefixKey[], from: number, to: number, exclude = NO_EXCL): void {
     const segStart = this.len;
+    const m0 = this.messages;
+    const p0 = this.prefixes;
+    const w0 = this.withdrawn;
     let i = from;
     while (i < to) {
       this.ensure(this.maxLen);
@@ -207,11 +242,14 @@ export class PacketWriter {
       }
       this.finishMessage(at);
     }
+    this.withdrawn += this.prefixes - p0;
     if (this.len > segStart) this.tag(segStart, exclude);
+    this.countExcluded(exclude, m0, p0, w0);
   }
 
   /** End-of-RIB marker (RFC 4724 §2). */
   endOfRib(exclude = NO_EXCL): void {
+    const m0 = this.messages;
     this.ensure(40);
     const at = this.len;
     this.header(at);
@@ -228,6 +266,7 @@ export class PacketWriter {
     }
     this.finishMessage(at);
     this.tag(at, exclude);
+    this.countExcluded(exclude, m0, this.prefixes, this.withdrawn);
   }
 
   /** ROUTE-REFRESH with an RFC 7313 subtype (1 BoRR, 2 EoRR). */

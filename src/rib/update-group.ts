@@ -58,8 +58,10 @@ export class GroupMember {
   eorrPending = false;
   /** Exports held (our own graceful restart): no catch-up until released. */
   held = false;
+  /** UPDATE messages, prefixes (announced or withdrawn) and withdrawn prefixes sent to this member. */
   updatesSent = 0;
   prefixesSent = 0;
+  withdrawnSent = 0;
   constructor(readonly peerIdx: number, readonly transport: MemberTransport) {}
 }
 
@@ -144,15 +146,23 @@ export class UpdateGroup {
       if (m.state !== 'live') continue;
       let bytes = w.bytesFor(m.peerIdx);
       const exc = delta.exceptions.get(m.peerIdx);
+      let ew: PacketWriter | null = null;
       if (exc !== undefined) {
-        const ew = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 64 + exc.length * 20);
+        ew = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 64 + exc.length * 20);
         ew.withdraw(exc, 0, exc.length);
         bytes = bytes.length === 0 ? ew.bytes() : Buffer.concat([bytes, ew.bytes()]);
       }
       if (bytes.length === 0) continue;
       this.stats.bytes += bytes.length;
-      m.updatesSent += w.messages;
-      m.prefixesSent += w.prefixes;
+      const own = w.countsFor(m.peerIdx);
+      m.updatesSent += own.messages;
+      m.prefixesSent += own.prefixes;
+      m.withdrawnSent += own.withdrawn;
+      if (ew !== null) {
+        m.updatesSent += ew.messages;
+        m.prefixesSent += ew.prefixes;
+        m.withdrawnSent += ew.withdrawn;
+      }
       const ok = m.transport.send(bytes);
       if (!ok && m.queuedSinceFull < 0) m.queuedSinceFull = 0;
       if (m.queuedSinceFull >= 0) {
@@ -213,8 +223,9 @@ export class UpdateGroup {
       const bytes = full.bytesFor(m.peerIdx);
       if (bytes.length > 0) {
         this.stats.bytes += bytes.length;
-        m.updatesSent += full.messages;
-        m.prefixesSent += full.prefixes;
+        const own = full.countsFor(m.peerIdx);
+        m.updatesSent += own.messages;
+        m.prefixesSent += own.prefixes;
         if (!m.transport.send(bytes)) m.waitingDrain = true;
       }
       if (m.waitingDrain) return false;
@@ -257,6 +268,7 @@ export class UpdateGroup {
       this.stats.prefixes += w.prefixes;
       m.updatesSent += w.messages;
       m.prefixesSent += w.prefixes;
+      m.withdrawnSent += w.withdrawn;
       if (!m.transport.send(w.bytes())) {
         m.waitingDrain = true;
         if (done) {

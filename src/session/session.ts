@@ -256,7 +256,13 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     if (!c || c.closed) return false;
     this.counters.messagesOut++;
     this.counters.bytesOut += buf.length;
-    if (buf[18] === MessageType.UPDATE) this.counters.updatesOut++;
+    // One buffer may carry many messages (an update group's flush): count each UPDATE by its header.
+    for (let o = 0; o + 19 <= buf.length;) {
+      const len = buf.readUInt16BE(o + 16);
+      if (buf[o + 18] === MessageType.UPDATE) this.counters.updatesOut++;
+      if (len < 19) break;
+      o += len;
+    }
     const ok = c.socket.write(buf);
     if (!ok && this.stuckTimer === null && c.socket.writableLength >= this.opts.outboundLimitBytes) this.watchStuck(c);
     return ok;

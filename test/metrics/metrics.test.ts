@@ -3,6 +3,7 @@ import { createMetricsRegistry } from '../../src/metrics/registry.js';
 import { startMetricsServer, parseListen } from '../../src/metrics/http-server.js';
 import type { MetricsModel, SessionMetricsView, DatastoreMetricsView } from '../../src/metrics/model.js';
 import { parsePromText, findSample } from '../helpers/prom-text.js';
+import { SessionExposition } from '../../src/metrics/session-text.js';
 
 function session(over: Partial<SessionMetricsView>): SessionMetricsView {
   return {
@@ -68,3 +69,28 @@ test('/metrics reports every session value read at scrape time; /healthz and /re
   t.is((await fetch(`${base}/readyz`)).status, 200);
   t.is((await fetch(`${base}/nope`)).status, 404);
 });
+
+test('per-session text: label values escaped, specials spelt as the format wants, one series per state', (t) => {
+  const ex = new SessionExposition();
+  const odd = { name: 'Node_"x"\\y', neighborAddress: 'fd00::1\nz', uptimeSeconds: NaN, writeQueueBytes: Infinity };
+  const text = ex.text([{ ...sessionForText(), ...odd }]);
+  t.true(text.includes('bgp_rr_session_up{name="Node_\\"x\\"\\\\y",family="ipv4",neighbor="fd00::1\\nz",peer_as="64512"} 1\n'));
+  t.true(text.includes('bgp_rr_session_uptime_seconds{name="Node_\\"x\\"\\\\y",family="ipv4",neighbor="fd00::1\\nz",peer_as="64512"} NaN\n'));
+  t.true(text.includes(',peer_as="64512"} +Inf\n'));
+  const samples = parsePromText(ex.text([sessionForText(), { ...sessionForText(), name: 'B', state: 'OpenSent' }]));
+  t.is(samples.filter((s) => s.name === 'bgp_rr_session_state').length, 12);
+  t.is(findSample(samples, 'bgp_rr_session_state', { name: 'B', state: 'OpenSent' })?.value, 1);
+  t.is(findSample(samples, 'bgp_rr_session_state', { name: 'B', state: 'Established' })?.value, 0);
+  // A reconfigured peer (new address) gets new labels, not the cached ones.
+  const moved = parsePromText(ex.text([{ ...sessionForText(), neighborAddress: '127.90.0.9' }]));
+  t.truthy(findSample(moved, 'bgp_rr_session_up', { neighbor: '127.90.0.9' }));
+  t.is(findSample(moved, 'bgp_rr_session_up', { neighbor: '127.90.0.2' }), undefined);
+});
+
+function sessionForText(): SessionMetricsView {
+  return {
+    name: 'A', family: 4, neighborAddress: '127.90.0.2', peerAs: 64512, state: 'Established', uptimeSeconds: 1,
+    prefixesReceived: 0, prefixesAccepted: 0, prefixesAdvertised: 0, updatesIn: 0, updatesOut: 0, withdrawsIn: 0,
+    withdrawsOut: 0, notificationsIn: 0, notificationsOut: 0, flaps: 0, writeQueueBytes: 0,
+  };
+}

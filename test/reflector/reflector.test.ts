@@ -426,3 +426,27 @@ test('ADD-PATH receive: several paths of one peer for a prefix compete; withdraw
   t.deepEqual(nh(b), ['100.64.1.1']);
   r.close();
 });
+
+test('export counters: each member is counted exactly what it received, its own routes excluded', async (t) => {
+  const { r, a, b, c } = await lab();
+  const before = { a: r.exportCounters(a.name, 4), b: r.exportCounters(b.name, 4) };
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.61.0.0/24', '10.61.1.0/24'] }));
+  r.handleUpdate(b, updateV4({ attrs: attrs({ nextHop: '100.64.1.2' }), nlri: ['10.62.0.0/24'] }));
+  await settle(r);
+  r.handleUpdate(a, updateV4({ withdrawn: ['10.61.1.0/24'] }));
+  await settle(r);
+  for (const [p, b0] of [[a, before.a], [b, before.b]] as const) {
+    const got = p.take().filter((x) => x.update !== undefined).map((x) => x.update!);
+    const s = summary(got);
+    const now = r.exportCounters(p.name, 4);
+    t.is(now.updates - b0.updates, got.length, `${p.name}: UPDATE messages`);
+    t.is(now.withdrawn - b0.withdrawn, s.withdrawn.length, `${p.name}: withdrawn prefixes`);
+    t.is(now.prefixes - b0.prefixes, s.announced.length + s.withdrawn.length, `${p.name}: prefixes`);
+  }
+  // a never gets its own routes or their withdrawal; b gets a's two, then the withdrawal.
+  t.is(r.exportCounters(a.name, 4).withdrawn - before.a.withdrawn, 0);
+  t.is(r.exportCounters(b.name, 4).withdrawn - before.b.withdrawn, 1);
+  t.true(r.exportCounters(c.name, 4).prefixes >= 4);
+  t.deepEqual(r.exportCounters('nobody', 4), { updates: 0, prefixes: 0, withdrawn: 0 });
+  r.close();
+});
