@@ -237,8 +237,10 @@ export interface FakeApiServerOptions {
   /** Requests without credentials act as "system:anonymous" (the API server's --anonymous-auth); else 401. */
   anonymous?: boolean;
   /**
-   * User → allowed "verb resource [namespace]" rules ("list nodes", "* leases", "get secrets kube-system", "*"):
-   * a rule with a namespace is a Role's (that namespace only). Users not listed may do nothing.
+   * User → allowed "verb resource [namespace [name]]" rules ("list nodes", "* leases", "get secrets kube-system",
+   * "watch secrets kube-system bgp-secrets", "*"): a rule with a namespace is a Role's (that namespace only), with a
+   * name it has resourceNames (a list or watch matches it only through a metadata.name field selector, as in the
+   * API server's RequestInfo). Users not listed may do nothing.
    */
   rbac?: Record<string, string[]>;
   /** Interval of BOOKMARK events on watches that asked for them. Default 1000 ms. */
@@ -366,7 +368,9 @@ export class FakeApiServer {
         const verb = verbOf(req.method ?? 'GET', name !== undefined, watch);
         rec.verb = verb;
         rec.resource = r.plural;
-        this.authorize(user, verb, r, namespace, name);
+        // A list/watch for one name (metadata.name field selector) is authorized as that name, as the API server does.
+        const authName = name ?? (verb === 'list' || verb === 'watch' ? exactName(query.fieldSelector) : undefined);
+        this.authorize(user, verb, r, namespace, authName);
         const body = chunks.length > 0 ? parseBody(Buffer.concat(chunks)) : undefined;
         if (verb === 'watch') {
           this.serveWatch(r, namespace, query, req, res, rec);
@@ -474,8 +478,8 @@ export class FakeApiServer {
     const rules = this.opts.rbac?.[user] ?? [];
     const ok = rules.some((rule) => {
       if (rule === '*') return true;
-      const [v, res, ns] = rule.split(' ');
-      return (v === '*' || v === verb) && (res === '*' || res === r.plural) && (ns === undefined || ns === namespace);
+      const [v, res, ns, only] = rule.split(' ');
+      return (v === '*' || v === verb) && (res === '*' || res === r.plural) && (ns === undefined || ns === namespace) && (only === undefined || only === name);
     });
     if (ok) return;
     const obj = name !== undefined ? `${qualified(r)} "${name}"` : qualified(r);
@@ -709,6 +713,12 @@ function toPartial(o: Obj): Obj {
 function withoutTypeMeta(o: Obj): Obj {
   const { apiVersion: _a, kind: _k, ...rest } = o;
   return rest as Obj;
+}
+
+/** The name a field selector pins down (a single metadata.name equality term), else undefined. */
+function exactName(selector: string | undefined): string | undefined {
+  const m = /^\s*metadata\.name\s*==?\s*([^,\s]+)\s*$/.exec(selector ?? '');
+  return m === null ? undefined : m[1];
 }
 
 /** Field selectors on metadata.name / metadata.namespace ("=", "==", "!="), as every resource supports. */

@@ -1,0 +1,101 @@
+// The RBAC manifest's rules, enforced by the fake API server, are enough for the Kubernetes datastore with a
+// BGP password Secret (and nothing wider): the Secret named in the Role is read in the pod's namespace, another
+// Secret gets a 403 that names it. The Deployment sets NAMESPACE from its own namespace, where the Role lives.
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { createKubernetesSource } from '../../src/datastore/kubernetes/kubernetes-source.js';
+import { FakeApiServer, FakeStore, type Obj } from '../kubernetes/fake-apiserver.js';
+import { bgpPeer, K, node, Recorder, tmpDir, writeKubeconfig } from '../kubernetes/helpers.js';
+import { makePki } from '../kubernetes/pki.js';
+
+const DIR = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
+const HOST = '127.81.2.1';
+const cleanups: Array<() => Promise<void>> = [];
+test.after.always(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+type Doc = Record<string, unknown>;
+const isObj = (v: unknown): v is Doc => typeof v === 'object' && v !== null && !Array.isArray(v);
+const list = (v: unknown): Doc[] => (Array.isArray(v) ? v.filter(isObj) : []);
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+const meta = (d: Doc | undefined): Doc => (isObj(d?.metadata) ? d.metadata : {});
+
+function docs(file: string): Doc[] {
+  return parseAllDocuments(readFileSync(DIR + file, 'utf8')).map((d) => d.toJS() as unknown).filter(isObj);
+}
+
+/** The fake server's rule strings ("verb resource [namespace [name]]") that the manifest grants to the account. */
+function grantedRules(rbac: Doc[], sa: string, saNamespace: string): string[] {
+  const out: string[] = [];
+  for (const b of rbac.filter((d) => d.kind === 'RoleBinding' || d.kind === 'ClusterRoleBinding')) {
+    if (!list(b.subjects).some((s) => s.kind === 'ServiceAccount' && s.name === sa && s.namespace === saNamespace)) continue;
+    const ref = isObj(b.roleRef) ? b.roleRef : {};
+    const ns = b.kind === 'RoleBinding' ? String(meta(b).namespace) : undefined;
+    const role = rbac.find((d) => d.kind === ref.kind && meta(d).name === ref.name && (ns === undefined || meta(d).namespace === ns));
+    for (const rule of list(role?.rules)) {
+      for (const verb of strings(rule.verbs)) {
+        for (const res of strings(rule.resources)) {
+          const names = strings(rule.resourceNames);
+          if (ns === undefined) out.push(`${verb} ${res}`);
+          else if (names.length === 0) out.push(`${verb} ${res} ${ns}`);
+          else for (const n of names) out.push(`${verb} ${res} ${ns} ${n}`);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+test('the manifest RBAC lets the reflector read its password Secret in its namespace, by name only', async (t) => {
+  const rbac = docs('rbac-route-reflector.yaml');
+  const deploy = docs('routereflector.yaml').find((d) => d.kind === 'Deployment');
+  const podNs = String(meta(deploy).namespace);
+  const pod = (((deploy?.spec as Doc).template as Doc).spec as Doc);
+  const sa = String(pod.serviceAccountName);
+  const rr = list(pod.containers).find((c) => String(c.image).includes('route-reflector'));
+  const nsEnv = list(rr?.env).find((e) => e.name === 'NAMESPACE');
+  t.is(((nsEnv?.valueFrom as Doc)?.fieldRef as Doc)?.fieldPath, 'metadata.namespace', 'NAMESPACE is the pod\'s own namespace');
+  const role = rbac.find((d) => d.kind === 'Role' && list(d.rules).some((r) => strings(r.resources).includes('secrets')));
+  t.is(meta(role).namespace, podNs, 'the Secret Role is in the pod\'s namespace');
+  t.false(
+    rbac.some((d) => d.kind === 'ClusterRole' && list(d.rules).some((r) => strings(r.resources).includes('secrets'))),
+    'no cluster-wide Secret access',
+  );
+
+  const user = `system:serviceaccount:${podNs}:${sa}`;
+  const rules = grantedRules(rbac, sa, podNs);
+  t.true(rules.includes(`watch secrets ${podNs} bgp-secrets`), rules.join('\n'));
+  const pki = makePki(HOST);
+  const store = new FakeStore();
+  store.create('nodes', node('n1', '10.0.1.1/24'));
+  const peer = bgpPeer('secured', '10.0.0.10', 64512);
+  (peer.spec as Doc).password = { secretKeyRef: { name: 'bgp-secrets', key: 'rr' } };
+  store.create('bgppeers', peer);
+  const other = bgpPeer('other', '10.0.0.11', 64512);
+  (other.spec as Doc).password = { secretKeyRef: { name: 'not-granted', key: 'rr' } };
+  store.create('bgppeers', other);
+  const secret = (name: string): Obj => ({ metadata: { name, namespace: podNs }, data: { rr: Buffer.from('pw').toString('base64') } });
+  store.create('secrets', secret('bgp-secrets'));
+  store.create('secrets', secret('not-granted'));
+  const server = await FakeApiServer.start(
+    { host: HOST, tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert }, tokens: { sa: user }, rbac: { [user]: rules } },
+    store,
+  );
+  cleanups.push(() => server.stop());
+  const kc = writeKubeconfig(tmpDir('kc-'), { server: server.url, caData: pki.caCert, token: 'sa' });
+  const src = createKubernetesSource({ kubeconfigPath: kc, register: false, ip: '10.0.0.10', initialBackoffMs: 50, maxBackoffMs: 300, secretNamespace: podNs });
+  cleanups.push(() => src.stop());
+  const rec = new Recorder();
+  await src.start(rec);
+  await rec.until('the granted password', (r) => r.keys.has(`${K}/global/peer_v4/10.0.0.10`));
+  t.is(JSON.parse(rec.keys.get(`${K}/global/peer_v4/10.0.0.10`)!).password, 'pw');
+  await rec.until('the 403 for the other Secret', (r) => r.problems.some((p) => p.includes('403')));
+  const forbidden = rec.problems.filter((p) => p.includes('403'));
+  t.is(forbidden.length, 1, forbidden.join('\n'));
+  t.regex(forbidden[0]!, /^list secrets \(metadata.name=not-granted\): 403 Forbidden: missing RBAC permission: verb "list" on resource "secrets" in API group "" at namespace kube-system/);
+  t.regex(forbidden[0]!, /secrets "not-granted" is forbidden/);
+  t.false(rec.keys.has(`${K}/global/peer_v4/10.0.0.11`), 'its peer stays withheld');
+});
