@@ -28,6 +28,8 @@ export interface ReflectorOptions {
   routerId: string;
   /** Slots decided / scanned per slice before yielding to the event loop. */
   sliceSize?: number;
+  /** Time budget of one processing slice in ms (default 10): fan-out and catch-up yield to I/O after it. */
+  sliceMs?: number;
   /** We come back from a restart with the R bit (BIRD -R): hold exports until peers' End-of-RIB. */
   restarting?: boolean;
   /** Longest we hold exports after our restart (ms); keep it below the restart time we advertise (120 s). */
@@ -118,6 +120,8 @@ export class Reflector {
   private readonly byName = new Map<string, PeerRec>();
   private nextGroupId = 1;
   private readonly slice: number;
+  /** Time one run() may take before it yields to I/O (ms). */
+  private readonly sliceMs: number;
   private scheduled = false;
   private readonly syncing = new Set<{ group: UpdateGroup; member: GroupMember }>();
   private readonly scan = new ScannedUpdate();
@@ -141,6 +145,7 @@ export class Reflector {
   constructor(opts: ReflectorOptions) {
     this.routerId = idFromDottedQuad(opts.routerId);
     this.slice = opts.sliceSize ?? 8192;
+    this.sliceMs = opts.sliceMs ?? 10;
     this.log = opts.log ?? peerLogger('reflector');
     this.restartSettleMs = opts.restartSettleMs ?? 5000;
     this.staleWaitMs = opts.staleWaitMs ?? 360_000;
@@ -580,26 +585,42 @@ export class Reflector {
     setImmediate(() => this.run());
   }
 
-  /** One slice: decide dirty prefixes, advise and deliver per group, then catch-up work; reschedules itself. */
+  /**
+   * One slice: finish queued fan-out, then decide dirty prefixes, advise and deliver per group, then catch-up
+   * work; reschedules itself. While a fan-out is behind, no new decisions are made: changes keep accumulating
+   * and go out coalesced in the next flush.
+   */
   run(): void {
     this.scheduled = false;
     if (this.closed) return;
     const t0 = performance.now();
+    const deadline = t0 + this.sliceMs;
     let more = false;
     if (!this.exportsHeld) {
-      for (const afi of AFIS) {
-        const t = this.tables[afi];
-        if (t.pendingDecisions === 0) continue;
-        const changed: number[] = [];
-        t.decide(this.slice, (s) => changed.push(s));
-        if (t.pendingDecisions > 0) more = true;
-        if (changed.length === 0) continue;
-        for (const g of this.groups[afi].values()) g.deliver(g.advise(changed, this.exporters.get(g) as Exporter));
-        for (const s of changed) if (t.bestPeer[s] < 0) t.releaseIfUnused(s);
+      let behind = false;
+      for (const afi of AFIS) for (const g of this.groups[afi].values()) if (!g.pump(deadline)) behind = true;
+      if (behind) more = true;
+      else {
+        for (const afi of AFIS) {
+          const t = this.tables[afi];
+          if (t.pendingDecisions === 0) continue;
+          const changed: number[] = [];
+          t.decide(this.slice, (s) => changed.push(s));
+          if (t.pendingDecisions > 0) more = true;
+          if (changed.length === 0) continue;
+          for (const g of this.groups[afi].values()) {
+            g.deliver(g.advise(changed, this.exporters.get(g) as Exporter), deadline);
+            if (g.fanoutPending) more = true;
+          }
+          for (const s of changed) if (t.bestPeer[s] < 0) t.releaseIfUnused(s);
+        }
       }
       let budget = this.slice;
+      let steps = 0;
       for (const e of this.syncing) {
         if (e.member.held) continue;
+        // At least one catch-up step per slice, so a zero budget still makes progress.
+        if (steps++ > 0 && performance.now() > deadline) { more = true; break; }
         if (e.group.syncStep(e.member, budget)) this.syncing.delete(e);
         else if (!e.member.waitingDrain) more = true;
         budget -= Math.max(1, Math.floor(this.slice / 4));
@@ -615,6 +636,7 @@ export class Reflector {
   get idle(): boolean {
     if (this.exportsHeld) return false;
     for (const afi of AFIS) if (this.tables[afi].pendingDecisions > 0) return false;
+    for (const afi of AFIS) for (const g of this.groups[afi].values()) if (g.fanoutPending) return false;
     for (const e of this.syncing) if (e.member.state !== 'live' && !e.member.waitingDrain) return false;
     return true;
   }

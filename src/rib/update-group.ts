@@ -65,6 +65,14 @@ export class GroupMember {
   constructor(readonly peerIdx: number, readonly transport: MemberTransport) {}
 }
 
+/** One encoded flush and the members it is owed to; `next` is the first not yet written. */
+interface FanoutJob {
+  w: PacketWriter;
+  exceptions: Map<number, PrefixKey[]>;
+  owed: GroupMember[];
+  next: number;
+}
+
 export interface SendStats {
   messages: number;
   prefixes: number;
@@ -82,6 +90,8 @@ export class UpdateGroup {
    */
   private fullTable: PacketWriter | null = null;
   readonly members = new Map<number, GroupMember>();
+  /** Encoded flushes not yet written to every member they are owed to (see deliver / pump). */
+  private readonly fanout: FanoutJob[] = [];
   readonly out: AdjRibOut;
   /** Flushes that produced bytes, and totals, for metrics. */
   readonly stats: SendStats = { messages: 0, prefixes: 0, bytes: 0 };
@@ -132,8 +142,13 @@ export class UpdateGroup {
     return delta;
   }
 
-  /** Encodes a delta once and writes it to every live member (minus its own routes). */
-  deliver(delta: Delta): PacketWriter | null {
+  /**
+   * Encodes a delta once and queues it for every member live now (minus its own routes), then writes as much
+   * of the queue as fits before `deadline` (performance.now() time; the rest goes on the next pump). Writing
+   * to a thousand sockets takes 10–20 ms, more when the machine is busy: slicing it keeps the event loop (and
+   * every session's keepalives) responsive.
+   */
+  deliver(delta: Delta, deadline = Infinity): PacketWriter | null {
     if (delta.empty) return null;
     const w = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 1024 + delta.changed * 8);
     const index = this.table.index;
@@ -142,38 +157,67 @@ export class UpdateGroup {
     if (w.size === 0 && delta.exceptions.size === 0) return w;
     this.stats.messages += w.messages;
     this.stats.prefixes += w.prefixes;
-    for (const m of this.members.values()) {
-      if (m.state !== 'live') continue;
-      let bytes = w.bytesFor(m.peerIdx);
-      const exc = delta.exceptions.get(m.peerIdx);
-      let ew: PacketWriter | null = null;
-      if (exc !== undefined) {
-        ew = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 64 + exc.length * 20);
-        ew.withdraw(exc, 0, exc.length);
-        bytes = bytes.length === 0 ? ew.bytes() : Buffer.concat([bytes, ew.bytes()]);
+    // Owed to exactly the members live at advise time: the others had the change noted for their catch-up.
+    const owed: GroupMember[] = [];
+    for (const m of this.members.values()) if (m.state === 'live') owed.push(m);
+    if (owed.length > 0) this.fanout.push({ w, exceptions: delta.exceptions, owed, next: 0 });
+    this.pump(deadline);
+    return w;
+  }
+
+  /** True while an encoded flush still has members to be written to. */
+  get fanoutPending(): boolean {
+    return this.fanout.length > 0;
+  }
+
+  /**
+   * Writes queued flushes, oldest first, until done (true) or past `deadline` (false; at least one member is
+   * written per call, so the queue always moves). A member owed a flush gets it even if it was blocked
+   * meanwhile: what was advised while it was live is not in its catch-up notes.
+   */
+  pump(deadline = Infinity): boolean {
+    while (this.fanout.length > 0) {
+      const job = this.fanout[0]!;
+      while (job.next < job.owed.length) {
+        const m = job.owed[job.next++]!;
+        if (this.members.get(m.peerIdx) === m) this.write(job, m);
+        if (job.next < job.owed.length && performance.now() > deadline) return false;
       }
-      if (bytes.length === 0) continue;
-      this.stats.bytes += bytes.length;
-      const own = w.countsFor(m.peerIdx);
-      m.updatesSent += own.messages;
-      m.prefixesSent += own.prefixes;
-      m.withdrawnSent += own.withdrawn;
-      if (ew !== null) {
-        m.updatesSent += ew.messages;
-        m.prefixesSent += ew.prefixes;
-        m.withdrawnSent += ew.withdrawn;
-      }
-      const ok = m.transport.send(bytes);
-      if (!ok && m.queuedSinceFull < 0) m.queuedSinceFull = 0;
-      if (m.queuedSinceFull >= 0) {
-        m.queuedSinceFull += bytes.length;
-        if (m.queuedSinceFull > this.lagLimit) {
-          m.state = 'blocked';
-          m.waitingDrain = true;
-        }
+      this.fanout.shift();
+    }
+    return true;
+  }
+
+  private write(job: FanoutJob, m: GroupMember): void {
+    const w = job.w;
+    let bytes = w.bytesFor(m.peerIdx);
+    const exc = job.exceptions.get(m.peerIdx);
+    let ew: PacketWriter | null = null;
+    if (exc !== undefined) {
+      ew = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 64 + exc.length * 20);
+      ew.withdraw(exc, 0, exc.length);
+      bytes = bytes.length === 0 ? ew.bytes() : Buffer.concat([bytes, ew.bytes()]);
+    }
+    if (bytes.length === 0) return;
+    this.stats.bytes += bytes.length;
+    const own = w.countsFor(m.peerIdx);
+    m.updatesSent += own.messages;
+    m.prefixesSent += own.prefixes;
+    m.withdrawnSent += own.withdrawn;
+    if (ew !== null) {
+      m.updatesSent += ew.messages;
+      m.prefixesSent += ew.prefixes;
+      m.withdrawnSent += ew.withdrawn;
+    }
+    const ok = m.transport.send(bytes);
+    if (!ok && m.queuedSinceFull < 0) m.queuedSinceFull = 0;
+    if (m.queuedSinceFull >= 0) {
+      m.queuedSinceFull += bytes.length;
+      if (m.queuedSinceFull > this.lagLimit && m.state === 'live') {
+        m.state = 'blocked';
+        m.waitingDrain = true;
       }
     }
-    return w;
   }
 
   join(m: GroupMember): void {
@@ -210,6 +254,9 @@ export class UpdateGroup {
     const budget = Math.max(1, Math.floor(budgetIn));
     if (m.state === 'live') return true;
     if (m.waitingDrain || m.held) return false;
+    // Catch-up sends the current state; a flush still queued is older and must not arrive after it. (The
+    // reflector only advises when the queue is empty, so this is a safeguard for other callers.)
+    if (this.fanout.length > 0) return false;
     if (m.state === 'blocked') {
       m.state = 'sync';
       m.scanCursor = -1;
