@@ -246,7 +246,15 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   };
   process.on('exit', cleanup);
-  for (let i = 0; i < 100 && Object.keys(await scrape()).length === 0; i++) await sleep(200);
+  // Ready = datastore applied and BGP listening (/readyz 200): clients that dial earlier would be refused.
+  const ready = async (): Promise<boolean> => {
+    try {
+      return (await fetch(`http://${RR}:${METRICS_PORT}/readyz`)).status === 200;
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 150 && !(await ready()); i++) await sleep(200);
 
   const ownLag = monitorEventLoopDelay({ resolution: 10 });
   ownLag.enable();
