@@ -77,8 +77,8 @@ export function nextHopOf(i: number): number {
   return (ipv4ToUint32('100.64.0.1') + i) >>> 0;
 }
 
-/** mulberry32: small, fast, good enough to spread prefixes and attributes. */
-function rng(seed: number): () => number {
+/** mulberry32: small, fast, good enough to spread prefixes and attributes (and to replay a test's interleaving). */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

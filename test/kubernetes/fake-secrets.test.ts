@@ -1,33 +1,19 @@
 // The fake API server's Secrets against real clients: kubectl create/apply (stringData merged into base64 data,
 // never stored)/get/delete in a namespace; bad base64, type changes and immutable Secrets refused as the API does.
 import test from 'ava';
-import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { KubeApiError, KubeClient } from '../../src/datastore/kubernetes/client.js';
 import { loadKubeConnection } from '../../src/datastore/kubernetes/kubeconfig.js';
 import { FakeApiServer, FakeStore } from './fake-apiserver.js';
-import { tmpDir, writeKubeconfig } from './helpers.js';
+import { kubectl, tmpDir, writeKubeconfig } from './helpers.js';
 import { makePki } from './pki.js';
 
-const run = promisify(execFile);
-const KUBECTL = process.env.KUBECTL ?? (existsSync('/opt/kubernetes-client/usr/bin/kubectl') ? '/opt/kubernetes-client/usr/bin/kubectl' : 'kubectl');
 const HOST = '127.81.4.1';
 const cleanups: Array<() => Promise<void>> = [];
 test.after.always(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
-
-async function kubectl(kc: string, home: string, args: string[]): Promise<{ ok: boolean; out: string }> {
-  try {
-    const r = await run(KUBECTL, args, { env: { ...process.env, KUBECONFIG: kc, HOME: home }, timeout: 20_000 });
-    return { ok: true, out: r.stdout + r.stderr };
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    return { ok: false, out: `${e.stdout ?? ''}${e.stderr ?? ''}${e.message}` };
-  }
-}
 
 test('Secrets through kubectl and the API rules for data, stringData, type and immutable', async (t) => {
   const pki = makePki(HOST);

@@ -1,34 +1,19 @@
 // The fake API server checked against the real client: kubectl get/apply/delete through HTTPS with a token,
 // while a KubernetesKeySource watches; kubectl's own 403 for a token without rights.
 import test from 'ava';
-import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { loadKubeConnection } from '../../src/datastore/kubernetes/kubeconfig.js';
 import { createKubernetesSource } from '../../src/datastore/kubernetes/kubernetes-source.js';
 import { FakeApiServer, FakeStore } from './fake-apiserver.js';
-import { K, node, Recorder, tmpDir, writeKubeconfig } from './helpers.js';
+import { K, kubectl, node, Recorder, tmpDir, writeKubeconfig } from './helpers.js';
 import { makePki } from './pki.js';
 
-const run = promisify(execFile);
 const HOST = '127.80.3.1';
-// Debian's kubernetes-client conflicts with other kubectl packages, so CI may unpack it under /opt.
-const KUBECTL = process.env.KUBECTL ?? (existsSync('/opt/kubernetes-client/usr/bin/kubectl') ? '/opt/kubernetes-client/usr/bin/kubectl' : 'kubectl');
 const cleanups: Array<() => Promise<void>> = [];
 test.after.always(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
-
-async function kubectl(kc: string, home: string, args: string[]): Promise<{ ok: boolean; out: string }> {
-  try {
-    const r = await run(KUBECTL, args, { env: { ...process.env, KUBECONFIG: kc, HOME: home }, timeout: 20_000 });
-    return { ok: true, out: r.stdout + r.stderr };
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    return { ok: false, out: `${e.stdout ?? ''}${e.stderr ?? ''}${e.message}` };
-  }
-}
 
 test('kubectl get/apply/delete through the fake API server; the source follows every change', async (t) => {
   const pki = makePki(HOST);

@@ -3,19 +3,15 @@
 // kubectl takes the session down (password mismatch), changing it back brings it up again. A node-specific peer
 // without a password on another node keeps its session through all of it.
 import test from 'ava';
-import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { md5Available } from '../../src/session/tcp-md5.js';
 import { birdc2, protocols, startBird2Node, startReflector, until, type Reflector } from '../hardening/lab.js';
 import type { Daemon } from '../session/daemons.js';
 import { FakeApiServer, FakeStore } from './fake-apiserver.js';
-import { bgpConfig, bgpPeer, node, tmpDir, writeKubeconfig } from './helpers.js';
+import { bgpConfig, bgpPeer, kubectl, node, tmpDir, writeKubeconfig } from './helpers.js';
 import { makePki } from './pki.js';
 
-const run = promisify(execFile);
-const KUBECTL = process.env.KUBECTL ?? (existsSync('/opt/kubernetes-client/usr/bin/kubectl') ? '/opt/kubernetes-client/usr/bin/kubectl' : 'kubectl');
 const API = '127.81.0.9';
 const RR = '127.81.0.1';
 const SECURED = '127.81.0.2';
@@ -29,16 +25,6 @@ test.after.always(async () => {
   await Promise.all([...daemons.map((d) => d.stop()), ...rrs.map((r) => r.stop())]);
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
-
-async function kubectl(kc: string, home: string, args: string[]): Promise<{ ok: boolean; out: string }> {
-  try {
-    const r = await run(KUBECTL, args, { env: { ...process.env, KUBECONFIG: kc, HOME: home }, timeout: 20_000 });
-    return { ok: true, out: r.stdout + r.stderr };
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    return { ok: false, out: `${e.stdout ?? ''}${e.stderr ?? ''}${e.message}` };
-  }
-}
 
 function secretYaml(password: string): string {
   return [

@@ -3,21 +3,9 @@
 // peer's view (the UPDATEs it received, applied in order) must end as exactly the other peers' current routes.
 import test from 'ava';
 import { Reflector } from '../../src/reflector/reflector.js';
-import { attrs, walkAttrs } from '../rib/helpers.js';
-import { updateV4 } from '../rib/helpers.js';
+import { attrs, updateV4, walkAttrs } from '../rib/helpers.js';
 import { FakePeer, neg, settle, ROUTER_ID } from './fake-peer.js';
-
-/** mulberry32: a small seeded generator, so a failing interleaving can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../bench/load/plan.js';
 
 const PEERS = 20;
 const ROUNDS = 400;
