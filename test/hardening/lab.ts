@@ -22,6 +22,18 @@ export interface Reflector {
   stop: () => Promise<void>;
 }
 
+/** Collects a child's stdout and stderr (the last ~2-4 MB) for assertions on its log. */
+export function keepOutput(proc: ChildProcess): () => string {
+  let out = '';
+  const keep = (d: Buffer): void => {
+    out += d.toString();
+    if (out.length > 4_000_000) out = out.slice(-2_000_000);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  return () => out;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -59,16 +71,10 @@ export function startReflector(ip: string, keys: Record<string, unknown>, env: N
     env: { ...process.env, IP: ip, DATASTORE_TYPE: 'file', DATASTORE_FILE: ds, SOCKET_DIR: dir, METRICS_LISTEN: 'off', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  const keep = (d: Buffer): void => {
-    out += d.toString();
-    if (out.length > 4_000_000) out = out.slice(-2_000_000);
-  };
-  proc.stdout?.on('data', keep);
-  proc.stderr?.on('data', keep);
+  const out = keepOutput(proc);
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   return {
-    proc, dir, ds, sock: path.join(dir, 'bird.ctl'), log: () => out, write,
+    proc, dir, ds, sock: path.join(dir, 'bird.ctl'), log: out, write,
     stop: async () => {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGKILL');

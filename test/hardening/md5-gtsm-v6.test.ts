@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BIRD2, BIRDC2 } from '../session/daemons.js';
-import { protocols, ROOT, sleep, until } from './lab.js';
+import { keepOutput, protocols, ROOT, sleep, until } from './lab.js';
 
 // fd85::/16 is used by no other test; the namespaces isolate it anyway.
 const NS_R = `rr85r-${process.pid}`;
@@ -89,16 +89,10 @@ function createLab(): void {
 function startIn(ns: string, name: string, cmd: string, args: string[], cwd: string, dir: string, socket: string, env: NodeJS.ProcessEnv = process.env): Proc {
   if (path.dirname(dir) !== os.tmpdir()) throw new Error(`${dir} is not a temporary directory`);
   const proc = spawn('/usr/sbin/ip', ['netns', 'exec', ns, cmd, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (d: Buffer): void => {
-    out += d.toString();
-    if (out.length > 4_000_000) out = out.slice(-2_000_000);
-  };
-  proc.stdout?.on('data', keep);
-  proc.stderr?.on('data', keep);
+  const out = keepOutput(proc);
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const p: Proc = {
-    name, proc, dir, socket, output: () => out,
+    name, proc, dir, socket, output: out,
     stop: async () => {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGKILL');
