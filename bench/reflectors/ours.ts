@@ -1,6 +1,8 @@
 // Our reflector under test: started as Calico would (env + a file datastore in which the reflector
-// is a global peer and every client is a host), via tsx from src/ or from dist/ when built.
-import { existsSync, writeFileSync } from 'node:fs';
+// is a global peer and every client is a host), from dist/ as the image runs it (built first when src/ is newer),
+// or through tsx from src/ with BENCH_OURS=tsx.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDaemon } from './proc.js';
@@ -22,10 +24,35 @@ export function calicoDatastore(cfg: RrConfig): Record<string, unknown> {
   return ds;
 }
 
-function entry(): { args: string[] } | undefined {
-  if (process.env.BENCH_OURS === 'dist' && existsSync(join(ROOT, 'dist/main.js'))) return { args: [join(ROOT, 'dist/main.js')] };
-  if (existsSync(join(ROOT, 'src/main.ts'))) return { args: ['--import=tsx', join(ROOT, 'src/main.ts')] };
-  if (existsSync(join(ROOT, 'dist/main.js'))) return { args: [join(ROOT, 'dist/main.js')] };
+/** True when every .ts file under src/ has its .js under dist/ at least as new (what `tsc` leaves after a build). */
+function distIsFresh(): boolean {
+  const walk = (dir: string): boolean => {
+    for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+      const rel = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (!walk(rel)) return false;
+      } else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
+        const out = join(ROOT, 'dist', rel.slice('src/'.length).replace(/\.ts$/, '.js'));
+        if (!existsSync(out) || statSync(out).mtimeMs < statSync(join(ROOT, rel)).mtimeMs) return false;
+      }
+    }
+    return true;
+  };
+  return walk('src');
+}
+
+let chosen: { args: string[]; how: string } | undefined;
+
+/** dist/main.js (what ships; compiled now if stale), or tsx with BENCH_OURS=tsx; decided once per run. */
+function entry(): { args: string[]; how: string } | undefined {
+  if (chosen !== undefined) return chosen;
+  const hasSrc = existsSync(join(ROOT, 'src/main.ts'));
+  if (process.env.BENCH_OURS === 'tsx' && hasSrc) return (chosen = { args: ['--import=tsx', join(ROOT, 'src/main.ts')], how: 'tsx' });
+  if (hasSrc && !distIsFresh()) {
+    const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { cwd: ROOT, encoding: 'utf8' });
+    if (tsc.status !== 0) throw new Error(`ours: dist/ is older than src/ and tsc failed:\n${tsc.stdout}${tsc.stderr}`);
+  }
+  if (existsSync(join(ROOT, 'dist/main.js'))) return (chosen = { args: [join(ROOT, 'dist/main.js')], how: 'dist' });
   return undefined;
 }
 
@@ -33,7 +60,7 @@ export const ours: ReflectorDriver = {
   name: 'ours',
   label: 'ours',
   unavailable: () => (entry() ? undefined : 'src/main.ts and dist/main.js do not exist yet'),
-  version: () => `node ${process.version}`,
+  version: () => `node ${process.version} (${entry()?.how ?? '?'})`,
   start: (cfg) => {
     const e = entry()!;
     const dsFile = join(cfg.workDir, 'datastore.json');
