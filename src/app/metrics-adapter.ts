@@ -21,6 +21,8 @@ export class MetricsAdapter implements MetricsModel {
       const spec = s.spec;
       const stats = this.d.reflector.routeStats(spec.name, spec.family);
       const c = this.d.reflector.peerCounters(spec.name);
+      // What the update group sent this session (UPDATE messages, withdrawn prefixes), counted once per flush.
+      const sent = this.d.reflector.exportCounters(spec.name, spec.family);
       const since = s.state === 'Established' && s.establishedSince !== null ? s.establishedSince : rec.since;
       return {
         name: spec.name,
@@ -33,9 +35,9 @@ export class MetricsAdapter implements MetricsModel {
         prefixesAccepted: Math.max(0, stats.imported - stats.filtered),
         prefixesAdvertised: stats.exported,
         updatesIn: s.counters.updatesIn,
-        updatesOut: s.counters.updatesOut,
+        updatesOut: sent.updates,
         withdrawsIn: c?.prefixesWithdrawn ?? 0,
-        withdrawsOut: this.d.reflector.exportCounters(spec.name, spec.family).withdrawn,
+        withdrawsOut: sent.withdrawn,
         notificationsIn: s.counters.notificationsIn,
         notificationsOut: s.counters.notificationsOut,
         flaps: rec.flaps,

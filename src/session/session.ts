@@ -51,7 +51,6 @@ export interface SessionCounters {
   bytesIn: number;
   bytesOut: number;
   updatesIn: number;
-  updatesOut: number;
   notificationsIn: number;
   notificationsOut: number;
   /** How many times the session reached Established. */
@@ -111,7 +110,7 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
   readonly spec: PeerSpec;
   readonly log: Logger;
   readonly counters: SessionCounters = {
-    messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, updatesIn: 0, updatesOut: 0,
+    messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, updatesIn: 0,
     notificationsIn: 0, notificationsOut: 0, establishedTransitions: 0,
   };
 
@@ -256,13 +255,6 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     if (!c || c.closed) return false;
     this.counters.messagesOut++;
     this.counters.bytesOut += buf.length;
-    // One buffer may carry many messages (an update group's flush): count each UPDATE by its header.
-    for (let o = 0; o + 19 <= buf.length;) {
-      const len = buf.readUInt16BE(o + 16);
-      if (buf[o + 18] === MessageType.UPDATE) this.counters.updatesOut++;
-      if (len < 19) break;
-      o += len;
-    }
     const ok = c.socket.write(buf);
     if (!ok && this.stuckTimer === null && c.socket.writableLength >= this.opts.outboundLimitBytes) this.watchStuck(c);
     return ok;
