@@ -16,6 +16,13 @@ export interface PacketSegment {
   exclude: number;
 }
 
+interface RunStart {
+  at: number;
+  messages: number;
+  prefixes: number;
+  withdrawn: number;
+}
+
 /** What a writer holds, in total or for one member. */
 export interface PacketCounts {
   messages: number;
@@ -59,14 +66,20 @@ export class PacketWriter {
     this.buf = b;
   }
 
-  /** Charges what was written since (m0, p0, w0) to the runs excluding `exclude`. */
-  private countExcluded(exclude: number, m0: number, p0: number, w0: number): void {
-    if (exclude === NO_EXCL) return;
+  /** Where a run starts: its offset and the counts so far (see finishRun). */
+  private startRun(): RunStart {
+    return { at: this.len, messages: this.messages, prefixes: this.prefixes, withdrawn: this.withdrawn };
+  }
+
+  /** Tags the bytes written since `run` with the peer they exclude, and charges that peer their counts. */
+  private finishRun(run: RunStart, exclude: number): void {
+    if (this.len > run.at) this.tag(run.at, exclude);
+    if (exclude === NO_EXCL || this.messages === run.messages) return;
     let c = this.excludedCounts.get(exclude);
     if (c === undefined) this.excludedCounts.set(exclude, (c = { messages: 0, prefixes: 0, withdrawn: 0 }));
-    c.messages += this.messages - m0;
-    c.prefixes += this.prefixes - p0;
-    c.withdrawn += this.withdrawn - w0;
+    c.messages += this.messages - run.messages;
+    c.prefixes += this.prefixes - run.prefixes;
+    c.withdrawn += this.withdrawn - run.withdrawn;
   }
 
   /** Messages and prefixes one member gets (everything but the runs that exclude it). */
@@ -130,9 +143,7 @@ export class PacketWriter {
       this.oversized += to - from;
       return;
     }
-    const segStart = this.len;
-    const m0 = this.messages;
-    const p0 = this.prefixes;
+    const run = this.startRun();
     const v4 = index.afi === AFI_IPV4 ? (index as PrefixIndexV4) : null;
     const v6 = v4 === null ? (index as PrefixIndexV6) : null;
     let i = from;
@@ -192,16 +203,12 @@ export class PacketWriter {
       }
       this.finishMessage(at);
     }
-    if (this.len > segStart) this.tag(segStart, exclude);
-    this.countExcluded(exclude, m0, p0, this.withdrawn);
+    this.finishRun(run, exclude);
   }
 
   /** Withdraws keys[from, to): IPv4 in the withdrawn routes field, IPv6 in MP_UNREACH_NLRI. */
   withdraw(keys: readonly PrefixKey[], from: number, to: number, exclude = NO_EXCL): void {
-    const segStart = this.len;
-    const m0 = this.messages;
-    const p0 = this.prefixes;
-    const w0 = this.withdrawn;
+    const run = this.startRun();
     let i = from;
     while (i < to) {
       this.ensure(this.maxLen);
@@ -242,14 +249,13 @@ export class PacketWriter {
       }
       this.finishMessage(at);
     }
-    this.withdrawn += this.prefixes - p0;
-    if (this.len > segStart) this.tag(segStart, exclude);
-    this.countExcluded(exclude, m0, p0, w0);
+    this.withdrawn += this.prefixes - run.prefixes;
+    this.finishRun(run, exclude);
   }
 
   /** End-of-RIB marker (RFC 4724 §2). */
   endOfRib(exclude = NO_EXCL): void {
-    const m0 = this.messages;
+    const run = this.startRun();
     this.ensure(40);
     const at = this.len;
     this.header(at);
@@ -265,12 +271,12 @@ export class PacketWriter {
       this.len = at + 29;
     }
     this.finishMessage(at);
-    this.tag(at, exclude);
-    this.countExcluded(exclude, m0, this.prefixes, this.withdrawn);
+    this.finishRun(run, exclude);
   }
 
   /** ROUTE-REFRESH with an RFC 7313 subtype (1 BoRR, 2 EoRR). */
   routeRefresh(subtype: number, exclude = NO_EXCL): void {
+    const run = this.startRun();
     this.ensure(23);
     const at = this.len;
     this.buf.fill(0xff, at, at + 16);
@@ -280,7 +286,7 @@ export class PacketWriter {
     this.buf[at + 21] = subtype;
     this.buf[at + 22] = 1;
     this.len = at + 23;
-    this.tag(at, exclude);
+    this.finishRun(run, exclude);
   }
 
   /** The bytes written so far (shares memory with the writer; do not write more afterwards). */
