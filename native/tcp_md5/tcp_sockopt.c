@@ -94,32 +94,27 @@ static napi_value set_md5_key(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* setMinTtl(fd, family, ttl): drop segments that arrive with a smaller TTL / hop limit (0 = off). */
-static napi_value set_min_ttl(napi_env env, napi_callback_info info) {
+/* (fd, family, value) from JS, then setsockopt of an int at the IPv4 or the IPv6 option by family. */
+static napi_value set_int_by_family(napi_env env, napi_callback_info info, int opt4, const char *name4, int opt6, const char *name6) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t fd, family, ttl;
-  if (argc < 3 || get_int(env, argv[0], &fd) || get_int(env, argv[1], &family) || get_int(env, argv[2], &ttl)) CHECK(napi_invalid_arg);
-  int v = ttl;
-  int rc = family == 4 ? setsockopt(fd, IPPROTO_IP, IP_MINTTL, &v, sizeof v)
-                       : setsockopt(fd, IPPROTO_IPV6, IPV6_MINHOPCOUNT, &v, sizeof v);
-  if (rc != 0) return throw_errno(env, family == 4 ? "setsockopt(IP_MINTTL)" : "setsockopt(IPV6_MINHOPCOUNT)", errno);
+  int32_t fd, family, value;
+  if (argc < 3 || get_int(env, argv[0], &fd) || get_int(env, argv[1], &family) || get_int(env, argv[2], &value)) CHECK(napi_invalid_arg);
+  int v = value;
+  int rc = family == 4 ? setsockopt(fd, IPPROTO_IP, opt4, &v, sizeof v) : setsockopt(fd, IPPROTO_IPV6, opt6, &v, sizeof v);
+  if (rc != 0) return throw_errno(env, family == 4 ? name4 : name6, errno);
   return NULL;
+}
+
+/* setMinTtl(fd, family, ttl): drop segments that arrive with a smaller TTL / hop limit (0 = off). */
+static napi_value set_min_ttl(napi_env env, napi_callback_info info) {
+  return set_int_by_family(env, info, IP_MINTTL, "setsockopt(IP_MINTTL)", IPV6_MINHOPCOUNT, "setsockopt(IPV6_MINHOPCOUNT)");
 }
 
 /* setTtl(fd, family, ttl): the TTL / hop limit of the segments we send. */
 static napi_value set_ttl(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t fd, family, ttl;
-  if (argc < 3 || get_int(env, argv[0], &fd) || get_int(env, argv[1], &family) || get_int(env, argv[2], &ttl)) CHECK(napi_invalid_arg);
-  int v = ttl;
-  int rc = family == 4 ? setsockopt(fd, IPPROTO_IP, IP_TTL, &v, sizeof v)
-                       : setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, sizeof v);
-  if (rc != 0) return throw_errno(env, family == 4 ? "setsockopt(IP_TTL)" : "setsockopt(IPV6_UNICAST_HOPS)", errno);
-  return NULL;
+  return set_int_by_family(env, info, IP_TTL, "setsockopt(IP_TTL)", IPV6_UNICAST_HOPS, "setsockopt(IPV6_UNICAST_HOPS)");
 }
 
 /* boundSocket(family, localAddress, localPort): a non-blocking, close-on-exec TCP socket bound to the
