@@ -5,6 +5,7 @@ import { Backoff, errorText, sleep } from './backoff.js';
 import { CALICO_BGP_PREFIX } from './calico-mapping.js';
 import { HttpClient, type HttpResponse, type TlsFiles } from './http-client.js';
 import { KeyPublisher } from './key-publisher.js';
+import { EndpointRing, SourceLoops } from './source-loops.js';
 import type { KeySource, KeySourceEvents } from './source.js';
 
 export interface RegistrationEntry {
@@ -104,64 +105,53 @@ export class OutageReporter {
 
 export class EtcdV2KeySource implements KeySource {
   readonly name: string;
-  private readonly endpoints: string[];
+  private readonly ring: EndpointRing;
   private readonly prefix: string;
   private readonly http: HttpClient;
   private readonly opts: EtcdV2Options;
-  private endpointIndex = 0;
-  private abort = new AbortController();
-  private loop: Promise<void> | undefined;
-  private regLoop: Promise<void> | undefined;
-  private regAbort = new AbortController();
+  private readonly loops = new SourceLoops();
   /** Whether the server offered the v2 API at the last probe (undefined = not known yet). */
   offered: boolean | undefined;
 
   constructor(options: EtcdV2Options) {
     if (options.endpoints.length === 0) throw new Error('etcdv2: no endpoints');
     this.opts = options;
-    this.endpoints = options.endpoints;
+    this.ring = new EndpointRing(options.endpoints);
     this.prefix = options.prefix ?? CALICO_BGP_PREFIX;
     this.http = new HttpClient(options.tls, options.auth);
-    this.name = `etcdv2:${this.endpoints.join(',')}`;
+    this.name = `etcdv2:${options.endpoints.join(',')}`;
   }
 
   private get endpoint(): string {
-    return this.endpoints[this.endpointIndex % this.endpoints.length] ?? '';
+    return this.ring.current;
   }
 
   /** Failover: the next request goes to the next endpoint. */
   private rotate(): void {
-    this.endpointIndex = (this.endpointIndex + 1) % this.endpoints.length;
+    this.ring.rotate();
   }
 
   private keysUrl(path: string, query = ''): string {
     return `${this.endpoint}/v2/keys${path}${query}`;
   }
 
-  /**
-   * Starts listing and watching in the background. Resolves after the first list succeeded or failed once,
-   * so a caller is never blocked by an etcd that is down (the loop keeps retrying).
-   */
+  /** Starts listing and watching in the background (see SourceLoops.start: the loop keeps retrying). */
   async start(events: KeySourceEvents): Promise<void> {
-    this.abort = new AbortController();
     const publisher = new KeyPublisher(events);
-    let firstAttempt!: () => void;
-    const attempted = new Promise<void>((r) => (firstAttempt = r));
-    this.loop = this.run(publisher, events, firstAttempt);
-    if (this.opts.registration !== undefined) this.regLoop = this.registerLoop(events);
-    await attempted;
+    await this.loops.start(
+      (firstAttempt) => this.run(publisher, events, firstAttempt),
+      this.opts.registration !== undefined ? () => this.registerLoop(events) : undefined,
+    );
   }
 
   async stop(): Promise<void> {
-    this.abort.abort();
-    this.regAbort.abort();
-    await this.loop;
-    await this.regLoop;
+    this.loops.abort();
+    await this.loops.join();
     this.http.close();
   }
 
   private async run(publisher: KeyPublisher, events: KeySourceEvents, firstAttempt: () => void): Promise<void> {
-    const signal = this.abort.signal;
+    const signal = this.loops.watchSignal;
     const backoff = new Backoff(this.opts.backoffInitialMs ?? 250, this.opts.backoffMaxMs ?? 5000);
     const outage = new OutageReporter(events, this.name);
     let notOfferedReported = false;
@@ -290,7 +280,7 @@ export class EtcdV2KeySource implements KeySource {
   private async registerLoop(events: KeySourceEvents): Promise<void> {
     const reg = this.opts.registration;
     if (reg === undefined) return;
-    const signal = this.regAbort.signal;
+    const signal = this.loops.registrationSignal;
     const backoff = new Backoff(this.opts.backoffInitialMs ?? 250, this.opts.backoffMaxMs ?? 5000);
     const outage = new OutageReporter(events, `${this.name} registration`);
     let written = false;
@@ -345,11 +335,10 @@ export class EtcdV2KeySource implements KeySource {
   /** Removes our registration keys (only if they still hold our value) and stops refreshing them. */
   async deregister(): Promise<void> {
     const reg = this.opts.registration;
-    this.regAbort.abort();
-    await this.regLoop;
+    await this.loops.stopRegistration();
     if (reg === undefined || this.offered === false) return;
     for (const entry of reg.entries) {
-      for (let attempt = 0; attempt < this.endpoints.length; attempt++) {
+      for (let attempt = 0; attempt < this.ring.endpoints.length; attempt++) {
         try {
           const query = `?${new URLSearchParams({ prevValue: entry.value }).toString()}`;
           const res = await this.http.request(this.keysUrl(entry.key, query), {

@@ -10,6 +10,7 @@ import { CALICO_V3_KINDS, CALICO_V3_PREFIX, parseV3Key, translateV3Resource, typ
 import { OutageReporter, type RegistrationEntry } from './etcdv2-source.js';
 import type { TlsFiles } from './http-client.js';
 import { KeyPublisher } from './key-publisher.js';
+import { EndpointRing, SourceLoops } from './source-loops.js';
 import type { KeySource, KeySourceEvents } from './source.js';
 
 export interface EtcdV3Options {
@@ -91,14 +92,11 @@ export class EtcdV3KeySource implements KeySource {
   private readonly opts: EtcdV3Options;
   /** The client of the current list+watch cycle (one endpoint, so failover goes through them in order). */
   private cycleClient: Etcd3 | undefined;
-  private endpointIndex = 0;
+  private readonly ring: EndpointRing;
   /** A client over every endpoint for the registration lease (etcd3 retries a call on the next endpoint). */
   private regClient: Etcd3 | undefined;
   private readonly prefixes: string[];
-  private abort = new AbortController();
-  private regAbort = new AbortController();
-  private loop: Promise<void> | undefined;
-  private regLoop: Promise<void> | undefined;
+  private readonly loops = new SourceLoops();
   private lease: Lease | undefined;
   private stopWatch: (() => void) | undefined;
 
@@ -106,41 +104,39 @@ export class EtcdV3KeySource implements KeySource {
     if (options.endpoints.length === 0) throw new Error('etcdv3: no endpoints');
     this.opts = options;
     this.name = `etcdv3:${options.endpoints.join(',')}`;
+    this.ring = new EndpointRing(options.endpoints);
     this.prefixes = [`${CALICO_BGP_PREFIX}/`];
     if (options.resources ?? true) for (const kind of CALICO_V3_KINDS) this.prefixes.push(`${CALICO_V3_PREFIX}/${kind}/`);
   }
 
   private get endpoint(): string {
-    return this.opts.endpoints[this.endpointIndex] ?? '';
+    return this.ring.current;
   }
 
   private rotate(): void {
-    this.endpointIndex = (this.endpointIndex + 1) % this.opts.endpoints.length;
+    this.ring.rotate();
   }
 
+  /** Starts listing and watching in the background (see SourceLoops.start: the loop keeps retrying). */
   async start(events: KeySourceEvents): Promise<void> {
-    this.abort = new AbortController();
     const publisher = new KeyPublisher(events);
-    let firstAttempt!: () => void;
-    const attempted = new Promise<void>((r) => (firstAttempt = r));
-    this.loop = this.run(publisher, events, firstAttempt);
-    if (this.opts.registration !== undefined) this.regLoop = this.registerLoop(events);
-    await attempted;
+    await this.loops.start(
+      (firstAttempt) => this.run(publisher, events, firstAttempt),
+      this.opts.registration !== undefined ? () => this.registerLoop(events) : undefined,
+    );
   }
 
   async stop(): Promise<void> {
-    this.abort.abort();
-    this.regAbort.abort();
+    this.loops.abort();
     this.stopWatch?.();
-    await this.loop;
-    await this.regLoop;
+    await this.loops.join();
     this.lease?.release();
     this.cycleClient?.close();
     this.regClient?.close();
   }
 
   private async run(publisher: KeyPublisher, events: KeySourceEvents, firstAttempt: () => void): Promise<void> {
-    const signal = this.abort.signal;
+    const signal = this.loops.watchSignal;
     const backoff = new Backoff(this.opts.backoffInitialMs ?? 250, this.opts.backoffMaxMs ?? 5000);
     const outage = new OutageReporter(events, this.name);
     while (!signal.aborted) {
@@ -248,7 +244,7 @@ export class EtcdV3KeySource implements KeySource {
   private async registerLoop(events: KeySourceEvents): Promise<void> {
     const reg = this.opts.registration;
     if (reg === undefined) return;
-    const signal = this.regAbort.signal;
+    const signal = this.loops.registrationSignal;
     const backoff = new Backoff(this.opts.backoffInitialMs ?? 250, this.opts.backoffMaxMs ?? 5000);
     const outage = new OutageReporter(events, `${this.name} registration`);
     while (!signal.aborted) {
@@ -282,8 +278,7 @@ export class EtcdV3KeySource implements KeySource {
 
   /** Revokes the lease, which deletes our registration keys at once. */
   async deregister(): Promise<void> {
-    this.regAbort.abort();
-    await this.regLoop;
+    await this.loops.stopRegistration();
     const lease = this.lease;
     this.lease = undefined;
     if (lease === undefined) return;
