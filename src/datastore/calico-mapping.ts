@@ -253,62 +253,61 @@ function familyCandidates(
 
   // Step D before C so that a host that is both kinds keeps its node-specific session (see desiredPeers).
   for (const host of parsed.hosts) {
-    let chosen: { key: string; as: number; password?: string; security?: EntrySecurity } | undefined;
-    for (const [key, value] of host.peers[family]) {
-      const entry = clientEntry(key, value, family, own, problems);
-      if (entry === undefined) continue;
-      if (chosen !== undefined) {
-        problems.push({ key, reason: `second node-specific peer entry for this reflector on host ${host.name}; ${chosen.key} used` });
-        continue;
-      }
-      chosen = { key, ...entry };
-    }
+    const chosen = firstClientEntry(host.peers[family], family, own, problems, `second node-specific peer entry for this reflector on host ${host.name}`);
     if (chosen === undefined) continue;
     const nip = hostAddress(host, family, own, problems);
     if (nip === undefined) continue;
-    const c: Candidate = {
-      kind: 'node',
-      neighbor: nip.address,
-      peerAs: chosen.as,
-      key: nip.key,
-      sourceKeys: [chosen.key, nip.key],
-      host: host.name,
-    };
-    if (chosen.password !== undefined) c.password = chosen.password;
-    if (chosen.security !== undefined) c.security = chosen.security;
-    list.push(c);
+    list.push(clientCandidate('node', chosen, nip, host.name));
   }
 
   // Step C: a global peer entry naming us → a client session with every host.
-  let global: { key: string; as: number; password?: string; security?: EntrySecurity } | undefined;
-  for (const [key, value] of parsed.globalPeers[family]) {
-    const entry = clientEntry(key, value, family, own, problems);
-    if (entry === undefined) continue;
-    if (global !== undefined) {
-      problems.push({ key, reason: `second global peer entry for this reflector; ${global.key} used` });
-      continue;
-    }
-    global = { key, ...entry };
-  }
+  const global = firstClientEntry(parsed.globalPeers[family], family, own, problems, 'second global peer entry for this reflector');
   if (global !== undefined) {
     for (const host of parsed.hosts) {
       const hasNodeSession = list.some((c) => c.kind === 'node' && c.host === host.name);
       const nip = hostAddress(host, family, own, hasNodeSession ? [] : problems);
       if (nip === undefined) continue;
-      const c: Candidate = {
-        kind: 'global',
-        neighbor: nip.address,
-        peerAs: global.as,
-        key: nip.key,
-        sourceKeys: [global.key, nip.key],
-        host: host.name,
-      };
-      if (global.password !== undefined) c.password = global.password;
-      if (global.security !== undefined) c.security = global.security;
-      list.push(c);
+      list.push(clientCandidate('global', global, nip, host.name));
     }
   }
   return { list, clusterId };
+}
+
+/** A peer entry naming this reflector, with the key it came from. */
+interface ChosenEntry {
+  key: string;
+  as: number;
+  password?: string;
+  security?: EntrySecurity;
+}
+
+/** The first valid peer entry naming us; a further one is a problem (`second`, with the key used). */
+function firstClientEntry(
+  entries: Iterable<[string, string]>,
+  family: 4 | 6,
+  own: string,
+  problems: MappingProblem[],
+  second: string,
+): ChosenEntry | undefined {
+  let chosen: ChosenEntry | undefined;
+  for (const [key, value] of entries) {
+    const entry = clientEntry(key, value, family, own, problems);
+    if (entry === undefined) continue;
+    if (chosen !== undefined) {
+      problems.push({ key, reason: `${second}; ${chosen.key} used` });
+      continue;
+    }
+    chosen = { key, ...entry };
+  }
+  return chosen;
+}
+
+/** A client session (node-specific or global) with one host, from the entry that asked for it. */
+function clientCandidate(kind: 'node' | 'global', entry: ChosenEntry, nip: { address: string; key: string }, host: string): Candidate {
+  const c: Candidate = { kind, neighbor: nip.address, peerAs: entry.as, key: nip.key, sourceKeys: [entry.key, nip.key], host };
+  if (entry.password !== undefined) c.password = entry.password;
+  if (entry.security !== undefined) c.security = entry.security;
+  return c;
 }
 
 /** The `ip` of an rr entry, canonical; problems for unparsable JSON, missing, empty or invalid addresses. */
