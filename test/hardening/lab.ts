@@ -160,7 +160,12 @@ protocol bgp ${name} {
 
 /** Linux TcpExt counters (/proc/net/netstat), e.g. TCPMD5Failure, TCPMD5NotFound, TCPMD5Unexpected. */
 export function tcpExt(): Record<string, number> {
-  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  return parseTcpExt(readFileSync('/proc/net/netstat', 'utf8'));
+}
+
+/** The TcpExt section of /proc/net/netstat text (pairs of lines: names, then values). */
+export function parseTcpExt(text: string): Record<string, number> {
+  const lines = text.split('\n');
   const out: Record<string, number> = {};
   for (let i = 0; i + 1 < lines.length; i += 2) {
     const names = lines[i]!.split(/\s+/);

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BIRD2, BIRDC2 } from '../session/daemons.js';
-import { keepOutput, protocols, ROOT, sleep, until } from './lab.js';
+import { keepOutput, parseTcpExt, protocols, ROOT, sleep, until } from './lab.js';
 
 // fd85::/16 is used by no other test; the namespaces isolate it anyway.
 const NS_R = `rr85r-${process.pid}`;
@@ -197,15 +197,7 @@ function birdc(p: Proc, ...args: string[]): string {
 /** The TcpExt counters (/proc/net/netstat) of a namespace: TCPMD5Failure, TCPMD5NotFound, TCPMinTTLDrop, … */
 function tcpExtIn(ns: string): Record<string, number> {
   const r = spawnSync('/usr/sbin/ip', ['netns', 'exec', ns, 'cat', '/proc/net/netstat'], { encoding: 'utf8', timeout: 5000 });
-  const lines = (r.stdout ?? '').split('\n');
-  const out: Record<string, number> = {};
-  for (let i = 0; i + 1 < lines.length; i += 2) {
-    const names = lines[i]!.split(/\s+/);
-    const vals = lines[i + 1]!.split(/\s+/);
-    if (names[0] !== 'TcpExt:') continue;
-    for (let j = 1; j < names.length; j++) out[names[j]!] = Number(vals[j]);
-  }
-  return out;
+  return parseTcpExt(r.stdout ?? '');
 }
 
 const nodeSession = (a: string): string => `Node_${v6Name(a)}`;
