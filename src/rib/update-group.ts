@@ -9,7 +9,7 @@ import type { AttrTable } from './attr-intern.js';
 import type { RouteTable } from './loc-rib.js';
 import type { PrefixKey } from './prefix-key.js';
 import { AdjRibOut, Delta, adviseSlot, type Exporter } from './update-group-adv.js';
-import { PacketWriter } from './update-group-packet.js';
+import { PacketWriter, type PacketCounts } from './update-group-packet.js';
 
 export interface ExportSignature {
   afi: Afi;
@@ -63,6 +63,13 @@ export class GroupMember {
   prefixesSent = 0;
   withdrawnSent = 0;
   constructor(readonly peerIdx: number, readonly transport: MemberTransport) {}
+
+  /** Counts what was just sent to this member. */
+  charge(c: PacketCounts): void {
+    this.updatesSent += c.messages;
+    this.prefixesSent += c.prefixes;
+    this.withdrawnSent += c.withdrawn;
+  }
 }
 
 /** One encoded flush and the members it is owed to; `next` is the first not yet written. */
@@ -200,15 +207,8 @@ export class UpdateGroup {
     }
     if (bytes.length === 0) return;
     this.stats.bytes += bytes.length;
-    const own = w.countsFor(m.peerIdx);
-    m.updatesSent += own.messages;
-    m.prefixesSent += own.prefixes;
-    m.withdrawnSent += own.withdrawn;
-    if (ew !== null) {
-      m.updatesSent += ew.messages;
-      m.prefixesSent += ew.prefixes;
-      m.withdrawnSent += ew.withdrawn;
-    }
+    m.charge(w.countsFor(m.peerIdx));
+    if (ew !== null) m.charge(ew);
     const ok = m.transport.send(bytes);
     if (!ok && m.queuedSinceFull < 0) m.queuedSinceFull = 0;
     if (m.queuedSinceFull >= 0) {
@@ -270,9 +270,7 @@ export class UpdateGroup {
       const bytes = full.bytesFor(m.peerIdx);
       if (bytes.length > 0) {
         this.stats.bytes += bytes.length;
-        const own = full.countsFor(m.peerIdx);
-        m.updatesSent += own.messages;
-        m.prefixesSent += own.prefixes;
+        m.charge(full.countsFor(m.peerIdx));
         if (!m.transport.send(bytes)) m.waitingDrain = true;
       }
       if (m.waitingDrain) return false;
@@ -313,9 +311,7 @@ export class UpdateGroup {
       this.stats.bytes += w.size;
       this.stats.messages += w.messages;
       this.stats.prefixes += w.prefixes;
-      m.updatesSent += w.messages;
-      m.prefixesSent += w.prefixes;
-      m.withdrawnSent += w.withdrawn;
+      m.charge(w);
       if (!m.transport.send(w.bytes())) {
         m.waitingDrain = true;
         if (done) {
