@@ -1,0 +1,76 @@
+// Per-run loopback addresses and OS-chosen ports for the tests, so that no two test processes (nor a daemon
+// left behind by an aborted run) ever meet on an address or a port.
+//
+// A test file claims a /24 inside 127/8 at random and holds it by listening on a sentinel address of that
+// block (`.250`, port CLAIM_PORT). Another live process that drew the same block finds the sentinel taken
+// and draws again; when a process dies, even by SIGKILL, the kernel frees the sentinel and so the block.
+// Daemons inside the block may then use fixed well-known ports (BGP's 179): the address is theirs alone.
+import { randomInt } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
+
+const CLAIM_HOST = 250;
+const CLAIM_PORT = 65_250;
+const MAX_DRAWS = 64;
+
+export interface LoopbackNet {
+  /** The three leading octets, e.g. `127.143.9`. */
+  readonly prefix: string;
+  /** The address `prefix.n` (1 ≤ n ≤ 249; 250 holds the claim). */
+  host(n: number): string;
+}
+
+const held: Server[] = [];
+
+function listen(server: Server, host: string, port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') resolve(false);
+      else reject(err);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve(true);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ host, port, exclusive: true });
+  });
+}
+
+/**
+ * Claims a loopback /24 for this process (127.2.0.0 … 127.254.255.0; 127.0.0.0/16 and 127.1/16 are left to
+ * the host). Held until the process exits.
+ */
+export async function claimLoopbackNet(): Promise<LoopbackNet> {
+  for (let draw = 0; draw < MAX_DRAWS; draw++) {
+    const prefix = `127.${randomInt(2, 255)}.${randomInt(0, 256)}`;
+    const server = createServer((s) => s.destroy());
+    if (await listen(server, `${prefix}.${CLAIM_HOST}`, CLAIM_PORT)) {
+      server.unref();
+      held.push(server);
+      return {
+        prefix,
+        host(n: number): string {
+          if (!Number.isInteger(n) || n < 1 || n >= CLAIM_HOST) throw new RangeError(`host number ${n} outside 1..${CLAIM_HOST - 1}`);
+          return `${prefix}.${n}`;
+        },
+      };
+    }
+    server.close();
+  }
+  throw new Error(`no free loopback /24 after ${MAX_DRAWS} draws`);
+}
+
+/** A TCP port the OS reports free on `host` right now (bound to port 0, then released). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port: 0, exclusive: true }, () => resolve());
+  });
+  const addr = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (addr === null || typeof addr === 'string') throw new Error('no port from the OS');
+  return addr.port;
+}
