@@ -11,7 +11,7 @@ if [ ! -f /usr/sbin/policy-rc.d ]; then
   chmod +x /usr/sbin/policy-rc.d
 fi
 
-PKGS=(bird gobgpd exabgp frr etcd-server etcd-client tshark prometheus-bird-exporter iproute2 libssh-4 libreadline8 curl)
+PKGS=(bird gobgpd exabgp frr openbgpd etcd-server etcd-client tshark prometheus-bird-exporter iproute2 libssh-4 libreadline8 curl)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -39,7 +39,9 @@ if [ ! -x /opt/kubernetes-client/usr/bin/kubectl ]; then
   rm -rf "$tmp"
 fi
 
-# Packaged daemons must not be running (a package may have started one despite policy-rc.d).
-for d in bird bird6 bgpd zebra gobgpd etcd; do pkill -x "$d" 2>/dev/null || true; done
+# Packaged daemons must not be running (a package may have started one despite policy-rc.d). Only those whose
+# parent is init, as a package's start script leaves them: daemons that tests (ours or a concurrent run's) started
+# are their children and are left alone.
+for d in bird bird6 bgpd zebra gobgpd etcd; do pkill -x -P 1 "$d" 2>/dev/null || true; done
 /opt/bird2/usr/sbin/bird --version 2>&1 | head -1
 bird --version 2>&1 | head -1
