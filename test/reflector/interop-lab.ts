@@ -5,7 +5,7 @@
 // reports what it received from the reflector in its *own* terms (its CLI's JSON or text), normalised here to
 // one RouteView so the test compares every daemon's view with what the originating daemon was told to send.
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,21 @@ const BGPCTL = '/usr/sbin/bgpctl';
 const PYTHON = '/usr/bin/python3';
 /** OpenBGPD's unprivileged processes chroot into the home of _openbgpd; only systemd's unit creates it. */
 export const OPENBGPD_CHROOT = '/run/openbgpd';
+
+/**
+ * Fails loudly, naming what is missing, when a daemon or tool of this lab is not installed: these tests never
+ * skip; `.ci/install-debian.sh` installs all of them.
+ */
+export function checkInstalled(): void {
+  const tools: [string, string][] = [
+    [BIRD2, 'bird2 (unpacked into /opt/bird2)'], [BIRDC2, 'bird2 (unpacked into /opt/bird2)'], [GOBGPD, 'gobgpd'], [GOBGP, 'gobgpd'],
+    [EXABGP, 'exabgp'], [PYTHON, 'python3 (exabgp)'], [FRR_BGPD, 'frr'], [VTYSH, 'frr'], [OPENBGPD, 'openbgpd'], [BGPCTL, 'openbgpd'],
+  ];
+  const missing = tools.filter(([file]) => !existsSync(file)).map(([file, pkg]) => `${file} (package ${pkg})`);
+  // The package's sysusers entry creates the user OpenBGPD's engines drop to; without it bgpd exits at once.
+  if (!/^_openbgpd:/m.test(readFileSync('/etc/passwd', 'utf8'))) missing.push('user _openbgpd (package openbgpd)');
+  if (missing.length > 0) throw new Error(`interop lab needs ${missing.join(', ')}: run bash .ci/install-debian.sh as root`);
+}
 
 /** What one client announces (and so what every other client must see, plus the reflector's attributes). */
 export interface Announce {

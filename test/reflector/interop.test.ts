@@ -8,7 +8,7 @@ import test from 'ava';
 import { claimLoopbackNet, freePort } from '../helpers/net.js';
 import { until } from '../helpers/until.js';
 import {
-  clientKeys, expectedView, gobgpAnnounce, startBird2Client, startExabgpClient, startFrrClient, startGobgpClient, startOpenbgpdClient,
+  checkInstalled, clientKeys, expectedView, gobgpAnnounce, startBird2Client, startExabgpClient, startFrrClient, startGobgpClient, startOpenbgpdClient,
   startReflector, type Announce, type Client, type Proc, type RouteView,
 } from './interop-lab.js';
 
@@ -36,15 +36,24 @@ async function views(): Promise<Map<Client, Map<string, RouteView>>> {
   return out;
 }
 
+/** Each client's view, or why it could not be read yet (a daemon still starting has no CLI socket). */
+async function tryViews(): Promise<Map<Client, Map<string, RouteView> | Error>> {
+  const out = new Map<Client, Map<string, RouteView> | Error>();
+  await Promise.all(clients.map(async (c) => out.set(c, await c.view().catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))))));
+  return out;
+}
+
 /** Waits until every client's view holds exactly the prefixes `present(client)`; the error says who lacks what. */
 async function converge(what: string, present: (c: Client) => string[], ms: number): Promise<void> {
   let last = '';
   try {
     await until(what, async () => {
-      const v = await views();
+      const v = await tryViews();
       const wrong = clients.flatMap((c) => {
+        const view = v.get(c);
+        if (view instanceof Error) return [`${c.impl}: ${view.message}`];
         const want = present(c).sort();
-        const have = [...(v.get(c)?.keys() ?? [])].sort();
+        const have = [...(view?.keys() ?? [])].sort();
         return want.join() === have.join() ? [] : [`${c.impl} has [${have.join(', ')}], wants [${want.join(', ')}]`];
       });
       last = wrong.join('; ');
@@ -60,6 +69,7 @@ const others = (c: Client, withdrawn: ReadonlySet<string>): string[] =>
   clients.filter((o) => o !== c && !withdrawn.has(o.spec.prefix)).map((o) => o.spec.prefix);
 
 test.before(async () => {
+  checkInstalled();
   const t0 = Date.now();
   const net = await claimLoopbackNet();
   const rr = net.host(1);
