@@ -39,9 +39,12 @@ if [ ! -x /opt/kubernetes-client/usr/bin/kubectl ]; then
   rm -rf "$tmp"
 fi
 
-# Packaged daemons must not be running (a package may have started one despite policy-rc.d). Only those whose
-# parent is init, as a package's start script leaves them: daemons that tests (ours or a concurrent run's) started
-# are their children and are left alone.
-for d in bird bird6 bgpd zebra gobgpd etcd; do pkill -x -P 1 "$d" 2>/dev/null || true; done
+# Packaged daemons must not be running (a package may have started one despite policy-rc.d). Only the daemons of
+# packages this run installed, and only those whose parent is init, as a package's start script leaves them:
+# re-running the script never touches daemons that tests (ours or a concurrent run's) started.
+declare -A DAEMONS=([bird]="bird bird6" [frr]="bgpd zebra watchfrr" [openbgpd]="bgpd" [gobgpd]="gobgpd" [etcd-server]="etcd")
+for p in "${missing[@]}"; do
+  for d in ${DAEMONS[$p]:-}; do pkill -x -P 1 "$d" 2>/dev/null || true; done
+done
 /opt/bird2/usr/sbin/bird --version 2>&1 | head -1
 bird --version 2>&1 | head -1
