@@ -1,11 +1,12 @@
 // Test lab for the hardening tests: the reflector as a child process (node --import=tsx src/main.ts) on a file
 // datastore, and BIRD 2 Calico nodes with extra session options (password, ttl security), all on loopback.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BIRD2, BIRDC2, type Daemon } from '../session/daemons.js';
+import { spawnChild } from '../helpers/child.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const AS = 64512;
@@ -58,7 +59,8 @@ export function clusterKeys(rr: string, hosts: Record<string, string>, peerEntry
   return keys;
 }
 
-export function startReflector(ip: string, keys: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Reflector {
+/** The reflector with exactly these variables (and `env`) in its environment; inside `netns` if given. */
+export function startReflector(ip: string, keys: Record<string, unknown>, env: Record<string, string> = {}, netns?: string): Reflector {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rr-hard-'));
   const ds = path.join(dir, 'datastore.json');
   const write = (k: Record<string, unknown>): void => {
@@ -66,10 +68,10 @@ export function startReflector(ip: string, keys: Record<string, unknown>, env: N
     spawnSync('mv', [`${ds}.tmp`, ds]);
   };
   write(keys);
-  const proc = spawn(process.execPath, ['--import=tsx', 'src/main.ts'], {
+  const proc = spawnChild(process.execPath, ['--import=tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, IP: ip, DATASTORE_TYPE: 'file', DATASTORE_FILE: ds, SOCKET_DIR: dir, METRICS_LISTEN: 'off', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { IP: ip, DATASTORE_TYPE: 'file', DATASTORE_FILE: ds, SOCKET_DIR: dir, METRICS_LISTEN: 'off', LOG_LEVEL: 'info', ...env },
+    ...(netns !== undefined ? { netns } : {}),
   });
   const out = keepOutput(proc);
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
@@ -116,6 +118,8 @@ export interface Bird2Node {
   statics?: string[];
   /** BIRD's own listening port (default 179); another port makes it the only side that can connect. */
   listenPort?: number;
+  /** Run inside this network namespace (test/helpers/netns.ts). */
+  netns?: string;
 }
 
 /** A BIRD 2 Calico node (as test/session/daemons.ts startBird2, with extra options). */
@@ -141,7 +145,7 @@ protocol bgp ${name} {
 `;
   writeFileSync(path.join(dir, 'bird.cfg'), cfg);
   const sock = path.join(dir, 'bird.ctl');
-  const proc = spawn(BIRD2, ['-f', '-c', 'bird.cfg', '-s', sock, '-P', 'bird.pid'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawnChild(BIRD2, ['-f', '-c', 'bird.cfg', '-s', sock, '-P', 'bird.pid'], { cwd: dir, ...(c.netns !== undefined ? { netns: c.netns } : {}) });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -158,9 +162,14 @@ protocol bgp ${name} {
   };
 }
 
-/** Linux TcpExt counters (/proc/net/netstat), e.g. TCPMD5Failure, TCPMD5NotFound, TCPMD5Unexpected. */
-export function tcpExt(): Record<string, number> {
-  return parseTcpExt(readFileSync('/proc/net/netstat', 'utf8'));
+/**
+ * The TcpExt counters (/proc/net/netstat) of a network namespace the test owns, e.g. TCPMD5Failure,
+ * TCPMD5NotFound, TCPMinTTLDrop: only that namespace's sockets move them (the host's count every process).
+ */
+export function tcpExtIn(ns: string): Record<string, number> {
+  const r = spawnSync('/usr/sbin/ip', ['netns', 'exec', ns, 'cat', '/proc/net/netstat'], { encoding: 'utf8', timeout: 5000 });
+  if (r.status !== 0) throw new Error(`reading /proc/net/netstat in ${ns}: ${r.stderr}`);
+  return parseTcpExt(r.stdout);
 }
 
 /** The TcpExt section of /proc/net/netstat text (pairs of lines: names, then values). */

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BIRD2, BIRDC2 } from '../session/daemons.js';
-import { keepOutput, parseTcpExt, protocols, ROOT, sleep, until } from './lab.js';
+import { keepOutput, protocols, ROOT, sleep, tcpExtIn, until } from './lab.js';
 
 // fd85::/16 is used by no other test; the namespaces isolate it anyway.
 const NS_R = `rr85r-${process.pid}`;
@@ -192,12 +192,6 @@ protocol bgp Node_${v6Name(RR)} {
 function birdc(p: Proc, ...args: string[]): string {
   const r = spawnSync(p.name.startsWith('bird2') ? BIRDC2 : '/usr/sbin/birdc6', ['-s', p.socket, ...args], { encoding: 'utf8', timeout: 5000 });
   return (r.stdout ?? '') + (r.stderr ?? '');
-}
-
-/** The TcpExt counters (/proc/net/netstat) of a namespace: TCPMD5Failure, TCPMD5NotFound, TCPMinTTLDrop, … */
-function tcpExtIn(ns: string): Record<string, number> {
-  const r = spawnSync('/usr/sbin/ip', ['netns', 'exec', ns, 'cat', '/proc/net/netstat'], { encoding: 'utf8', timeout: 5000 });
-  return parseTcpExt(r.stdout ?? '');
 }
 
 const nodeSession = (a: string): string => `Node_${v6Name(a)}`;

@@ -1,19 +1,24 @@
 // TCP-MD5 (RFC 2385) against BIRD 2: the same password gives an Established session with routes; a wrong
-// password gives no session and a clear log line, while the kernel counts the rejected signatures.
+// password gives no session and a clear log line, while the kernel counts the rejected signatures. Everything
+// runs in a network namespace of this test, so the kernel's counters there move only with these sessions.
 import test from 'ava';
+import { createNetns, type Netns } from '../helpers/netns.js';
 import type { Daemon } from '../session/daemons.js';
 import { md5Available } from '../../src/session/tcp-md5.js';
-import { birdc2, protocols, sleep, startBird2Node, startReflector, tcpExt, until, type Reflector } from './lab.js';
+import { birdc2, protocols, sleep, startBird2Node, startReflector, tcpExtIn, until, type Reflector } from './lab.js';
 
+// The namespace is this test's alone: fixed addresses on its loopback meet nobody else's.
 const RR = '127.100.1.1';
 const GOOD = '127.100.1.2';
 const BAD = '127.100.1.3';
 const PLAIN = '127.100.1.4';
 const daemons: Daemon[] = [];
 const rrs: Reflector[] = [];
+let ns: Netns | undefined;
 
 test.after.always(async () => {
   await Promise.all([...daemons.map((d) => d.stop()), ...rrs.map((r) => r.stop())]);
+  ns?.remove();
 });
 
 test('the kernel here accepts TCP_MD5SIG through the addon', (t) => {
@@ -31,12 +36,15 @@ test('same password: Established with routes; wrong password or none: no session
     '/calico/bgp/v1/host/long/ip_addr_v4': '127.100.1.5',
     [`/calico/bgp/v1/host/long/peer_v4/${RR}`]: { ip: RR, as_num: '64512', password: 'x'.repeat(81) },
   };
-  const before = tcpExt();
-  const rr = startReflector(RR, keys);
+  ns = createNetns();
+  const netns = ns.name;
+  const before = tcpExtIn(netns);
+  t.is(before.TCPMD5Failure, 0, 'a fresh namespace starts from zero');
+  const rr = startReflector(RR, keys, {}, netns);
   rrs.push(rr);
-  const good = startBird2Node({ ip: GOOD, rr: RR, block: '10.100.2.0/24', extra: 'password "calico-s3cret";' });
-  const bad = startBird2Node({ ip: BAD, rr: RR, block: '10.100.3.0/24', extra: 'password "not-the-password";' });
-  const plain = startBird2Node({ ip: PLAIN, rr: RR, block: '10.100.4.0/24' });
+  const good = startBird2Node({ ip: GOOD, rr: RR, block: '10.100.2.0/24', extra: 'password "calico-s3cret";', netns });
+  const bad = startBird2Node({ ip: BAD, rr: RR, block: '10.100.3.0/24', extra: 'password "not-the-password";', netns });
+  const plain = startBird2Node({ ip: PLAIN, rr: RR, block: '10.100.4.0/24', netns });
   daemons.push(good, bad, plain);
 
   await until('the good node Established', () => (protocols(rr.sock).get('Global_127_100_1_2')?.info === 'Established' ? true : undefined), 30_000);
@@ -53,7 +61,8 @@ test('same password: Established with routes; wrong password or none: no session
   t.regex(birdc2(bad, 'show', 'protocols', 'all', 'Node_127_100_1_1'), /BGP state:\s+(Connect|Active)/);
   t.regex(rr.log(), /no TCP answer from 127\.100\.1\.3:179 .*password mismatch/);
   t.regex(rr.log(), /no TCP answer from 127\.100\.1\.4:179 .*password mismatch/);
-  const after = tcpExt();
+  const after = tcpExtIn(netns);
+  t.log(`in ${netns}: TCPMD5Failure ${before.TCPMD5Failure} → ${after.TCPMD5Failure}, TCPMD5NotFound ${before.TCPMD5NotFound} → ${after.TCPMD5NotFound}, TCPMD5Unexpected ${before.TCPMD5Unexpected} → ${after.TCPMD5Unexpected}`);
   // The kernel's evidence: badly signed (BAD) and unsigned (PLAIN) segments were dropped.
   t.true((after.TCPMD5Failure ?? 0) > (before.TCPMD5Failure ?? 0), 'TCPMD5Failure grew');
   t.true((after.TCPMD5NotFound ?? 0) + (after.TCPMD5Unexpected ?? 0) > (before.TCPMD5NotFound ?? 0) + (before.TCPMD5Unexpected ?? 0), 'unsigned or unexpected segments counted');
