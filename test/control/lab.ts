@@ -1,4 +1,4 @@
-// The captured BIRD lab (shared/fixtures/bird/configs) as ControlModel data, for golden and client tests.
+// The captured BIRD lab (test/fixtures/bird/configs, see its README) as ControlModel data, for golden and client tests.
 // Counts, names, attributes come from the lab's configs/state; times are fed per fixture (timesFrom).
 
 import type {
@@ -14,7 +14,8 @@ import type {
   StatusView,
 } from '../../src/control/model.js';
 
-export const FIXTURES = new URL('../../../shared/fixtures/bird/', import.meta.url).pathname;
+/** The BIRD 1.6.8 captures, inside the repository (provenance in test/fixtures/bird/README.md). */
+export const FIXTURES = new URL('../fixtures/bird/', import.meta.url).pathname;
 
 /** A local time on the capture day (the fixtures print local times). */
 export function at(hms: string): Date {
