@@ -23,6 +23,11 @@ export function at(hms: string): Date {
   return new Date(2026, 10, 27, h ?? 0, m ?? 0, s ?? 0);
 }
 
+/** The tests' clock: a fixed time on the capture day, never the wall clock (BIRD's `iso short` prints the
+ *  time of day only within 20 hours of "now", so a real clock would change the replies from one day to the
+ *  next). Tests that need another "now" pass their own. */
+export const labClock = (): Date => at('10:17:21');
+
 /** Parse any time text the fixtures contain back into a Date (local time, or epoch seconds). */
 export function parseFixtureTime(t: string): Date {
   let m: RegExpExecArray | null;
@@ -51,7 +56,7 @@ const TIME = String.raw`(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\d\d-\d\d-\d{4} \d\d:\d\
 
 export function timesFrom(text: string): LabTimes {
   const t: LabTimes = {
-    now: at('10:17:21'),
+    now: labClock(),
     protocolSince: new Map(),
     routeSince: new Map(),
     hold: new Map(),
@@ -394,7 +399,7 @@ export class LabModel implements ControlModel {
 
   constructor(
     readonly data: Partial<Record<Family, LabData>>,
-    private readonly clock: () => Date = () => new Date(),
+    private readonly clock: () => Date = labClock,
   ) {}
 
   private of(family: Family): LabData {
