@@ -96,3 +96,14 @@ test('the scan flags paths that leave the checkout and passes ones that stay ins
   // A README may say where its data came from.
   t.deepEqual(flagged(`Copied from the notes (\`${notes}\`).`, join(ROOT, 'test', 'fixtures', 'bird', 'README.md')), []);
 });
+
+// `.ci/run` proves the README's promise only if it runs the README's command.
+test('.ci/run runs exactly the README\'s test command', (t) => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const block = /Run the whole test suite[\s\S]*?```sh\n([^\n]+)\n```/.exec(readme);
+  const ci = /^TEST_COMMAND='([^']+)'$/m.exec(readFileSync(join(ROOT, '.ci', 'run'), 'utf8'));
+  t.truthy(block, 'the README has a test command block');
+  t.truthy(ci, '.ci/run has a TEST_COMMAND line');
+  t.is(ci?.[1], block?.[1]);
+  t.regex(block?.[1] ?? '', /npm ci && npm test$/, 'one command from a fresh clone: npm test builds what it needs');
+});
