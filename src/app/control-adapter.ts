@@ -13,6 +13,7 @@ import { encodeRouteRefresh } from '../wire/notification.js';
 import { routeAttributes } from './route-attributes.js';
 import { mask, parseAddress, parsePrefix } from '../control/addr.js';
 import type { SessionBook, SessionRecord } from './session-book.js';
+import { systemClock, type Clock } from '../clock.js';
 
 export interface ControlAdapterDeps {
   routerId: string;
@@ -23,6 +24,8 @@ export interface ControlAdapterDeps {
   configure(mode: 'apply' | 'check'): Promise<ConfigureResult>;
   lastReconfiguration(): Date;
   shuttingDown(): boolean;
+  /** Stamps enable/disable times (default the wall clock); the same clock as the book's and the sockets'. */
+  clock?: Clock;
 }
 
 const FSM_TO_PROTOCOL_STATE = { Established: 'up' } as const;
@@ -211,7 +214,8 @@ export class ControlAdapter implements ControlModel {
       prefix: r.prefix,
       destination: { kind: 'router', gateway, iface },
       protocol: r.from,
-      since: from?.session.establishedSince ?? from?.since ?? this.d.startedAt,
+      // A session holding routes last changed state when it became Established: the book stamped that time.
+      since: from?.since ?? this.d.startedAt,
       fromAddress: from?.session.spec.neighborAddress,
       best: r.primary,
       preference: 100,
@@ -225,7 +229,7 @@ export class ControlAdapter implements ControlModel {
     if (rec === undefined || !rec.disabled) return 'already';
     rec.disabled = false;
     rec.message = undefined;
-    rec.since = new Date();
+    rec.since = (this.d.clock ?? systemClock)();
     rec.session.start();
     return 'done';
   }
@@ -234,7 +238,7 @@ export class ControlAdapter implements ControlModel {
     const rec = this.d.book.byName(family, name);
     if (rec === undefined || rec.disabled) return 'already';
     rec.disabled = true;
-    rec.since = new Date();
+    rec.since = (this.d.clock ?? systemClock)();
     await rec.session.stop(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, 'disabled by the operator');
     return 'done';
   }

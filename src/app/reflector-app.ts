@@ -24,6 +24,7 @@ import { MetricsAdapter } from './metrics-adapter.js';
 import { SessionBook } from './session-book.js';
 import { PrefixLimiter } from './prefix-limit.js';
 import { AsPathLimit } from './as-path-limit.js';
+import { systemClock, type Clock } from '../clock.js';
 
 /** Longest the BGP listener waits for the datastore's first snapshot before it opens anyway. */
 const FIRST_SYNC_WAIT_MS = 3000;
@@ -38,6 +39,8 @@ export interface AppOptions {
   restartWaitMs?: number;
   /** Limits and TTL security (loadHardeningConfig); defaults when absent. */
   hardening?: HardeningConfig;
+  /** Wall clock for every time the control sockets print (start, reconfiguration, state changes, "now"). */
+  clock?: Clock;
 }
 
 export class ReflectorApp {
@@ -49,8 +52,9 @@ export class ReflectorApp {
   private readonly controls: ControlServer[] = [];
   private metrics: MetricsServer | undefined;
   private readonly log: Logger = rootLog.child({ component: 'reflector' });
-  private readonly startedAt = new Date();
-  private lastReconfiguration = new Date();
+  private readonly clock: Clock;
+  private readonly startedAt: Date;
+  private lastReconfiguration: Date;
   private readonly feed: DesiredPeersFeed;
   private readonly mappingEnv: MappingEnv;
   private lastError: string | undefined;
@@ -62,13 +66,16 @@ export class ReflectorApp {
 
   constructor(private readonly config: Config, private readonly options: AppOptions = {}) {
     const hardening = options.hardening ?? HARDENING_DEFAULTS;
+    this.clock = options.clock ?? systemClock;
+    this.startedAt = this.clock();
+    this.lastReconfiguration = this.startedAt;
     this.reflector = new Reflector({
       routerId: config.ip,
       restarting: options.restarting ?? true,
       restartWaitMs: options.restartWaitMs,
       lagLimitBytes: hardening.outboundQueueLimitBytes,
     });
-    this.book = new SessionBook(this.reflector, new PrefixLimiter(this.reflector, hardening), hardening.maxAsPathLength > 0 ? new AsPathLimit(hardening.maxAsPathLength) : undefined);
+    this.book = new SessionBook(this.reflector, new PrefixLimiter(this.reflector, hardening), hardening.maxAsPathLength > 0 ? new AsPathLimit(hardening.maxAsPathLength) : undefined, this.clock);
     const sessionOptions: SessionOptions = {
       ttlSecurity: hardening.ttlSecurity,
       outboundLimitBytes: hardening.outboundQueueLimitBytes,
@@ -107,11 +114,12 @@ export class ReflectorApp {
       configure: (mode) => this.configure(mode),
       lastReconfiguration: () => this.lastReconfiguration,
       shuttingDown: () => this.stopping,
+      clock: this.clock,
     });
     const timeFormats = timeFormatsFromSetting(c.birdTimeformat.spec);
     for (const family of [4, 6] as const) {
       const server = new ControlServer();
-      await server.start(socketPathFor(c.socketDir, family), family, model, { timeFormats, configPath: this.source.name });
+      await server.start(socketPathFor(c.socketDir, family), family, model, { timeFormats, configPath: this.source.name, now: this.clock });
       this.controls.push(server);
       this.log.info({ socket: server.socketPath }, 'control socket ready');
     }
@@ -178,7 +186,7 @@ export class ReflectorApp {
     for (const p of plan.stop) this.log.info({ peer: p.name, address: p.neighborAddress, as: p.peerAs }, 'session removed by the datastore');
     for (const r of plan.restart) this.log.info({ peer: r.to.name, address: r.to.neighborAddress, as: r.to.peerAs }, 'session parameters changed: restarting it');
     await this.sessions.apply(plan);
-    this.lastReconfiguration = new Date();
+    this.lastReconfiguration = this.clock();
   }
 
   private firstReconcileDone: () => void = () => undefined;
@@ -191,7 +199,7 @@ export class ReflectorApp {
     }
     this.feed.emit();
     await this.reconcileChain;
-    this.lastReconfiguration = new Date();
+    this.lastReconfiguration = this.clock();
     return { ok: true };
   }
 

@@ -7,6 +7,7 @@ import type { RibPeer } from '../rib/types.js';
 import { peerKey } from '../peers/reconcile.js';
 import type { PrefixLimiter } from './prefix-limit.js';
 import type { AsPathLimit } from './as-path-limit.js';
+import { systemClock, type Clock } from '../clock.js';
 
 export interface SessionRecord {
   session: BgpSession;
@@ -27,8 +28,14 @@ export class SessionBook {
   /**
    * limits: the per-peer maximum-prefix check, run after each UPDATE; asPathLimit: UPDATEs with a longer
    * AS_PATH reach the reflector as withdrawals (treat-as-withdraw). Either absent = no such limit.
+   * clock: stamps each record's "since" (state changes), so the control socket's times follow one clock.
    */
-  constructor(private readonly reflector: Reflector, readonly limits?: PrefixLimiter, readonly asPathLimit?: AsPathLimit) {}
+  constructor(
+    private readonly reflector: Reflector,
+    readonly limits?: PrefixLimiter,
+    readonly asPathLimit?: AsPathLimit,
+    readonly clock: Clock = systemClock,
+  ) {}
 
   /** SessionManager onCreate hook: wire one new session to the reflector. */
   attach(session: BgpSession): void {
@@ -41,10 +48,10 @@ export class SessionBook {
         session.reportUpdateError(err);
       },
     };
-    const rec: SessionRecord = { session, peer, since: new Date(), flaps: 0, disabled: false };
+    const rec: SessionRecord = { session, peer, since: this.clock(), flaps: 0, disabled: false };
     this.records.set(peerKey(session.spec), rec);
     session.on('state', () => {
-      rec.since = new Date();
+      rec.since = this.clock();
     });
     session.on('established', (neg) => this.reflector.peerUp(peer, neg));
     session.on('update', (msg) => {

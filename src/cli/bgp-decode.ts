@@ -8,7 +8,7 @@ import { MAX_EXTENDED_MESSAGE_LEN, type CodecContext } from '../wire/types.js';
 const USAGE = `usage: bgp-decode [--as2] [--add-path ipv4,ipv6] [--max-length N] [--context FILE.json] [FILE]
   Reads a raw stream of BGP messages as sent on one TCP direction (FILE, or stdin) and prints one JSON
   object per message; a malformed message prints {"error","offset","notification":{"code","subcode"}} and
-  decoding resumes at the next marker.
+  decoding resumes at the next header after its start (a length field too large hides no message).
   --as2            decode as on a session without the 4-octet AS capability (2-octet AS_PATH/AGGREGATOR)
   --add-path LIST  ADD-PATH path identifiers are present for these families (ipv4, ipv6)
   --max-length N   largest message accepted (default 65535, RFC 8654; 4096 without extended messages)

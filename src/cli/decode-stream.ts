@@ -26,6 +26,28 @@ export function findMarker(buf: Uint8Array, from: number): number {
   return run >= MARKER_LEN ? buf.length - MARKER_LEN : -1;
 }
 
+/** True when a header that frames (or would, given more bytes) starts at `at`: marker, length and type. */
+function framesAt(buf: Uint8Array, at: number, ctx: CodecContext): boolean {
+  try {
+    frameLength(buf, at, ctx.maxMessageLen);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The first header that frames after `start` and before `end`, or -1. A message whose length field is too
+ * large claims the messages behind it; their headers are inside its claimed extent. A run of 0xFF inside a
+ * message's data is not a header unless the length and type after it frame too.
+ */
+export function headerWithin(buf: Uint8Array, start: number, end: number, ctx: CodecContext): number {
+  for (let p = findMarker(buf, start + 1); p >= 0 && p < end; p = findMarker(buf, p + 1)) {
+    if (framesAt(buf, p, ctx)) return p;
+  }
+  return -1;
+}
+
 function errorRecord(reason: string, offset: number, code: number | undefined, subcode: number | undefined): JsonObject {
   return { error: reason, offset, notification: code === undefined ? null : { code, subcode: subcode ?? 0 } };
 }
@@ -33,8 +55,10 @@ function errorRecord(reason: string, offset: number, code: number | undefined, s
 /**
  * Every message of `buf` in order. A framing error (marker, length, type) yields an error record and
  * decoding resumes at the next marker; a message that frames but does not decode yields an error record
- * and decoding resumes right after it. Bytes left at the end that cannot hold the announced message give a
- * final error record with notification null (a speaker would wait for more). Never throws.
+ * and decoding resumes at the first header inside its claimed extent (its length field may be the error),
+ * else right after it. Bytes left at the end that cannot hold the announced message give an error record
+ * with notification null (a speaker would wait for more); decoding goes on only if a header follows inside
+ * them (again a length field too large). Never throws.
  */
 export function* decodeStream(buf: Uint8Array, ctx: CodecContext): Generator<JsonObject> {
   let o = 0;
@@ -58,18 +82,24 @@ export function* decodeStream(buf: Uint8Array, ctx: CodecContext): Generator<Jso
     if (len === 0) {
       const want = (buf[o + 16]! << 8) | buf[o + 17]!;
       yield errorRecord(`truncated: message of ${want} octets but only ${buf.length - o} left`, o, undefined, undefined);
-      return;
+      const next = headerWithin(buf, o, buf.length, ctx);
+      if (next < 0) return;
+      o = next;
+      continue;
     }
     const msg = buf.subarray(o, o + len);
     try {
       yield messageToJson(decodeMessage(msg, ctx));
+      o += len;
     } catch (e) {
       if (e instanceof BgpError) {
         yield errorRecord(e.message, o + (e.offset ?? 0), e.code, e.subcode);
       } else {
         yield errorRecord(`internal decoder error: ${e instanceof Error ? e.message : String(e)}`, o, undefined, undefined);
       }
+      // Not after its claimed end: with a length field too large, that would hide the messages behind it.
+      const next = headerWithin(buf, o, o + len, ctx);
+      o = next >= 0 ? next : o + len;
     }
-    o += len;
   }
 }

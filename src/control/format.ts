@@ -1,5 +1,5 @@
 // BIRD 1.6.8 CLI text for each `show` reply, made from the ControlModel views (pure, no I/O).
-// Column widths, labels and codes follow the captured transcripts in shared/fixtures/bird/.
+// Column widths, labels and codes follow what BIRD 1.6.8 printed (captured from BIRD 1.6.8, see test/fixtures/bird/README.md).
 
 import type {
   AsPathSegment,

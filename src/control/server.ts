@@ -10,6 +10,7 @@ import { executeLine, type CliEnvironment, type CliSession } from './execute.js'
 import type { ControlModel, Family } from './model.js';
 import { final, GREETING, ReplyEncoder, type ReplyLine } from './reply.js';
 import { DEFAULT_TIME_FORMATS, timeFormatsFromSetting, type TimeFormats } from './timefmt.js';
+import { systemClock, type Clock } from '../clock.js';
 
 export interface ControlServerOptions {
   /** BIRD `timeformat` for protocol/route/base times (see timeFormatsFromSetting for BIRD_TIMEFORMAT). */
@@ -21,7 +22,9 @@ export interface ControlServerOptions {
   configPath?: string;
   /** Accept unique keyword prefixes such as `sh pro` (birdc expands them itself; default true). */
   abbreviations?: boolean;
-  now?: () => Date;
+  /** The clock replies print times against ("Current server time", iso short's time-or-date choice);
+   *  default the wall clock, tests give a fixed one. */
+  now?: Clock;
   /** Connections beyond this many are closed at once (default 1024). */
   maxClients?: number;
   /** A client that leaves a reply unread this long is disconnected (default 300 s). */
@@ -72,7 +75,7 @@ export class ControlServer {
       model,
       family,
       timeFormats,
-      now: options.now ?? (() => new Date()),
+      now: options.now ?? systemClock,
       configPath: options.configPath ?? '/etc/calico/confd/config/bird.cfg',
       abbreviations: options.abbreviations ?? true,
     };

@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { FIXTURES, LabModel, rrV4, rrV6, timesFrom, withTimes, type LabData } from './lab.js';
 import { startServer, stopAll, RawClient } from './harness.js';
+import { childEnv } from '../helpers/child.js';
 
 const run = promisify(execFile);
 const BIRDC = '/usr/sbin/birdc';
@@ -20,7 +21,8 @@ const clientFixture = (name: string): string =>
   readFileSync(`${FIXTURES}birdc-client/${name}`, 'utf8').replace(/rc=\d+\n$/, '');
 
 async function client(bin: string, args: string[]): Promise<string> {
-  const { stdout } = await run(bin, args, { timeout: 10_000, encoding: 'utf8' });
+  // The clients get PATH only: nothing of the caller's shell (TZ, LANG, …) reaches them.
+  const { stdout } = await run(bin, args, { timeout: 10_000, encoding: 'utf8', env: childEnv() });
   return stdout;
 }
 
@@ -97,7 +99,8 @@ test('birdc disable/enable change the protocol and show protocols follows', asyn
   const { path } = await startServer(model, 4);
   t.is(await client(BIRDC, ['-s', path, 'disable', 'Mesh_127_0_0_12']), 'BIRD 1.6.8 ready.\nMesh_127_0_0_12: disabled\n');
   const shown = await client(BIRDC, ['-s', path, 'show', 'protocols', 'Mesh_127_0_0_12']);
-  t.regex(shown, /^Mesh_127_0_0_12 BGP +master +down +\d\d:\d\d:\d\d {4}\n$/m);
+  // The model stamps the change with the lab clock (10:17:21 on the capture day): iso short prints the time.
+  t.regex(shown, /^Mesh_127_0_0_12 BGP +master +down +10:17:21 {4}\n$/m);
   t.is(await client(BIRDC, ['-s', path, 'enable', 'Mesh_127_0_0_12']), 'BIRD 1.6.8 ready.\nMesh_127_0_0_12: enabled\n');
   t.deepEqual(model.calls, ['disable 4 Mesh_127_0_0_12', 'enable 4 Mesh_127_0_0_12']);
   t.is(await client(BIRDC, ['-s', path, 'configure']), 'BIRD 1.6.8 ready.\nReading configuration from /etc/calico/confd/config/bird.cfg\nReconfigured\n');
@@ -120,7 +123,7 @@ test('birdc interactive mode on stdin runs several commands on one connection', 
   const model = new LabModel({ 4: rrV4() });
   const { path } = await startServer(model, 4);
   const out = await new Promise<string>((resolve, reject) => {
-    const child = execFile(BIRDC, ['-s', path], { timeout: 10_000, encoding: 'utf8' }, (err, stdout) =>
+    const child = execFile(BIRDC, ['-s', path], { timeout: 10_000, encoding: 'utf8', env: childEnv() }, (err, stdout) =>
       err !== null ? reject(err) : resolve(stdout),
     );
     child.stdin?.end('show status\nshow route count\nquit\n');

@@ -2,11 +2,13 @@
 // Its /metrics must show every session's state and route counts exactly as our model holds them.
 
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { systemClock } from '../../src/clock.js';
 import { emptyRouteChangeStats, deviceProtocol, type Family, type ProtocolView } from '../../src/control/model.js';
 import { timeFormatsFromSetting, type TimeFormats } from '../../src/control/timefmt.js';
 import { LabModel, type LabData } from './lab.js';
 import { startServer, stopAll } from './harness.js';
+import { spawnChild } from '../helpers/child.js';
 
 const EXPORTER = '/usr/bin/prometheus-bird-exporter';
 const HOST = '127.50.0.1';
@@ -94,7 +96,10 @@ function parseMetrics(text: string): Sample[] {
 
 async function startExporter(port: number, sock4: string, sock6: string, extra: string[] = []): Promise<string> {
   const url = `http://${HOST}:${port}/metrics`;
-  const child = spawn(EXPORTER, [`-bird.socket=${sock4}`, `-bird.socket6=${sock6}`, `-web.listen-address=${HOST}:${port}`, ...extra], { stdio: 'ignore' });
+  // The exporter reads our local times back in its own zone: give it the zone our server formats in (this
+  // process's, from TZ or /etc/localtime), explicitly, and nothing else of the caller's environment.
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const child = spawnChild(EXPORTER, [`-bird.socket=${sock4}`, `-bird.socket6=${sock6}`, `-web.listen-address=${HOST}:${port}`, ...extra], { env: { TZ: zone }, stdio: 'ignore' });
   children.push(child);
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
@@ -118,8 +123,10 @@ async function setup(timeFormats: TimeFormats, port: number, extra: string[] = [
   const since = new Date(Date.now() - 3 * 3600 * 1000);
   since.setMilliseconds(0);
   const model = new LabModel({ 4: reflector(4, 150, since), 6: reflector(6, 12, since) });
-  const s4 = await startServer(model, 4, { timeFormats });
-  const s6 = await startServer(model, 6, { timeFormats }, s4.dir);
+  // The real exporter ages the times it reads by its own (wall) clock, so here our server runs on it too;
+  // every time is relative to it (since = 3 h ago), so the day and hour of the run do not matter.
+  const s4 = await startServer(model, 4, { timeFormats, now: systemClock });
+  const s6 = await startServer(model, 6, { timeFormats, now: systemClock }, s4.dir);
   const url = await startExporter(port, s4.path, s6.path, extra);
   return { model, samples: await scrape(url) };
 }

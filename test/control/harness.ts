@@ -7,14 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ControlModel, Family } from '../../src/control/model.js';
 import { ControlServer, socketPathFor, type ControlServerOptions } from '../../src/control/server.js';
+import { labClock } from './lab.js';
 
 const started: Array<{ server: ControlServer; dir: string }> = [];
 
+/** Starts a server on a fresh temp dir (or `dir`); its clock is the lab's fixed one unless options.now is given. */
 export async function startServer(model: ControlModel, family: Family, options: ControlServerOptions = {}, dir?: string): Promise<{ server: ControlServer; path: string; dir: string }> {
   const d = dir ?? (await mkdtemp(join(tmpdir(), 'rr-ctl-')));
   const path = socketPathFor(d, family);
   const server = new ControlServer();
-  await server.start(path, family, model, options);
+  await server.start(path, family, model, { now: labClock, ...options });
   started.push({ server, dir: d });
   return { server, path, dir: d };
 }

@@ -1,4 +1,4 @@
-// The captured BIRD lab (shared/fixtures/bird/configs) as ControlModel data, for golden and client tests.
+// The captured BIRD lab (test/fixtures/bird/configs, see its README) as ControlModel data, for golden and client tests.
 // Counts, names, attributes come from the lab's configs/state; times are fed per fixture (timesFrom).
 
 import type {
@@ -14,13 +14,19 @@ import type {
   StatusView,
 } from '../../src/control/model.js';
 
-export const FIXTURES = new URL('../../../shared/fixtures/bird/', import.meta.url).pathname;
+/** The BIRD 1.6.8 captures, inside the repository (provenance in test/fixtures/bird/README.md). */
+export const FIXTURES = new URL('../fixtures/bird/', import.meta.url).pathname;
 
 /** A local time on the capture day (the fixtures print local times). */
 export function at(hms: string): Date {
   const [h, m, s] = hms.split(':').map(Number);
   return new Date(2026, 10, 27, h ?? 0, m ?? 0, s ?? 0);
 }
+
+/** The tests' clock: a fixed time on the capture day, never the wall clock (BIRD's `iso short` prints the
+ *  time of day only within 20 hours of "now", so a real clock would change the replies from one day to the
+ *  next). Tests that need another "now" pass their own. */
+export const labClock = (): Date => at('10:17:21');
 
 /** Parse any time text the fixtures contain back into a Date (local time, or epoch seconds). */
 export function parseFixtureTime(t: string): Date {
@@ -50,7 +56,7 @@ const TIME = String.raw`(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\d\d-\d\d-\d{4} \d\d:\d\
 
 export function timesFrom(text: string): LabTimes {
   const t: LabTimes = {
-    now: at('10:17:21'),
+    now: labClock(),
     protocolSince: new Map(),
     routeSince: new Map(),
     hold: new Map(),
@@ -393,7 +399,7 @@ export class LabModel implements ControlModel {
 
   constructor(
     readonly data: Partial<Record<Family, LabData>>,
-    private readonly clock: () => Date = () => new Date(),
+    private readonly clock: () => Date = labClock,
   ) {}
 
   private of(family: Family): LabData {

@@ -6,8 +6,9 @@ import net from 'node:net';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Family, RouteView } from '../../src/control/model.js';
-import { LabModel, rrV4, rrV6 } from './lab.js';
+import { LabModel, labClock, rrV4, rrV6 } from './lab.js';
 import { RawClient, startServer, stopAll } from './harness.js';
+import { childEnv } from '../helpers/child.js';
 
 const run = promisify(execFile);
 
@@ -23,7 +24,7 @@ class BigTableModel extends LabModel {
   override routes(family: Family): Iterable<RouteView> {
     if (family !== 4) return super.routes(family);
     const n = this.n;
-    const since = new Date();
+    const since = labClock();
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     return (function* () {
@@ -64,7 +65,7 @@ test.serial('200 concurrent clients all get the complete reply', async (t) => {
   const replies = await Promise.all(clients.map((c) => c.command('show protocols all')));
   for (const r of replies) t.is(r, expected);
   // and a real birdc gets through while they are all connected
-  const { stdout } = await run('/usr/sbin/birdc', ['-s', path, 'show', 'status'], { timeout: 10_000 });
+  const { stdout } = await run('/usr/sbin/birdc', ['-s', path, 'show', 'status'], { timeout: 10_000, env: childEnv() });
   t.regex(stdout, /Daemon is up and running/);
   for (const c of clients) c.close();
   const deadline = Date.now() + 5000;
