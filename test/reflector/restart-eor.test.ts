@@ -14,7 +14,9 @@ import {
 
 const procs: Proc[] = [];
 const speakers: Speaker[] = [];
+const watchers: (() => Promise<void>)[] = [];
 test.after.always(async () => {
+  for (const stop of watchers) await stop();
   for (const s of speakers) s.destroy();
   for (const p of procs) {
     p.proc.kill('SIGCONT');
@@ -39,7 +41,9 @@ function watch(nodes: BirdNode[], prefixes: string[]): { misses: { node: string;
       await sleep(250);
     }
   })();
-  return { misses, stop: async () => { on = false; await loop; } };
+  const stop = async (): Promise<void> => { on = false; await loop; };
+  watchers.push(stop);
+  return { misses, stop };
 }
 
 /** Epoch ms of the reflector's "starting route reflector" log line (its Reflector is built just before). */
