@@ -118,6 +118,7 @@ test.serial('restart with a node away 12 s: no node lacks its routes; changes me
   r = startReflector(RR, keys, r.socketDir, { RESTART_DEFERRAL_TIME: String(DEFERRAL_S) });
   procs.push(r);
   await waitFor('the late node\'s routes gone at a and b', () => L.every((p) => !has(a, p) && !has(b, p)), (DEFERRAL_S + 20) * 1000, 100);
+  await sleep(600); // let the 250 ms watch see it too
   await w2.stop();
   await others.stop();
   const t0 = startedAt(r);
