@@ -570,3 +570,36 @@ export function loadHardeningConfig(env: NodeJS.ProcessEnv): HardeningConfig {
   if (problems.length > 0) throw new ConfigError(problems);
   return out;
 }
+
+// ---- Graceful restart (issue 15): what we advertise and how long our End-of-RIB waits after a start.
+//   GRACEFUL_RESTART_TIME   the restart time in our graceful restart capability (RFC 4724 §3): how long the
+//                           nodes keep our routes as stale while we are away (1..4095 s; default 120, BIRD's).
+//   RESTART_DEFERRAL_TIME   after our start, the longest End-of-RIB to a node waits for every configured peer
+//                           to be back and send its End-of-RIB; at that time the nodes drop what a peer still
+//                           away announced before our restart (1..GRACEFUL_RESTART_TIME s; default: the same as
+//                           GRACEFUL_RESTART_TIME). Routes themselves are never held (src/reflector/restart-plan.ts).
+
+export interface GracefulRestartConfig {
+  restartTimeSeconds: number;
+  deferralSeconds: number;
+}
+
+export const GRACEFUL_RESTART_DEFAULTS: Readonly<GracefulRestartConfig> = { restartTimeSeconds: 120, deferralSeconds: 120 };
+
+/** Parses the graceful restart variables; throws ConfigError naming every bad one. */
+export function loadGracefulRestartConfig(env: NodeJS.ProcessEnv): GracefulRestartConfig {
+  const problems: string[] = [];
+  const int = (name: string, min: number, max: number): number | undefined => {
+    const v = pick(env, name);
+    if (v === undefined) return undefined;
+    if (!/^\d{1,5}$/.test(v.value) || Number(v.value) < min || Number(v.value) > max) {
+      problems.push(`${name}: "${v.value}" is not an integer from ${min} to ${max}`);
+      return undefined;
+    }
+    return Number(v.value);
+  };
+  const restartTimeSeconds = int('GRACEFUL_RESTART_TIME', 1, 4095) ?? GRACEFUL_RESTART_DEFAULTS.restartTimeSeconds;
+  const deferralSeconds = int('RESTART_DEFERRAL_TIME', 1, restartTimeSeconds) ?? restartTimeSeconds;
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { restartTimeSeconds, deferralSeconds };
+}

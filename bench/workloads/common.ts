@@ -30,6 +30,9 @@ export interface Env {
   timeoutMs: number;
   connectTimeoutMs: number;
   settleTimeoutMs: number; // how long to wait for End-of-RIB on every session before measuring
+  // Start the updates this long after every session is up instead of after End-of-RIB on every session (an
+  // operator's view: nodes announce as soon as they are up; a reflector that holds routes shows it here).
+  updatesAfterMs?: number;
   fault?: 'drop-one'; // harness self-test: the reflector drops one prefix towards one client
 }
 
@@ -43,6 +46,17 @@ export const DEFAULT_ENV: Env = {
   connectTimeoutMs: 120_000,
   settleTimeoutMs: 15_000,
 };
+
+/** Waits before the first update: `updatesAfterMs` when set, else End-of-RIB on every session (+200 ms). */
+export async function waitBeforeUpdates(ctx: Ctx, env: Env): Promise<Record<string, number>> {
+  if (env.updatesAfterMs !== undefined) {
+    await new Promise((r) => setTimeout(r, env.updatesAfterMs));
+    return { updates_after_ms: env.updatesAfterMs };
+  }
+  const settled = await ctx.sp.settle(env.settleTimeoutMs);
+  await new Promise((r) => setTimeout(r, 200));
+  return { settle_eor_ms: settled.ms, sessions_without_eor: settled.sessions - settled.endOfRib };
+}
 
 export interface Ctx {
   rr: RunningReflector;
