@@ -110,6 +110,7 @@ export class ReflectorApp {
     const c = this.config;
     this.log.info({ ip: c.ip, ip6: c.ip6, datastore: this.source.name, bgpPort: c.bgpPort }, 'starting route reflector');
     for (const note of c.notes) this.log.info(note);
+    for (const warning of c.warnings) this.log.warn(warning);
 
     const model = new ControlAdapter({
       routerId: c.ip,

@@ -217,3 +217,21 @@ test('YAML subset: block documents of nested mappings, sequences and arbitrary s
     { numRuns: 300 },
   );
 });
+
+test('kubeconfig: insecure-skip-tls-verify on an https server is honoured and warned about, naming the file and the cluster', (t) => {
+  const dir = tmpDir('kc-');
+  const kc = {
+    'current-context': 'x',
+    contexts: [{ name: 'x', context: { cluster: 'prod-cluster', user: 'u' } }],
+    clusters: [{ name: 'prod-cluster', cluster: { server: 'https://127.80.0.9:6443', 'insecure-skip-tls-verify': true } }],
+    users: [{ name: 'u', user: { token: 'tok-must-not-appear' } }],
+  };
+  const path = join(dir, 'k.json');
+  writeFileSync(path, JSON.stringify(kc));
+  const conn = loadKubeConnection(path, {});
+  t.true(conn.insecureSkipTlsVerify);
+  t.regex(conn.tlsWarning ?? '', new RegExp(`kubeconfig ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: cluster prod-cluster sets insecure-skip-tls-verify`));
+  t.false((conn.tlsWarning ?? '').includes('tok-must-not-appear'));
+  writeFileSync(path, JSON.stringify({ ...kc, clusters: [{ name: 'prod-cluster', cluster: { server: 'https://127.80.0.9:6443' } }] }));
+  t.is(loadKubeConnection(path, {}).tlsWarning, undefined, 'no warning when the certificate is checked');
+});

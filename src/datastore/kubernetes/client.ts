@@ -262,14 +262,15 @@ function parseWatchLine(line: string, path: string): WatchEvent {
   try {
     v = JSON.parse(line);
   } catch {
-    throw new Error(`watch ${path}: event is not JSON: ${line.slice(0, 200)}`);
+    // Never quote the line: a Secret's watch events carry its data.
+    throw new Error(`watch ${path}: an event of ${line.length} characters is not JSON`);
   }
   if (!isRecord(v) || typeof v.type !== 'string' || !isRecord(v.object)) {
-    throw new Error(`watch ${path}: malformed event: ${line.slice(0, 200)}`);
+    throw new Error(`watch ${path}: malformed event (${line.length} characters, no type or object)`);
   }
   const t = v.type;
   if (t !== 'ADDED' && t !== 'MODIFIED' && t !== 'DELETED' && t !== 'BOOKMARK' && t !== 'ERROR') {
-    throw new Error(`watch ${path}: unknown event type ${t}`);
+    throw new Error(`watch ${path}: unknown event type ${JSON.stringify(t.slice(0, 40))}`);
   }
   return { type: t, object: v.object as KubeObject };
 }

@@ -25,6 +25,8 @@ export interface KubeConnection {
   description: string;
   /** Something the operator should know (e.g. credentials ignored over plain http); the source reports it. */
   warning?: string;
+  /** Set when the kubeconfig turns off the server certificate check (insecure-skip-tls-verify): warned at start. */
+  tlsWarning?: string;
 }
 
 export class KubeConfigError extends Error {
@@ -136,6 +138,11 @@ export function parseKubeconfig(text: string, path: string): KubeConnection {
     description: `kubeconfig ${path} (context ${contextName})`,
   };
   conn.ca = dataOrFile(cluster, 'certificate-authority', file, where(`cluster ${clusterName}`));
+  if (conn.insecureSkipTlsVerify && url.protocol === 'https:') {
+    // Honoured (kubectl honours it too), but anyone on the path can then impersonate the API server and feed
+    // us peers, or read the bearer token: say so once, at start.
+    conn.tlsWarning = `kubeconfig ${path}: cluster ${clusterName} sets insecure-skip-tls-verify: the API server's certificate is not checked, so anyone on the path to ${conn.server} can impersonate it and read our credentials`;
+  }
   const sni = optString(cluster['tls-server-name'], where(`cluster ${clusterName}: tls-server-name`));
   if (sni !== undefined && sni !== '') conn.tlsServerName = sni;
   const ns = optString(context.namespace, where(`context ${contextName}: namespace`));
