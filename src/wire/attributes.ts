@@ -6,7 +6,8 @@ import {
   AFI_IPV4, AFI_IPV6, AS_TRANS, AttrType, ATTR_FLAG_EXTENDED_LENGTH, ATTR_FLAG_OPTIONAL, ATTR_FLAG_TRANSITIVE,
   UpdateSubcode,
 } from './types.js';
-import type { Afi, CodecContext, PathAttribute, UpdateErrorAction } from './types.js';
+import type { Afi, CodecContext, PathAttribute } from './types.js';
+import type { UpdateErrorAction } from './errors.js';
 import { ipv4ToString, ipv4ToUint32, putU16, putU32, u16, u32, copyBytes } from './util.js';
 
 export interface AttrProblem {
