@@ -2,7 +2,7 @@
 // validated into one typed Config; a bad value is a ConfigError naming the variable and what was wrong.
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { canonicalClusterId, canonicalIPv4, canonicalIPv6 } from './datastore/address.js';
+import { canonicalClusterId, canonicalIPv4, canonicalIPv6 } from './net/address.js';
 
 /** `etcd` = both keyspaces merged (v2 where the server offers it, and v3): the seed's ETCD_ENDPOINTS-only start. */
 export type DatastoreType = 'etcd' | 'etcdv2' | 'etcdv3' | 'kubernetes' | 'file';

@@ -141,20 +141,3 @@ export function reflectAttributes(attrs: Uint8Array, originatorIfAbsent: number,
   if (!wroteCluster && prepend.length > 0) writeCluster(null, 0, 0, 0x80);
   return out.subarray(0, o);
 }
-
-/** Dotted quad to unsigned 32-bit number (router IDs, cluster IDs). */
-export function idFromDottedQuad(s: string): number {
-  const p = s.split('.');
-  if (p.length !== 4) throw new Error(`not a dotted quad: ${s}`);
-  let v = 0;
-  for (const x of p) {
-    const n = Number(x);
-    if (!/^\d{1,3}$/.test(x) || n > 255) throw new Error(`not a dotted quad: ${s}`);
-    v = v * 256 + n;
-  }
-  return v >>> 0;
-}
-
-export function idToDottedQuad(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-}

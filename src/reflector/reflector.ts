@@ -14,15 +14,15 @@ import { forEachPrefixV4, forEachPrefixV6 } from '../wire/nlri.js';
 import { ScannedUpdate, scanUpdate } from '../wire/update-scan.js';
 import { AFI_IPV4, AFI_IPV6, type Afi, type PathAttribute } from '../wire/types.js';
 import { AttrTable, type AttrEntry } from '../rib/attr-intern.js';
-import { addressSortKey } from '../rib/decision.js';
 import { RouteTable, type DecisionPeer } from '../rib/loc-rib.js';
 import type { PrefixIndexV4, PrefixIndexV6 } from '../rib/prefix-index.js';
-import { ipv4ToString, ipv6ToString, keyToString, parsePrefix, v6Key } from '../rib/prefix-key.js';
+import { keyToString, parsePrefix, v6Key } from '../net/prefix.js';
+import { addressSortKey, ipv4ToUint32, ipv6ToString, uint32ToIpv4 } from '../net/address.js';
 import type { RibNegotiated, RibPeer, RibRouteRefresh } from '../rib/types.js';
 import { GroupMember, UpdateGroup, signatureKey, type ExportSignature } from '../rib/update-group.js';
 import type { Exporter } from '../rib/update-group-adv.js';
 import { EndOfRibDeferral, type PeerProgress } from './restart-plan.js';
-import { clusterIdsToPrepend, exportAllowedRaw, idFromDottedQuad, idToDottedQuad, importCheck, reflectAttributes } from './policy.js';
+import { clusterIdsToPrepend, exportAllowedRaw, importCheck, reflectAttributes } from './policy.js';
 
 export interface ReflectorOptions {
   /** Our BGP identifier (IP). */
@@ -141,7 +141,7 @@ export class Reflector {
   maxSliceMs = 0;
 
   constructor(opts: ReflectorOptions) {
-    this.routerId = idFromDottedQuad(opts.routerId);
+    this.routerId = ipv4ToUint32(opts.routerId);
     this.slice = opts.sliceSize ?? 8192;
     this.sliceMs = opts.sliceMs ?? 10;
     this.log = opts.log ?? peerLogger('reflector');
@@ -180,8 +180,8 @@ export class Reflector {
     // A new session while the old one never reported down (e.g. replaced by a reconfiguration): drop the old.
     if (r.up && r.peer !== null) this.peerDown(r.peer, { graceful: false });
     const spec = peer.spec;
-    const bgpId = idFromDottedQuad(neg.peerBgpId);
-    const clusterId = idFromDottedQuad(spec.clusterId);
+    const bgpId = ipv4ToUint32(neg.peerBgpId);
+    const clusterId = ipv4ToUint32(spec.clusterId);
     const known = r.upSince !== 0;
     if (known && (r.bgpId !== bgpId || r.isClient !== spec.routeReflectorClient || r.clusterId !== clusterId)) {
       // Cached export results embed the source's identity (ORIGINATOR_ID, cluster IDs): forget them.
@@ -700,7 +700,7 @@ function decodedOf(a: AttrEntry): PathAttribute[] {
 function nextHopText(a: AttrEntry): string {
   if (a.nextHop !== null) {
     const nh = a.nextHop;
-    if (nh.length === 4) return ipv4ToString(nh.readUInt32BE(0));
+    if (nh.length === 4) return uint32ToIpv4(nh.readUInt32BE(0));
     if (nh.length === 16) return ipv6ToString(nh, 0);
     if (nh.length === 32) return `${ipv6ToString(nh, 0)} ${ipv6ToString(nh, 16)}`;
     return nh.toString('hex');
@@ -711,10 +711,9 @@ function nextHopText(a: AttrEntry): string {
     const ext = (b[p] & 0x10) !== 0;
     const len = ext ? b.readUInt16BE(p + 2) : b[p + 2];
     const v = p + (ext ? 4 : 3);
-    if (b[p + 1] === 3 && len === 4) return ipv4ToString(b.readUInt32BE(v));
+    if (b[p + 1] === 3 && len === 4) return uint32ToIpv4(b.readUInt32BE(v));
     p = v + len;
   }
   return '';
 }
 
-export { idToDottedQuad };

@@ -9,6 +9,7 @@ import {
 } from '../wire/types.js';
 import type { GracefulRestartInfo, Negotiated } from '../wire/negotiated.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
+import { parseIPv4 } from '../net/address.js';
 
 /** BIRD 1.6's default hold time, which the original reflector used (keepalive = hold / 3). */
 export const DEFAULT_HOLD_TIME = 240;
@@ -69,16 +70,9 @@ export function buildOpen(spec: Pick<PeerSpec, 'family' | 'localAs' | 'routerId'
   };
 }
 
+/** A BGP Identifier as a number for comparisons; -1 for text that is not a dotted quad. */
 function ipv4ToNumber(s: string): number {
-  const p = s.split('.');
-  if (p.length !== 4) return -1;
-  let n = 0;
-  for (const x of p) {
-    const v = Number(x);
-    if (!/^\d{1,3}$/.test(x) || v > 255) return -1;
-    n = n * 256 + v;
-  }
-  return n;
+  return parseIPv4(s) ?? -1;
 }
 
 function u16(n: number): Uint8Array {

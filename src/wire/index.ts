@@ -20,4 +20,4 @@ export * from './update.js';
 export * from './update-build.js';
 export * from './message.js';
 export * from './json.js';
-export { ipv4ToString, ipv4ToUint32, uint32ToIpv4, hex } from './util.js';
+export { hex } from './util.js';
