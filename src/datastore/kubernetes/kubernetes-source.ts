@@ -1,7 +1,6 @@
 // KeySource for DATASTORE_TYPE=kubernetes: list/watch Nodes, BGPPeers, BGPConfigurations, the Secrets BGPPeer
 // passwords name (and, when this reflector registers, route-reflector Leases) and present them as /calico/bgp/v1/... keys.
 import { checkParsedValue, MAX_RESOURCE_BYTES } from '../safe-value.js';
-import type { Config } from '../../config.js';
 import type { KeySnapshot, KeySource, KeySourceEvents } from '../source.js';
 import { KubeClient, type KubeObject } from './client.js';
 import { loadKubeConnection, type KubeConnection } from './kubeconfig.js';
@@ -58,23 +57,6 @@ type Kind = 'nodes' | 'bgpPeers' | 'bgpConfigurations' | 'leases';
 export function createKubernetesSource(opts: KubernetesSourceOptions): KubernetesKeySource {
   const conn = loadKubeConnection(opts.kubeconfigPath, opts.env ?? process.env, opts.serviceAccountDir);
   return new KubernetesKeySource(conn, opts);
-}
-
-/**
- * The source for a loaded Config (DATASTORE_TYPE=kubernetes): KUBECONFIG or in-cluster, IP/IP6, and the
- * self-registration switch (RR_REGISTER / RR_CLUSTER_ID) with its TTL as the Lease duration.
- */
-export function kubernetesSourceFromConfig(config: Config, extra: Partial<KubernetesSourceOptions> = {}): KubernetesKeySource {
-  return createKubernetesSource({
-    kubeconfigPath: config.kubeconfig,
-    register: config.register !== undefined,
-    ip: config.ip,
-    ip6: config.ip6,
-    clusterId: config.register?.clusterId,
-    leaseDurationSeconds: config.register?.ttlSeconds,
-    secretNamespace: config.secretNamespace,
-    ...extra,
-  });
 }
 
 export class KubernetesKeySource implements KeySource {

@@ -1,12 +1,14 @@
-// Chooses and builds the KeySource for a Config (DATASTORE_TYPE): file, etcd v2, etcd v3, or both etcd keyspaces
-// merged; self-registration entries are derived here from IP/IP6 and RR_CLUSTER_ID.
+// Wiring from the loaded Config to a KeySource (DATASTORE_TYPE): file, etcd v2, etcd v3, both etcd keyspaces
+// merged, or Kubernetes; self-registration entries are derived here from IP/IP6 and RR_CLUSTER_ID. It lives in
+// src/app so that src/datastore does not depend on the configuration (config.ts imports from below it).
 import type { Config } from '../config.js';
-import { rrEntryValue, rrKey } from './calico-mapping.js';
-import { EtcdV2KeySource, type RegistrationEntry } from './etcdv2-source.js';
-import { EtcdV3KeySource } from './etcdv3-source.js';
-import { FileKeySource } from './file-source.js';
-import { MergedKeySource } from './merged-source.js';
-import type { KeySource } from './source.js';
+import { rrEntryValue, rrKey } from '../datastore/calico-mapping.js';
+import { EtcdV2KeySource, type RegistrationEntry } from '../datastore/etcdv2-source.js';
+import { EtcdV3KeySource } from '../datastore/etcdv3-source.js';
+import { FileKeySource } from '../datastore/file-source.js';
+import { MergedKeySource } from '../datastore/merged-source.js';
+import type { KeySource } from '../datastore/source.js';
+import { createKubernetesSource, type KubernetesKeySource, type KubernetesSourceOptions } from '../datastore/kubernetes/kubernetes-source.js';
 
 export interface KeySourceFactories {
   /** The kubernetes datastore (issue 9) plugs in here. */
@@ -54,4 +56,21 @@ export function createKeySource(config: Config, factories: KeySourceFactories = 
       if (factories.kubernetes === undefined) throw new Error('the kubernetes datastore is not available in this build');
       return factories.kubernetes(config);
   }
+}
+
+/**
+ * The source for a loaded Config (DATASTORE_TYPE=kubernetes): KUBECONFIG or in-cluster, IP/IP6, and the
+ * self-registration switch (RR_REGISTER / RR_CLUSTER_ID) with its TTL as the Lease duration.
+ */
+export function kubernetesSourceFromConfig(config: Config, extra: Partial<KubernetesSourceOptions> = {}): KubernetesKeySource {
+  return createKubernetesSource({
+    kubeconfigPath: config.kubeconfig,
+    register: config.register !== undefined,
+    ip: config.ip,
+    ip6: config.ip6,
+    clusterId: config.register?.clusterId,
+    leaseDurationSeconds: config.register?.ttlSeconds,
+    secretNamespace: config.secretNamespace,
+    ...extra,
+  });
 }
