@@ -150,6 +150,7 @@ async function idleHold(): Promise<{ valid: boolean; errors: string[]; metrics: 
       while (s.state !== 'Active' && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
       const sock = net.connect({ host: rr, port, localAddress: peer });
       sock.on('error', () => undefined);
+      sock.resume(); // read (and drop) the NOTIFICATION, or 'close' never comes
       await new Promise<void>((r) => sock.once('connect', () => r()));
       sock.write(Buffer.alloc(19, 0)); // no marker: the session answers 1/1 and goes to idle hold
       await new Promise<void>((r) => sock.once('close', () => r()));

@@ -5,7 +5,7 @@
 // - ControlProbe: one persistent connection to the reflector's control socket (bird.ctl, ours or BIRD's) that
 //   sends `show status` back to back and times each reply.
 import net from 'node:net';
-import { KEEPALIVE, openMessage } from './messages.js';
+import { END_OF_RIB, KEEPALIVE, openMessage } from './messages.js';
 
 const TYPE_NOTIFICATION = 3;
 const TYPE_KEEPALIVE = 4;
@@ -74,7 +74,9 @@ export class HoldProbe {
       if (type === TYPE_NOTIFICATION) this.down ??= `NOTIFICATION ${this.buf[o + 19]}/${this.buf[o + 20]}`;
       else if (type === TYPE_KEEPALIVE && !this.established) {
         this.established = true;
-        this.sock?.write(KEEPALIVE);
+        // Nothing to announce: say so at once (End-of-RIB), or a reflector that defers its first
+        // advertisements until every client's End-of-RIB (RFC 4724 §4.1, ours) waits for its timer.
+        this.sock?.write(Buffer.concat([KEEPALIVE, END_OF_RIB[1]]));
       } else if (type === 1) this.sock?.write(KEEPALIVE); // OPEN: confirm it
       if (this.windowStart > 0) {
         this.maxGapMs = Math.max(this.maxGapMs, now - this.last);
