@@ -4,7 +4,7 @@ import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { parseYamlSubset } from '../../src/datastore/kubernetes/yaml-subset.js';
+import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { desiredPeers } from '../../src/datastore/calico-mapping.js';
 import {
@@ -196,7 +196,7 @@ test('the RBAC manifest in deploy/kubernetes grants enough: a registered reflect
   const text = readFileSync('deploy/kubernetes/rbac-route-reflector.yaml', 'utf8');
   const rules: string[] = [];
   for (const doc of text.split(/^---$/m)) {
-    const obj = parseYamlSubset(doc) as { kind?: string; rules?: Array<{ resources: string[]; verbs: string[] }> };
+    const obj = parseYaml(doc) as { kind?: string; rules?: Array<{ resources: string[]; verbs: string[] }> };
     if (obj.kind !== 'ClusterRole' && obj.kind !== 'Role') continue;
     for (const r of obj.rules ?? []) for (const res of r.resources) for (const v of r.verbs) rules.push(`${v} ${res}`);
   }
