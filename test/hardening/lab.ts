@@ -1,11 +1,12 @@
 // Test lab for the hardening tests: the reflector as a child process (node --import=tsx src/main.ts) on a file
 // datastore, and BIRD 2 Calico nodes with extra session options (password, ttl security), all on loopback.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BIRD2, BIRDC2, type Daemon } from '../session/daemons.js';
+import { runChild, spawnChild } from '../helpers/child.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const AS = 64512;
@@ -63,12 +64,12 @@ export function startReflector(ip: string, keys: Record<string, unknown>, env: N
   const ds = path.join(dir, 'datastore.json');
   const write = (k: Record<string, unknown>): void => {
     writeFileSync(`${ds}.tmp`, JSON.stringify(k, null, 1));
-    spawnSync('mv', [`${ds}.tmp`, ds]);
+    runChild('mv', [`${ds}.tmp`, ds]);
   };
   write(keys);
-  const proc = spawn(process.execPath, ['--import=tsx', 'src/main.ts'], {
+  const proc = spawnChild(process.execPath, ['--import=tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, IP: ip, DATASTORE_TYPE: 'file', DATASTORE_FILE: ds, SOCKET_DIR: dir, METRICS_LISTEN: 'off', LOG_LEVEL: 'info', ...env },
+    env: { IP: ip, DATASTORE_TYPE: 'file', DATASTORE_FILE: ds, SOCKET_DIR: dir, METRICS_LISTEN: 'off', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out = keepOutput(proc);
@@ -87,7 +88,7 @@ export function startReflector(ip: string, keys: Record<string, unknown>, env: N
 
 /** `show protocols` of our control socket (or a BIRD's with bird2) as name → {state, info}. */
 export function protocols(sock: string, bird2 = false): Map<string, { state: string; since: string; info: string }> {
-  const out = spawnSync(bird2 ? BIRDC2 : 'birdc', ['-s', sock, 'show', 'protocols'], { encoding: 'utf8', timeout: 5000 }).stdout ?? '';
+  const out = runChild(bird2 ? BIRDC2 : 'birdc', ['-s', sock, 'show', 'protocols'], { encoding: 'utf8', timeout: 5000 }).stdout ?? '';
   const m = new Map<string, { state: string; since: string; info: string }>();
   for (const line of out.split('\n')) {
     const f = line.trim().split(/\s+/);
@@ -97,7 +98,7 @@ export function protocols(sock: string, bird2 = false): Map<string, { state: str
 }
 
 export function birdc2(d: Daemon, ...args: string[]): string {
-  const r = spawnSync(BIRDC2, ['-s', d.socket ?? '', ...args], { encoding: 'utf8', timeout: 5000 });
+  const r = runChild(BIRDC2, ['-s', d.socket ?? '', ...args], { encoding: 'utf8', timeout: 5000 });
   return (r.stdout ?? '') + (r.stderr ?? '');
 }
 
@@ -141,7 +142,7 @@ protocol bgp ${name} {
 `;
   writeFileSync(path.join(dir, 'bird.cfg'), cfg);
   const sock = path.join(dir, 'bird.ctl');
-  const proc = spawn(BIRD2, ['-f', '-c', 'bird.cfg', '-s', sock, '-P', 'bird.pid'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawnChild(BIRD2, ['-f', '-c', 'bird.cfg', '-s', sock, '-P', 'bird.pid'], { cwd: dir });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,9 +1,10 @@
 // End-to-end lab for reflection tests: our reflector (src/main.ts in a child process, file datastore) and real
 // BIRD 2 / BIRD 1.6 Calico nodes on 127.60.x.y, each in its own temporary directory, all killable.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runChild, spawnChild } from '../helpers/child.js';
 
 export const BIRD2 = '/opt/bird2/usr/sbin/bird';
 export const BIRDC2 = '/opt/bird2/usr/sbin/birdc';
@@ -23,10 +24,9 @@ export function tmp(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-function start(name: string, cmd: string, args: string[], dir: string, env: NodeJS.ProcessEnv = process.env, netns?: string): Proc {
-  // `ip netns exec` execs the command, so the child's pid is the daemon's.
-  const [c, a] = netns === undefined ? [cmd, args] : ['/usr/sbin/ip', ['netns', 'exec', netns, cmd, ...args]];
-  const proc = spawn(c, a, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(name: string, cmd: string, args: string[], dir: string, env: Record<string, string> = {}, netns?: string): Proc {
+  // setpriv and `ip netns exec` exec the command, so the child's pid is the daemon's.
+  const proc = spawnChild(cmd, args, { cwd: dir, env, ...(netns !== undefined ? { netns } : {}) });
   let out = '';
   const keep = (d: Buffer): void => {
     out += d.toString();
@@ -101,7 +101,7 @@ export function startBird2Node(c: NodeConf, dir = tmp('rr60-bird2-')): BirdNode 
   writeFileSync(path.join(dir, 'bird.cfg'), bird2Config(c));
   const socket = path.join(dir, 'bird.ctl');
   // -R: graceful restart recovery at start, as calico/node runs BIRD.
-  const p = start(`bird2 ${c.ip}`, BIRD2, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, process.env, c.netns);
+  const p = start(`bird2 ${c.ip}`, BIRD2, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, {}, c.netns);
   return { ...p, conf: c, socket, bird2: true, restart: (nc?: NodeConf) => startBird2Node(nc ?? c, dir) };
 }
 
@@ -128,7 +128,7 @@ protocol bgp Global_${c.rr.replaceAll('.', '_')} {
 export function startBird16Node(c: NodeConf, dir = tmp('rr60-bird16-')): BirdNode {
   writeFileSync(path.join(dir, 'bird.cfg'), bird16Config(c));
   const socket = path.join(dir, 'bird.ctl');
-  const p = start(`bird1.6 ${c.ip}`, BIRD16, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, process.env, c.netns);
+  const p = start(`bird1.6 ${c.ip}`, BIRD16, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, {}, c.netns);
   return { ...p, conf: c, socket, bird2: false, restart: (nc?: NodeConf) => startBird16Node(nc ?? c, dir) };
 }
 
@@ -157,7 +157,7 @@ protocol bgp Global_${c.rr.replaceAll('.', '_')} {
 }
 
 export function birdc(n: { socket: string; bird2: boolean }, ...cmd: string[]): string {
-  const r = spawnSync(n.bird2 ? BIRDC2 : BIRDC16, ['-s', n.socket, ...cmd], { encoding: 'utf8', timeout: 5000 });
+  const r = runChild(n.bird2 ? BIRDC2 : BIRDC16, ['-s', n.socket, ...cmd], { encoding: 'utf8', timeout: 5000 });
   return r.stdout + r.stderr;
 }
 
@@ -212,7 +212,7 @@ export function startReflector(ip: string, keys: Record<string, unknown>, dir = 
   const datastore = path.join(dir, 'datastore.json');
   writeFileSync(datastore, JSON.stringify(keys, null, 1));
   const env = {
-    ...process.env, IP: ip, BGP_PORT: '179', DATASTORE_TYPE: 'file', DATASTORE_FILE: datastore, SOCKET_DIR: dir,
+    IP: ip, BGP_PORT: '179', DATASTORE_TYPE: 'file', DATASTORE_FILE: datastore, SOCKET_DIR: dir,
     METRICS_LISTEN: 'off', LOG_LEVEL: 'info', LOG_FORMAT: 'json',
   };
   const p = start(`reflector ${ip}`, process.execPath, ['--import=tsx', path.join(REPO, 'src/main.ts')], REPO, env);
@@ -234,9 +234,9 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 // ---- IPv6 in a network namespace the test creates (loopback gets the fd60:: addresses there) ----------------
 
 export function createNetns(name: string, addrs6: string[]): void {
-  spawnSync('/usr/sbin/ip', ['netns', 'del', name]);
+  runChild('/usr/sbin/ip', ['netns', 'del', name]);
   const run = (...a: string[]) => {
-    const r = spawnSync('/usr/sbin/ip', a, { encoding: 'utf8' });
+    const r = runChild('/usr/sbin/ip', a, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`ip ${a.join(' ')}: ${r.stderr}`);
   };
   run('netns', 'add', name);
@@ -245,7 +245,7 @@ export function createNetns(name: string, addrs6: string[]): void {
 }
 
 export function deleteNetns(name: string): void {
-  spawnSync('/usr/sbin/ip', ['netns', 'del', name]);
+  runChild('/usr/sbin/ip', ['netns', 'del', name]);
 }
 
 function v6Name(a: string): string {
@@ -272,7 +272,7 @@ protocol bgp Global_${v6Name(rr6)} {
 `;
   writeFileSync(path.join(dir, 'bird.cfg'), cfg);
   const socket = path.join(dir, 'bird.ctl');
-  const p = start(`bird2 ${ip6}`, BIRD2, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, process.env, c.netns);
+  const p = start(`bird2 ${ip6}`, BIRD2, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, {}, c.netns);
   return { ...p, conf: c, socket, bird2: true, restart: (nc?: NodeConf) => startBird2Node6(nc ?? c, dir) };
 }
 
@@ -301,12 +301,12 @@ protocol bgp Global_${v6Name(rr6)} {
 `;
   writeFileSync(path.join(dir, 'bird.cfg'), cfg);
   const socket = path.join(dir, 'bird.ctl');
-  const p = start(`bird6 ${ip6}`, '/usr/sbin/bird6', ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, process.env, c.netns);
+  const p = start(`bird6 ${ip6}`, '/usr/sbin/bird6', ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, {}, c.netns);
   return { ...p, conf: c, socket, bird2: false, restart: (nc?: NodeConf) => startBird6Node(nc ?? c, dir) };
 }
 
 export function birdc6(n: BirdNode, ...cmd: string[]): string {
-  const r = spawnSync(n.bird2 ? BIRDC2 : '/usr/sbin/birdc6', ['-s', n.socket, ...cmd], { encoding: 'utf8', timeout: 5000 });
+  const r = runChild(n.bird2 ? BIRDC2 : '/usr/sbin/birdc6', ['-s', n.socket, ...cmd], { encoding: 'utf8', timeout: 5000 });
   return r.stdout + r.stderr;
 }
 
@@ -315,7 +315,7 @@ export function startReflector6(ip: string, ip6: string, netns: string, keys: Re
   const datastore = path.join(dir, 'datastore.json');
   writeFileSync(datastore, JSON.stringify(keys, null, 1));
   const env = {
-    ...process.env, IP: ip, IP6: ip6, BGP_PORT: '179', DATASTORE_TYPE: 'file', DATASTORE_FILE: datastore, SOCKET_DIR: dir,
+    IP: ip, IP6: ip6, BGP_PORT: '179', DATASTORE_TYPE: 'file', DATASTORE_FILE: datastore, SOCKET_DIR: dir,
     METRICS_LISTEN: 'off', LOG_LEVEL: 'info', LOG_FORMAT: 'json',
   };
   const p = start(`reflector ${ip6}`, process.execPath, ['--import=tsx', path.join(REPO, 'src/main.ts')], REPO, env, netns);
