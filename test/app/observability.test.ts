@@ -9,10 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { startBird2, type Daemon } from '../session/daemons.js';
 import { findSample, parsePromText, type Sample } from '../helpers/prom-text.js';
 import { until } from '../helpers/until.js';
+import { claimLoopbackNet } from '../helpers/net.js';
+
+const NET = await claimLoopbackNet();
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const RR = '127.95.0.1';
-const NODES = [2, 3, 4].map((n) => `127.95.0.${n}`);
+const RR = NET.host(1);
+const NODES = [2, 3, 4].map((n) => `${NET.prefix}.${n}`);
 const METRICS = `${RR}:19195`;
 const EXPORTER = `${RR}:19196`;
 const procs: ChildProcess[] = [];

@@ -9,10 +9,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BIRDC2, startBird2, type Daemon } from '../session/daemons.js';
 import { until } from '../helpers/until.js';
+import { claimLoopbackNet } from '../helpers/net.js';
+
+const NET = await claimLoopbackNet();
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const RR = '127.91.0.1';
-const NODE = '127.91.0.2';
+const RR = NET.host(1);
+const NODE = NET.host(2);
 const METRICS_PORT = 19191;
 const running: ChildProcess[] = [];
 const daemons: Daemon[] = [];
@@ -61,7 +64,7 @@ async function get(url: string): Promise<number | undefined> {
 }
 
 test.serial('without IP but with ETCD_ENDPOINTS the entrypoint stops at once and names the variable', async (t) => {
-  const run = entrypoint({ ETCD_ENDPOINTS: 'http://127.91.0.9:2379', SOCKET_DIR: mkdtempSync(path.join(os.tmpdir(), 'rr-ep-')) });
+  const run = entrypoint({ ETCD_ENDPOINTS: `http://${NET.host(9)}:2379`, SOCKET_DIR: mkdtempSync(path.join(os.tmpdir(), 'rr-ep-')) });
   t.is(await run.exited, 2);
   t.regex(run.output(), /IP: not set/);
 });

@@ -7,9 +7,12 @@ import { emptyRouteChangeStats, deviceProtocol, type Family, type ProtocolView }
 import { timeFormatsFromSetting, type TimeFormats } from '../../src/control/timefmt.js';
 import { LabModel, type LabData } from './lab.js';
 import { startServer, stopAll } from './harness.js';
+import { claimLoopbackNet } from '../helpers/net.js';
+
+const NET = await claimLoopbackNet();
 
 const EXPORTER = '/usr/bin/prometheus-bird-exporter';
-const HOST = '127.50.0.1';
+const HOST = NET.host(1);
 const children: ChildProcess[] = [];
 
 test.after.always(async () => {

@@ -13,10 +13,13 @@ import {
 import { protocols, sleep, startBird2Node, startReflector, until, type Reflector } from './lab.js';
 import { endOfRib, ip4, rawPeer } from './raw.js';
 import type { Speaker } from '../session/speaker.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const RR = '127.100.5.1';
-const BIRD = '127.100.5.2';
-const FUZZER = '127.100.5.10';
+const NET = await claimLoopbackNet();
+
+const RR = NET.host(1);
+const BIRD = NET.host(2);
+const FUZZER = NET.host(10);
 const COUNT = Number(process.env.FUZZ_COUNT ?? 5000);
 const daemons: Daemon[] = [];
 let rr: Reflector | undefined;
@@ -178,8 +181,8 @@ test('thousands of mutated UPDATEs: the right reaction to each, the process and 
   }, { IDLE_HOLD_CAP: '0', LOG_LEVEL: 'warn' });
   const bird = startBird2Node({ ip: BIRD, rr: RR, block: '10.175.0.0/24' });
   daemons.push(bird);
-  await until('the BIRD node Established', () => (protocols(rr!.sock).get('Global_127_100_5_2')?.info === 'Established' ? true : undefined), 30_000);
-  const birdSince = protocols(rr.sock).get('Global_127_100_5_2')?.since;
+  await until('the BIRD node Established', () => (protocols(rr!.sock).get(`Global_${NET.under(2)}`)?.info === 'Established' ? true : undefined), 30_000);
+  const birdSince = protocols(rr.sock).get(`Global_${NET.under(2)}`)?.since;
 
   const r = rng(Number(process.env.FUZZ_SEED ?? 0x5eed));
   const tpls = templates();
@@ -228,7 +231,7 @@ test('thousands of mutated UPDATEs: the right reaction to each, the process and 
   const secs = (Date.now() - started) / 1000;
   t.log(`${COUNT} mutants in ${secs.toFixed(1)} s: ${Object.entries(tally).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`);
   t.is(rr.proc.exitCode, null, 'the reflector process is still running');
-  const p = protocols(rr.sock).get('Global_127_100_5_2');
+  const p = protocols(rr.sock).get(`Global_${NET.under(2)}`);
   t.is(p?.info, 'Established');
   t.is(p?.since, birdSince, 'the BIRD session was never reset');
   const resets = Object.entries(tally).filter(([k]) => k.startsWith('reset')).reduce((a, [, v]) => a + v, 0);

@@ -17,6 +17,8 @@ export interface LoopbackNet {
   readonly prefix: string;
   /** The address `prefix.n` (1 ≤ n ≤ 249; 250 holds the claim). */
   host(n: number): string;
+  /** `host(n)` with underscores for dots, as in BIRD protocol names (`Global_127_143_9_2`). */
+  under(n: number): string;
 }
 
 const held: Server[] = [];
@@ -49,13 +51,11 @@ export async function claimLoopbackNet(): Promise<LoopbackNet> {
     if (await listen(server, `${prefix}.${CLAIM_HOST}`, CLAIM_PORT)) {
       server.unref();
       held.push(server);
-      return {
-        prefix,
-        host(n: number): string {
-          if (!Number.isInteger(n) || n < 1 || n >= CLAIM_HOST) throw new RangeError(`host number ${n} outside 1..${CLAIM_HOST - 1}`);
-          return `${prefix}.${n}`;
-        },
+      const host = (n: number): string => {
+        if (!Number.isInteger(n) || n < 1 || n >= CLAIM_HOST) throw new RangeError(`host number ${n} outside 1..${CLAIM_HOST - 1}`);
+        return `${prefix}.${n}`;
       };
+      return { prefix, host, under: (n: number) => host(n).replaceAll('.', '_') };
     }
     server.close();
   }

@@ -7,8 +7,11 @@ import { createKubernetesSource, type KubernetesKeySource } from '../../src/data
 import { FakeApiServer, FakeStore } from './fake-apiserver.js';
 import { bgpConfig, bgpPeer, K, node, Recorder, tmpDir, writeKubeconfig } from './helpers.js';
 import { makePki } from './pki.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const HOST = '127.80.1.1';
+const NET = await claimLoopbackNet();
+
+const HOST = NET.host(1);
 const TOKEN = 'rr-token';
 const RBAC = { rr: ['list nodes', 'watch nodes', 'list bgppeers', 'watch bgppeers', 'list bgpconfigurations', 'watch bgpconfigurations'] };
 const PKI = makePki(HOST);
@@ -164,11 +167,11 @@ function lastRv(src: KubernetesKeySource): string {
 }
 
 test('HTTPS with a CA from the kubeconfig and client-certificate authentication (files and inline data)', async (t) => {
-  const pki = makePki('127.80.1.2');
+  const pki = makePki(NET.host(2));
   const store = new FakeStore();
   store.create('nodes', node('tls-node', '10.0.3.1/24'));
   const server = await FakeApiServer.start(
-    { host: '127.80.1.2', tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert }, rbac: { 'system:rr': ['*'] } },
+    { host: NET.host(2), tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert }, rbac: { 'system:rr': ['*'] } },
     store,
   );
   cleanups.push(() => server.stop());
