@@ -2,7 +2,8 @@
 // to the file starts exactly that session, removing it stops exactly that one (Cease "peer de-configured"),
 // and the other sessions keep running with their uptime untouched. Routes are reflected between the nodes.
 import test from 'ava';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { runChild, spawnChild } from '../helpers/child.js';
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,7 +43,7 @@ function writeAtomically(file: string, text: string): void {
 }
 
 function protocols(sock: string): Map<string, { state: string; since: string; info: string }> {
-  const out = spawnSync('birdc', ['-s', sock, 'show', 'protocols'], { encoding: 'utf8' }).stdout;
+  const out = runChild('birdc', ['-s', sock, 'show', 'protocols'], { encoding: 'utf8' }).stdout;
   const m = new Map<string, { state: string; since: string; info: string }>();
   for (const line of out.split('\n')) {
     const f = line.trim().split(/\s+/);
@@ -55,9 +56,9 @@ test('adding and removing a host in the datastore file starts and stops exactly 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rr-app-'));
   const ds = path.join(dir, 'datastore.json');
   writeFileSync(ds, datastore([2, 3]));
-  const rr = spawn(process.execPath, ['--import=tsx', 'src/main.ts'], {
+  const rr = spawnChild(process.execPath, ['--import=tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, IP: RR, DATASTORE_TYPE: 'file', DATASTORE_FILE: ds, SOCKET_DIR: dir, METRICS_LISTEN: 'off', LOG_LEVEL: 'info' },
+    env: { IP: RR, DATASTORE_TYPE: 'file', DATASTORE_FILE: ds, SOCKET_DIR: dir, METRICS_LISTEN: 'off', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   procs.push(rr);
@@ -77,7 +78,7 @@ test('adding and removing a host in the datastore file starts and stops exactly 
 
   // Node 3 learns node 2's block through us, next hop unchanged, with ORIGINATOR_ID and CLUSTER_LIST.
   const routeOn3 = await until('node 3 to hold node 2 block', () => {
-    const r = spawnSync(BIRDC2, ['-s', n3.socket ?? '', 'show', 'route', 'all', '10.93.2.0/26'], { encoding: 'utf8' }).stdout;
+    const r = runChild(BIRDC2, ['-s', n3.socket ?? '', 'show', 'route', 'all', '10.93.2.0/26'], { encoding: 'utf8' }).stdout;
     return /BGP\.originator_id/.test(r) ? r : undefined;
   });
   t.regex(routeOn3, /BGP\.next_hop: 127\.93\.0\.2/);
@@ -93,7 +94,7 @@ test('adding and removing a host in the datastore file starts and stops exactly 
   t.is(afterAdd.get(`Global_${NET.under(2)}`)?.since, before.get(`Global_${NET.under(2)}`)?.since, 'node 2 untouched');
   t.is(afterAdd.get(`Global_${NET.under(3)}`)?.since, before.get(`Global_${NET.under(3)}`)?.since, 'node 3 untouched');
   await until('node 4 to hold node 2 block', () => {
-    const r = spawnSync(BIRDC2, ['-s', n4.socket ?? '', 'show', 'route', '10.93.2.0/26'], { encoding: 'utf8' }).stdout;
+    const r = runChild(BIRDC2, ['-s', n4.socket ?? '', 'show', 'route', '10.93.2.0/26'], { encoding: 'utf8' }).stdout;
     return /10\.93\.2\.0\/26/.test(r) ? true : undefined;
   });
 
@@ -103,13 +104,13 @@ test('adding and removing a host in the datastore file starts and stops exactly 
   t.is(afterRemove.get(`Global_${NET.under(2)}`)?.since, before.get(`Global_${NET.under(2)}`)?.since, 'node 2 still untouched');
   t.is(afterRemove.get(`Global_${NET.under(4)}`)?.info, 'Established');
   const n3view = await until('node 3 to see the Cease', () => {
-    const r = spawnSync(BIRDC2, ['-s', n3.socket ?? '', 'show', 'protocols', 'all'], { encoding: 'utf8' }).stdout;
+    const r = runChild(BIRDC2, ['-s', n3.socket ?? '', 'show', 'protocols', 'all'], { encoding: 'utf8' }).stdout;
     return /Peer de-configured/i.test(r) ? r : undefined;
   });
   t.regex(n3view, /Received: Peer de-configured/i);
   // Node 3's block is withdrawn from the others.
   await until('node 2 to lose node 3 block', () => {
-    const r = spawnSync(BIRDC2, ['-s', n2.socket ?? '', 'show', 'route', '10.93.3.0/26'], { encoding: 'utf8' }).stdout;
+    const r = runChild(BIRDC2, ['-s', n2.socket ?? '', 'show', 'route', '10.93.3.0/26'], { encoding: 'utf8' }).stdout;
     return /10\.93\.3\.0\/26/.test(r) ? undefined : true;
   });
 

@@ -2,21 +2,22 @@
 // seed's environment variables, and checks what an operator relies on: health endpoints, the control
 // socket, a real BIRD 2 node establishing, and SIGTERM closing the session with an RFC 8203 message.
 import test from 'ava';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { runChild, spawnChild } from '../helpers/child.js';
 import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BIRDC2, startBird2, type Daemon } from '../session/daemons.js';
 import { until } from '../helpers/until.js';
-import { claimLoopbackNet } from '../helpers/net.js';
+import { claimLoopbackNet, freePort } from '../helpers/net.js';
 
 const NET = await claimLoopbackNet();
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RR = NET.host(1);
 const NODE = NET.host(2);
-const METRICS_PORT = 19191;
+const METRICS_PORT = await freePort(RR);
 const running: ChildProcess[] = [];
 const daemons: Daemon[] = [];
 
@@ -34,7 +35,7 @@ test.before(() => {
   // The image runs the compiled output; build it when the test runs before `npm run build` or after an edit.
   const main = path.join(ROOT, 'dist/main.js');
   if (!existsSync(main) || statSync(main).mtimeMs < newest(path.join(ROOT, 'src'))) {
-    const r = spawnSync('sh', ['scripts/build.sh'], { cwd: ROOT, encoding: 'utf8' });
+    const r = runChild('sh', ['scripts/build.sh'], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
   }
 });
@@ -46,7 +47,7 @@ test.after.always(async () => {
 
 
 function entrypoint(env: NodeJS.ProcessEnv): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const proc = spawn('sh', ['scripts/entrypoint.sh'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawnChild('sh', ['scripts/entrypoint.sh'], { cwd: ROOT, env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.push(proc);
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -91,17 +92,17 @@ test.serial('the image entrypoint serves health, the control socket and BGP, and
   await until('/readyz', async () => ((await get(`${base}/readyz`)) === 200 ? true : undefined));
 
   // The image's HEALTHCHECK command.
-  const hc = spawnSync('node', ['scripts/healthcheck.mjs'], { cwd: ROOT, env: { ...process.env, METRICS_LISTEN: `${RR}:${METRICS_PORT}` } });
+  const hc = runChild('node', ['scripts/healthcheck.mjs'], { cwd: ROOT, env: { METRICS_LISTEN: `${RR}:${METRICS_PORT}` } });
   t.is(hc.status, 0, 'HEALTHCHECK passes');
 
   // The socket folder was created by the entrypoint and the control socket answers birdc.
-  const status = spawnSync('birdc', ['-s', path.join(sockets, 'bird.ctl'), 'show', 'status'], { encoding: 'utf8' });
+  const status = runChild('birdc', ['-s', path.join(sockets, 'bird.ctl'), 'show', 'status'], { encoding: 'utf8' });
   t.regex(status.stdout, new RegExp(`Router ID is ${RR.replaceAll('.', '\\.')}`));
 
   const node = startBird2({ ip: NODE, rr: RR, as: 64512, holdTime: 9, block: '10.91.2.0/26' });
   daemons.push(node);
   await until('Established', () => {
-    const r = spawnSync('birdc', ['-s', path.join(sockets, 'bird.ctl'), 'show', 'protocols'], { encoding: 'utf8' });
+    const r = runChild('birdc', ['-s', path.join(sockets, 'bird.ctl'), 'show', 'protocols'], { encoding: 'utf8' });
     return /Global_127_91_0_2\s+BGP\s+master\s+up\s+\S+\s+Established/.test(r.stdout) ? true : undefined;
   });
 
@@ -112,7 +113,7 @@ test.serial('the image entrypoint serves health, the control socket and BGP, and
 
   // BIRD 2 shows the Cease it received together with our RFC 8203 message.
   const shown = await until('the node to see the Cease', () => {
-    const r = spawnSync(BIRDC2, ['-s', node.socket ?? '', 'show', 'protocols', 'all'], { encoding: 'utf8' });
+    const r = runChild(BIRDC2, ['-s', node.socket ?? '', 'show', 'protocols', 'all'], { encoding: 'utf8' });
     return /Administrative shutdown/.test(r.stdout) ? r.stdout : undefined;
   });
   t.regex(shown, /shutting down/);

@@ -3,13 +3,12 @@
 
 import test from 'ava';
 import net from 'node:net';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { execChild } from '../helpers/child.js';
 import type { Family, RouteView } from '../../src/control/model.js';
 import { LabModel, rrV4, rrV6 } from './lab.js';
 import { RawClient, startServer, stopAll } from './harness.js';
 
-const run = promisify(execFile);
+const run = execChild;
 
 test.after.always(stopAll);
 
