@@ -5,7 +5,7 @@
 // block (`.250`, port CLAIM_PORT). Another live process that drew the same block finds the sentinel taken
 // and draws again; when a process dies, even by SIGKILL, the kernel frees the sentinel and so the block.
 // Daemons inside the block may then use fixed well-known ports (BGP's 179): the address is theirs alone.
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 
 const CLAIM_HOST = 250;
@@ -62,15 +62,34 @@ export async function claimLoopbackNet(): Promise<LoopbackNet> {
   throw new Error(`no free loopback /24 after ${MAX_DRAWS} draws`);
 }
 
-/** A TCP port the OS reports free on `host` right now (bound to port 0, then released). */
+const given = new Set<string>();
+
+/**
+ * A TCP port the OS reports free on `host` right now (bound to port 0, then released), never one this process
+ * was given before (two calls in a row could otherwise get the same port back).
+ */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port: 0, exclusive: true }, () => resolve());
-  });
-  const addr = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (addr === null || typeof addr === 'string') throw new Error('no port from the OS');
-  return addr.port;
+  for (let draw = 0; draw < MAX_DRAWS; draw++) {
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port: 0, exclusive: true }, () => resolve());
+    });
+    const addr = server.address();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (addr === null || typeof addr === 'string') throw new Error('no port from the OS');
+    const key = `${host} ${addr.port}`;
+    if (given.has(key)) continue;
+    given.add(key);
+    return addr.port;
+  }
+  throw new Error(`no new free port on ${host} after ${MAX_DRAWS} draws`);
+}
+
+/**
+ * A network namespace name for this run (`tag-` and 8 random hex digits): a namespace left by an aborted run
+ * never has it, so it never blocks a later run (the test still deletes its own in cleanup).
+ */
+export function netnsName(tag: string): string {
+  return `${tag}-${randomBytes(4).toString('hex')}`;
 }
