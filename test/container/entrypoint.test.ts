@@ -103,7 +103,7 @@ test.serial('the image entrypoint serves health, the control socket and BGP, and
   daemons.push(node);
   await until('Established', () => {
     const r = runChild('birdc', ['-s', path.join(sockets, 'bird.ctl'), 'show', 'protocols'], { encoding: 'utf8' });
-    return /Global_127_91_0_2\s+BGP\s+master\s+up\s+\S+\s+Established/.test(r.stdout) ? true : undefined;
+    return new RegExp(String.raw`Global_${NET.under(2)}\s+BGP\s+master\s+up\s+\S+\s+Established`).test(r.stdout) ? true : undefined;
   });
 
   const stoppedAt = Date.now();

@@ -6,7 +6,9 @@
 // and draws again; when a process dies, even by SIGKILL, the kernel frees the sentinel and so the block.
 // Daemons inside the block may then use fixed well-known ports (BGP's 179): the address is theirs alone.
 import { randomBytes, randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { endianness } from 'node:os';
 
 const CLAIM_HOST = 250;
 const CLAIM_PORT = 65_250;
@@ -40,13 +42,43 @@ function listen(server: Server, host: string, port: number): Promise<boolean> {
   });
 }
 
+/** Whether any TCP or UDP socket of this network namespace (IPv4, any state) has a local address in `prefix`. */
+function blockInUse(prefix: string): boolean {
+  const [a, b, c] = prefix.split('.').map(Number) as [number, number, number];
+  for (const file of ['/proc/net/tcp', '/proc/net/udp']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const local = line.trim().split(/\s+/)[1];
+      if (local === undefined) continue;
+      // The address is the 32-bit word in host byte order, printed as 8 hex digits.
+      const word = Number.parseInt(local.slice(0, 8), 16);
+      const bytes = endianness() === 'LE' ? [word & 255, (word >>> 8) & 255, (word >>> 16) & 255] : [word >>> 24, (word >>> 16) & 255, (word >>> 8) & 255];
+      if (bytes[0] === a && bytes[1] === b && bytes[2] === c) return true;
+    }
+  }
+  return false;
+}
+
+export interface ClaimOptions {
+  /** /24 prefixes to try first, in order, before the random draws (for the helpers' own tests). */
+  prefixes?: readonly string[];
+}
+
 /**
  * Claims a loopback /24 for this process (127.2.0.0 … 127.254.255.0; 127.0.0.0/16 and 127.1/16 are left to
- * the host). Held until the process exits.
+ * the host). Held until the process exits. A block where any socket is open (say a daemon left by an aborted
+ * run, whose claimer is gone) is passed over, so such a leftover never blocks the run that draws its block.
  */
-export async function claimLoopbackNet(): Promise<LoopbackNet> {
-  for (let draw = 0; draw < MAX_DRAWS; draw++) {
-    const prefix = `127.${randomInt(2, 255)}.${randomInt(0, 256)}`;
+export async function claimLoopbackNet(o: ClaimOptions = {}): Promise<LoopbackNet> {
+  const draws = (o.prefixes?.length ?? 0) + MAX_DRAWS;
+  for (let draw = 0; draw < draws; draw++) {
+    const prefix = o.prefixes?.[draw] ?? `127.${randomInt(2, 255)}.${randomInt(0, 256)}`;
+    if (blockInUse(prefix)) continue;
     const server = createServer((s) => s.destroy());
     if (await listen(server, `${prefix}.${CLAIM_HOST}`, CLAIM_PORT)) {
       server.unref();
@@ -59,7 +91,7 @@ export async function claimLoopbackNet(): Promise<LoopbackNet> {
     }
     server.close();
   }
-  throw new Error(`no free loopback /24 after ${MAX_DRAWS} draws`);
+  throw new Error(`no free loopback /24 after ${draws} draws`);
 }
 
 const given = new Set<string>();

@@ -78,9 +78,9 @@ test('two reflector processes mesh through Leases (Established); SIGKILL of one 
   const b = startReflector(RR2, kc);
   // Membership is what the Leases decide: each process configures a Mesh_ session to the other, and the two
   // sessions reach Established even though one side learned of the other first and refused it at that moment.
-  const meshA = await until('RR1 Established with RR2', a.sockets, (o) => /Mesh_127_80_4_2\s+BGP\s+master\s+up\s+\S+\s+Established/.test(o), 60_000);
+  const meshA = await until('RR1 Established with RR2', a.sockets, (o) => new RegExp(String.raw`Mesh_${NET.under(2)}\s+BGP\s+master\s+up\s+\S+\s+Established`).test(o), 60_000);
   t.regex(meshA, new RegExp(String.raw`Global_${NET.under(20)}\s+BGP`), 'RR1 is the global peer of the worker');
-  const meshB = await until('RR2 Established with RR1', b.sockets, (o) => /Mesh_127_80_4_1\s+BGP\s+master\s+up\s+\S+\s+Established/.test(o), 30_000);
+  const meshB = await until('RR2 Established with RR1', b.sockets, (o) => new RegExp(String.raw`Mesh_${NET.under(1)}\s+BGP\s+master\s+up\s+\S+\s+Established`).test(o), 30_000);
   t.notRegex(meshB, /Global_/, 'RR2 is nobody\'s global peer');
   t.truthy(store.get('leases', 'kube-system', 'calico-rr-127-80-4-1'));
 

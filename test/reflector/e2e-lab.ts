@@ -1,5 +1,5 @@
 // End-to-end lab for reflection tests: our reflector (src/main.ts in a child process, file datastore) and real
-// BIRD 2 / BIRD 1.6 Calico nodes on 127.60.x.y, each in its own temporary directory, all killable.
+// BIRD 2 / BIRD 1.6 Calico nodes on the test file's claimed loopback /24 (or in its own namespace), each in its own temporary directory, all killable.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

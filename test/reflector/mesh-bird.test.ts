@@ -73,7 +73,7 @@ test.serial('one shared cluster ID: each reflector keeps the other\'s routes but
   procs.push(r1, r2);
   await waitFor('a\'s block gone from c', () => route(c, '10.61.1.0/26') === undefined, 60_000);
   await waitFor('c\'s block gone from a', () => route(a, '10.61.3.0/26') === undefined, 30_000);
-  await waitFor('the mesh up again', () => /Mesh_127_60_0_3\s+BGP\s+\S+\s+up/.test(ours(r1, 'show', 'protocols')), 60_000);
+  await waitFor('the mesh up again', () => new RegExp(String.raw`Mesh_${NET.under(3)}\s+BGP\s+\S+\s+up`).test(ours(r1, 'show', 'protocols')), 60_000);
   // r2 still learns a's block over the mesh (accepted from a non-client, as BIRD 1.6 does)...
   const table = await waitFor('a\'s block in r2\'s table', () => {
     const out = ours(r2, 'show', 'route', 'all', '10.61.1.0/26');
@@ -86,7 +86,7 @@ test.serial('one shared cluster ID: each reflector keeps the other\'s routes but
   // r2 sends its table over the mesh only after its own restart hold, so wait for it rather than look once.
   const fromMesh = await waitFor('c\'s block in r1\'s table over the mesh', () => {
     const out = ours(r1, 'show', 'route', 'all', '10.61.3.0/26');
-    return /Mesh_127_60_0_3/.test(out) ? out : undefined;
+    return new RegExp(`Mesh_${NET.under(3)}`).test(out) ? out : undefined;
   }, 30_000);
   t.regex(fromMesh, new RegExp(String.raw`Mesh_${NET.under(3)}`));
   await sleep(6500); // past the reflectors' restart hold (End-of-RIB + 5 s settle)

@@ -1,4 +1,4 @@
-// End to end: our reflector (src/main.ts) between real BIRD 2 and BIRD 1.6 Calico nodes on 127.60.1.x, checked
+// End to end: our reflector (src/main.ts) between real BIRD 2 and BIRD 1.6 Calico nodes on a claimed loopback /24, checked
 // from the receiving nodes' own `birdc show route all`.
 import test from 'ava';
 import { bgpRoutes, birdc, reconfigure, sleep, startBird16Node, startBird2Node, startReflector, waitFor, type BirdNode, type BirdRoute, type Proc } from './e2e-lab.js';

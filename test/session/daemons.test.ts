@@ -1,4 +1,4 @@
-// Interop with real daemons configured as Calico nodes on loopback (127.30.0.50–59): BIRD 2, BIRD 1.6,
+// Interop with real daemons configured as Calico nodes on loopback (.50–.59 of a /24 claimed per run): BIRD 2, BIRD 1.6,
 // GoBGP and ExaBGP establish, exchange KEEPALIVEs past two hold intervals, send their routes; a SIGSTOPped
 // peer hits our hold timer (NOTIFICATION 4/0) and comes back after SIGCONT.
 import test from 'ava';

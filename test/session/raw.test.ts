@@ -1,4 +1,4 @@
-// Sessions and listener against raw in-test speakers on loopback (127.30.0.0/24): establishment, every
+// Sessions and listener against raw in-test speakers on loopback (a /24 claimed per run): establishment, every
 // NOTIFICATION the reflector must send for bad input, unknown addresses, hold expiry, collision, stop.
 import test from 'ava';
 import net from 'node:net';
@@ -101,7 +101,7 @@ test.serial('a raw speaker reaches Established and negotiation reflects both OPE
 test.serial('an UPDATE is framed and handed up whole; counters move', async (t) => {
   const s = sessions.get(NET.host(2))!;
   const sp = speakers[0]!;
-  // ORIGIN IGP, AS_PATH empty, NEXT_HOP 127.30.0.2, LOCAL_PREF 100; NLRI 10.65.1.0/26.
+  // ORIGIN IGP, AS_PATH empty, NEXT_HOP .2, LOCAL_PREF 100; NLRI 10.65.1.0/26.
   const attrs = Buffer.from([0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 3, 4, 127, 30, 0, 2, 0x40, 5, 4, 0, 0, 0, 100]);
   const nlri = Buffer.from([0, 0, 0, 0, 26, 10, 65, 1, 0]); // path id 0 (ADD-PATH rx negotiated), /26
   const body = Buffer.concat([Buffer.from([0, 0, attrs.length >> 8, attrs.length & 0xff]), attrs, nlri]);
