@@ -82,17 +82,17 @@ test('two reflector processes mesh through Leases (Established); SIGKILL of one 
   t.regex(meshA, new RegExp(String.raw`Global_${NET.under(20)}\s+BGP`), 'RR1 is the global peer of the worker');
   const meshB = await until('RR2 Established with RR1', b.sockets, (o) => new RegExp(String.raw`Mesh_${NET.under(1)}\s+BGP\s+master\s+up\s+\S+\s+Established`).test(o), 30_000);
   t.notRegex(meshB, /Global_/, 'RR2 is nobody\'s global peer');
-  t.truthy(store.get('leases', 'kube-system', 'calico-rr-127-80-4-1'));
+  t.truthy(store.get('leases', 'kube-system', `calico-rr-${NET.host(1).replaceAll('.', '-')}`));
 
   b.proc.kill('SIGKILL');
   await once(b.proc, 'exit');
   const killedAt = Date.now();
   const after = await until('RR2 gone from RR1', a.sockets, (o) => !new RegExp(String.raw`Mesh_${NET.under(2)}`).test(o), 15_000);
   t.true(Date.now() - killedAt >= 500, 'not before the Lease expired');
-  t.truthy(store.get('leases', 'kube-system', 'calico-rr-127-80-4-2'), 'the dead Lease is still there: expiry did it');
+  t.truthy(store.get('leases', 'kube-system', `calico-rr-${NET.host(2).replaceAll('.', '-')}`), 'the dead Lease is still there: expiry did it');
   t.regex(after, new RegExp(String.raw`Global_${NET.under(20)}`));
 
   a.proc.kill('SIGTERM');
   await once(a.proc, 'exit');
-  t.is(store.get('leases', 'kube-system', 'calico-rr-127-80-4-1'), undefined, 'SIGTERM removed the Lease');
+  t.is(store.get('leases', 'kube-system', `calico-rr-${NET.host(1).replaceAll('.', '-')}`), undefined, 'SIGTERM removed the Lease');
 });
