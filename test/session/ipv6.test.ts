@@ -19,6 +19,8 @@ log.level = 'warn';
 
 const AS = 64512;
 const RR_ID = '127.30.0.60';
+// OS ports on [::1], taken before any test is declared (ava wants the declarations in one synchronous run).
+const PORTS = [await freePort('::1'), await freePort('::1'), await freePort('::1'), await freePort('::1')];
 const cleanups: (() => Promise<void> | void)[] = [];
 test.after.always(async () => {
   for (const c of cleanups.reverse()) await c();
@@ -38,7 +40,7 @@ interface Case {
 
 const cases: Case[] = [
   {
-    name: 'BIRD 2', rrPort: await freePort('::1'), nodePort: await freePort('::1'), routerId: '127.30.0.61', block: 'fd00:65:61::/122', bin: BIRD2, announces: true,
+    name: 'BIRD 2', rrPort: PORTS[0]!, nodePort: PORTS[1]!, routerId: '127.30.0.61', block: 'fd00:65:61::/122', bin: BIRD2, announces: true,
     config: (c) => `router id ${c.routerId};
 protocol device { scan time 2; }
 protocol static { ipv6; route ${c.block} blackhole; }
@@ -52,7 +54,7 @@ protocol bgp Node_rr {
 `,
   },
   {
-    name: 'BIRD 1.6 (bird6)', rrPort: await freePort('::1'), nodePort: await freePort('::1'), routerId: '127.30.0.62', block: 'fd00:65:62::/122', bin: '/usr/sbin/bird6', announces: false,
+    name: 'BIRD 1.6 (bird6)', rrPort: PORTS[2]!, nodePort: PORTS[3]!, routerId: '127.30.0.62', block: 'fd00:65:62::/122', bin: '/usr/sbin/bird6', announces: false,
     config: (c) => `router id ${c.routerId};
 listen bgp address ::1 port ${c.nodePort};
 protocol device { scan time 2; }
