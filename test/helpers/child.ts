@@ -6,6 +6,8 @@
 //   change no result.
 // * Lifetime: each child runs under `setpriv --pdeathsig KILL` (util-linux), so the kernel kills it when the
 //   worker dies, even by SIGKILL; on a normal exit of the worker the children still alive are killed too.
+// spawnChild starts a long-running child; runChild (like spawnSync) and execChild (like a promisified execFile)
+// run a command to its end under the same rules.
 import { execFile, spawn, spawnSync, type ChildProcess, type SpawnOptions, type SpawnSyncReturns, type StdioOptions } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
