@@ -23,6 +23,8 @@ export const USAGE = `npm run bench -- [options]
                                             churn: clients, share flapping, ms between one client's toggles, s
   --runs 3                                  runs per cell (the table shows medians)
   --port 179 --timeout 600 --connect-timeout 120   BGP port; per-step and connect timeouts in s
+  --updates-after 1000                      table/calico: start the updates this many ms after every session is
+                                            up (default: once every session got End-of-RIB, at most 15 s)
   --quick                                   small N/C, 1 run: a smoke run that ends in well under a minute
   --ipv4-only                               calico/churn without the IPv6 sessions (by default each client also
                                             has an IPv6 session with R /122 blocks, run in a network namespace
@@ -63,6 +65,7 @@ export function parseOptions(argv: string[]): Options {
       'churn-duration': { type: 'string' }, runs: { type: 'string' }, port: { type: 'string' }, timeout: { type: 'string' },
       'connect-timeout': { type: 'string' }, quick: { type: 'boolean' }, 'ipv4-only': { type: 'boolean' },
       out: { type: 'string' }, fault: { type: 'string' }, help: { type: 'boolean' }, 'profile-ours': { type: 'string' },
+      'updates-after': { type: 'string' },
     },
   });
   if (v.help) {
@@ -101,6 +104,7 @@ export function parseOptions(argv: string[]): Options {
       connectTimeoutMs: Number(v['connect-timeout'] ?? (q ? 30 : 120)) * 1000,
       settleTimeoutMs: q ? 2000 : DEFAULT_ENV.settleTimeoutMs,
       ...(v.fault ? { fault: 'drop-one' as const } : {}),
+      ...(v['updates-after'] !== undefined ? { updatesAfterMs: Number(v['updates-after']) } : {}),
     },
     out: v.out ?? fileURLToPath(new URL('./results', import.meta.url)),
     ...(v['profile-ours'] ? { profileOurs: resolve(v['profile-ours']) } : {}),

@@ -76,6 +76,10 @@ export interface Config {
   register: RegistrationConfig | undefined;
   /** Informational lines about defaults that were chosen; main logs them at start. */
   notes: string[];
+  /** Risky settings that were accepted (credentials over plain http); logged at warn level at start. */
+  warnings: string[];
+  /** DATASTORE_FILE_MAX_BYTES: a larger datastore file is refused (the last good configuration stays). */
+  datastoreFileMaxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -101,6 +105,8 @@ export const DEFAULT_ETCD_ENDPOINT = 'http://127.0.0.1:2379';
 export const DEFAULT_REGISTER_TTL_SECONDS = 30;
 export const DEFAULT_SECRET_NAMESPACE = 'kube-system';
 export const EMBEDDED_DEFAULT_IP = '127.0.0.1';
+/** Default DATASTORE_FILE_MAX_BYTES: 8 MiB, thousands of times a real cluster's keys (a 52 MB file took 850 MB RSS). */
+export const DEFAULT_DATASTORE_FILE_MAX_BYTES = 8 * 1024 * 1024;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const DATASTORE_TYPES: readonly DatastoreType[] = ['etcd', 'etcdv2', 'etcdv3', 'kubernetes', 'file'];
@@ -248,6 +254,7 @@ export function parseListen(text: string): MetricsListen | undefined {
 export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   const notes: string[] = [];
+  const warnings: string[] = [];
   const bad = (name: string, what: string): void => {
     problems.push(`${name}: ${what}`);
   };
@@ -362,6 +369,24 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
       etcd.username = userVar.value;
       etcd.password = pass;
     }
+    const plain = endpoints.filter((e) => e.startsWith('http:'));
+    if (etcd.password !== undefined && plain.length > 0) {
+      // Basic auth (v2) and the v3 Authenticate call carry the password in clear text over http://. Refused
+      // unless the operator says the network is trusted (old clusters run etcd over http inside the cluster).
+      const allowVar = pick(env, 'ETCD_ALLOW_INSECURE_CREDENTIALS');
+      const allow = allowVar === undefined ? false : parseBool(allowVar.value);
+      if (allow === undefined) bad('ETCD_ALLOW_INSECURE_CREDENTIALS', `"${allowVar?.value ?? ''}" is not true or false`);
+      else if (!allow) {
+        bad(
+          'ETCD_PASSWORD',
+          `would be sent in clear text to the http:// endpoint${plain.length > 1 ? 's' : ''} ${plain.join(', ')}; use https:// endpoints, or set ETCD_ALLOW_INSECURE_CREDENTIALS=true to accept that`,
+        );
+      } else {
+        warnings.push(
+          `ETCD_PASSWORD (user ${etcd.username ?? ''}) is sent in clear text to the http:// endpoint${plain.length > 1 ? 's' : ''} ${plain.join(', ')} (ETCD_ALLOW_INSECURE_CREDENTIALS=true): anyone on the path can read it; use https://`,
+        );
+      }
+    }
     if (etcd.caCertFile !== undefined && endpoints.length > 0 && endpoints.every((e) => e.startsWith('http:'))) {
       notes.push('ETCD_CA_CERT_FILE is set but every etcd endpoint is http://; TLS is not used');
     }
@@ -401,6 +426,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     datastoreFileDefaulted = true;
     const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
     datastoreFile = isWritableDir(dataDir) ? resolve(dataDir, DEFAULT_DATASTORE_BASENAME) : resolve(cwd, DEFAULT_DATASTORE_BASENAME);
+  }
+  let datastoreFileMaxBytes = DEFAULT_DATASTORE_FILE_MAX_BYTES;
+  const maxVar = pick(env, 'DATASTORE_FILE_MAX_BYTES');
+  if (maxVar !== undefined) {
+    const n = /^\d{1,12}$/.test(maxVar.value) ? Number(maxVar.value) : NaN;
+    if (!Number.isSafeInteger(n) || n < 1024 || n > 1024 * 1024 * 1024) {
+      bad('DATASTORE_FILE_MAX_BYTES', `"${maxVar.value}" is not a number of bytes between 1024 and 1073741824`);
+    } else datastoreFileMaxBytes = n;
   }
   if (embeddedDefault) {
     notes.push(
@@ -496,6 +529,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     birdTimeformat,
     register,
     notes,
+    warnings,
+    datastoreFileMaxBytes,
   };
 }
 
@@ -569,4 +604,37 @@ export function loadHardeningConfig(env: NodeJS.ProcessEnv): HardeningConfig {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return out;
+}
+
+// ---- Graceful restart (issue 15): what we advertise and how long our End-of-RIB waits after a start.
+//   GRACEFUL_RESTART_TIME   the restart time in our graceful restart capability (RFC 4724 §3): how long the
+//                           nodes keep our routes as stale while we are away (1..4095 s; default 120, BIRD's).
+//   RESTART_DEFERRAL_TIME   after our start, the longest End-of-RIB to a node waits for every configured peer
+//                           to be back and send its End-of-RIB; at that time the nodes drop what a peer still
+//                           away announced before our restart (1..GRACEFUL_RESTART_TIME s; default: the same as
+//                           GRACEFUL_RESTART_TIME). Routes themselves are never held (src/reflector/restart-plan.ts).
+
+export interface GracefulRestartConfig {
+  restartTimeSeconds: number;
+  deferralSeconds: number;
+}
+
+export const GRACEFUL_RESTART_DEFAULTS: Readonly<GracefulRestartConfig> = { restartTimeSeconds: 120, deferralSeconds: 120 };
+
+/** Parses the graceful restart variables; throws ConfigError naming every bad one. */
+export function loadGracefulRestartConfig(env: NodeJS.ProcessEnv): GracefulRestartConfig {
+  const problems: string[] = [];
+  const int = (name: string, min: number, max: number): number | undefined => {
+    const v = pick(env, name);
+    if (v === undefined) return undefined;
+    if (!/^\d{1,5}$/.test(v.value) || Number(v.value) < min || Number(v.value) > max) {
+      problems.push(`${name}: "${v.value}" is not an integer from ${min} to ${max}`);
+      return undefined;
+    }
+    return Number(v.value);
+  };
+  const restartTimeSeconds = int('GRACEFUL_RESTART_TIME', 1, 4095) ?? GRACEFUL_RESTART_DEFAULTS.restartTimeSeconds;
+  const deferralSeconds = int('RESTART_DEFERRAL_TIME', 1, restartTimeSeconds) ?? restartTimeSeconds;
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { restartTimeSeconds, deferralSeconds };
 }

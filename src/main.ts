@@ -1,6 +1,6 @@
 // Process entry point: read the environment, start the reflector, and handle signals
 // (SIGTERM/SIGINT: graceful stop within 5 s, a second one exits at once; SIGHUP: re-read the datastore).
-import { ConfigError, loadConfig, loadHardeningConfig } from './config.js';
+import { ConfigError, loadConfig, loadGracefulRestartConfig, loadHardeningConfig } from './config.js';
 import { log } from './log.js';
 import { ReflectorApp } from './app/reflector-app.js';
 
@@ -9,9 +9,11 @@ const STOP_DEADLINE_MS = 5000;
 async function main(): Promise<void> {
   let config;
   let hardening;
+  let gracefulRestart;
   try {
     config = loadConfig(process.env);
     hardening = loadHardeningConfig(process.env);
+    gracefulRestart = loadGracefulRestartConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const p of err.problems) process.stderr.write(`configuration error: ${p}\n`);
@@ -20,7 +22,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const app = new ReflectorApp(config, { hardening });
+  const app = new ReflectorApp(config, { hardening, gracefulRestart });
 
   let stopping = false;
   const stop = (signal: string): void => {

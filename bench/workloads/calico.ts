@@ -2,7 +2,7 @@
 // others'; establish burst, full-mesh convergence, one client's flap, then (churn) 10% of clients flapping.
 import { buildPlan, prefixText, type PlanSpec } from '../load/plan.js';
 import type { ReflectorDriver } from '../reflectors/types.js';
-import { withRun, type Env, type Measurement } from './common.js';
+import { waitBeforeUpdates, withRun, type Env, type Measurement } from './common.js';
 
 export interface CalicoParams {
   c: number;
@@ -31,8 +31,7 @@ export async function runCalico(driver: ReflectorDriver, env: Env, p: CalicoPara
   const res = await withRun(driver, env, spec, faultPrefix, async (ctx) => {
     const conn = await ctx.sp.connect(env.connectTimeoutMs);
     if (!conn.ok) throw new Error(`not every session reached Established: ${conn.errors.slice(0, 5).join('; ')}; redials ${JSON.stringify(conn.redialCauses)}`);
-    const settled = await ctx.sp.settle(env.settleTimeoutMs);
-    await new Promise((r) => setTimeout(r, 200));
+    const waited = await waitBeforeUpdates(ctx, env);
     const idle = ctx.stats();
     const up = await ctx.sp.announce('all', env.timeoutMs);
     if (!up.ok) ctx.errors.push(...up.errors.map((e) => `converge: ${e}`));
@@ -44,8 +43,7 @@ export async function runCalico(driver: ReflectorDriver, env: Env, p: CalicoPara
     const end = ctx.stats();
     return {
       establish_ms: conn.ms,
-      settle_eor_ms: settled.ms,
-      sessions_without_eor: settled.sessions - settled.endOfRib,
+      ...waited,
       redials: conn.redials,
       converge_ms: up.ms,
       flap_withdraw_ms: fw.ms,

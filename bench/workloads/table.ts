@@ -2,7 +2,7 @@
 // receive them; converge, then withdraw all; reflector CPU seconds, peak RSS and RSS per route.
 import { buildPlan, prefixText, type PlanSpec } from '../load/plan.js';
 import type { ReflectorDriver } from '../reflectors/types.js';
-import { withRun, type Env, type Measurement } from './common.js';
+import { waitBeforeUpdates, withRun, type Env, type Measurement } from './common.js';
 
 export interface TableParams {
   n: number;
@@ -17,8 +17,7 @@ export async function runTable(driver: ReflectorDriver, env: Env, p: TableParams
   const res = await withRun(driver, env, spec, faultPrefix, async (ctx) => {
     const conn = await ctx.sp.connect(env.connectTimeoutMs);
     if (!conn.ok) throw new Error(`not every session reached Established: ${conn.errors.slice(0, 5).join('; ')}; redials ${JSON.stringify(conn.redialCauses)}`);
-    const settled = await ctx.sp.settle(env.settleTimeoutMs);
-    await new Promise((r) => setTimeout(r, 200));
+    const waited = await waitBeforeUpdates(ctx, env);
     const idle = ctx.stats();
     const up = await ctx.sp.announce([0], env.timeoutMs);
     if (!up.ok) ctx.errors.push(...up.errors.map((e) => `converge: ${e}`));
@@ -28,8 +27,7 @@ export async function runTable(driver: ReflectorDriver, env: Env, p: TableParams
     const end = ctx.stats();
     return {
       establish_ms: conn.ms,
-      settle_eor_ms: settled.ms,
-      sessions_without_eor: settled.sessions - settled.endOfRib,
+      ...waited,
       converge_ms: up.ms,
       withdraw_ms: down.ms,
       cpu_s: end.cpuSec - idle.cpuSec,

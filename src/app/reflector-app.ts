@@ -1,7 +1,7 @@
 // The running reflector: wires the datastore, the Calico mapping, the sessions, the RIB, the control sockets
 // and the metrics endpoint together, and owns their start-up and shut-down order. No protocol logic here.
 import { log as rootLog, type Logger } from '../log.js';
-import { HARDENING_DEFAULTS, type Config, type HardeningConfig } from '../config.js';
+import { GRACEFUL_RESTART_DEFAULTS, HARDENING_DEFAULTS, type Config, type GracefulRestartConfig, type HardeningConfig } from '../config.js';
 import { desiredPeers, type MappingEnv } from '../datastore/calico-mapping.js';
 import { DesiredPeersFeed } from '../datastore/desired-feed.js';
 import { createKeySource } from '../datastore/factory.js';
@@ -34,9 +34,13 @@ export interface AppOptions {
   keySource?: KeySource;
   /** Session timers and behaviour (tests shorten them). */
   session?: SessionOptions;
-  /** Hold our exports after start until peers sent End-of-RIB (RFC 4724 restarting speaker). Default true. */
+  /**
+   * Start as a restarting speaker (RFC 4724 R and F bits; End-of-RIB deferred, see restart-plan.ts). Default
+   * true: a first start cannot be told from a restart, and on a first start the deferral costs nothing.
+   */
   restarting?: boolean;
-  restartWaitMs?: number;
+  /** Advertised restart time and End-of-RIB deferral (loadGracefulRestartConfig); defaults when absent. */
+  gracefulRestart?: GracefulRestartConfig;
   /** Limits and TTL security (loadHardeningConfig); defaults when absent. */
   hardening?: HardeningConfig;
   /** Wall clock for every time the control sockets print (start, reconfiguration, state changes, "now"). */
@@ -69,10 +73,11 @@ export class ReflectorApp {
     this.clock = options.clock ?? systemClock;
     this.startedAt = this.clock();
     this.lastReconfiguration = this.startedAt;
+    const gr = options.gracefulRestart ?? GRACEFUL_RESTART_DEFAULTS;
     this.reflector = new Reflector({
       routerId: config.ip,
       restarting: options.restarting ?? true,
-      restartWaitMs: options.restartWaitMs,
+      restartDeferralMs: gr.deferralSeconds * 1000,
       lagLimitBytes: hardening.outboundQueueLimitBytes,
     });
     this.book = new SessionBook(this.reflector, new PrefixLimiter(this.reflector, hardening), hardening.maxAsPathLength > 0 ? new AsPathLimit(hardening.maxAsPathLength) : undefined, this.clock);
@@ -82,7 +87,7 @@ export class ReflectorApp {
       idleHoldBase: hardening.idleHoldBaseSeconds,
       idleHoldCap: hardening.idleHoldCapSeconds,
       ...options.session,
-      local: { ...options.session?.local, gracefulRestart: { restartTime: 120, restarting: options.restarting ?? true } },
+      local: { ...options.session?.local, gracefulRestart: { restartTime: gr.restartTimeSeconds, restarting: options.restarting ?? true } },
     };
     this.sessions = new SessionManager({ onCreate: (s) => this.book.attach(s), onRemove: (s) => this.book.detach(s) }, sessionOptions);
     const addresses = [config.ip, ...(config.ip6 !== undefined ? [config.ip6] : [])];
@@ -105,6 +110,7 @@ export class ReflectorApp {
     const c = this.config;
     this.log.info({ ip: c.ip, ip6: c.ip6, datastore: this.source.name, bgpPort: c.bgpPort }, 'starting route reflector');
     for (const note of c.notes) this.log.info(note);
+    for (const warning of c.warnings) this.log.warn(warning);
 
     const model = new ControlAdapter({
       routerId: c.ip,
@@ -168,6 +174,8 @@ export class ReflectorApp {
   /** The feed's desired session list (after the first snapshot and every change): apply it in order. */
   private onDesired(peers: PeerSpec[]): void {
     this.desired = peers;
+    // The configured sessions are the peers our End-of-RIB waits for after a restart (not "whoever is up").
+    this.reflector.setExpectedPeers(peers.map((p) => p.name));
     this.lastError = undefined;
     this.reconcileChain = this.reconcileChain
       .then(() => this.reconcile())

@@ -55,3 +55,25 @@ export function parseAsNumber(value: unknown): number | undefined {
   if (!Number.isInteger(n) || n < 1 || n > 0xffffffff) return undefined;
   return n;
 }
+
+/**
+ * Why a canonical address cannot be a BGP neighbour, or undefined when it can: the unspecified address (a
+ * connect to 0.0.0.0 reaches this host), multicast, the limited broadcast, and IPv4-mapped or -compatible IPv6
+ * (an IPv6 session that would really run over IPv4).
+ */
+export function unusableNeighbour(family: 4 | 6, canonical: string): string | undefined {
+  if (family === 4) {
+    const first = Number(canonical.slice(0, canonical.indexOf('.')));
+    if (canonical === '0.0.0.0') return 'the unspecified address';
+    if (canonical === '255.255.255.255') return 'the broadcast address';
+    if (first >= 224 && first <= 239) return 'a multicast address';
+    return undefined;
+  }
+  if (canonical === '::') return 'the unspecified address';
+  if (/^ff[0-9a-f]{2}:/.test(canonical)) return 'a multicast address';
+  const groups = new Address6(canonical).parsedAddress.map((g) => parseInt(g, 16));
+  const leadingZero = groups.slice(0, 5).every((g) => g === 0);
+  if (leadingZero && groups[5] === 0xffff) return 'an IPv4-mapped IPv6 address';
+  if (leadingZero && groups[5] === 0 && canonical !== '::1') return 'an IPv4-compatible IPv6 address';
+  return undefined;
+}

@@ -1,6 +1,7 @@
 // The pure Calico mapping: /calico/bgp/v1/... keys → the BGP sessions this reflector should run, following the
 // original bird.cfg/bird6.cfg templates (calico-datastore.md §4–§5) with bad entries skipped instead of fatal.
-import { addressForName, canonicalAddress, canonicalClusterId, parseAsNumber } from './address.js';
+import { addressForName, canonicalAddress, canonicalClusterId, parseAsNumber, unusableNeighbour } from './address.js';
+import { describeValue, safeJsonParse } from './safe-value.js';
 import type { KeySnapshot } from './source.js';
 import type { PeerKind, PeerSpec } from '../peers/peer-spec.js';
 
@@ -103,14 +104,12 @@ function parseKeys(keys: KeySnapshot): ParsedKeys {
 
 type JsonObject = Record<string, unknown>;
 
+/** One entry's JSON object, parsed with bounded size and depth (safe-value.ts), or why it is unusable. */
 function parseJsonObject(value: string): JsonObject | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(value);
-  } catch (e) {
-    return `value is not JSON (${e instanceof Error ? e.message : String(e)})`;
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'value is not a JSON object';
+  const parsed = safeJsonParse(value);
+  if (!parsed.ok) return parsed.reason;
+  const v = parsed.value;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return `value is ${describeValue(v)}, not a JSON object`;
   return v as JsonObject;
 }
 
@@ -152,7 +151,7 @@ export function desiredPeers(keys: KeySnapshot, env: MappingEnv): MappingResult 
   if (parsed.globalAs !== undefined) {
     const [key, value] = parsed.globalAs;
     const n = parseAsNumber(value);
-    if (n === undefined) problems.push({ key, reason: `"${value}" is not an AS number; using the default ${DEFAULT_AS_NUMBER}` });
+    if (n === undefined) problems.push({ key, reason: `${describeValue(value)} is not an AS number; using the default ${DEFAULT_AS_NUMBER}` });
     else meshAs = n;
   }
 
@@ -235,7 +234,7 @@ function familyCandidates(
       if (cid !== undefined && cid !== null && cid !== '') {
         const c = typeof cid === 'string' || typeof cid === 'number' ? canonicalClusterId(cid) : undefined;
         if (c === undefined) {
-          problems.push({ key: ownEntry[0], reason: `cluster_id ${JSON.stringify(cid)} is not a dotted quad or 32-bit number; router ID ${routerId} used` });
+          problems.push({ key: ownEntry[0], reason: `cluster_id ${describeValue(cid)} is not a dotted quad or 32-bit number; router ID ${routerId} used` });
         } else clusterId = c;
       }
     }
@@ -318,13 +317,18 @@ function entryAddress(key: string, value: string, family: 4 | 6, problems: Mappi
     return undefined;
   }
   const ip = obj.ip;
-  if (typeof ip !== 'string' || ip.trim() === '') {
+  if (ip === undefined || (typeof ip === 'string' && ip.trim() === '')) {
     problems.push({ key, reason: 'entry has no "ip"; skipped' });
     return undefined;
   }
-  const a = canonicalAddress(family, ip.trim());
+  const a = typeof ip === 'string' ? canonicalAddress(family, ip.trim()) : undefined;
   if (a === undefined) {
-    problems.push({ key, reason: `"${ip}" is not an IPv${family} address; skipped` });
+    problems.push({ key, reason: `ip ${describeValue(ip)} is not an IPv${family} address; skipped` });
+    return undefined;
+  }
+  const odd = unusableNeighbour(family, a);
+  if (odd !== undefined) {
+    problems.push({ key, reason: `ip ${a} is ${odd}; skipped` });
     return undefined;
   }
   return a;
@@ -343,17 +347,25 @@ function clientEntry(
 ): { as: number; password?: string; security?: EntrySecurity } | undefined {
   const ip = entryAddress(key, value, family, problems);
   if (ip === undefined || ip !== own) return undefined; // entries for other peers (ToR routers, other reflectors)
-  const obj = JSON.parse(value) as JsonObject;
+  const obj = parseJsonObject(value);
+  if (typeof obj === 'string') return undefined; // entryAddress reported it
   const as = parseAsNumber(obj.as_num);
   if (as === undefined) {
     problems.push({
       key,
-      reason: obj.as_num === undefined ? 'peer entry has no "as_num"; skipped' : `as_num ${JSON.stringify(obj.as_num)} is not an AS number; skipped`,
+      reason: obj.as_num === undefined ? 'peer entry has no "as_num"; skipped' : `as_num ${describeValue(obj.as_num)} is not an AS number; skipped`,
     });
     return undefined;
   }
   const result: { as: number; password?: string; security?: EntrySecurity } = { as };
-  if (typeof obj.password === 'string' && obj.password !== '') result.password = obj.password;
+  const pw = obj.password;
+  if (typeof pw === 'string' && pw !== '') {
+    result.password = pw;
+  } else if (pw !== undefined && pw !== null && pw !== '') {
+    // A password that is not a string must not silently turn into an unsigned session.
+    problems.push({ key, reason: `password is ${describeValue(pw, { secret: true })}, not a string; skipped` });
+    return undefined;
+  }
   const security = entrySecurity(key, obj, problems);
   if (security !== undefined) result.security = security;
   return result;
@@ -368,13 +380,13 @@ function entrySecurity(key: string, obj: JsonObject, problems: MappingProblem[])
   const mp = obj.max_prefixes;
   if (mp !== undefined && mp !== null && mp !== '') {
     const n = typeof mp === 'number' ? mp : typeof mp === 'string' && /^\d{1,10}$/.test(mp.trim()) ? Number(mp.trim()) : NaN;
-    if (Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff) out.maxPrefixes = n;
-    else problems.push({ key, reason: `max_prefixes ${JSON.stringify(mp)} is not a non-negative integer; ignored` });
+    if (Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff) out.maxPrefixes = n === 0 ? 0 : n; // -0 → 0
+    else problems.push({ key, reason: `max_prefixes ${describeValue(mp)} is not a non-negative integer; ignored` });
   }
   const ttl = obj.ttl_security;
   if (ttl !== undefined && ttl !== null) {
     if (typeof ttl === 'boolean') out.ttlSecurity = ttl;
-    else problems.push({ key, reason: `ttl_security ${JSON.stringify(ttl)} is not true or false; ignored` });
+    else problems.push({ key, reason: `ttl_security ${describeValue(ttl)} is not true or false; ignored` });
   }
   return out.maxPrefixes !== undefined || out.ttlSecurity !== undefined ? out : undefined;
 }
@@ -398,7 +410,12 @@ function hostAddress(
   }
   const a = canonicalAddress(family, raw.trim());
   if (a === undefined) {
-    problems.push({ key, reason: `"${raw}" is not an IPv${family} address; no session` });
+    problems.push({ key, reason: `${describeValue(raw)} is not an IPv${family} address; no session` });
+    return undefined;
+  }
+  const odd = unusableNeighbour(family, a);
+  if (odd !== undefined) {
+    problems.push({ key, reason: `host ${host.name} has ${a}, ${odd}; no session` });
     return undefined;
   }
   if (a === own) {

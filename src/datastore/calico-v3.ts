@@ -1,6 +1,7 @@
 // Calico v3 resources (Node, BGPPeer, BGPConfiguration) translated into the /calico/bgp/v1 keys the mapping reads,
 // the way libcalico-go's BGP syncer does for confd (calico-datastore.md §3); shared by the etcd v3 and k8s sources.
 import { addressWithoutPrefix, canonicalIPv4, canonicalIPv6, parseAsNumber } from './address.js';
+import { describeValue, MAX_RESOURCE_BYTES, safeJsonParse } from './safe-value.js';
 import { globalAsKey, globalPeerKey, hostAddressKey, hostPeerKey, CALICO_BGP_PREFIX } from './calico-mapping.js';
 
 export const CALICO_V3_PREFIX = '/calico/resources/v3/projectcalico.org';
@@ -36,51 +37,58 @@ function parsePeerIP(text: string): { family: 4 | 6; address: string } | { error
   if (m) {
     const addr = m[1] !== undefined ? canonicalIPv6(m[1]) : canonicalIPv4(m[2] ?? '');
     if (addr !== undefined && m[3] === '179') return { family: m[1] !== undefined ? 6 : 4, address: addr };
-    if (addr !== undefined) return { error: `spec.peerIP "${text}" has port ${m[3]}; the v1 key layout has no peer port` };
+    if (addr !== undefined) return { error: `spec.peerIP ${describeValue(text)} has port ${m[3]}; the v1 key layout has no peer port` };
   }
-  return { error: `spec.peerIP "${text}" is not an IP address` };
+  return { error: `spec.peerIP ${describeValue(text)} is not an IP address` };
+}
+
+/**
+ * A Node's spec.bgp.ipv4Address / ipv6Address: "" when absent or empty (the syncer writes empty addresses),
+ * the bare address, or undefined when it is set but not an address of the family.
+ */
+function nodeAddress(family: 4 | 6, v: unknown): string | undefined {
+  if (v === undefined || v === null || v === '') return '';
+  return typeof v === 'string' ? addressWithoutPrefix(family, v) : undefined;
 }
 
 /** Translates one resource (its etcd key and JSON value) into v1 keys, or an error naming what is wrong. */
 export function translateV3Resource(key: string, value: string): Translation | undefined {
   const id = parseV3Key(key);
   if (id === undefined) return undefined;
-  let doc: Record<string, unknown> | undefined;
-  try {
-    doc = obj(JSON.parse(value));
-  } catch (e) {
-    return { error: `value is not JSON (${e instanceof Error ? e.message : String(e)})` };
-  }
-  if (doc === undefined) return { error: 'value is not a JSON object' };
+  const parsed = safeJsonParse(value, { maxBytes: MAX_RESOURCE_BYTES });
+  if (!parsed.ok) return { error: parsed.reason };
+  const doc = obj(parsed.value);
+  if (doc === undefined) return { error: `value is ${describeValue(parsed.value)}, not a JSON object` };
   const spec = obj(doc.spec) ?? {};
   const keys = new Map<string, string>();
   switch (id.kind) {
     case 'nodes': {
       // A Node without spec.bgp still yields empty addresses, as the BGP syncer writes them.
       const bgp = obj(spec.bgp) ?? {};
-      const a4 = typeof bgp.ipv4Address === 'string' && bgp.ipv4Address !== '' ? addressWithoutPrefix(4, bgp.ipv4Address) : '';
-      const a6 = typeof bgp.ipv6Address === 'string' && bgp.ipv6Address !== '' ? addressWithoutPrefix(6, bgp.ipv6Address) : '';
-      if (a4 === undefined) return { error: `spec.bgp.ipv4Address "${String(bgp.ipv4Address)}" is not an IPv4 address` };
-      if (a6 === undefined) return { error: `spec.bgp.ipv6Address "${String(bgp.ipv6Address)}" is not an IPv6 address` };
+      const a4 = nodeAddress(4, bgp.ipv4Address);
+      const a6 = nodeAddress(6, bgp.ipv6Address);
+      if (a4 === undefined) return { error: `spec.bgp.ipv4Address ${describeValue(bgp.ipv4Address)} is not an IPv4 address` };
+      if (a6 === undefined) return { error: `spec.bgp.ipv6Address ${describeValue(bgp.ipv6Address)} is not an IPv6 address` };
       keys.set(hostAddressKey(id.name, 4), a4);
       keys.set(hostAddressKey(id.name, 6), a6);
       if (bgp.asNumber !== undefined && bgp.asNumber !== null) {
         const as = parseAsNumber(bgp.asNumber);
-        if (as === undefined) return { error: `spec.bgp.asNumber ${JSON.stringify(bgp.asNumber)} is not an AS number` };
+        if (as === undefined) return { error: `spec.bgp.asNumber ${describeValue(bgp.asNumber)} is not an AS number` };
         keys.set(`${CALICO_BGP_PREFIX}/host/${id.name}/as_num`, String(as));
       }
       return { keys };
     }
     case 'bgppeers': {
-      if (typeof spec.peerIP !== 'string' || spec.peerIP === '') return { error: 'spec.peerIP is missing' };
+      if (spec.peerIP === undefined || spec.peerIP === '') return { error: 'spec.peerIP is missing' };
+      if (typeof spec.peerIP !== 'string') return { error: `spec.peerIP ${describeValue(spec.peerIP)} is not an IP address` };
       const peer = parsePeerIP(spec.peerIP.trim());
       if ('error' in peer) return peer;
       const as = parseAsNumber(spec.asNumber);
-      if (as === undefined) return { error: `spec.asNumber ${JSON.stringify(spec.asNumber)} is not an AS number` };
+      if (as === undefined) return { error: `spec.asNumber ${describeValue(spec.asNumber)} is not an AS number` };
       const node = typeof spec.node === 'string' ? spec.node : '';
       const selector = typeof spec.nodeSelector === 'string' ? spec.nodeSelector.trim() : '';
       if (node === '' && selector !== '' && selector !== 'all()') {
-        return { error: `spec.nodeSelector "${selector}" cannot be expressed in the v1 key layout (only all() is)` };
+        return { error: `spec.nodeSelector ${describeValue(selector)} cannot be expressed in the v1 key layout (only all() is)` };
       }
       if (typeof spec.peerSelector === 'string' && spec.peerSelector.trim() !== '') {
         return { error: 'spec.peerSelector cannot be expressed in the v1 key layout' };
@@ -94,7 +102,7 @@ export function translateV3Resource(key: string, value: string): Translation | u
       if (id.name !== 'default') return { keys }; // per-node configurations carry nothing the reflector reads
       if (spec.asNumber !== undefined && spec.asNumber !== null) {
         const as = parseAsNumber(spec.asNumber);
-        if (as === undefined) return { error: `spec.asNumber ${JSON.stringify(spec.asNumber)} is not an AS number` };
+        if (as === undefined) return { error: `spec.asNumber ${describeValue(spec.asNumber)} is not an AS number` };
         keys.set(globalAsKey(), String(as));
       }
       if (typeof spec.nodeToNodeMeshEnabled === 'boolean') {

@@ -2,6 +2,7 @@
 // bursts, runs the pure Calico mapping and hands over the desired sessions; each mapping problem is logged once.
 import { log, type Logger } from '../log.js';
 import { desiredPeers, type MappingEnv, type MappingProblem } from './calico-mapping.js';
+import { loggableValue } from './safe-value.js';
 import type { KeySnapshot, KeySource } from './source.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
 
@@ -64,12 +65,16 @@ export class DesiredPeersFeed {
         if (value === undefined) this.keys.delete(key);
         else this.keys.set(key, value);
         this.lastUpdate = new Date();
-        this.logger.debug({ key, value }, value === undefined ? 'datastore key deleted' : 'datastore key written');
+        // The value as logged has its secrets (a peer's TCP-MD5 password) redacted and is cut short.
+        if (value === undefined) this.logger.debug({ key: logText(key) }, 'datastore key deleted');
+        else if (this.logger.isLevelEnabled('debug')) this.logger.debug({ key: logText(key), value: loggableValue(value) }, 'datastore key written');
         if (this.synced) this.schedule();
       },
       problem: (message, detail) => {
-        this.logger.warn(detail ?? {}, message);
-        this.onProblem(message);
+        const text = logText(message);
+        const d = detail !== undefined && typeof detail.key === 'string' ? { ...detail, key: logText(detail.key) } : (detail ?? {});
+        this.logger.warn(d, text);
+        this.onProblem(text);
       },
     });
   }
@@ -99,9 +104,16 @@ export class DesiredPeersFeed {
     for (const p of problems) {
       const id = `${p.key}\u0000${p.reason}`;
       now.add(id);
-      if (!this.reported.has(id)) this.logger.warn({ key: p.key }, `datastore entry skipped: ${p.key}: ${p.reason}`);
+      if (!this.reported.has(id)) this.logger.warn({ key: logText(p.key) }, logText(`datastore entry skipped: ${p.key}: ${p.reason}`));
     }
     this.reported = now;
     this.onDesired(peers, problems);
   }
+}
+
+/** Longest message or key logged: a datastore key can be megabytes long, and so can a message naming it. */
+const MAX_LOGGED = 1000;
+
+function logText(text: string): string {
+  return text.length > MAX_LOGGED ? `${text.slice(0, MAX_LOGGED)}… (${text.length} characters)` : text;
 }

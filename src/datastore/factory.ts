@@ -38,6 +38,7 @@ export function createKeySource(config: Config, factories: KeySourceFactories = 
     case 'file':
       return new FileKeySource(config.datastoreFile, {
         createIfMissing: config.datastoreFileDefaulted ? { ip: config.ip, ip6: config.ip6 } : undefined,
+        maxBytes: config.datastoreFileMaxBytes,
       });
     case 'etcdv2':
       if (common === undefined) throw new Error('etcdv2 datastore without etcd settings');

@@ -1,9 +1,10 @@
 // The embedded datastore: one JSON file mapping full etcd key paths to values, watched for changes (also when it
 // is replaced atomically by rename or by a Kubernetes ConfigMap symlink swap); a bad file keeps the last good state.
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { rrEntryValue, rrKey, globalAsKey, DEFAULT_AS_NUMBER } from './calico-mapping.js';
+import { MAX_ENTRY_BYTES, safeJsonParse } from './safe-value.js';
 import type { KeySnapshot, KeySource, KeySourceEvents } from './source.js';
 import { log } from '../log.js';
 
@@ -16,40 +17,158 @@ export interface FileKeySourceOptions {
   watch?: boolean;
   /** The embedded default: create the file with exampleDatastore(ip, ip6) at start when it does not exist. */
   createIfMissing?: { ip: string; ip6?: string | undefined } | undefined;
+  /** DATASTORE_FILE_MAX_BYTES: a larger file is refused and the last good configuration kept (default 8 MiB). */
+  maxBytes?: number;
 }
 
+export const DEFAULT_FILE_MAX_BYTES = 8 * 1024 * 1024;
+
 export type ParsedDatastoreFile =
-  | { ok: true; keys: Map<string, string>; problems: { key: string; reason: string }[] }
+  | {
+      ok: true;
+      keys: Map<string, string>;
+      /** Entries skipped for good (a key that is not a path, a null value). */
+      problems: { key: string; reason: string }[];
+      /** Keys whose value cannot be read (too large, too deep, broken JSON): their last good value is kept. */
+      unreadable: { key: string; reason: string }[];
+    }
   | { ok: false; error: string };
+
+/** One member of the file's top-level object: its key text and the span of its value text. */
+interface Member {
+  keyText: string;
+  valueStart: number;
+  valueEnd: number;
+}
+
+/**
+ * Splits the top-level JSON object into members by one linear scan (strings, escapes and bracket nesting
+ * followed, nothing parsed), so that each value is parsed and judged on its own with the entry limits: one
+ * hostile value — nested 20,000 deep, megabytes long, or broken — spoils only its own key.
+ * Returns an error when the text is not one object of "key": value members.
+ */
+function splitTopLevel(text: string): Member[] | string {
+  const ws = (i: number): number => {
+    while (i < text.length && /\s/.test(text[i] as string)) i++;
+    return i;
+  };
+  /** End (exclusive) of the string starting at i (a '"'), or -1 when it never ends. */
+  const stringEnd = (i: number): number => {
+    for (let j = i + 1; j < text.length; j++) {
+      const c = text.charCodeAt(j);
+      if (c === 0x5c) j++;
+      else if (c === 0x22) return j + 1;
+    }
+    return -1;
+  };
+  let i = ws(text.charCodeAt(0) === 0xfeff ? 1 : 0);
+  if (text[i] !== '{') return 'the file must hold one JSON object mapping key paths to values';
+  i = ws(i + 1);
+  const members: Member[] = [];
+  if (text[i] === '}') return ws(i + 1) === text.length ? members : 'not valid JSON: text after the closing "}"';
+  for (;;) {
+    if (text[i] !== '"') return `not valid JSON: expected a key (a string) at character ${i}`;
+    const keyEnd = stringEnd(i);
+    if (keyEnd < 0) return `not valid JSON: unterminated key at character ${i}`;
+    const keyText = text.slice(i, keyEnd);
+    i = ws(keyEnd);
+    if (text[i] !== ':') return `not valid JSON: expected ":" at character ${i}`;
+    const valueStart = ws(i + 1);
+    let depth = 0;
+    let j = valueStart;
+    for (; j < text.length; j++) {
+      const c = text.charCodeAt(j);
+      if (c === 0x22) {
+        const e = stringEnd(j);
+        if (e < 0) return `not valid JSON: unterminated string at character ${j}`;
+        j = e - 1;
+      } else if (c === 0x7b || c === 0x5b) depth++;
+      else if (c === 0x7d || c === 0x5d) {
+        if (depth === 0) break;
+        depth--;
+      } else if (c === 0x2c && depth === 0) break;
+    }
+    if (j >= text.length) return 'not valid JSON: the object is not closed';
+    let valueEnd = j;
+    while (valueEnd > valueStart && /\s/.test(text[valueEnd - 1] as string)) valueEnd--;
+    if (valueEnd === valueStart) return `not valid JSON: missing value at character ${valueStart}`;
+    members.push({ keyText, valueStart, valueEnd });
+    if (text[j] === '}') return ws(j + 1) === text.length ? members : 'not valid JSON: text after the closing "}"';
+    i = ws(j + 1);
+  }
+}
 
 /**
  * Parses the file's text: a JSON object whose keys are full key paths and whose values are strings (stored as is)
  * or JSON objects/arrays (stored as their JSON text, like etcd values); numbers and booleans become their text.
- * A bad single entry is reported and skipped; a file that is not a JSON object is an error.
+ * Each entry is judged on its own (safe-value.ts limits): a value that cannot be read is listed in `unreadable`;
+ * a file that is not a JSON object is an error.
  */
 export function parseDatastoreFile(text: string): ParsedDatastoreFile {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    return { ok: false, error: `not valid JSON: ${e instanceof Error ? e.message : String(e)}` };
-  }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    return { ok: false, error: 'the file must hold one JSON object mapping key paths to values' };
-  }
+  const members = splitTopLevel(text);
+  if (typeof members === 'string') return { ok: false, error: members };
   const keys = new Map<string, string>();
   const problems: { key: string; reason: string }[] = [];
-  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
+  const unreadable: { key: string; reason: string }[] = [];
+  for (const m of members) {
+    const parsedKey = safeJsonParse(m.keyText, { maxBytes: MAX_KEY_BYTES });
+    if (!parsedKey.ok || typeof parsedKey.value !== 'string') {
+      return { ok: false, error: `a key at character ${m.valueStart} is not a JSON string (${parsedKey.ok ? 'not a string' : parsedKey.reason})` };
+    }
+    const key = parsedKey.value;
+    const shown = displayKey(key);
     if (!key.startsWith('/')) {
-      problems.push({ key, reason: 'key is not a full path (it must start with "/", e.g. "/calico/bgp/v1/global/as_num"); skipped' });
+      problems.push({ key: shown, reason: 'key is not a full path (it must start with "/", e.g. "/calico/bgp/v1/global/as_num"); skipped' });
       continue;
     }
+    // A later duplicate replaces an earlier one, as JSON.parse would have it.
+    keys.delete(key);
+    const parsed = safeJsonParse(text.slice(m.valueStart, m.valueEnd), { maxBytes: MAX_ENTRY_BYTES });
+    if (!parsed.ok) {
+      unreadable.push({ key, reason: parsed.reason });
+      continue;
+    }
+    const value = parsed.value;
     if (typeof value === 'string') keys.set(key, value);
-    else if (typeof value === 'number' || typeof value === 'boolean') keys.set(key, String(value));
-    else if (value !== null && typeof value === 'object') keys.set(key, JSON.stringify(value));
-    else problems.push({ key, reason: 'value is null; skipped' });
+    else if (typeof value === 'number') {
+      if (Number.isFinite(value)) keys.set(key, String(value));
+      else unreadable.push({ key, reason: 'value is a number out of range' });
+    } else if (typeof value === 'boolean') keys.set(key, String(value));
+    else if (value !== null && typeof value === 'object') keys.set(key, JSON.stringify(value)); // depth is bounded
+    else problems.push({ key: shown, reason: 'value is null; skipped' });
   }
-  return { ok: true, keys, problems };
+  return { ok: true, keys, problems, unreadable };
+}
+
+/** Longest key path read from the file (etcd keys are paths of a few hundred bytes). */
+const MAX_KEY_BYTES = 4096;
+
+/** A key as it appears in a log line: cut when absurdly long. */
+function displayKey(key: string): string {
+  return key.length > 200 ? `${key.slice(0, 200)}… (${key.length} characters)` : key;
+}
+
+/** Reads at most `maxBytes` (+1 to notice more); undefined when the file is larger. */
+async function readBounded(path: string, maxBytes: number): Promise<{ text: string } | { size: number }> {
+  const fh = await open(path, 'r');
+  try {
+    const st = await fh.stat();
+    if (st.size > maxBytes) return { size: st.size };
+    // The size may change between stat and read (a writer appending): read until EOF or past the limit.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(Math.min(64 * 1024, maxBytes + 1 - total));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(buf.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) return { size: total };
+    }
+    return { text: Buffer.concat(chunks, total).toString('utf8') };
+  } finally {
+    await fh.close();
+  }
 }
 
 /** A small valid datastore: the global AS and this reflector's own rr_v4 (and rr_v6) entry. */
@@ -94,6 +213,7 @@ export class FileKeySource implements KeySource {
   private readonly pollMs: number;
   private readonly useWatch: boolean;
   private readonly createIfMissing: { ip: string; ip6?: string | undefined } | undefined;
+  private readonly maxBytes: number;
   private events: KeySourceEvents | undefined;
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
@@ -112,6 +232,7 @@ export class FileKeySource implements KeySource {
     this.pollMs = options.pollMs ?? 2000;
     this.useWatch = options.watch ?? true;
     this.createIfMissing = options.createIfMissing;
+    this.maxBytes = options.maxBytes ?? DEFAULT_FILE_MAX_BYTES;
   }
 
   async start(events: KeySourceEvents): Promise<void> {
@@ -165,7 +286,12 @@ export class FileKeySource implements KeySource {
     if (this.debounce) clearTimeout(this.debounce);
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
-      void this.read();
+      // Nothing a read meets may end the process: a failure is reported and the next event reads again.
+      this.read().catch((e: unknown) => {
+        this.events?.problem(`${this.path}: cannot apply the file: ${e instanceof Error ? e.message : String(e)}; keeping the last good configuration`, {
+          path: this.path,
+        });
+      });
     }, delay);
   }
 
@@ -193,7 +319,20 @@ export class FileKeySource implements KeySource {
     if (events === undefined || this.stopped) return;
     let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      const r = await readBounded(this.path, this.maxBytes);
+      if ('size' in r) {
+        if (this.stopped) return;
+        const report = `size:${r.size}`;
+        if (this.lastText !== report) {
+          this.lastText = report;
+          events.problem(
+            `${this.path} is ${r.size} bytes, more than DATASTORE_FILE_MAX_BYTES (${this.maxBytes}); not read, keeping the last good configuration`,
+            { path: this.path },
+          );
+        }
+        return;
+      }
+      text = r.text;
     } catch (e) {
       if (this.stopped) return;
       const code = (e as NodeJS.ErrnoException).code;
@@ -225,8 +364,19 @@ export class FileKeySource implements KeySource {
       return;
     }
     for (const p of parsed.problems) events.problem(`${this.path}: ${p.key}: ${p.reason}`, { path: this.path, key: p.key });
-    if (this.lastGood !== undefined && sameKeys(this.lastGood, parsed.keys)) return;
-    this.lastGood = parsed.keys;
-    events.snapshot(new Map(parsed.keys));
+    // A key whose value cannot be read keeps its last good value (or stays absent if it never had one).
+    const next = parsed.keys;
+    for (const u of parsed.unreadable) {
+      const previous = this.lastGood?.get(u.key);
+      if (previous !== undefined) next.set(u.key, previous);
+      const shown = u.key.length > 200 ? `${u.key.slice(0, 200)}…` : u.key;
+      events.problem(
+        `${this.path}: ${shown}: ${u.reason}; ${previous !== undefined ? 'keeping its last good value' : 'skipped (no earlier value)'}`,
+        { path: this.path, key: shown },
+      );
+    }
+    if (this.lastGood !== undefined && sameKeys(this.lastGood, next)) return;
+    this.lastGood = next;
+    events.snapshot(new Map(next));
   }
 }

@@ -5,8 +5,8 @@
 // marking prefixes dirty; one setImmediate later (no fixed timer) run() decides the dirty prefixes in bounded
 // slices, hands changed prefixes to every update group (one encode per group), then lets members that are
 // joining, refreshing or were blocked catch up. Graceful restart: helper for peers (stale routes kept for the
-// restart time, swept at End-of-RIB), and on our own restart exports are held until peers sent End-of-RIB
-// (or a bounded wait).
+// restart time, swept at End-of-RIB); after our own restart routes flow at once and only our End-of-RIB is
+// deferred until every configured peer is back with its End-of-RIB (restart-plan.ts says why).
 import { peerLogger, type Logger } from '../log.js';
 import { attributeBlockToAs2, decodeAttributes } from '../wire/attribute-block.js';
 import { BgpError } from '../wire/errors.js';
@@ -21,6 +21,7 @@ import { ipv4ToString, ipv6ToString, keyToString, parsePrefix, v6Key } from '../
 import type { RibNegotiated, RibPeer, RibRouteRefresh } from '../rib/types.js';
 import { GroupMember, UpdateGroup, signatureKey, type ExportSignature } from '../rib/update-group.js';
 import type { Exporter } from '../rib/update-group-adv.js';
+import { EndOfRibDeferral, type PeerProgress } from './restart-plan.js';
 import { clusterIdsToPrepend, exportAllowedRaw, idFromDottedQuad, idToDottedQuad, importCheck, reflectAttributes } from './policy.js';
 
 export interface ReflectorOptions {
@@ -30,12 +31,13 @@ export interface ReflectorOptions {
   sliceSize?: number;
   /** Time budget of one processing slice in ms (default 10): fan-out and catch-up yield to I/O after it. */
   sliceMs?: number;
-  /** We come back from a restart with the R bit (BIRD -R): hold exports until peers' End-of-RIB. */
+  /**
+   * We may come back from a restart (R bit, as BIRD -R): End-of-RIB to peers that may hold our routes as stale
+   * waits for every configured peer's End-of-RIB (setExpectedPeers) or restartDeferralMs. Routes are never held.
+   */
   restarting?: boolean;
-  /** Longest we hold exports after our restart (ms); keep it below the restart time we advertise (120 s). */
-  restartWaitMs?: number;
-  /** Quiet time after the last peer came up before releasing exports once all sent End-of-RIB (ms). */
-  restartSettleMs?: number;
+  /** Longest End-of-RIB is deferred after our start (ms); default 120 s, our advertised restart time. */
+  restartDeferralMs?: number;
   /** How long a re-established peer's stale routes wait for its End-of-RIB (ms). */
   staleWaitMs?: number;
   /** Bytes a member may queue past a full socket before it leaves its group's shared stream (default 4 MiB). */
@@ -126,13 +128,9 @@ export class Reflector {
   private readonly syncing = new Set<{ group: UpdateGroup; member: GroupMember }>();
   private readonly scan = new ScannedUpdate();
   private readonly log: Logger;
-  /** Our own graceful restart: exports held until peers' End-of-RIB or the wait runs out. */
-  private exportsHeld: boolean;
-  private restartTimer: NodeJS.Timeout | null = null;
-  private settleTimer: NodeJS.Timeout | null = null;
-  private lastPeerUp = 0;
-  private expectedPeers: Set<string> | null = null;
-  private readonly restartSettleMs: number;
+  /** Our own graceful restart: End-of-RIB deferred until every configured peer is back, or the time is up. */
+  private readonly deferral: EndOfRibDeferral;
+  private deferralTimer: NodeJS.Timeout | null = null;
   private readonly staleWaitMs: number;
   private readonly lagLimit: number;
   private readonly fullTableCacheMax: number | undefined;
@@ -147,16 +145,15 @@ export class Reflector {
     this.slice = opts.sliceSize ?? 8192;
     this.sliceMs = opts.sliceMs ?? 10;
     this.log = opts.log ?? peerLogger('reflector');
-    this.restartSettleMs = opts.restartSettleMs ?? 5000;
     this.staleWaitMs = opts.staleWaitMs ?? 360_000;
     this.lagLimit = opts.lagLimitBytes ?? 4 * 1024 * 1024;
     this.fullTableCacheMax = opts.fullTableCacheMax;
     const peerOf = (i: number): DecisionPeer => this.peers[i];
     this.tables = { [AFI_IPV4]: new RouteTable(AFI_IPV4, this.attrs, peerOf), [AFI_IPV6]: new RouteTable(AFI_IPV6, this.attrs, peerOf) } as Record<Afi, RouteTable>;
-    this.exportsHeld = opts.restarting === true;
-    if (this.exportsHeld) {
-      this.restartTimer = setTimeout(() => this.releaseExports('restart wait over'), opts.restartWaitMs ?? 90_000);
-      this.restartTimer.unref?.();
+    this.deferral = new EndOfRibDeferral(opts.restarting === true, opts.restartDeferralMs ?? 120_000, Date.now());
+    if (this.deferral.deferring) {
+      this.deferralTimer = setTimeout(() => { this.deferralTimer = null; this.checkRestartDone(); }, this.deferral.deferralMs);
+      this.deferralTimer.unref?.();
     }
   }
 
@@ -203,7 +200,6 @@ export class Reflector {
     r.upSince = Date.now();
     r.eorReceived.clear();
     r.families = AFIS.filter((a) => neg.families.includes(a));
-    this.lastPeerUp = Date.now();
     const stale = AFIS.some((a) => this.tables[a].adj.countStale(r.idx) > 0);
     if (stale) {
       if (neg.gracefulRestart === null) this.sweepStale(r, AFIS, 'new session without graceful restart');
@@ -220,7 +216,7 @@ export class Reflector {
       };
       const group = this.groupFor(sig);
       const member = new GroupMember(r.idx, { send: (b) => (r.peer === peer ? peer.send(b) : true) });
-      member.held = this.exportsHeld;
+      member.eorHeld = this.deferral.holds(progressOf(r));
       group.join(member);
       const entry = { group, member };
       r.members.set(afi, entry);
@@ -521,59 +517,27 @@ export class Reflector {
 
   // ---- our own graceful restart --------------------------------------------------------------------------
 
-  get holdingExports(): boolean {
-    return this.exportsHeld;
+  /** True while End-of-RIB is deferred after our start (routes flow regardless). */
+  get deferringEndOfRib(): boolean {
+    return this.deferral.deferring;
   }
 
   /**
-   * The peers we expect after our restart (the configured sessions): exports stay held until each of them is up
-   * and has sent End-of-RIB, or the wait runs out. Without it, the peers that are up count (after a quiet time).
+   * The configured sessions (the datastore's list, every snapshot): End-of-RIB waits until each of them is up
+   * and sent End-of-RIB, or the deferral time is up. Until the first call nobody is known: only the time counts.
    */
   setExpectedPeers(names: Iterable<string>): void {
-    this.expectedPeers = new Set(names);
+    this.deferral.setExpected(names);
     this.checkRestartDone();
   }
 
-  /**
-   * RFC 4724 §4.1: wait for End-of-RIB from every peer, excluding peers without the graceful restart
-   * capability and peers that are restarting themselves (R bit) — two reflectors restarting together would
-   * otherwise wait for each other.
-   */
-  private restartConditionMet(): boolean {
-    const up = this.peers.filter((p) => p.up);
-    if (this.expectedPeers !== null) {
-      for (const name of this.expectedPeers) if (this.byName.get(name)?.up !== true) return false;
-    } else if (up.length === 0) return false;
-    return up.every((p) => {
-      const gr = p.neg?.gracefulRestart ?? null;
-      if (gr === null || gr.peerRestarting) return true;
-      return p.families.every((a) => p.eorReceived.has(a));
-    });
-  }
-
   private checkRestartDone(): void {
-    if (!this.exportsHeld || !this.restartConditionMet()) return;
-    const wait = this.expectedPeers !== null ? 0 : this.lastPeerUp + this.restartSettleMs - Date.now();
-    if (this.settleTimer !== null) clearTimeout(this.settleTimer);
-    this.settleTimer = setTimeout(() => { this.settleTimer = null; this.checkRestartDoneNow(); }, Math.max(0, wait));
-    this.settleTimer.unref?.();
-  }
-
-  private checkRestartDoneNow(): void {
-    if (!this.exportsHeld) return;
-    const settled = this.expectedPeers !== null || Date.now() - this.lastPeerUp >= this.restartSettleMs;
-    if (this.restartConditionMet() && settled) this.releaseExports('End-of-RIB from every peer');
-    else this.checkRestartDone();
-  }
-
-  /** Ends our restart hold: routes go out to everyone. */
-  releaseExports(why: string): void {
-    if (!this.exportsHeld) return;
-    this.exportsHeld = false;
-    if (this.restartTimer !== null) { clearTimeout(this.restartTimer); this.restartTimer = null; }
-    if (this.settleTimer !== null) { clearTimeout(this.settleTimer); this.settleTimer = null; }
-    this.log.info({ why }, 'graceful restart: sending our table');
-    for (const p of this.peers) for (const e of p.members.values()) { e.member.held = false; this.syncing.add(e); }
+    const end = this.deferral.evaluate(this.peers.map(progressOf), Date.now());
+    if (end === null) return;
+    if (this.deferralTimer !== null) { clearTimeout(this.deferralTimer); this.deferralTimer = null; }
+    if (end.waitingFor.length > 0) this.log.warn({ why: end.why, waitingFor: end.waitingFor }, 'graceful restart: sending End-of-RIB without these peers; helpers now drop their stale routes');
+    else this.log.info({ why: end.why }, 'graceful restart: sending End-of-RIB to every peer');
+    for (const p of this.peers) for (const e of p.members.values()) if (e.group.releaseEndOfRib(e.member)) this.syncing.add(e);
     this.schedule();
   }
 
@@ -596,36 +560,33 @@ export class Reflector {
     const t0 = performance.now();
     const deadline = t0 + this.sliceMs;
     let more = false;
-    if (!this.exportsHeld) {
-      let behind = false;
-      for (const afi of AFIS) for (const g of this.groups[afi].values()) if (!g.pump(deadline)) behind = true;
-      if (behind) more = true;
-      else {
-        for (const afi of AFIS) {
-          const t = this.tables[afi];
-          if (t.pendingDecisions === 0) continue;
-          const changed: number[] = [];
-          t.decide(this.slice, (s) => changed.push(s));
-          if (t.pendingDecisions > 0) more = true;
-          if (changed.length === 0) continue;
-          for (const g of this.groups[afi].values()) {
-            g.deliver(g.advise(changed, this.exporters.get(g) as Exporter), deadline);
-            if (g.fanoutPending) more = true;
-          }
-          for (const s of changed) if (t.bestPeer[s] < 0) t.releaseIfUnused(s);
+    let behind = false;
+    for (const afi of AFIS) for (const g of this.groups[afi].values()) if (!g.pump(deadline)) behind = true;
+    if (behind) more = true;
+    else {
+      for (const afi of AFIS) {
+        const t = this.tables[afi];
+        if (t.pendingDecisions === 0) continue;
+        const changed: number[] = [];
+        t.decide(this.slice, (s) => changed.push(s));
+        if (t.pendingDecisions > 0) more = true;
+        if (changed.length === 0) continue;
+        for (const g of this.groups[afi].values()) {
+          g.deliver(g.advise(changed, this.exporters.get(g) as Exporter), deadline);
+          if (g.fanoutPending) more = true;
         }
+        for (const s of changed) if (t.bestPeer[s] < 0) t.releaseIfUnused(s);
       }
-      let budget = this.slice;
-      let steps = 0;
-      for (const e of this.syncing) {
-        if (e.member.held) continue;
-        // At least one catch-up step per slice, so a zero budget still makes progress.
-        if (steps++ > 0 && performance.now() > deadline) { more = true; break; }
-        if (e.group.syncStep(e.member, budget)) this.syncing.delete(e);
-        else if (!e.member.waitingDrain) more = true;
-        budget -= Math.max(1, Math.floor(this.slice / 4));
-        if (budget <= 0) { more = true; break; }
-      }
+    }
+    let budget = this.slice;
+    let steps = 0;
+    for (const e of this.syncing) {
+      // At least one catch-up step per slice, so a zero budget still makes progress.
+      if (steps++ > 0 && performance.now() > deadline) { more = true; break; }
+      if (e.group.syncStep(e.member, budget)) this.syncing.delete(e);
+      else if (!e.member.waitingDrain) more = true;
+      budget -= Math.max(1, Math.floor(this.slice / 4));
+      if (budget <= 0) { more = true; break; }
     }
     const dt = performance.now() - t0;
     if (dt > this.maxSliceMs) this.maxSliceMs = dt;
@@ -634,7 +595,6 @@ export class Reflector {
 
   /** True when there is nothing we could do now: all decided, every member live or waiting for its socket. */
   get idle(): boolean {
-    if (this.exportsHeld) return false;
     for (const afi of AFIS) if (this.tables[afi].pendingDecisions > 0) return false;
     for (const afi of AFIS) for (const g of this.groups[afi].values()) if (g.fanoutPending) return false;
     for (const e of this.syncing) if (e.member.state !== 'live' && !e.member.waitingDrain) return false;
@@ -643,8 +603,7 @@ export class Reflector {
 
   close(): void {
     this.closed = true;
-    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
-    if (this.settleTimer !== null) clearTimeout(this.settleTimer);
+    if (this.deferralTimer !== null) clearTimeout(this.deferralTimer);
     for (const p of this.peers) if (p.staleTimer !== null) clearTimeout(p.staleTimer);
   }
 
@@ -723,6 +682,14 @@ export class Reflector {
   isUp(name: string): boolean {
     return this.byName.get(name)?.up === true;
   }
+}
+
+function progressOf(p: PeerRec): PeerProgress {
+  const gr = p.neg?.gracefulRestart ?? null;
+  return {
+    name: p.name, up: p.up, gracefulRestart: gr !== null, restarting: gr?.peerRestarting === true,
+    endOfRibIn: p.families.every((a) => p.eorReceived.has(a)),
+  };
 }
 
 function decodedOf(a: AttrEntry): PathAttribute[] {

@@ -56,8 +56,11 @@ export class GroupMember {
   eorPending = true;
   /** Enhanced route refresh (RFC 7313): EoRR owed at the end of the re-advertisement. */
   eorrPending = false;
-  /** Exports held (our own graceful restart): no catch-up until released. */
-  held = false;
+  /**
+   * End-of-RIB held back (our own graceful restart, see src/reflector/restart-plan.ts): routes flow, only the
+   * marker waits for releaseEndOfRib().
+   */
+  eorHeld = false;
   /** UPDATE messages, prefixes (announced or withdrawn) and withdrawn prefixes sent to this member. */
   updatesSent = 0;
   prefixesSent = 0;
@@ -229,6 +232,23 @@ export class UpdateGroup {
     m.eorPending = true;
   }
 
+  /**
+   * Lets a held End-of-RIB go. A live member goes through catch-up with nothing left to scan, so the marker is
+   * written by syncStep after every flush already queued for it (never ahead of a route it must follow).
+   * Returns true when the member needs a syncStep.
+   */
+  releaseEndOfRib(m: GroupMember): boolean {
+    if (!m.eorHeld) return false;
+    m.eorHeld = false;
+    if (!m.eorPending) return false;
+    if (m.state === 'live') {
+      m.state = 'sync';
+      m.scanCursor = -1;
+      m.fresh = false;
+    }
+    return true;
+  }
+
   leave(peerIdx: number): void {
     this.members.delete(peerIdx);
   }
@@ -253,7 +273,7 @@ export class UpdateGroup {
   syncStep(m: GroupMember, budgetIn: number): boolean {
     const budget = Math.max(1, Math.floor(budgetIn));
     if (m.state === 'live') return true;
-    if (m.waitingDrain || m.held) return false;
+    if (m.waitingDrain) return false;
     // Catch-up sends the current state; a flush still queued is older and must not arrive after it. (The
     // reflector only advises when the queue is empty, so this is a safeguard for other callers.)
     if (this.fanout.length > 0) return false;
@@ -303,7 +323,7 @@ export class UpdateGroup {
     for (const b of buckets.announce.values()) w.announce(b.attr, b.slots, 0, b.slots.length, t.index);
     const done = m.scanCursor < 0 && m.dirty.size === 0;
     if (done) {
-      if (m.eorPending) { w.endOfRib(); m.eorPending = false; }
+      if (m.eorPending && !m.eorHeld) { w.endOfRib(); m.eorPending = false; }
       if (m.eorrPending) { w.routeRefresh(2); m.eorrPending = false; }
       m.state = 'live';
     }

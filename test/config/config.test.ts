@@ -160,11 +160,37 @@ test('TLS files: must exist; cert and key together', (t) => {
 });
 
 test('ETCD_USERNAME / ETCD_PASSWORD together', (t) => {
-  const c = load({ ...etcdBase, ETCD_USERNAME: 'root', ETCD_PASSWORD: ' s3cret ' });
+  const c = load({ IP: '10.0.0.10', ETCD_ENDPOINTS: 'https://127.0.0.1:2379', ETCD_USERNAME: 'root', ETCD_PASSWORD: ' s3cret ' });
   t.is(c.etcd?.username, 'root');
   t.is(c.etcd?.password, ' s3cret '); // passwords are not trimmed
+  t.deepEqual(c.warnings, []);
   fails(t, { ...etcdBase, ETCD_USERNAME: 'root' }, 'ETCD_PASSWORD: required');
   fails(t, { ...etcdBase, ETCD_PASSWORD: 'x' }, 'ETCD_USERNAME: required');
+});
+
+test('ETCD_PASSWORD over http:// is refused, naming the variable and the endpoint, unless explicitly allowed (then a warning)', (t) => {
+  const secret = 'pw-that-must-not-appear';
+  const err = t.throws(() => load({ ...etcdBase, ETCD_USERNAME: 'root', ETCD_PASSWORD: secret }), { instanceOf: ConfigError });
+  t.regex(err?.message ?? '', /ETCD_PASSWORD: would be sent in clear text to the http:\/\/ endpoint http:\/\/127\.0\.0\.1:2379.*ETCD_ALLOW_INSECURE_CREDENTIALS=true/);
+  t.false((err?.message ?? '').includes(secret), 'the password itself is not in the error');
+  // One http endpoint among https ones is enough to refuse.
+  fails(t, { IP: '10.0.0.1', ETCD_ENDPOINTS: 'https://a:2379,http://b:2379', ETCD_USERNAME: 'u', ETCD_PASSWORD: 'p' }, 'ETCD_PASSWORD', 'http://b:2379');
+  const c = load({ ...etcdBase, ETCD_USERNAME: 'root', ETCD_PASSWORD: secret, ETCD_ALLOW_INSECURE_CREDENTIALS: 'true' });
+  t.is(c.etcd?.password, secret);
+  t.is(c.warnings.length, 1);
+  t.regex(c.warnings[0] ?? '', /ETCD_PASSWORD .*clear text.*http:\/\/127\.0\.0\.1:2379/);
+  t.false(c.warnings[0]?.includes(secret));
+  fails(t, { ...etcdBase, ETCD_USERNAME: 'root', ETCD_PASSWORD: 'x', ETCD_ALLOW_INSECURE_CREDENTIALS: 'maybe' }, 'ETCD_ALLOW_INSECURE_CREDENTIALS', 'not true or false');
+  // Without credentials, http:// needs no permission.
+  t.deepEqual(load(etcdBase).warnings, []);
+});
+
+test('DATASTORE_FILE_MAX_BYTES: default 8 MiB, bounds checked', (t) => {
+  t.is(load({ IP: '10.0.0.1', DATASTORE_TYPE: 'file', DATASTORE_FILE: '/tmp/x.json' }).datastoreFileMaxBytes, 8 * 1024 * 1024);
+  t.is(load({ IP: '10.0.0.1', DATASTORE_TYPE: 'file', DATASTORE_FILE: '/tmp/x.json', DATASTORE_FILE_MAX_BYTES: '65536' }).datastoreFileMaxBytes, 65536);
+  for (const v of ['12', '1e6', '-5', '8MiB', '2000000000']) {
+    fails(t, { IP: '10.0.0.1', DATASTORE_TYPE: 'file', DATASTORE_FILE: '/tmp/x.json', DATASTORE_FILE_MAX_BYTES: v }, 'DATASTORE_FILE_MAX_BYTES');
+  }
 });
 
 test('KUBECONFIG: checked only for the kubernetes datastore', (t) => {

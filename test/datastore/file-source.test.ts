@@ -204,3 +204,43 @@ test('polling alone (watch off) picks up changes; a stopped source delivers noth
   await sleep(300);
   t.is(rec.state.get(`${P}/a`), '2');
 });
+
+test('a hostile value keeps only its own key at its last good value; the rest of the file applies', async (t) => {
+  const d = await freshDir();
+  const f = join(d, 'datastore.json');
+  const peer = { ip: '10.0.0.10', as_num: '64512' };
+  await writeFile(f, JSON.stringify({ [`${P}/global/as_num`]: '64512', [`${P}/global/peer_v4/10.0.0.10`]: peer, [`${P}/host/a/ip_addr_v4`]: '10.0.1.1' }));
+  const rec = new Recorder();
+  const src = newSource(f);
+  await src.start(rec);
+  t.teardown(() => src.stop());
+  const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+  // The peer entry turns hostile (nested 20,000 deep), a host is added, an unknown key holds another deep value.
+  await writeDatastoreFileAtomically(
+    f,
+    `{"${P}/global/as_num":"64512","${P}/global/peer_v4/10.0.0.10":{"ip":"10.0.0.10","as_num":${deep}},` +
+      `"${P}/host/a/ip_addr_v4":"10.0.1.1","${P}/host/b/ip_addr_v4":"10.0.1.2","${P}/zzz":${deep}}`,
+  );
+  await rec.waitFor(() => rec.state.get(`${P}/host/b/ip_addr_v4`) === '10.0.1.2', 'the good new key applied');
+  t.is(rec.state.get(`${P}/global/peer_v4/10.0.0.10`), JSON.stringify(peer), 'the hostile key keeps its last good value');
+  t.false(rec.state.has(`${P}/zzz`), 'a hostile key with no earlier value stays absent');
+  const problems = rec.problems().join('\n');
+  t.regex(problems, /global\/peer_v4\/10\.0\.0\.10: value nested deeper than 32 levels; keeping its last good value/);
+  t.regex(problems, /\/zzz: value nested deeper than 32 levels; skipped \(no earlier value\)/);
+  t.true(Math.max(...rec.problems().map((p) => p.length)) < 400);
+});
+
+test('a file over the size limit is not read; the last good configuration stays; a good file applies again', async (t) => {
+  const d = await freshDir();
+  const f = join(d, 'datastore.json');
+  await writeFile(f, JSON.stringify({ [`${P}/global/as_num`]: '64512' }));
+  const rec = new Recorder();
+  const src = new FileKeySource(f, { debounceMs: 10, pollMs: 100, maxBytes: 4096 });
+  await src.start(rec);
+  t.teardown(() => src.stop());
+  await writeDatastoreFileAtomically(f, JSON.stringify({ [`${P}/global/as_num`]: '65000', [`${P}/pad`]: 'x'.repeat(5000) }));
+  await rec.waitFor(() => rec.problems().some((p) => /is 50\d\d bytes, more than DATASTORE_FILE_MAX_BYTES \(4096\); not read, keeping the last good configuration/.test(p)), 'size problem');
+  t.is(rec.state.get(`${P}/global/as_num`), '64512');
+  await writeDatastoreFileAtomically(f, JSON.stringify({ [`${P}/global/as_num`]: '65001' }));
+  await rec.waitFor(() => rec.state.get(`${P}/global/as_num`) === '65001', 'good file applied');
+});

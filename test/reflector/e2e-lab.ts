@@ -1,9 +1,10 @@
 // End-to-end lab for reflection tests: our reflector (src/main.ts in a child process, file datastore) and real
 // BIRD 2 / BIRD 1.6 Calico nodes on 127.60.x.y, each in its own temporary directory, all killable.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnChild } from '../helpers/child.js';
 
 export const BIRD2 = '/opt/bird2/usr/sbin/bird';
 export const BIRDC2 = '/opt/bird2/usr/sbin/birdc';
@@ -23,10 +24,10 @@ export function tmp(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-function start(name: string, cmd: string, args: string[], dir: string, env: NodeJS.ProcessEnv = process.env, netns?: string): Proc {
-  // `ip netns exec` execs the command, so the child's pid is the daemon's.
-  const [c, a] = netns === undefined ? [cmd, args] : ['/usr/sbin/ip', ['netns', 'exec', netns, cmd, ...args]];
-  const proc = spawn(c, a, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(name: string, cmd: string, args: string[], dir: string, env: Record<string, string> = {}, netns?: string): Proc {
+  // Exactly `env` (plus PATH), tied to the test worker; setpriv and `ip netns exec` exec the command, so the
+  // child's pid is the daemon's (signals such as SIGSTOP reach it).
+  const proc = spawnChild(cmd, args, { cwd: dir, env, ...(netns !== undefined ? { netns } : {}) });
   let out = '';
   const keep = (d: Buffer): void => {
     out += d.toString();
@@ -101,7 +102,7 @@ export function startBird2Node(c: NodeConf, dir = tmp('rr60-bird2-')): BirdNode 
   writeFileSync(path.join(dir, 'bird.cfg'), bird2Config(c));
   const socket = path.join(dir, 'bird.ctl');
   // -R: graceful restart recovery at start, as calico/node runs BIRD.
-  const p = start(`bird2 ${c.ip}`, BIRD2, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, process.env, c.netns);
+  const p = start(`bird2 ${c.ip}`, BIRD2, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, {}, c.netns);
   return { ...p, conf: c, socket, bird2: true, restart: (nc?: NodeConf) => startBird2Node(nc ?? c, dir) };
 }
 
@@ -128,7 +129,7 @@ protocol bgp Global_${c.rr.replaceAll('.', '_')} {
 export function startBird16Node(c: NodeConf, dir = tmp('rr60-bird16-')): BirdNode {
   writeFileSync(path.join(dir, 'bird.cfg'), bird16Config(c));
   const socket = path.join(dir, 'bird.ctl');
-  const p = start(`bird1.6 ${c.ip}`, BIRD16, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, process.env, c.netns);
+  const p = start(`bird1.6 ${c.ip}`, BIRD16, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, {}, c.netns);
   return { ...p, conf: c, socket, bird2: false, restart: (nc?: NodeConf) => startBird16Node(nc ?? c, dir) };
 }
 
@@ -207,16 +208,16 @@ export interface ReflectorProc extends Proc {
   restart: () => ReflectorProc;
 }
 
-/** Our reflector as operators run it: src/main.ts with a file datastore; JSON logs captured. */
-export function startReflector(ip: string, keys: Record<string, unknown>, dir = tmp('rr60-ours-')): ReflectorProc {
+/** Our reflector as operators run it: src/main.ts with a file datastore; JSON logs captured; `extra` env. */
+export function startReflector(ip: string, keys: Record<string, unknown>, dir = tmp('rr60-ours-'), extra: Record<string, string> = {}): ReflectorProc {
   const datastore = path.join(dir, 'datastore.json');
   writeFileSync(datastore, JSON.stringify(keys, null, 1));
   const env = {
-    ...process.env, IP: ip, BGP_PORT: '179', DATASTORE_TYPE: 'file', DATASTORE_FILE: datastore, SOCKET_DIR: dir,
+    ...extra, IP: ip, BGP_PORT: '179', DATASTORE_TYPE: 'file', DATASTORE_FILE: datastore, SOCKET_DIR: dir,
     METRICS_LISTEN: 'off', LOG_LEVEL: 'info', LOG_FORMAT: 'json',
   };
   const p = start(`reflector ${ip}`, process.execPath, ['--import=tsx', path.join(REPO, 'src/main.ts')], REPO, env);
-  return { ...p, ip, socketDir: dir, datastore, restart: () => startReflector(ip, keys, dir) };
+  return { ...p, ip, socketDir: dir, datastore, restart: () => startReflector(ip, keys, dir, extra) };
 }
 
 export async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000, everyMs = 200): Promise<T> {
@@ -272,7 +273,7 @@ protocol bgp Global_${v6Name(rr6)} {
 `;
   writeFileSync(path.join(dir, 'bird.cfg'), cfg);
   const socket = path.join(dir, 'bird.ctl');
-  const p = start(`bird2 ${ip6}`, BIRD2, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, process.env, c.netns);
+  const p = start(`bird2 ${ip6}`, BIRD2, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, {}, c.netns);
   return { ...p, conf: c, socket, bird2: true, restart: (nc?: NodeConf) => startBird2Node6(nc ?? c, dir) };
 }
 
@@ -301,7 +302,7 @@ protocol bgp Global_${v6Name(rr6)} {
 `;
   writeFileSync(path.join(dir, 'bird.cfg'), cfg);
   const socket = path.join(dir, 'bird.ctl');
-  const p = start(`bird6 ${ip6}`, '/usr/sbin/bird6', ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, process.env, c.netns);
+  const p = start(`bird6 ${ip6}`, '/usr/sbin/bird6', ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, {}, c.netns);
   return { ...p, conf: c, socket, bird2: false, restart: (nc?: NodeConf) => startBird6Node(nc ?? c, dir) };
 }
 
@@ -315,7 +316,7 @@ export function startReflector6(ip: string, ip6: string, netns: string, keys: Re
   const datastore = path.join(dir, 'datastore.json');
   writeFileSync(datastore, JSON.stringify(keys, null, 1));
   const env = {
-    ...process.env, IP: ip, IP6: ip6, BGP_PORT: '179', DATASTORE_TYPE: 'file', DATASTORE_FILE: datastore, SOCKET_DIR: dir,
+    IP: ip, IP6: ip6, BGP_PORT: '179', DATASTORE_TYPE: 'file', DATASTORE_FILE: datastore, SOCKET_DIR: dir,
     METRICS_LISTEN: 'off', LOG_LEVEL: 'info', LOG_FORMAT: 'json',
   };
   const p = start(`reflector ${ip6}`, process.execPath, ['--import=tsx', path.join(REPO, 'src/main.ts')], REPO, env, netns);

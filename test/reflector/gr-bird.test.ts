@@ -81,7 +81,9 @@ test.serial('our reflector killed and restarted: nodes keep every route througho
     r = r.restart();
     procs.push(r);
     await waitFor('nodes re-established with the new reflector', () => [a, b, c].every((n) => /Established/.test(birdc(n, 'show', 'protocols'))), 60_000);
-    await sleep(8000); // past End-of-RIB from the nodes and our restart hold (5 s settle)
+    // Our End-of-RIB goes once every configured node is back with its own: then nothing is stale any more.
+    await waitFor('our End-of-RIB at every node', () => [a, b, c].every((n) => !/stale/i.test(birdc(n, 'show', 'route', 'all'))), 30_000);
+    await sleep(1000);
   });
   t.deepEqual(lost, [], 'no route lost at c during the reflector restart');
   for (const n of [a, b]) for (const p of n === a ? before.a : before.b) t.true(has(n, p), `${n.name} kept ${p}`);

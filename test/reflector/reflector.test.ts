@@ -221,23 +221,88 @@ test('RFC 7606: a bad ORIGIN is treat-as-withdraw, counted, other peers see a wi
   r.close();
 });
 
-test('our own restart: exports held until every peer sent End-of-RIB', async (t) => {
-  const r = new Reflector({ routerId: ROUTER_ID, restarting: true, restartSettleMs: 20 });
+// RFC 4724 §4.2: a helper keeps our pre-restart routes as stale until our End-of-RIB. So after our restart a
+// route may go out at once (it replaces the stale copy), but End-of-RIB must wait for the peers still away.
+test('our own restart: routes flow at once, End-of-RIB waits for every configured peer', async (t) => {
+  const r = new Reflector({ routerId: ROUTER_ID, restarting: true });
+  r.setExpectedPeers(['Global_10_0_1_1', 'Global_10_0_1_2', 'Global_10_0_1_3']);
   const a = new FakePeer('Global_10_0_1_1', '10.0.1.1', true);
   const b = new FakePeer('Global_10_0_1_2', '10.0.1.2', true);
   r.peerUp(a, neg('10.0.1.1'));
   r.peerUp(b, neg('10.0.1.2'));
   r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.0.0/24'] }));
   r.handleUpdate(a, updateV4({}));
-  await new Promise((res) => setTimeout(res, 60));
-  t.deepEqual(b.take(), [], 'nothing before b\'s End-of-RIB');
-  t.true(r.holdingExports);
   r.handleUpdate(b, updateV4({}));
-  await new Promise((res) => setTimeout(res, 60));
   await settle(r);
-  t.false(r.holdingExports);
-  t.deepEqual(summary(b.updates()), { announced: ['10.0.0.0/24'], withdrawn: [], eor: 1 });
-  t.deepEqual(summary(a.updates()), { announced: [], withdrawn: [], eor: 1 });
+  t.deepEqual(summary(b.updates()), { announced: ['10.0.0.0/24'], withdrawn: [], eor: 0 }, 'the route at once, no End-of-RIB while c is away');
+  t.deepEqual(summary(a.updates()), { announced: [], withdrawn: [], eor: 0 });
+  t.true(r.deferringEndOfRib);
+  const c = new FakePeer('Global_10_0_1_3', '10.0.1.3', true);
+  r.peerUp(c, neg('10.0.1.3'));
+  r.handleUpdate(c, updateV4({ attrs: attrs({ nextHop: '100.64.1.3' }), nlri: ['10.0.3.0/24'] }));
+  await settle(r);
+  t.deepEqual(summary(b.updates()), { announced: ['10.0.3.0/24'], withdrawn: [], eor: 0 }, 'c is up but has not sent End-of-RIB');
+  t.deepEqual(summary(c.updates()), { announced: ['10.0.0.0/24'], withdrawn: [], eor: 0 });
+  r.handleUpdate(c, updateV4({}));
+  await settle(r);
+  t.false(r.deferringEndOfRib);
+  for (const p of [a, b, c]) t.is(summary(p.updates()).eor, 1, `${p.name} got End-of-RIB once every configured peer sent its own`);
+  // After the deferral a new session gets its End-of-RIB right after its table.
+  const d = new FakePeer('Global_10_0_1_4', '10.0.1.4', true);
+  r.peerUp(d, neg('10.0.1.4'));
+  await settle(r);
+  t.deepEqual(summary(d.updates()), { announced: ['10.0.0.0/24', '10.0.3.0/24'], withdrawn: [], eor: 1 });
+  r.close();
+});
+
+test('our own restart: End-of-RIB at once to a peer that restarted too (R bit) or has no graceful restart', async (t) => {
+  const r = new Reflector({ routerId: ROUTER_ID, restarting: true });
+  r.setExpectedPeers(['Global_10_0_1_1', 'Mesh_10_0_0_11', 'Global_10_0_1_9', 'Global_10_0_1_8']);
+  const a = new FakePeer('Global_10_0_1_1', '10.0.1.1', true);
+  const m = new FakePeer('Mesh_10_0_0_11', '10.0.0.11', false);
+  const n = new FakePeer('Global_10_0_1_9', '10.0.1.9', true);
+  r.peerUp(a, neg('10.0.1.1'));
+  r.peerUp(m, neg('10.0.0.11', { gracefulRestart: { peerRestartTime: 120, peerRestarting: true, peerNotification: false, afis: [] } }));
+  r.peerUp(n, neg('10.0.1.9', { gracefulRestart: null }));
+  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.0.0/24'] }));
+  r.handleUpdate(a, updateV4({}));
+  await settle(r);
+  t.true(r.deferringEndOfRib, 'Global_10_0_1_8 is configured and away');
+  t.deepEqual(summary(m.updates()), { announced: ['10.0.0.0/24'], withdrawn: [], eor: 1 }, 'R bit: it holds nothing of ours and waits for our marker');
+  t.deepEqual(summary(n.updates()), { announced: ['10.0.0.0/24'], withdrawn: [], eor: 1 }, 'no graceful restart: nothing stale to flush');
+  t.is(summary(a.updates()).eor, 0, 'a helper: its stale routes from the away peer must stay');
+  r.close();
+});
+
+test('our own restart: a configured peer that never comes delays End-of-RIB by the deferral time only', async (t) => {
+  const r = new Reflector({ routerId: ROUTER_ID, restarting: true, restartDeferralMs: 300 });
+  const started = Date.now();
+  r.setExpectedPeers(['Global_10_0_1_1', 'Global_10_0_1_2']);
+  const a = new FakePeer('Global_10_0_1_1', '10.0.1.1', true);
+  r.peerUp(a, neg('10.0.1.1'));
+  r.handleUpdate(a, updateV4({}));
+  await settle(r);
+  t.is(summary(a.updates()).eor, 0);
+  for (let i = 0; i < 100 && r.deferringEndOfRib; i++) await new Promise((res) => setTimeout(res, 20));
+  t.false(r.deferringEndOfRib);
+  t.true(Date.now() - started >= 290, 'not before the deferral time');
+  await settle(r);
+  t.is(summary(a.updates()).eor, 1);
+  r.close();
+});
+
+test('our own restart: a peer removed from the datastore is no longer waited for', async (t) => {
+  const r = new Reflector({ routerId: ROUTER_ID, restarting: true });
+  r.setExpectedPeers(['Global_10_0_1_1', 'Global_10_0_1_2']);
+  const a = new FakePeer('Global_10_0_1_1', '10.0.1.1', true);
+  r.peerUp(a, neg('10.0.1.1'));
+  r.handleUpdate(a, updateV4({}));
+  await settle(r);
+  t.true(r.deferringEndOfRib);
+  r.setExpectedPeers(['Global_10_0_1_1']);
+  await settle(r);
+  t.false(r.deferringEndOfRib);
+  t.is(summary(a.updates()).eor, 1);
   r.close();
 });
 
@@ -266,41 +331,6 @@ test('an UPDATE error that needs a session reset is returned and passed to reset
   t.is(r.peerCounters(a.name)?.malformed['session-reset'], 1);
   await settle(r);
   t.deepEqual(b.updates(), []);
-  r.close();
-});
-
-test('our own restart: a peer that restarts too (R bit) or has no graceful restart is not waited for', async (t) => {
-  const r = new Reflector({ routerId: ROUTER_ID, restarting: true, restartSettleMs: 20 });
-  const a = new FakePeer('Global_10_0_1_1', '10.0.1.1', true);
-  const m = new FakePeer('Mesh_10_0_0_11', '10.0.0.11', false);
-  const n = new FakePeer('Global_10_0_1_9', '10.0.1.9', true);
-  r.peerUp(a, neg('10.0.1.1'));
-  r.peerUp(m, neg('10.0.0.11', { gracefulRestart: { peerRestartTime: 120, peerRestarting: true, peerNotification: false, afis: [] } }));
-  r.peerUp(n, neg('10.0.1.9', { gracefulRestart: null }));
-  r.handleUpdate(a, updateV4({ attrs: attrs({ nextHop: '100.64.1.1' }), nlri: ['10.0.0.0/24'] }));
-  r.handleUpdate(a, updateV4({}));
-  await new Promise((res) => setTimeout(res, 80));
-  await settle(r);
-  t.false(r.holdingExports);
-  t.deepEqual(summary(m.updates()), { announced: ['10.0.0.0/24'], withdrawn: [], eor: 1 });
-  r.close();
-});
-
-test('our own restart with expected peers: held until every expected peer is up and sent End-of-RIB', async (t) => {
-  const r = new Reflector({ routerId: ROUTER_ID, restarting: true, restartSettleMs: 10 });
-  r.setExpectedPeers(['Global_10_0_1_1', 'Global_10_0_1_2']);
-  const a = new FakePeer('Global_10_0_1_1', '10.0.1.1', true);
-  r.peerUp(a, neg('10.0.1.1'));
-  r.handleUpdate(a, updateV4({}));
-  await new Promise((res) => setTimeout(res, 50));
-  t.true(r.holdingExports, 'b not up yet');
-  const b = new FakePeer('Global_10_0_1_2', '10.0.1.2', true);
-  r.peerUp(b, neg('10.0.1.2'));
-  await new Promise((res) => setTimeout(res, 50));
-  t.true(r.holdingExports, 'b has not sent End-of-RIB');
-  r.handleUpdate(b, updateV4({}));
-  await new Promise((res) => setTimeout(res, 20));
-  t.false(r.holdingExports);
   r.close();
 });
 

@@ -16,6 +16,8 @@ export interface SpeakerOptions {
   autoKeepalive?: boolean;
   /** Delay the KEEPALIVE that answers the peer's OPEN (to hold both sides in OpenConfirm). */
   keepaliveDelayMs?: number;
+  /** Keep a copy of every UPDATE received (in `updates`, with its arrival time); off for the load tests. */
+  keepUpdates?: boolean;
 }
 
 export function makeOpen(o: SpeakerOptions): OpenMessage {
@@ -33,6 +35,7 @@ export function makeOpen(o: SpeakerOptions): OpenMessage {
 export class Speaker {
   readonly received: BgpMessage[] = [];
   readonly rawUpdates: number[] = [];
+  readonly updates: { at: number; msg: Buffer }[] = [];
   closed = false;
   established = false;
   private framer = new Framer(65535);
@@ -55,6 +58,7 @@ export class Speaker {
         if (!msg) break;
         if (msg[18] === MessageType.UPDATE) {
           this.rawUpdates.push(msg.length);
+          if (this.opts.keepUpdates === true) this.updates.push({ at: Date.now(), msg: Buffer.from(msg) });
           continue;
         }
         const m = decodeMessage(msg, DEFAULT_CONTEXT);

@@ -1,5 +1,6 @@
 // KeySource for DATASTORE_TYPE=kubernetes: list/watch Nodes, BGPPeers, BGPConfigurations, the Secrets BGPPeer
 // passwords name (and, when this reflector registers, route-reflector Leases) and present them as /calico/bgp/v1/... keys.
+import { checkParsedValue, MAX_RESOURCE_BYTES } from '../safe-value.js';
 import type { Config } from '../../config.js';
 import type { KeySnapshot, KeySource, KeySourceEvents } from '../source.js';
 import { KubeClient, type KubeObject } from './client.js';
@@ -141,6 +142,7 @@ export class KubernetesKeySource implements KeySource {
   async start(events: KeySourceEvents): Promise<void> {
     this.events = events;
     if (this.connection.warning !== undefined) this.problem(this.connection.warning);
+    if (this.connection.tlsWarning !== undefined) this.problem(this.connection.tlsWarning);
     const common = {
       initialBackoffMs: this.opts.initialBackoffMs ?? 250,
       maxBackoffMs: this.opts.maxBackoffMs ?? 10_000,
@@ -219,7 +221,8 @@ export class KubernetesKeySource implements KeySource {
     this.reflectors.set(
       kind,
       new Reflector(this.client, opts, {
-        replace: (items) => {
+        replace: (all) => {
+          const items = all.filter((o) => this.admit(kind, o));
           map.clear();
           for (const o of items) map.set(objectKey(o), o);
           if (kind === 'nodes') {
@@ -236,7 +239,9 @@ export class KubernetesKeySource implements KeySource {
           // After a re-list nothing guarantees we saw each deletion: resend the whole set.
           this.publish(first ? 'maybe-first' : 'snapshot');
         },
-        event: (type, obj) => {
+        event: (given, obj) => {
+          // An object that cannot be judged (nested too deep, too large) counts as absent, like a bad etcd entry.
+          const type = given !== 'DELETED' && !this.admit(kind, obj) ? 'DELETED' : given;
           const key = objectKey(obj);
           const before = map.get(key);
           if (type === 'DELETED') map.delete(key);
@@ -290,13 +295,13 @@ export class KubernetesKeySource implements KeySource {
           },
           {
             replace: (items) => {
-              watch.secret = items.find((o) => nameOf(o) === name);
+              watch.secret = items.find((o) => nameOf(o) === name && this.admit('secrets', o));
               watch.synced = true;
               this.secretChanged(name);
             },
             event: (type, obj) => {
               if (nameOf(obj) !== name) return;
-              watch.secret = type === 'DELETED' ? undefined : obj;
+              watch.secret = type === 'DELETED' || !this.admit('secrets', obj) ? undefined : obj;
               this.secretChanged(name);
             },
             problem: (m, d) => this.problem(m, d),
@@ -415,6 +420,18 @@ export class KubernetesKeySource implements KeySource {
     if (at === undefined || this.stopped) return;
     this.expiryTimer = setTimeout(() => this.publish('diff'), Math.max(0, at - now) + 20);
     this.expiryTimer.unref?.();
+  }
+
+  /**
+   * Whether an object from the API server is small and shallow enough to be read (safe-value.ts limits); a
+   * refused one gets one problem naming it, never its content.
+   */
+  private admit(kind: string, obj: KubeObject): boolean {
+    const why = checkParsedValue(obj, { maxBytes: MAX_RESOURCE_BYTES });
+    if (why === undefined) return true;
+    const name = nameOf(obj);
+    this.report([`${kind} ${name.length > 200 ? `${name.slice(0, 200)}…` : name}: ${why}; ignored`]);
+    return false;
   }
 
   private problem(message: string, detail?: Record<string, unknown>): void {

@@ -2,6 +2,7 @@
 // Lease) into the /calico/bgp/v1/... keys that Calico's BGP syncer produces from them, so one mapping serves every datastore.
 import { Address4, Address6 } from 'ip-address';
 import type { KubeObject } from './client.js';
+import { describeValue } from '../safe-value.js';
 
 export const PREFIX = '/calico/bgp/v1';
 export const ANN_IPV4 = 'projectcalico.org/IPv4Address';
@@ -112,7 +113,7 @@ export function nodeKeys(node: KubeObject): Translation {
   const name = nameOf(node);
   const out: Translation = { keys: [], problems: [] };
   if (name === '' || name.includes('/')) {
-    out.problems.push(`Node with unusable name ${JSON.stringify(name)} ignored`);
+    out.problems.push(`Node with unusable name ${describeValue(name)} ignored`);
     return out;
   }
   const ann = annotationsOf(node);
@@ -124,7 +125,7 @@ export function nodeKeys(node: KubeObject): Translation {
     if (raw !== undefined && raw.trim() !== '') {
       const parsed = parseCidrOrAddress(family, raw.trim());
       if (parsed === undefined) {
-        out.problems.push(`Node ${name}: annotation ${annName}=${JSON.stringify(raw)} is not an IPv${family} address or CIDR`);
+        out.problems.push(`Node ${name}: annotation ${annName}=${describeValue(raw)} is not an IPv${family} address or CIDR`);
       } else {
         addr = parsed.address;
         out.keys.push([`${host}/network_v${family}`, parsed.network]);
@@ -135,7 +136,7 @@ export function nodeKeys(node: KubeObject): Translation {
   const asRaw = ann[ANN_ASN];
   if (asRaw !== undefined && asRaw.trim() !== '') {
     const asn = parseAsn(asRaw);
-    if (asn === undefined) out.problems.push(`Node ${name}: annotation ${ANN_ASN}=${JSON.stringify(asRaw)} is not an AS number`);
+    if (asn === undefined) out.problems.push(`Node ${name}: annotation ${ANN_ASN}=${describeValue(asRaw)} is not an AS number`);
     else out.keys.push([`${host}/as_num`, String(asn)]);
   }
   return out;
@@ -160,17 +161,17 @@ export function bgpPeerKeys(peer: KubeObject, secrets?: SecretSet): BgpPeerTrans
   const peerIP = typeof spec.peerIP === 'string' ? spec.peerIP.trim() : '';
   const parsed = parsePeerIP(peerIP);
   if (parsed === undefined) {
-    out.problems.push(`BGPPeer ${name}: spec.peerIP ${JSON.stringify(spec.peerIP)} is not an IP address; ignored`);
+    out.problems.push(`BGPPeer ${name}: spec.peerIP ${describeValue(spec.peerIP)} is not an IP address; ignored`);
     return out;
   }
   const asn = parseAsn(spec.asNumber);
   if (asn === undefined) {
-    out.problems.push(`BGPPeer ${name}: spec.asNumber ${JSON.stringify(spec.asNumber)} is not an AS number; ignored`);
+    out.problems.push(`BGPPeer ${name}: spec.asNumber ${describeValue(spec.asNumber)} is not an AS number; ignored`);
     return out;
   }
   const node = typeof spec.node === 'string' ? spec.node.trim() : '';
   if (node.includes('/')) {
-    out.problems.push(`BGPPeer ${name}: spec.node ${JSON.stringify(node)} is not a node name; ignored`);
+    out.problems.push(`BGPPeer ${name}: spec.node ${describeValue(node)} is not a node name; ignored`);
     return out;
   }
   const scope = node === '' ? `${PREFIX}/global` : `${PREFIX}/host/${node}`;
@@ -194,7 +195,7 @@ export function secretRefOf(password: unknown): SecretRef | string {
   const ref = recordOf(recordOf(password).secretKeyRef);
   const name = typeof ref.name === 'string' ? ref.name.trim() : '';
   const key = typeof ref.key === 'string' ? ref.key.trim() : '';
-  if (name === '' || key === '') return `spec.password has no secretKeyRef with a name and a key (${JSON.stringify(password)})`;
+  if (name === '' || key === '') return `spec.password has no secretKeyRef with a name and a key (it is ${describeValue(password)})`;
   return { name, key };
 }
 
@@ -219,7 +220,7 @@ export function peerPassword(peerName: string, password: unknown, secrets: Secre
   const ref = secretRefOf(password);
   if (typeof ref === 'string') return { problems: [`BGPPeer ${peerName}: ${ref}; ${withheld}`] };
   const ns = secrets?.namespace ?? '?';
-  const what = `Secret ${ns}/${ref.name} key ${JSON.stringify(ref.key)}`;
+  const what = `Secret ${ns}/${ref.name} key ${JSON.stringify(ref.key.length > 100 ? `${ref.key.slice(0, 100)}…` : ref.key)}`;
   if (secrets === undefined || secrets.pending?.has(ref.name) === true) {
     return { problems: [`BGPPeer ${peerName}: waiting for password ${what} (not listed yet); ${withheld}`] };
   }
@@ -258,7 +259,7 @@ export function bgpConfigurationKeys(cfg: KubeObject): Translation {
   const spec = recordOf(cfg.spec);
   if (spec.asNumber !== undefined && spec.asNumber !== null) {
     const asn = parseAsn(spec.asNumber);
-    if (asn === undefined) out.problems.push(`BGPConfiguration default: spec.asNumber ${JSON.stringify(spec.asNumber)} is not an AS number`);
+    if (asn === undefined) out.problems.push(`BGPConfiguration default: spec.asNumber ${describeValue(spec.asNumber)} is not an AS number`);
     else out.keys.push([`${PREFIX}/global/as_num`, String(asn)]);
   }
   if (typeof spec.nodeToNodeMeshEnabled === 'boolean') {
@@ -298,7 +299,7 @@ export function leaseKeys(lease: KubeObject, nowMs: number, renewedAtMs?: number
     if (raw === '') continue;
     const address = canonicalAddress(family, raw);
     if (address === undefined) {
-      out.problems.push(`Lease ${name}: ${family === 4 ? ANN_IPV4 : ANN_IPV6}=${JSON.stringify(raw)} is not an IPv${family} address`);
+      out.problems.push(`Lease ${name}: ${family === 4 ? ANN_IPV4 : ANN_IPV6}=${describeValue(raw)} is not an IPv${family} address`);
       continue;
     }
     const entry: { ip: string; cluster_id?: string } = { ip: address };
