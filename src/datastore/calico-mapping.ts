@@ -1,6 +1,6 @@
 // The pure Calico mapping: /calico/bgp/v1/... keys → the BGP sessions this reflector should run, following the
 // original bird.cfg/bird6.cfg templates (calico-datastore.md §4–§5) with bad entries skipped instead of fatal.
-import { canonicalAddress, canonicalClusterId, unusableNeighbour } from '../net/address.js';
+import { addressForName, canonicalAddress, canonicalClusterId, unusableNeighbour } from '../net/address.js';
 import { describeValue, safeJsonParse } from './safe-value.js';
 import type { KeySnapshot } from './source.js';
 import type { PeerKind, PeerSpec } from '../peers/peer-spec.js';
@@ -31,11 +31,6 @@ export interface MappingResult {
 }
 
 // ---- Calico value forms ----
-
-/** Protocol-name form of an address as calico/node uses it: '.' and ':' become '_'. */
-export function addressForName(address: string): string {
-  return address.replace(/[.:]/g, '_');
-}
 
 /** An AS number from a peer entry: a decimal string or a JSON number, 1..4294967295. */
 export function parseAsNumber(value: unknown): number | undefined {

@@ -137,6 +137,11 @@ export function addressSortKey(address: string): string {
   return `6${[...h, ...fill, ...t].map((g) => g.padStart(4, '0')).join('')}`;
 }
 
+/** Address as part of a BIRD protocol name, as calico/node writes it (Mesh_10_0_0_1): '.' and ':' become '_'. */
+export function addressForName(address: string): string {
+  return address.replace(/[.:]/g, '_');
+}
+
 // ---- Untrusted text (environment, datastore): validation and one canonical form ----
 
 /** Canonical IPv4 text, or undefined when `text` is not a plain IPv4 address (no prefix length, no spaces). */
