@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { DEFAULT_METRICS_LISTEN, loadConfig } from '../../src/config.js';
+import { DEFAULT_METRICS_PORT, loadConfig } from '../../src/config.js';
 import { socketPathFor } from '../../src/control/server.js';
 import { BGP_PORT_DEFAULT } from '../../src/wire/types.js';
 import { createMetricsRegistry } from '../../src/metrics/registry.js';
@@ -92,7 +92,7 @@ test('the reflector Deployment, its sidecar and the Service agree with the code 
 
   // Probes hit the metrics port the config resolves to, on paths our HTTP server serves.
   const metricsPort = cfg.metricsListen?.port;
-  t.is(metricsPort, Number(DEFAULT_METRICS_LISTEN.split(':').pop()));
+  t.is(metricsPort, DEFAULT_METRICS_PORT);
   t.is(at(rr, 'livenessProbe', 'httpGet', 'port'), metricsPort);
   t.is(at(rr, 'readinessProbe', 'httpGet', 'port'), metricsPort);
   const model: MetricsModel = {
