@@ -27,8 +27,8 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/native/tcp_md5/build/Release/tcp_sockopt.node ./native/tcp_md5/build/Release/tcp_sockopt.node
 COPY scripts/entrypoint.sh scripts/healthcheck.mjs ./scripts/
 # Runs as uid/gid 65534 (nobody). Binding port 179 needs CAP_NET_BIND_SERVICE, and Kubernetes gives a non-root
-# container no ambient capabilities, so the node binary carries it as a file capability (effective at exec when
-# the container's bounding set has it, as the manifest asks, and no_new_privs is off). setcap comes from
+# container no ambient capabilities, so the node binary carries it as a file capability (gained when the
+# entrypoint execs node, if the bounding set has it and no_new_privs is off, as the manifest asks). setcap comes from
 # libcap2-bin, removed again afterwards; /sockets belongs to that user so the control sockets can be created.
 RUN apt-get update && apt-get install -y --no-install-recommends libcap2-bin \
     && setcap cap_net_bind_service=+ep "$(readlink -f "$(command -v node)")" \

@@ -260,10 +260,12 @@ export class BgpListener {
 export function listenHint(err: NodeJS.ErrnoException, port: number): string {
   if ((err.code === 'EACCES' || err.code === 'EPERM') && port > 0 && port < 1024) {
     return (
-      `: ports below 1024 need CAP_NET_BIND_SERVICE, which a non-root process only has when the node binary carries ` +
-      `the file capability (setcap cap_net_bind_service=+ep "$(command -v node)", as the image does) and privilege ` +
-      `escalation is allowed (no_new_privs, i.e. Kubernetes allowPrivilegeEscalation: false, disables file capabilities); ` +
-      `or set BGP_PORT to a port above 1023`
+      `: ports below 1024 need CAP_NET_BIND_SERVICE; running as uid ${process.getuid?.() ?? '?'}, this process does not have it. ` +
+      `A non-root process gets it from the file capability on the node binary (setcap cap_net_bind_service=+ep ` +
+      `"$(readlink -f "$(command -v node)")", as the image does), only when NET_BIND_SERVICE is in its capability ` +
+      `bounding set (Kubernetes: securityContext.capabilities.add: ["NET_BIND_SERVICE"]) and no_new_privs is off ` +
+      `(Kubernetes: allowPrivilegeEscalation: true; no_new_privs makes the kernel ignore file capabilities); ` +
+      `or set BGP_PORT above 1023`
     );
   }
   if (err.code === 'EADDRNOTAVAIL') return ': the address is not configured on any interface of this host (network namespace)';

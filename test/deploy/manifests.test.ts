@@ -89,6 +89,19 @@ test('the reflector Deployment, its sidecar and the Service agree with the code 
   // Not privileged: only NET_BIND_SERVICE for port 179.
   t.not(at(rr, 'securityContext', 'privileged'), true);
   t.deepEqual(at(rr, 'securityContext', 'capabilities', 'add'), ['NET_BIND_SERVICE']);
+  t.deepEqual(at(rr, 'securityContext', 'capabilities', 'drop'), ['ALL']);
+  // Not root, as the image's USER; file capabilities need no no_new_privs (test/container/entrypoint.test.ts).
+  t.is(at(rr, 'securityContext', 'runAsNonRoot'), true);
+  t.is(at(rr, 'securityContext', 'runAsUser'), 65534);
+  t.is(at(rr, 'securityContext', 'allowPrivilegeEscalation'), true);
+  // The exporter runs as the same user, so it may open the 0660 control sockets that user created.
+  t.is(at(exporter, 'securityContext', 'runAsUser'), at(rr, 'securityContext', 'runAsUser'));
+  t.is(at(exporter, 'securityContext', 'runAsGroup'), at(rr, 'securityContext', 'runAsGroup'));
+  const dockerfile = readFileSync(fileURLToPath(new URL('../../Dockerfile', import.meta.url)), 'utf8');
+  t.regex(dockerfile, /^USER 65534:65534$/m);
+  t.regex(dockerfile, /setcap cap_net_bind_service=\+ep/);
+  t.notRegex(dockerfile, /METRICS_LISTEN=/, 'the image keeps the default: metrics on IP only');
+  t.false(list(rr?.env).some((e) => e.name === 'METRICS_LISTEN'), 'the manifest keeps the default: metrics on IP only');
 
   // Probes hit the metrics port the config resolves to, on paths our HTTP server serves.
   const metricsPort = cfg.metricsListen?.port;
