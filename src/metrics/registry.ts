@@ -11,7 +11,7 @@ export function createMetricsRegistry(model: MetricsModel): Registry {
 
   new Counter({
     name: 'bgp_rr_connections_refused_total',
-    help: 'Incoming BGP connections refused by the listener: unknown_address (Cease sent, closed at once), refused_budget (reset at once: too many refusals in flight), max_pending (MAX_PENDING_CONNECTIONS reached)',
+    help: 'Incoming BGP connections refused by the listener: unknown_address (Cease sent, closed at once), refused_budget (reset at once: too many refusals in flight), max_pending (MAX_PENDING_CONNECTIONS reached), per_address (too many pending from one configured address)',
     labelNames: ['reason'],
     registers: [registry],
     collect() {

@@ -22,12 +22,18 @@ export const MAX_PENDING_CONNECTIONS = 2048;
  * peer; beyond it they are reset at once without a NOTIFICATION.
  */
 export const MAX_REFUSED_IN_FLIGHT = 64;
+/**
+ * Pending connections from one configured address, at most: a real speaker has one or two; a local user
+ * connecting again and again from a node's address (each refused or superseded, lingering up to 1 s) must
+ * not use up MAX_PENDING_CONNECTIONS for the other peers. Beyond it the connection is reset at once.
+ */
+export const MAX_PENDING_PER_ADDRESS = 8;
 /** A refused socket is destroyed at the peer's FIN or after this long, whichever comes first. */
 const REFUSED_FLUSH_MS = 200;
 const OVERLOAD_LOG_INTERVAL_MS = 10_000;
 
 /** Why the listener refused a connection (the `reason` label of bgp_rr_connections_refused_total). */
-export type RefuseReason = 'unknown_address' | 'refused_budget' | 'max_pending';
+export type RefuseReason = 'unknown_address' | 'refused_budget' | 'max_pending' | 'per_address';
 
 export type SessionLookup = (remoteAddress: string) => BgpSession | undefined;
 
@@ -53,7 +59,7 @@ export class BgpListener {
   /** Refused sockets still flushing their NOTIFICATION (bounded by MAX_REFUSED_IN_FLIGHT). */
   refusedInFlight = 0;
   /** Connections refused by the listener, by reason (never counted in `pending`). */
-  readonly refusedByReason: Record<RefuseReason, number> = { unknown_address: 0, refused_budget: 0, max_pending: 0 };
+  readonly refusedByReason: Record<RefuseReason, number> = { unknown_address: 0, refused_budget: 0, max_pending: 0, per_address: 0 };
   private lookupFn: SessionLookup = () => undefined;
   private readonly log: Logger = rootLog.child({ component: 'listener' });
   /** Connections refused because no session is configured for the address. */
@@ -64,6 +70,8 @@ export class BgpListener {
   /** Accepted connections of configured peers now before OpenConfirm. */
   pending = 0;
   private lastOverloadLog = 0;
+  /** Pending connections per configured address (entries removed at 0). */
+  private readonly pendingByAddress = new Map<string, number>();
   /** TCP-MD5 keys per peer address, applied to every listening socket of that family. */
   private readonly md5Keys = new Map<string, { family: 4 | 6; password: string; peer: string }>();
   /** Listening sockets send with TTL 255 (GTSM peers drop our SYN-ACK otherwise). */
@@ -204,12 +212,24 @@ export class BgpListener {
       }
       return;
     }
+    const mine = this.pendingByAddress.get(remote) ?? 0;
+    if (mine >= MAX_PENDING_PER_ADDRESS) {
+      this.refusedByReason.per_address++;
+      sock.resetAndDestroy();
+      const v = this.refuseLog.note(`pending:${remote}`);
+      if (v.log) this.log.warn({ remote, max: MAX_PENDING_PER_ADDRESS, suppressed: v.suppressed }, `${mine} connections from ${remote} before OpenConfirm already: further ones reset at once${LogThrottle.suffix(v)}`);
+      return;
+    }
+    this.pendingByAddress.set(remote, mine + 1);
     this.pending++;
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
       this.pending--;
+      const n = (this.pendingByAddress.get(remote) ?? 1) - 1;
+      if (n <= 0) this.pendingByAddress.delete(remote);
+      else this.pendingByAddress.set(remote, n);
     };
     sock.once('close', release);
     this.accepted++;
