@@ -136,6 +136,7 @@ export class ReflectorApp {
         book: this.book,
         datastore: () => this.datastoreView(),
         listening: () => this.listening,
+        connectionsRefused: () => ({ ...this.listener.refusedByReason }),
       });
       const listen = `${c.metricsListen.host !== undefined ? (c.metricsListen.host.includes(':') ? `[${c.metricsListen.host}]` : c.metricsListen.host) : ''}:${c.metricsListen.port}`;
       this.metrics = await startMetricsServer(listen, createMetricsRegistry(metricsModel), metricsModel);
