@@ -31,7 +31,7 @@ export interface BirdTimeformat {
 }
 
 export interface MetricsListen {
-  /** undefined = every address (Prometheus-style ":9180"). */
+  /** undefined = every address (an explicit METRICS_LISTEN=":9180"); the default is IP:9180. */
   host: string | undefined;
   port: number;
 }
@@ -100,7 +100,11 @@ export interface LoadConfigOptions {
 
 export const DEFAULT_DATA_DIR = '/var/lib/calico-rr';
 export const DEFAULT_DATASTORE_BASENAME = 'datastore.json';
-export const DEFAULT_METRICS_LISTEN = ':9180';
+/**
+ * The metrics port. Without METRICS_LISTEN the endpoint listens on IP only (the node's address in the manifest,
+ * where kubelet probes and Prometheus reach a hostNetwork pod), not on every interface of the host.
+ */
+export const DEFAULT_METRICS_PORT = 9180;
 export const DEFAULT_ETCD_ENDPOINT = 'http://127.0.0.1:2379';
 export const DEFAULT_REGISTER_TTL_SECONDS = 30;
 export const DEFAULT_SECRET_NAMESPACE = 'kube-system';
@@ -452,7 +456,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
   }
   const socketDir = pick(env, 'SOCKET_DIR')?.value ?? '/sockets';
 
-  let metricsListen: MetricsListen | undefined = parseListen(DEFAULT_METRICS_LISTEN);
+  let metricsListen: MetricsListen | undefined = { host: ip, port: DEFAULT_METRICS_PORT };
   const metricsVar = pick(env, 'METRICS_LISTEN');
   if (metricsVar !== undefined) {
     const v = metricsVar.value.toLowerCase();

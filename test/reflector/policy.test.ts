@@ -1,6 +1,7 @@
 import test from 'ava';
 import { parsePathInfo } from '../../src/rib/decision.js';
-import { importCheck, exportAllowed, exportAllowedRaw, mayReflect, clusterIdsToPrepend, reflectAttributes } from '../../src/reflector/policy.js';
+import { importCheck, exportAllowed, exportAllowedRaw, mayReflect, clusterIdsToPrepend } from '../../src/reflector/policy.js';
+import { reflectAttributes } from '../../src/wire/reflect-rewrite.js';
 import { attrs, walkAttrs, quad } from '../rib/helpers.js';
 import { DEFAULT_CONTEXT, decodeAttributes, removeRawAttribute, setRawAttribute } from '../../src/wire/index.js';
 import { BASIC_ATTRS, cat, h, toHex } from '../wire/helpers.js';
@@ -78,8 +79,8 @@ test('exportAllowedRaw agrees with exportAllowed on parsed attributes', (t) => {
   }
 });
 
-// Moved from test/wire/build.test.ts with the second reflectAttributes (src/wire/attribute-block.ts): one cluster
-// ID to prepend is the [clusterId] case of this one.
+// Moved from test/wire/build.test.ts with the second reflectAttributes (src/wire/attribute-block.ts, removed): its
+// single cluster ID is the [clusterId] case of the one in src/wire/reflect-rewrite.ts.
 test('raw attribute edits and RFC 4456 reflection', (t) => {
   const ctx = DEFAULT_CONTEXT;
   const block = h(BASIC_ATTRS);
