@@ -1,6 +1,9 @@
-// The process logger: pino JSON on stdout, level from LOG_LEVEL; readable lines when stdout is a terminal.
-// Every line about one BGP session goes through peerLogger() so it carries a `peer` field.
+// The process logger: pino JSON on stdout, level from LOG_LEVEL; readable lines when stdout is a terminal
+// (LOG_FORMAT=auto) or always (pretty) or never (json). Every line about one BGP session goes through
+// peerLogger() so it carries a `peer` field. src/main.ts loads this module only after the configuration has
+// been validated, so a bad LOG_LEVEL is reported by name instead of by a pino stack trace.
 import { pino, type Logger } from 'pino';
+import { logSettings } from './config/observability.js';
 
 export type { Logger };
 
@@ -14,11 +17,11 @@ export const REDACTED_LOG_PATHS = [
 ];
 
 function makeRoot(): Logger {
-  const level = process.env.LOG_LEVEL ?? 'info';
-  const pretty = process.stdout.isTTY === true && process.env.LOG_FORMAT !== 'json';
+  const { level, format } = logSettings(process.env);
+  const tty = process.stdout.isTTY === true;
   const redact = { paths: REDACTED_LOG_PATHS, censor: '[redacted]' };
-  if (pretty) {
-    return pino({ level, redact, transport: { target: 'pino-pretty', options: { colorize: true } } });
+  if (format === 'pretty' || (format === 'auto' && tty)) {
+    return pino({ level, redact, transport: { target: 'pino-pretty', options: { colorize: tty } } });
   }
   return pino({ level, redact });
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // rr-ctl: a small client for the reflector's BIRD-compatible control sockets, for hosts without birdc.
 // Usage: rr-ctl [-s SOCKET] [-6] COMMAND...   (prints the reply the way birdc does; exit 1 on a 8xxx/9xxx reply)
+import { DEFAULTS } from '../config/defaults.js';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -22,7 +23,7 @@ function parseArgs(argv: string[]): Args {
       process.exit(0);
     } else words.push(a);
   }
-  const dir = process.env.SOCKET_DIR ?? '/sockets';
+  const dir = process.env.SOCKET_DIR ?? DEFAULTS.SOCKET_DIR.value;
   return { socket: socket ?? path.join(dir, v6 ? 'bird6.ctl' : 'bird.ctl'), command: words.join(' ') };
 }
 

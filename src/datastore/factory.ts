@@ -1,6 +1,6 @@
 // Chooses and builds the KeySource for a Config (DATASTORE_TYPE): file, etcd v2, etcd v3, or both etcd keyspaces
 // merged; self-registration entries are derived here from IP/IP6 and RR_CLUSTER_ID.
-import type { Config } from '../config.js';
+import type { DatastoreSetup } from './settings.js';
 import { rrEntryValue, rrKey } from './calico-mapping.js';
 import { EtcdV2KeySource, type RegistrationEntry } from './etcdv2-source.js';
 import { EtcdV3KeySource } from './etcdv3-source.js';
@@ -10,21 +10,24 @@ import type { KeySource } from './source.js';
 
 export interface KeySourceFactories {
   /** The kubernetes datastore (issue 9) plugs in here. */
-  kubernetes?: (config: Config) => KeySource;
+  kubernetes?: (config: DatastoreSetup) => KeySource;
 }
 
 /** Our own rr_v4 (and rr_v6) entries as the seed's README writes them, for self-registration. */
-export function registrationEntries(config: Pick<Config, 'ip' | 'ip6' | 'register'>): RegistrationEntry[] {
-  const clusterId = config.register?.clusterId;
-  const entries = [{ key: rrKey(4, config.ip), value: rrEntryValue(config.ip, clusterId) }];
-  if (config.ip6 !== undefined) entries.push({ key: rrKey(6, config.ip6), value: rrEntryValue(config.ip6, clusterId) });
+export function registrationEntries(config: { identity: DatastoreSetup['identity']; datastore: Pick<DatastoreSetup['datastore'], 'register'> }): RegistrationEntry[] {
+  const { ip, ip6 } = config.identity;
+  const clusterId = config.datastore.register?.clusterId;
+  const entries = [{ key: rrKey(4, ip), value: rrEntryValue(ip, clusterId) }];
+  if (ip6 !== undefined) entries.push({ key: rrKey(6, ip6), value: rrEntryValue(ip6, clusterId) });
   return entries;
 }
 
-export function createKeySource(config: Config, factories: KeySourceFactories = {}): KeySource {
+/** `config`: the loaded Config (or anything of its shape: identity and datastore settings). */
+export function createKeySource(config: DatastoreSetup, factories: KeySourceFactories = {}): KeySource {
+  const ds = config.datastore;
   const registration =
-    config.register !== undefined ? { entries: registrationEntries(config), ttlSeconds: config.register.ttlSeconds } : undefined;
-  const etcd = config.etcd;
+    ds.register !== undefined ? { entries: registrationEntries(config), ttlSeconds: ds.register.ttlSeconds } : undefined;
+  const etcd = ds.etcd;
   const common =
     etcd !== undefined
       ? {
@@ -34,11 +37,11 @@ export function createKeySource(config: Config, factories: KeySourceFactories = 
           registration,
         }
       : undefined;
-  switch (config.datastoreType) {
+  switch (ds.type) {
     case 'file':
-      return new FileKeySource(config.datastoreFile, {
-        createIfMissing: config.datastoreFileDefaulted ? { ip: config.ip, ip6: config.ip6 } : undefined,
-        maxBytes: config.datastoreFileMaxBytes,
+      return new FileKeySource(ds.file, {
+        createIfMissing: ds.fileDefaulted ? { ip: config.identity.ip, ip6: config.identity.ip6 } : undefined,
+        maxBytes: ds.fileMaxBytes,
       });
     case 'etcdv2':
       if (common === undefined) throw new Error('etcdv2 datastore without etcd settings');

@@ -7,6 +7,7 @@
 // joining, refreshing or were blocked catch up. Graceful restart: helper for peers (stale routes kept for the
 // restart time, swept at End-of-RIB); after our own restart routes flow at once and only our End-of-RIB is
 // deferred until every configured peer is back with its End-of-RIB (restart-plan.ts says why).
+import { DEFAULTS } from '../config/defaults.js';
 import { peerLogger, type Logger } from '../log.js';
 import { attributeBlockToAs2, decodeAttributes } from '../wire/attribute-block.js';
 import { BgpError } from '../wire/errors.js';
@@ -40,7 +41,7 @@ export interface ReflectorOptions {
   restartDeferralMs?: number;
   /** How long a re-established peer's stale routes wait for its End-of-RIB (ms). */
   staleWaitMs?: number;
-  /** Bytes a member may queue past a full socket before it leaves its group's shared stream (default 4 MiB). */
+  /** Bytes a member may queue past a full socket before it leaves its group's shared stream (default OUTBOUND_QUEUE_LIMIT's). */
   lagLimitBytes?: number;
   /** Tables up to this many prefixes are encoded once for all members that join together (default 65536). */
   fullTableCacheMax?: number;
@@ -146,11 +147,11 @@ export class Reflector {
     this.sliceMs = opts.sliceMs ?? 10;
     this.log = opts.log ?? peerLogger('reflector');
     this.staleWaitMs = opts.staleWaitMs ?? 360_000;
-    this.lagLimit = opts.lagLimitBytes ?? 4 * 1024 * 1024;
+    this.lagLimit = opts.lagLimitBytes ?? DEFAULTS.OUTBOUND_QUEUE_LIMIT.value;
     this.fullTableCacheMax = opts.fullTableCacheMax;
     const peerOf = (i: number): DecisionPeer => this.peers[i];
     this.tables = { [AFI_IPV4]: new RouteTable(AFI_IPV4, this.attrs, peerOf), [AFI_IPV6]: new RouteTable(AFI_IPV6, this.attrs, peerOf) } as Record<Afi, RouteTable>;
-    this.deferral = new EndOfRibDeferral(opts.restarting === true, opts.restartDeferralMs ?? 120_000, Date.now());
+    this.deferral = new EndOfRibDeferral(opts.restarting === true, opts.restartDeferralMs ?? DEFAULTS.GRACEFUL_RESTART_TIME.value * 1000, Date.now());
     if (this.deferral.deferring) {
       this.deferralTimer = setTimeout(() => { this.deferralTimer = null; this.checkRestartDone(); }, this.deferral.deferralMs);
       this.deferralTimer.unref?.();
