@@ -64,15 +64,18 @@ export interface Ctx {
   base: ProcStats; // the reflector right after start-up, no sessions
   stats(): ProcStats;
   errors: string[];
+  workDir: string; // the reflector's folder: its control socket is bird.ctl in it (every driver)
 }
 
 let netnsSeq = 0;
 
 /** Runs `body` against a fresh reflector and speaker; always tears both down. */
 export async function withRun(driver: ReflectorDriver, env: Env, spec: PlanSpec, faultPrefix: string | undefined,
-  body: (ctx: Ctx) => Promise<Record<string, number>>): Promise<{ valid: boolean; errors: string[]; metrics: Record<string, number> }> {
+  body: (ctx: Ctx) => Promise<Record<string, number>>,
+  /** Clients configured beyond the plan's (probes the runner itself connects, e.g. bench/responsiveness.ts). */
+  extraClients: string[] = []): Promise<{ valid: boolean; errors: string[]; metrics: Record<string, number> }> {
   const workDir = mkdtempSync(join(tmpdir(), `bench-${driver.name}-`));
-  const clients = planAddresses(spec);
+  const clients = [...planAddresses(spec), ...extraClients];
   const clients6 = planAddresses6(spec);
   const receiver = spec.kind === 'table' ? clients[1]! : clients[0]!;
   const fault: RrFault | undefined = env.fault && faultPrefix ? { client: receiver, dropPrefix: faultPrefix } : undefined;
@@ -89,7 +92,7 @@ export async function withRun(driver: ReflectorDriver, env: Env, spec: PlanSpec,
     });
     await new Promise((r) => setTimeout(r, 300)); // let start-up work finish before the idle sample
     const pids = rr.pids;
-    const ctx: Ctx = { rr, sp, base: procStatsAll(pids), stats: () => procStatsAll(pids), errors };
+    const ctx: Ctx = { rr, sp, base: procStatsAll(pids), stats: () => procStatsAll(pids), errors, workDir };
     await sp.setup({ plan: spec, remote: env.address, ...(netns ? { remote6: REFLECTOR6 } : {}), port: env.port, asn: env.asn, clusterId: env.clusterId, holdTime: env.holdTime });
     const metrics = await body(ctx);
     return { valid: errors.length === 0, errors, metrics };

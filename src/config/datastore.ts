@@ -176,9 +176,13 @@ export function readDatastore(r: EnvReader, choice: DatastoreChoice, options: Da
   }
 
   const kubeconfig = r.get('KUBECONFIG')?.value;
-  if (kubeconfig !== undefined && type === 'kubernetes') {
-    const err = unreadableFile(kubeconfig);
-    if (err !== undefined) r.bad('KUBECONFIG', err);
+  const kubeFiles = r.list('KUBECONFIG', false, ':');
+  if (kubeFiles !== undefined && type === 'kubernetes') {
+    // A ':'-separated list, merged as kubectl merges it; like kubectl, missing files are skipped, but one must be read.
+    const errors = kubeFiles.items.map(unreadableFile);
+    if (errors.every((e) => e !== undefined)) {
+      r.bad('KUBECONFIG', errors.length === 1 ? (errors[0] ?? '') : `none of the files can be read: ${errors.join('; ')}`);
+    }
   }
 
   // BGPPeer password Secrets: one namespace, named as calico/node names it.

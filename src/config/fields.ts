@@ -176,11 +176,11 @@ export class EnvReader {
     return l;
   }
 
-  /** A comma-separated list, items trimmed, empty items dropped. */
-  list(name: string, calicoAlias = false): { name: string; items: string[] } | undefined {
+  /** A list (comma-separated unless told), items trimmed, empty items dropped. */
+  list(name: string, calicoAlias = false, separator = ','): { name: string; items: string[] } | undefined {
     const v = this.get(name, calicoAlias);
     if (v === undefined) return undefined;
-    return { name: v.name, items: v.value.split(',').map((s) => s.trim()).filter((s) => s !== '') };
+    return { name: v.name, items: v.value.split(separator).map((s) => s.trim()).filter((s) => s !== '') };
   }
 
   /** The path of a readable regular file. */

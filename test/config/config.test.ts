@@ -197,6 +197,9 @@ test('KUBECONFIG: checked only for the kubernetes datastore', (t) => {
   t.is(load({ IP: '10.0.0.1', DATASTORE_TYPE: 'kubernetes', KUBECONFIG: ca }).datastore.kubeconfig, ca);
   fails(t, { IP: '10.0.0.1', DATASTORE_TYPE: 'kubernetes', KUBECONFIG: join(tmp, 'nope') }, 'KUBECONFIG', 'does not exist');
   t.is(load({ ...etcdBase, KUBECONFIG: join(tmp, 'nope') }).datastore.kubeconfig, join(tmp, 'nope'));
+  // A kubectl-style list: missing files are skipped, as kubectl skips them; at least one must be readable.
+  t.is(load({ IP: '10.0.0.1', DATASTORE_TYPE: 'kubernetes', KUBECONFIG: `${join(tmp, 'nope')}:${ca}` }).datastore.kubeconfig, `${join(tmp, 'nope')}:${ca}`);
+  fails(t, { IP: '10.0.0.1', DATASTORE_TYPE: 'kubernetes', KUBECONFIG: `${join(tmp, 'nope')}:${join(tmp, 'nope2')}` }, 'KUBECONFIG: none of the files can be read', 'nope2');
 });
 
 test('BGP_PORT', (t) => {

@@ -105,7 +105,9 @@ test.serial('the image entrypoint serves health, the control socket and BGP, and
   const stoppedAt = Date.now();
   run.proc.kill('SIGTERM');
   t.is(await run.exited, 0, 'exit code 0 after SIGTERM');
-  t.true(Date.now() - stoppedAt < 5000, 'stopped within 5 s');
+  // Exit code 0 already says the stop beat the reflector's own 5 s deadline (it exits 1 past it); measured
+  // from here, the bound only catches a hang.
+  t.true(Date.now() - stoppedAt < 30_000, 'stopped, not hung');
 
   // BIRD 2 shows the Cease it received together with our RFC 8203 message.
   const shown = await until('the node to see the Cease', () => {

@@ -75,7 +75,7 @@ test.serial('200 concurrent clients all get the complete reply', async (t) => {
 
 test.serial('a client that never reads does not stall others, and its reply is produced only as fast as it reads', async (t) => {
   const model = new BigTableModel(50_000);
-  const { path, server } = await startServer(model, 4, { stalledClientTimeoutMs: 3000 });
+  const { path, server } = await startServer(model, 4, { stalledClientTimeoutMs: 8000 });
   const stuck = net.createConnection(path);
   await new Promise<void>((r) => stuck.once('connect', () => r()));
   stuck.on('error', () => undefined);
@@ -90,17 +90,18 @@ test.serial('a client that never reads does not stall others, and its reply is p
   t.true(pulledWhileStuck > 0, 'reply started');
   t.true(pulledWhileStuck < model.n / 2, `server ran ahead of the reader: ${pulledWhileStuck} routes pulled`);
 
-  // Others are served meanwhile, quickly.
+  // Others are served meanwhile: the reply comes while the stuck client still holds its stalled reply (the
+  // stall timeout is long, so only a hang could push the answer past it; the latency itself is a figure of
+  // bench/responsiveness.ts).
   const other = await RawClient.connect(path);
   await other.reply();
-  const started = Date.now();
   t.regex(await other.command('show status'), /0013 Daemon is up and running\n$/);
-  t.true(Date.now() - started < 1000);
+  t.is(server.clientCount, 2, 'answered while the stalled client was still connected');
   await sleep(300);
   t.is(model.pulled, pulledWhileStuck, 'no progress without reading');
 
   // After the stall timeout the stuck client is dropped.
-  const deadline = Date.now() + 6000;
+  const deadline = Date.now() + 20_000;
   while (server.clientCount > 1 && Date.now() < deadline) await sleep(50);
   t.is(server.clientCount, 1, 'stalled client disconnected');
   let closed = false;
@@ -172,6 +173,19 @@ test.serial('a long reply does not block the event loop', async (t) => {
     last = now;
     ticks++;
   }, 5);
+  // Routes the server pulls in one turn of the event loop (between two setImmediate turns): a reply produced in
+  // one piece pulls all 60,000 in one turn; one that yields, a chunk's worth. Counted in turns, not milliseconds.
+  let turns = 0;
+  let maxBatch = 0;
+  let pulledAt = 0;
+  let turning = true;
+  const turn = (): void => {
+    turns++;
+    maxBatch = Math.max(maxBatch, model.pulled - pulledAt);
+    pulledAt = model.pulled;
+    if (turning) setImmediate(turn);
+  };
+  setImmediate(turn);
   // A lean reader (keeps no reply text) so the measurement shows the server, not the test's buffering.
   let types = 0;
   let bytes = 0;
@@ -196,14 +210,16 @@ test.serial('a long reply does not block the event loop', async (t) => {
     sock.destroy();
   } finally {
     clearInterval(timer);
+    turning = false;
   }
   t.is(types, 60_000);
   t.true(bytes > 10_000_000);
-  t.log(`max event-loop gap ${maxGap} ms, ${ticks} timer ticks for ${bytes} bytes`);
-  // Other work keeps running during the reply (ticks), and no single stretch is long. The bound is loose
-  // because a loaded CI machine also deschedules the process; a reply produced in one piece takes seconds.
-  t.true(ticks >= 20, `only ${ticks} timer ticks during the reply`);
-  t.true(maxGap < 1000, `event loop blocked for ${maxGap} ms`);
+  t.log(`max event-loop gap ${maxGap} ms, ${ticks} timer ticks, ${turns} loop turns for ${bytes} bytes; at most ${maxBatch} routes pulled in one turn`);
+  // Other work keeps running during the reply: the loop turned many times and no turn produced more than a small
+  // part of the reply. (The gap in milliseconds depends on the machine: it is printed, and bench/responsiveness.ts
+  // measures control-socket latency during a flood against BIRD 2.)
+  t.true(turns >= 20, `only ${turns} loop turns during the reply`);
+  t.true(maxBatch > 0 && maxBatch < model.n / 10, `${maxBatch} of ${model.n} routes pulled in one turn of the loop`);
 });
 
 test.serial('pipelined commands are answered in order; a half-closed client still gets its replies', async (t) => {

@@ -231,10 +231,10 @@ test.serial('self-registration: two reflectors find each other; SIGKILL drops on
 
   b.proc.kill('SIGKILL');
   const killedAt = Date.now();
-  await rec.waitFor(() => !names(rec.state, '10.0.0.50').includes('4/Mesh_10_0_0_51'), 'B gone after its TTL', 10_000);
+  await rec.waitFor(() => !names(rec.state, '10.0.0.50').includes('4/Mesh_10_0_0_51'), 'B gone after its TTL', 30_000);
   const took = Date.now() - killedAt;
   // the lease TTL is 2 s: not before ~1 s (etcd may round), well before the 60 s a stale entry would live
-  t.true(took >= 1000 && took < 8000, `removed after ${took} ms`);
+  t.true(took >= 1000 && took < 30_000, `removed after ${took} ms`);
 
   // C stops cleanly: its entry goes at once
   const c = startChild({ ...base, IP: '10.0.0.52', RR_REGISTER_TTL: '60' });

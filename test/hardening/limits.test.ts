@@ -62,7 +62,11 @@ test.serial('maximum prefixes: warning, Cease 1 with AFI/SAFI/limit, idle hold, 
   t.is(n[0]?.code, 6);
   t.is(n[0]?.subcode, 1);
   t.deepEqual([...(n[0]?.data ?? [])], [0, 1, 1, 0, 0, 0, 100], 'RFC 4486: AFI 1, SAFI 1, limit 100');
-  t.regex(rr.log(), /maximum number of prefixes reached: 101 IPv4 prefixes, limit 100: Cease 1, idle hold 3 s/);
+  // The log line travels on the reflector's stdout pipe, the NOTIFICATION on the TCP connection: which one this
+  // process reads first is not ordered, so wait for the line (a missing line still fails, after 10 s).
+  const ceaseLine = /maximum number of prefixes reached: 101 IPv4 prefixes, limit 100: Cease 1, idle hold 3 s/;
+  await until('the Cease 1 log line', () => (ceaseLine.test(rr.log()) ? true : undefined), 10_000).catch(() => undefined);
+  t.regex(rr.log(), ceaseLine);
 
   // During the idle hold the peer is refused (Cease 5, connection rejected).
   const again = await rawPeer(P1, RR, 90, false);
@@ -145,5 +149,7 @@ test.serial('connections not yet in OpenConfirm are bounded (MAX_PENDING_CONNECT
   const notified = results.filter((r) => r === 'notified').length;
   t.is(notified, 6, 'the first six got Cease "connection rejected", the others were dropped at once');
   t.is(results.length - notified, N - 6);
-  t.regex(rr.log(), /connections before OpenConfirm already: new connections dropped \(MAX_PENDING_CONNECTIONS=6\)/);
+  const pendingLine = /connections before OpenConfirm already: new connections dropped \(MAX_PENDING_CONNECTIONS=6\)/;
+  await until('the pending-connections log line', () => (pendingLine.test(rr.log()) ? true : undefined), 10_000).catch(() => undefined);
+  t.regex(rr.log(), pendingLine);
 });

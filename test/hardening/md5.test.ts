@@ -59,14 +59,19 @@ test('same password: Established with routes; wrong password or none: no session
   t.not(p.get('Global_127_100_1_3')?.info, 'Established', 'wrong password: no session');
   t.not(p.get('Global_127_100_1_4')?.info, 'Established', 'no password on the node: no session');
   t.regex(birdc2(bad, 'show', 'protocols', 'all', 'Node_127_100_1_1'), /BGP state:\s+(Connect|Active)/);
-  t.regex(rr.log(), /no TCP answer from 127\.100\.1\.3:179 .*password mismatch/);
-  t.regex(rr.log(), /no TCP answer from 127\.100\.1\.4:179 .*password mismatch/);
+  // The log comes over the reflector's stdout, the sessions' fate over TCP: wait for the lines, then assert.
+  for (const re of [/no TCP answer from 127\.100\.1\.3:179 .*password mismatch/, /no TCP answer from 127\.100\.1\.4:179 .*password mismatch/]) {
+    await until(`log line ${re.source}`, () => (re.test(rr.log()) ? true : undefined), 20_000);
+    t.regex(rr.log(), re);
+  }
   const after = tcpExtIn(netns);
   t.log(`in ${netns}: TCPMD5Failure ${before.TCPMD5Failure} → ${after.TCPMD5Failure}, TCPMD5NotFound ${before.TCPMD5NotFound} → ${after.TCPMD5NotFound}, TCPMD5Unexpected ${before.TCPMD5Unexpected} → ${after.TCPMD5Unexpected}`);
   // The kernel's evidence: badly signed (BAD) and unsigned (PLAIN) segments were dropped.
   t.true((after.TCPMD5Failure ?? 0) > (before.TCPMD5Failure ?? 0), 'TCPMD5Failure grew');
   t.true((after.TCPMD5NotFound ?? 0) + (after.TCPMD5Unexpected ?? 0) > (before.TCPMD5NotFound ?? 0) + (before.TCPMD5Unexpected ?? 0), 'unsigned or unexpected segments counted');
   t.is(protocols(rr.sock).get('Global_127_100_1_2')?.info, 'Established', 'the good session stayed up');
-  t.regex(rr.log(), /session Node_127_100_1_5 not started: TCP-MD5 password is 81 octets, more than the 80 RFC 2385 allows/);
+  const tooLong = /session Node_127_100_1_5 not started: TCP-MD5 password is 81 octets, more than the 80 RFC 2385 allows/;
+  await until('the too-long key reported', () => (tooLong.test(rr.log()) ? true : undefined), 20_000);
+  t.regex(rr.log(), tooLong);
   t.not(protocols(rr.sock).get('Node_127_100_1_5')?.state, 'up');
 });

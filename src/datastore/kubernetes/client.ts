@@ -84,7 +84,9 @@ const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io
 
 export class KubeClient {
   readonly server: string;
-  private readonly agent: http.Agent;
+  private agent: http.Agent;
+  /** The exec plugin's client certificate the agent was built with (a new one replaces the agent). */
+  private agentCert?: Buffer;
   private readonly base: URL;
   private tokenCache?: { value: string; readAt: number };
 
@@ -239,8 +241,36 @@ export class KubeClient {
   ): Promise<http.IncomingMessage> {
     const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base);
     const headers: Record<string, string> = { Accept: accept, 'User-Agent': 'calico-ts-route-reflector' };
-    const token = this.bearer();
-    if (token !== undefined) headers.Authorization = `Bearer ${token}`;
+    return this.credentials().then((token) => {
+      if (token !== undefined) headers.Authorization = `Bearer ${token}`;
+      return this.sendWith(method, url, headers, body, timeoutMs, signal);
+    });
+  }
+
+  /** Bearer token (static, file or exec plugin); an exec plugin's new client certificate rebuilds the agent. */
+  private async credentials(): Promise<string | undefined> {
+    const exec = this.conn.exec;
+    if (exec === undefined) return this.bearer();
+    const c = await exec.current();
+    if (c.cert !== undefined && c.key !== undefined && c.cert !== this.agentCert && this.base.protocol === 'https:') {
+      this.agent.destroy();
+      this.agent = new https.Agent({
+        keepAlive: true, ca: this.conn.ca, cert: c.cert, key: c.key,
+        rejectUnauthorized: !this.conn.insecureSkipTlsVerify, servername: this.conn.tlsServerName,
+      });
+      this.agentCert = c.cert;
+    }
+    return c.token ?? this.conn.token;
+  }
+
+  private sendWith(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: unknown,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<http.IncomingMessage> {
     let payload: Buffer | undefined;
     if (body !== undefined) {
       payload = Buffer.from(JSON.stringify(body));
@@ -249,7 +279,10 @@ export class KubeClient {
     }
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise((resolvePromise, reject) => {
-      const req = mod.request(url, { method, headers, agent: this.agent, signal }, resolvePromise);
+      const req = mod.request(url, { method, headers, agent: this.agent, signal }, (res) => {
+        if (res.statusCode === 401) this.conn.exec?.invalidate(); // refused: the plugin runs again next time
+        resolvePromise(res);
+      });
       req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${url.pathname}: no answer for ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end(payload);

@@ -1,8 +1,12 @@
-// Where the Kubernetes API is and how to authenticate: a kubeconfig file (KUBECONFIG) or, when none is given,
-// the in-cluster service account. Produces one KubeConnection; errors name the file, the field and the fix.
+// Where the Kubernetes API is and how to authenticate: kubeconfig files (KUBECONFIG, several merged as kubectl
+// merges them) or, when none is given, the in-cluster service account. Produces one KubeConnection; errors name
+// the file, the field and the fix.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseYamlSubset, type YamlValue } from './yaml-subset.js';
+import { parse as parseYaml } from 'yaml';
+import { EXEC_API_VERSIONS, ExecCredentialSource, type ExecConfig } from './exec-credential.js';
+
+type YamlValue = null | boolean | number | string | YamlValue[] | { [key: string]: YamlValue };
 
 export interface KubeConnection {
   /** API server base URL, e.g. https://10.96.0.1:443 (no trailing slash). */
@@ -27,6 +31,8 @@ export interface KubeConnection {
   warning?: string;
   /** Set when the kubeconfig turns off the server certificate check (insecure-skip-tls-verify): warned at start. */
   tlsWarning?: string;
+  /** kubeconfig `exec` plugin: token and/or client certificate come from it, re-run when they expire. */
+  exec?: ExecCredentialSource;
 }
 
 export class KubeConfigError extends Error {
@@ -36,9 +42,9 @@ export class KubeConfigError extends Error {
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /**
- * `kubeconfigPath` set (KUBECONFIG): that file's current context. Unset: the in-cluster service account
- * (`KUBERNETES_SERVICE_HOST`/`KUBERNETES_SERVICE_PORT`, token and ca.crt under `serviceAccountDir`).
- * KUBECONFIG may hold several paths separated by ':' as kubectl allows; the first one that exists is used.
+ * `kubeconfigPath` set (KUBECONFIG): its files merged as kubectl merges them (see mergeKubeconfigs), then the
+ * current context. Unset: the in-cluster service account (`KUBERNETES_SERVICE_HOST`/`KUBERNETES_SERVICE_PORT`,
+ * token and ca.crt under `serviceAccountDir`). Missing files in the list are skipped, as kubectl skips them.
  */
 export function loadKubeConnection(
   kubeconfigPath: string | undefined,
@@ -48,19 +54,78 @@ export function loadKubeConnection(
   if (kubeconfigPath !== undefined && kubeconfigPath.trim() !== '') {
     const paths = kubeconfigPath.split(':').filter((p) => p !== '');
     const errors: string[] = [];
+    const files: Array<{ text: string; path: string }> = [];
     for (const p of paths) {
-      let text: string;
       try {
-        text = readFileSync(p, 'utf8');
+        files.push({ text: readFileSync(p, 'utf8'), path: p });
       } catch (err) {
         errors.push(`${p}: ${(err as Error).message}`);
-        continue;
       }
-      return parseKubeconfig(text, p);
     }
-    throw new KubeConfigError(`KUBECONFIG: cannot read ${errors.join('; ')}`);
+    if (files.length === 0) throw new KubeConfigError(`KUBECONFIG: cannot read ${errors.join('; ')}`);
+    return connectionFrom(mergeKubeconfigs(files), env);
   }
   return inClusterConnection(env, serviceAccountDir);
+}
+
+/** A named entry of a kubeconfig list, with the file it came from (relative paths resolve against its folder). */
+interface Named {
+  value: { [key: string]: YamlValue };
+  path: string;
+}
+
+/** Several kubeconfig files merged: what kubectl config view --merge shows. */
+export interface MergedKubeconfig {
+  currentContext?: string;
+  /** Which file set current-context (for messages). */
+  currentContextFrom?: string;
+  contexts: Map<string, Named>;
+  clusters: Map<string, Named>;
+  users: Map<string, Named>;
+  /** All file paths, for messages. */
+  paths: string[];
+}
+
+function parseDoc(text: string, path: string): { [key: string]: YamlValue } {
+  let doc: unknown;
+  try {
+    // yaml's defaults: YAML 1.2 core schema, unique keys, at most 100 alias expansions (no "billion laughs").
+    doc = parseYaml(text, { prettyErrors: false });
+  } catch (err) {
+    throw new KubeConfigError(`${path}: not YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  return asObject(doc as YamlValue, `${path}: top level`);
+}
+
+/**
+ * kubectl's merge (client-go clientcmd ClientConfigLoadingRules.Load): files in order; for clusters, users and
+ * contexts the first file that defines a name wins with its whole entry (a later file's entry of that name is
+ * dropped, even its fields the first lacks); current-context comes from the first file that sets it.
+ */
+export function mergeKubeconfigs(files: ReadonlyArray<{ text: string; path: string }>): MergedKubeconfig {
+  const merged: MergedKubeconfig = { contexts: new Map(), clusters: new Map(), users: new Map(), paths: files.map((f) => f.path) };
+  for (const { text, path } of files) {
+    const root = parseDoc(text, path);
+    const cc = optString(root['current-context'], `${path}: current-context`);
+    if (merged.currentContext === undefined && cc !== undefined && cc !== '') {
+      merged.currentContext = cc;
+      merged.currentContextFrom = path;
+    }
+    for (const [listName, field, into] of [['contexts', 'context', merged.contexts], ['clusters', 'cluster', merged.clusters], ['users', 'user', merged.users]] as const) {
+      const list = root[listName];
+      if (list === undefined || list === null) continue;
+      if (!Array.isArray(list)) throw new KubeConfigError(`${path}: ${listName} must be a list`);
+      for (const entry of list) {
+        const e = asObject(entry, `${path}: ${listName} entry`);
+        const name = optString(e.name, `${path}: ${listName} entry name`);
+        if (name === undefined || name === '' || into.has(name)) continue;
+        const inner = e[field];
+        into.set(name, { value: inner === undefined || inner === null ? {} : asObject(inner, `${path}: ${listName} ${name}: ${field}`), path });
+      }
+    }
+  }
+  return merged;
 }
 
 export function inClusterConnection(env: NodeJS.ProcessEnv, dir: string = SERVICE_ACCOUNT_DIR): KubeConnection {
@@ -96,59 +161,66 @@ export function inClusterConnection(env: NodeJS.ProcessEnv, dir: string = SERVIC
   };
 }
 
-/** Parses kubeconfig text (YAML subset or JSON). `path` resolves relative file references and names errors. */
-export function parseKubeconfig(text: string, path: string): KubeConnection {
-  let doc: YamlValue;
-  try {
-    doc = parseYamlSubset(text);
-  } catch (err) {
-    throw new KubeConfigError(`${path}: ${(err as Error).message}`);
-  }
-  const where = (field: string): string => `${path}: ${field}`;
-  const root = asObject(doc, where('top level'));
-  const baseDir = dirname(resolve(path));
-  const file = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+/** Parses one kubeconfig's text (YAML or JSON). `path` resolves relative file references and names errors. */
+export function parseKubeconfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): KubeConnection {
+  return connectionFrom(mergeKubeconfigs([{ text, path }]), env);
+}
 
-  const contextName = optString(root['current-context'], where('current-context'));
+function connectionFrom(cfg: MergedKubeconfig, env: NodeJS.ProcessEnv): KubeConnection {
+  const files = cfg.paths.join(':');
+  const contextName = cfg.currentContext;
   if (contextName === undefined || contextName === '') {
-    throw new KubeConfigError(where('current-context is not set (run `kubectl config use-context NAME`)'));
+    throw new KubeConfigError(`${files}: current-context is not set (run \`kubectl config use-context NAME\`)`);
   }
-  const context = findNamed(root, 'contexts', 'context', contextName, path);
-  const clusterName = optString(context.cluster, where(`context ${contextName}: cluster`));
-  if (clusterName === undefined) throw new KubeConfigError(where(`context ${contextName} names no cluster`));
-  const userName = optString(context.user, where(`context ${contextName}: user`));
-  const cluster = findNamed(root, 'clusters', 'cluster', clusterName, path);
-  const user = userName === undefined || userName === '' ? {} : findNamed(root, 'users', 'user', userName, path);
+  const ctxEntry = cfg.contexts.get(contextName);
+  if (ctxEntry === undefined) throw new KubeConfigError(`${cfg.currentContextFrom ?? files}: context ${JSON.stringify(contextName)} not found in contexts`);
+  const context = ctxEntry.value;
+  const cwhere = (field: string): string => `${ctxEntry.path}: ${field}`;
+  const clusterName = optString(context.cluster, cwhere(`context ${contextName}: cluster`));
+  if (clusterName === undefined || clusterName === '') throw new KubeConfigError(cwhere(`context ${contextName} names no cluster`));
+  const userName = optString(context.user, cwhere(`context ${contextName}: user`));
+  const clusterEntry = cfg.clusters.get(clusterName);
+  if (clusterEntry === undefined) throw new KubeConfigError(`${ctxEntry.path}: cluster ${JSON.stringify(clusterName)} not found in clusters`);
+  let userEntry: Named | undefined;
+  if (userName !== undefined && userName !== '') {
+    userEntry = cfg.users.get(userName);
+    if (userEntry === undefined) throw new KubeConfigError(`${ctxEntry.path}: user ${JSON.stringify(userName)} not found in users`);
+  }
+  const cluster = clusterEntry.value;
+  const user = userEntry?.value ?? {};
+  const fileIn = (from: string) => (p: string): string => (isAbsolute(p) ? p : resolve(dirname(resolve(from)), p));
+  const kwhere = (field: string): string => `${clusterEntry.path}: ${field}`;
 
-  const server = optString(cluster.server, where(`cluster ${clusterName}: server`));
-  if (server === undefined || server === '') throw new KubeConfigError(where(`cluster ${clusterName} has no server`));
+  const server = optString(cluster.server, kwhere(`cluster ${clusterName}: server`));
+  if (server === undefined || server === '') throw new KubeConfigError(kwhere(`cluster ${clusterName} has no server`));
   let url: URL;
   try {
     url = new URL(server);
   } catch {
-    throw new KubeConfigError(where(`cluster ${clusterName}: server ${JSON.stringify(server)} is not a URL`));
+    throw new KubeConfigError(kwhere(`cluster ${clusterName}: server ${JSON.stringify(server)} is not a URL`));
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new KubeConfigError(where(`cluster ${clusterName}: server must be http:// or https://`));
+    throw new KubeConfigError(kwhere(`cluster ${clusterName}: server must be http:// or https://`));
   }
 
   const conn: KubeConnection = {
     server: server.replace(/\/+$/, ''),
-    insecureSkipTlsVerify: optBool(cluster['insecure-skip-tls-verify'], where(`cluster ${clusterName}: insecure-skip-tls-verify`)) ?? false,
-    description: `kubeconfig ${path} (context ${contextName})`,
+    insecureSkipTlsVerify: optBool(cluster['insecure-skip-tls-verify'], kwhere(`cluster ${clusterName}: insecure-skip-tls-verify`)) ?? false,
+    description: `kubeconfig ${files} (context ${contextName})`,
   };
-  conn.ca = dataOrFile(cluster, 'certificate-authority', file, where(`cluster ${clusterName}`));
+  conn.ca = dataOrFile(cluster, 'certificate-authority', fileIn(clusterEntry.path), kwhere(`cluster ${clusterName}`));
   if (conn.insecureSkipTlsVerify && url.protocol === 'https:') {
     // Honoured (kubectl honours it too), but anyone on the path can then impersonate the API server and feed
     // us peers, or read the bearer token: say so once, at start.
-    conn.tlsWarning = `kubeconfig ${path}: cluster ${clusterName} sets insecure-skip-tls-verify: the API server's certificate is not checked, so anyone on the path to ${conn.server} can impersonate it and read our credentials`;
+    conn.tlsWarning = `kubeconfig ${clusterEntry.path}: cluster ${clusterName} sets insecure-skip-tls-verify: the API server's certificate is not checked, so anyone on the path to ${conn.server} can impersonate it and read our credentials`;
   }
-  const sni = optString(cluster['tls-server-name'], where(`cluster ${clusterName}: tls-server-name`));
+  const sni = optString(cluster['tls-server-name'], kwhere(`cluster ${clusterName}: tls-server-name`));
   if (sni !== undefined && sni !== '') conn.tlsServerName = sni;
-  const ns = optString(context.namespace, where(`context ${contextName}: namespace`));
+  const ns = optString(context.namespace, cwhere(`context ${contextName}: namespace`));
   if (ns !== undefined && ns !== '') conn.namespace = ns;
 
-  const u = where(`user ${userName ?? ''}`);
+  const upath = userEntry?.path ?? ctxEntry.path;
+  const u = `${upath}: user ${userName ?? ''}`;
   if (url.protocol === 'http:') {
     // As kubectl and libcalico-go (client-go's clientcmd) do: user credentials only ever travel over TLS.
     if (Object.values(user).some((v) => v !== null)) {
@@ -156,13 +228,14 @@ export function parseKubeconfig(text: string, path: string): KubeConnection {
     }
     return conn;
   }
-  for (const unsupported of ['exec', 'auth-provider', 'username', 'password', 'as', 'as-groups']) {
+  for (const unsupported of ['auth-provider', 'username', 'password', 'as', 'as-groups']) {
     if (user[unsupported] !== undefined && user[unsupported] !== null) {
       throw new KubeConfigError(
-        `${u}: "${unsupported}" is not supported; use a bearer token (token, tokenFile) or a client certificate`,
+        `${u}: "${unsupported}" is not supported; use a bearer token (token, tokenFile), a client certificate or an exec plugin`,
       );
     }
   }
+  const file = fileIn(upath);
   conn.cert = dataOrFile(user, 'client-certificate', file, u);
   conn.key = dataOrFile(user, 'client-key', file, u);
   if ((conn.cert === undefined) !== (conn.key === undefined)) {
@@ -175,28 +248,37 @@ export function parseKubeconfig(text: string, path: string): KubeConnection {
     conn.tokenFile = file(tokenFile);
     readRequired(conn.tokenFile, `${u}: tokenFile`);
   }
+  if (user.exec !== undefined && user.exec !== null) conn.exec = new ExecCredentialSource(execConfig(user.exec, u, file), Date.now, env);
   return conn;
 }
 
-function findNamed(
-  root: { [key: string]: YamlValue },
-  listName: string,
-  field: string,
-  name: string,
-  path: string,
-): { [key: string]: YamlValue } {
-  const list = root[listName];
-  if (list === undefined || list === null) throw new KubeConfigError(`${path}: no ${listName} (looking for ${JSON.stringify(name)})`);
-  if (!Array.isArray(list)) throw new KubeConfigError(`${path}: ${listName} must be a list`);
-  for (const entry of list) {
-    const e = asObject(entry, `${path}: ${listName} entry`);
-    if (e.name === name) {
-      const inner = e[field];
-      if (inner === undefined || inner === null) return {};
-      return asObject(inner, `${path}: ${listName} ${name}: ${field}`);
-    }
+/** users[].user.exec → the plugin to run; v1 and v1beta1 only, never interactive. */
+function execConfig(v: YamlValue, u: string, file: (p: string) => string): ExecConfig {
+  const e = asObject(v, `${u}: exec`);
+  const apiVersion = optString(e.apiVersion, `${u}: exec.apiVersion`);
+  if (!(EXEC_API_VERSIONS as readonly string[]).includes(apiVersion ?? '')) {
+    throw new KubeConfigError(`${u}: exec.apiVersion ${JSON.stringify(apiVersion ?? null)} is not supported (use ${EXEC_API_VERSIONS.join(' or ')})`);
   }
-  throw new KubeConfigError(`${path}: ${field} ${JSON.stringify(name)} not found in ${listName}`);
+  const command = optString(e.command, `${u}: exec.command`);
+  if (command === undefined || command === '') throw new KubeConfigError(`${u}: exec.command is not set`);
+  const args = e.args === undefined || e.args === null ? [] : e.args;
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw new KubeConfigError(`${u}: exec.args must be a list of strings`);
+  const envList = e.env === undefined || e.env === null ? [] : e.env;
+  if (!Array.isArray(envList)) throw new KubeConfigError(`${u}: exec.env must be a list of {name, value}`);
+  const env = envList.map((x) => {
+    const o = asObject(x, `${u}: exec.env entry`);
+    const name = optString(o.name, `${u}: exec.env name`);
+    const value = optString(o.value, `${u}: exec.env value`) ?? '';
+    if (name === undefined || name === '') throw new KubeConfigError(`${u}: exec.env entry without a name`);
+    return { name, value };
+  });
+  const mode = optString(e.interactiveMode, `${u}: exec.interactiveMode`);
+  if (mode === 'Always') throw new KubeConfigError(`${u}: exec.interactiveMode Always needs a terminal; the reflector runs the plugin without one`);
+  // As client-go: a relative command with a path separator is relative to the kubeconfig's folder; a bare name uses PATH.
+  const cfg: ExecConfig = { apiVersion: apiVersion as ExecConfig['apiVersion'], command: command.includes('/') ? file(command) : command, args: args as string[], env, where: u };
+  const hint = optString(e.installHint, `${u}: exec.installHint`);
+  if (hint !== undefined && hint !== '') cfg.installHint = hint;
+  return cfg;
 }
 
 /** `<base>-data` (base64 PEM inline) wins over `<base>` (a file path), as in kubectl. */

@@ -1,0 +1,732 @@
+// calico-node's peering computation (confd client.go updatePeersV1 + bgp_processor.go, read at Calico 87c1590,
+// v3.32; the rules are summarised in src/calico/README.md) from the point of view of one node: this reflector. Pure: Calico v3 resources in,
+// the BGP sessions calico-node's BIRD would have on that node out, with every field that is not applied and every
+// bad resource named. Shared by the etcd v3 and Kubernetes datastores.
+import { canonicalIPv4, canonicalIPv6, addressForName } from '../datastore/address.js';
+import { durationSeconds, parseGoDuration } from './duration.js';
+import { evaluateSelector, parseSelector, SelectorError, type Labels, type Selector } from './selector.js';
+
+/** One Calico v3 resource: metadata.name, metadata.labels and spec (as stored in etcd or in the CRD). */
+export interface CalicoResource {
+  name: string;
+  labels?: Readonly<Record<string, string>>;
+  spec?: unknown;
+}
+
+/** Which node this reflector is, found as calico-node finds its own (NODENAME, then HOSTNAME), or by address. */
+export interface SelfIdentity {
+  /** NODENAME (trimmed; used as given). */
+  nodeName?: string;
+  /** HOSTNAME or the OS host name (lower-cased and trimmed, as calico-node does). */
+  hostname?: string;
+  /** IP / IP6 of this reflector: used to find its Node when no name matches, and when there is no Node at all. */
+  ip?: string;
+  ip6?: string;
+  /** A cluster ID set by the operator (rr_v4 entry, RR_CLUSTER_ID): wins over the Node's routeReflectorClusterID. */
+  clusterId?: string;
+}
+
+export interface PeeringInput {
+  nodes: readonly CalicoResource[];
+  bgpPeers: readonly CalicoResource[];
+  bgpConfigurations: readonly CalicoResource[];
+  self: SelfIdentity;
+}
+
+export interface SecretKeyRef {
+  name: string;
+  key: string;
+}
+
+export type SessionKind = 'mesh' | 'global' | 'node';
+
+/** One BIRD protocol as calico-node would render it on this node. */
+export interface CalicoSession {
+  /** Mesh_<ip>, Global_<ip>[_port_<p>], Node_<ip>[_port_<p>] ('.' and ':' → '_'). */
+  name: string;
+  kind: SessionKind;
+  family: 4 | 6;
+  peerIP: string;
+  /** The port to dial: the entry's port, else 179. */
+  port: number;
+  /** Our address in this family (the Node's address); `sourceAddress` says whether the session binds it. */
+  localAddress: string;
+  /** True for sourceAddress UseNodeIP (the default) and every mesh session: `source address <node IP>`. */
+  bindLocalAddress: boolean;
+  localAs: number;
+  peerAs: number;
+  ibgp: boolean;
+  /** `rr client; rr cluster id <clusterId>`: iBGP, we have a cluster ID, and the entry's is empty or different. */
+  routeReflectorClient: boolean;
+  /** Our cluster ID when routeReflectorClient. */
+  clusterId?: string;
+  /** calico-node's `passive on` (it would not dial). */
+  passive: boolean;
+  password?: SecretKeyRef;
+  /** ttlSecurity hop count: > 0 → `ttl security on; multihop N`; undefined → `ttl security off; multihop`. */
+  ttlSecurity?: number;
+  /** `graceful restart time S`. */
+  restartTimeSeconds?: number;
+  /** `keepalive time S` (v3.32+). */
+  keepaliveSeconds?: number;
+  /** `next hop self` / `next hop keep`. */
+  nextHop?: 'self' | 'keep';
+  /** `allow local as N`. */
+  allowLocalAs?: number;
+  /** The resources that made this session: "BGPPeer x", "Node y", "BGPConfiguration default". */
+  from: string[];
+}
+
+export interface ResourceNote {
+  /** "BGPPeer name", "Node name", "BGPConfiguration default". */
+  resource: string;
+  message: string;
+}
+
+export interface PeeringResult {
+  /** The node we are, how it was found, and what we use from it. */
+  self: {
+    name: string;
+    /** 'NODENAME' | 'hostname' | 'IP' (a Node matched), or 'none': no Node for us (peerIP BGPPeers still apply). */
+    foundBy: 'NODENAME' | 'hostname' | 'IP' | 'none';
+    ipv4?: string;
+    ipv6?: string;
+    asNumber: number;
+    clusterId?: string;
+  };
+  /** The port we listen on: BGPConfiguration node.<us> listenPort, else default listenPort, else 179. */
+  listenPort: number;
+  /** BGPConfiguration logSeverityScreen for us (node.<us> over default), when set. */
+  logSeverityScreen?: string;
+  /** Sorted by family, then name. */
+  sessions: CalicoSession[];
+  /** Per resource, once: the set fields that no session here applies. */
+  notHonoured: Array<{ resource: string; fields: string[] }>;
+  /** Resources (or parts) that are invalid and were skipped. */
+  errors: ResourceNote[];
+  /** Valid but worth knowing: clashes calico-node resolves at random or silently, a shadowed BGPPeer, ... */
+  warnings: ResourceNote[];
+}
+
+/** calico-node's default AS (confd globalDefaults). */
+export const CALICO_DEFAULT_AS = 64512;
+
+/**
+ * Every field, and what this computation does with it. 'honoured': carried into the sessions (or the result);
+ * 'reported': named in notHonoured when set; 'irrelevant': not about BGP peering (dataplane fields), ignored.
+ * A field not listed here is reported too.
+ */
+export const FIELD_TABLE = {
+  BGPPeer: {
+    node: 'honoured', nodeSelector: 'honoured', peerIP: 'honoured', asNumber: 'honoured', peerSelector: 'honoured',
+    localASNumber: 'honoured', numAllowedLocalASNumbers: 'honoured', keepOriginalNextHop: 'honoured', nextHopMode: 'honoured',
+    password: 'honoured', sourceAddress: 'honoured', maxRestartTime: 'honoured', keepaliveTime: 'honoured',
+    ttlSecurity: 'honoured', reversePeering: 'honoured',
+    filters: 'reported', reachableBy: 'reported', localWorkloadSelector: 'reported',
+  },
+  BGPConfiguration: {
+    asNumber: 'honoured', nodeToNodeMeshEnabled: 'honoured', listenPort: 'honoured', nodeMeshPassword: 'honoured',
+    nodeMeshMaxRestartTime: 'honoured', logSeverityScreen: 'honoured',
+    bindMode: 'reported', communities: 'reported', prefixAdvertisements: 'reported', serviceClusterIPs: 'reported',
+    serviceExternalIPs: 'reported', serviceLoadBalancerIPs: 'reported', serviceLoadBalancerAggregation: 'reported',
+    ignoredInterfaces: 'reported', localWorkloadPeeringIPV4: 'reported', localWorkloadPeeringIPV6: 'reported',
+    programClusterRoutes: 'reported',
+  },
+  Node: {
+    'metadata.labels': 'honoured', 'bgp.ipv4Address': 'honoured', 'bgp.ipv6Address': 'honoured', 'bgp.asNumber': 'honoured',
+    'bgp.routeReflectorClusterID': 'honoured',
+    'bgp.ipv4IPIPTunnelAddr': 'irrelevant', ipv4VXLANTunnelAddr: 'irrelevant', ipv6VXLANTunnelAddr: 'irrelevant',
+    vxlanTunnelMACAddr: 'irrelevant', vxlanTunnelMACAddrV6: 'irrelevant', orchRefs: 'irrelevant', addresses: 'irrelevant',
+    wireguard: 'irrelevant', interfaceName: 'irrelevant',
+  },
+} as const satisfies Record<string, Record<string, 'honoured' | 'reported' | 'irrelevant'>>;
+
+// ---- value parsing ----
+
+type Obj = Record<string, unknown>;
+function obj(v: unknown): Obj {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {};
+}
+function isSet(v: unknown): boolean {
+  if (v === undefined || v === null || v === '' || v === false) return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object') return Object.keys(v as object).length > 0;
+  return true;
+}
+
+/** numorstring.ASNumber: a number, its decimal text, or asdot "X.Y"; 0 / unset → undefined. */
+function parseAs(v: unknown): number | undefined | 'bad' {
+  if (v === undefined || v === null || v === '' || v === 0) return undefined;
+  let n: number;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string' && /^\d+$/.test(v.trim())) n = Number(v.trim());
+  else if (typeof v === 'string' && /^\d+\.\d+$/.test(v.trim())) {
+    const [hi, lo] = v.trim().split('.').map(Number) as [number, number];
+    if (hi > 0xffff || lo > 0xffff) return 'bad';
+    n = hi * 65536 + lo;
+  } else return 'bad';
+  return Number.isInteger(n) && n >= 1 && n <= 0xffffffff ? n : 'bad';
+}
+
+function ipOf(text: string): { family: 4 | 6; ip: string } | undefined {
+  const v4 = canonicalIPv4(text);
+  if (v4 !== undefined) return { family: 4, ip: v4 };
+  const v6 = canonicalIPv6(text);
+  return v6 !== undefined ? { family: 6, ip: v6 } : undefined;
+}
+
+/** spec.peerIP: "IP", "IPv4:port" or "[IPv6]:port" (Go net.SplitHostPort; a bad port means no port, as confd). */
+export function parsePeerIP(text: string): { family: 4 | 6; ip: string; port: number } | undefined {
+  const t = text.trim();
+  const bare = ipOf(t);
+  if (bare !== undefined) return { ...bare, port: 0 };
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(t);
+  if (m === null) return undefined;
+  const host = ipOf(m[1] ?? m[2] ?? '');
+  const port = Number(m[3]);
+  if (host === undefined || port > 65535) return undefined;
+  return { ...host, port };
+}
+
+function parsePort(v: unknown): number | undefined | 'bad' {
+  if (v === undefined || v === null || v === 0) return undefined;
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535 ? v : 'bad';
+}
+
+function parseSecretRef(v: unknown): SecretKeyRef | undefined | 'bad' {
+  if (v === undefined || v === null) return undefined;
+  const ref = obj(obj(v).secretKeyRef);
+  const name = typeof ref.name === 'string' ? ref.name.trim() : '';
+  const key = typeof ref.key === 'string' ? ref.key.trim() : '';
+  return name !== '' && key !== '' ? { name, key } : 'bad';
+}
+
+function parseDurationField(v: unknown): number | undefined | 'bad' {
+  if (v === undefined || v === null || v === '') return undefined;
+  const ms = typeof v === 'string' ? parseGoDuration(v) : undefined;
+  return ms === undefined || ms < 0 ? 'bad' : durationSeconds(ms);
+}
+
+// ---- the model ----
+
+interface NodeModel {
+  name: string;
+  labels: Labels;
+  ip: { 4?: string; 6?: string };
+  as?: number;
+  clusterId?: string;
+  /** Not a Node resource: this reflector without one. */
+  virtual: boolean;
+}
+
+interface PeerModel {
+  name: string;
+  node: string;
+  /** undefined = field empty; null = it did not parse (matches no node, as confd's nodesMatching). */
+  nodeSelector: Selector | null | undefined;
+  peerSelector: Selector | null | undefined;
+  peerIP?: { family: 4 | 6; ip: string; port: number };
+  asNumber: number; // 0 = unset
+  localAs?: number;
+  allowLocalAs?: number;
+  ttlSecurity: number;
+  keepNextHop: boolean;
+  nextHopMode?: 'Auto' | 'Self' | 'Keep';
+  password?: SecretKeyRef;
+  useNodeIP: boolean;
+  restart?: number;
+  keepalive?: number;
+  reverseManual: boolean;
+  localWorkload: boolean;
+  unhonoured: string[];
+}
+
+/** One peering entry (confd's backends.BGPPeer) before rendering. */
+interface Entry {
+  family: 4 | 6;
+  ip: string;
+  port: number;
+  as: number;
+  localAs?: number;
+  allowLocalAs?: number;
+  rrClusterId: string;
+  calicoNode: boolean;
+  ttlSecurity: number;
+  keepNextHop: boolean;
+  nextHopMode?: 'Auto' | 'Self' | 'Keep';
+  password?: SecretKeyRef;
+  useNodeIP: boolean;
+  restart?: number;
+  keepalive?: number;
+  from: string[];
+}
+
+class Notes {
+  errors: ResourceNote[] = [];
+  warnings: ResourceNote[] = [];
+  error(resource: string, message: string): void {
+    this.errors.push({ resource, message });
+  }
+  warn(resource: string, message: string): void {
+    if (!this.warnings.some((w) => w.resource === resource && w.message === message)) this.warnings.push({ resource, message });
+  }
+}
+
+function byName<T extends { name: string }>(xs: readonly T[]): T[] {
+  return [...xs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function parseNode(r: CalicoResource, notes: Notes): NodeModel {
+  const what = `Node ${r.name}`;
+  const bgp = obj(obj(r.spec).bgp);
+  const node: NodeModel = { name: r.name, labels: r.labels ?? {}, ip: {}, virtual: false };
+  for (const family of [4, 6] as const) {
+    const field = family === 4 ? 'ipv4Address' : 'ipv6Address';
+    const raw = bgp[field];
+    if (raw === undefined || raw === null || raw === '') continue;
+    const text = typeof raw === 'string' ? raw.trim() : '';
+    const slash = text.indexOf('/');
+    const addr = slash >= 0 ? text.slice(0, slash) : text;
+    const ip = family === 4 ? canonicalIPv4(addr) : canonicalIPv6(addr);
+    if (ip === undefined || (slash >= 0 && !/^\d{1,3}$/.test(text.slice(slash + 1)))) {
+      notes.error(what, `spec.bgp.${field} ${JSON.stringify(raw)} is not an IPv${family} address or CIDR; no IPv${family} sessions with this node`);
+    } else node.ip[family] = ip;
+  }
+  const as = parseAs(bgp.asNumber);
+  if (as === 'bad') notes.error(what, `spec.bgp.asNumber ${JSON.stringify(bgp.asNumber)} is not an AS number; the global AS is used`);
+  else if (as !== undefined) node.as = as;
+  const cid = bgp.routeReflectorClusterID;
+  if (cid !== undefined && cid !== null && cid !== '') {
+    const c = typeof cid === 'string' ? canonicalIPv4(cid.trim()) : undefined;
+    if (c === undefined) notes.error(what, `spec.bgp.routeReflectorClusterID ${JSON.stringify(cid)} is not a dotted-quad IPv4 address; ignored`);
+    else node.clusterId = c;
+  }
+  return node;
+}
+
+function selectorField(what: string, field: string, v: unknown, notes: Notes): Selector | null | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') {
+    notes.error(what, `spec.${field} is not a string; it matches no node`);
+    return null;
+  }
+  // confd compares the raw field with "": a selector of only spaces is set, and parses as all().
+  try {
+    return parseSelector(v);
+  } catch (e) {
+    if (!(e instanceof SelectorError)) throw e;
+    notes.error(what, `spec.${field}: ${e.message}; it matches no node (as in calico-node)`);
+    return null;
+  }
+}
+
+function parsePeer(r: CalicoResource, notes: Notes): PeerModel | undefined {
+  const what = `BGPPeer ${r.name}`;
+  const spec = obj(r.spec);
+  const node = typeof spec.node === 'string' ? spec.node : '';
+  const p: PeerModel = {
+    name: r.name,
+    node,
+    nodeSelector: selectorField(what, 'nodeSelector', spec.nodeSelector, notes),
+    peerSelector: selectorField(what, 'peerSelector', spec.peerSelector, notes),
+    asNumber: 0,
+    ttlSecurity: 0,
+    keepNextHop: spec.keepOriginalNextHop === true,
+    useNodeIP: true,
+    reverseManual: spec.reversePeering === 'Manual',
+    localWorkload: typeof spec.localWorkloadSelector === 'string' && spec.localWorkloadSelector !== '',
+    unhonoured: [],
+  };
+  const as = parseAs(spec.asNumber);
+  if (as === 'bad') {
+    notes.error(what, `spec.asNumber ${JSON.stringify(spec.asNumber)} is not an AS number; skipped`);
+    return undefined;
+  }
+  p.asNumber = as ?? 0;
+  if (p.peerSelector === undefined) {
+    const raw = spec.peerIP;
+    const parsed = typeof raw === 'string' ? parsePeerIP(raw) : undefined;
+    if (parsed === undefined && !p.localWorkload) {
+      notes.error(what, raw === undefined || raw === '' ? 'neither spec.peerIP nor spec.peerSelector is set; skipped' : `spec.peerIP ${JSON.stringify(raw)} is not IP, IP:port or [IPv6]:port; skipped`);
+      return undefined;
+    }
+    if (parsed !== undefined) p.peerIP = parsed;
+    if (parsed !== undefined && p.asNumber === 0) notes.warn(what, 'spec.asNumber is not set: calico-node renders "as 0" for this peer IP, which BIRD rejects');
+  } else if (spec.asNumber !== undefined && as !== undefined) {
+    notes.warn(what, 'spec.asNumber is ignored with spec.peerSelector (each selected Node\'s AS is used), as in calico-node');
+  }
+  if (node !== '' && p.nodeSelector !== undefined) notes.warn(what, 'spec.node and spec.nodeSelector are both set; nodeSelector is used, as in calico-node');
+  const las = parseAs(spec.localASNumber);
+  if (las === 'bad') notes.error(what, `spec.localASNumber ${JSON.stringify(spec.localASNumber)} is not an AS number; ignored`);
+  else if (las !== undefined) p.localAs = las;
+  const nal = spec.numAllowedLocalASNumbers;
+  if (nal !== undefined && nal !== null && nal !== 0) {
+    if (typeof nal === 'number' && Number.isInteger(nal) && nal > 0 && nal <= 10) p.allowLocalAs = nal;
+    else notes.error(what, `spec.numAllowedLocalASNumbers ${JSON.stringify(nal)} is not 1..10; ignored`);
+  }
+  const ttl = spec.ttlSecurity;
+  if (ttl !== undefined && ttl !== null) {
+    if (typeof ttl === 'number' && Number.isInteger(ttl) && ttl >= 0 && ttl <= 255) p.ttlSecurity = ttl;
+    else notes.error(what, `spec.ttlSecurity ${JSON.stringify(ttl)} is not a hop count 0..255; ignored`);
+  }
+  const nhm = spec.nextHopMode;
+  if (nhm !== undefined && nhm !== null && nhm !== '') {
+    if (nhm === 'Auto' || nhm === 'Self' || nhm === 'Keep') {
+      p.nextHopMode = nhm;
+      p.keepNextHop = false; // keepOriginalNextHop is ignored once nextHopMode is set (confd getNextHopMode)
+    } else notes.error(what, `spec.nextHopMode ${JSON.stringify(nhm)} is not Auto, Self or Keep; ignored`);
+  }
+  const pw = parseSecretRef(spec.password);
+  if (pw === 'bad') {
+    notes.error(what, `spec.password has no secretKeyRef with a name and a key (${JSON.stringify(spec.password)}); skipped, never run without its password`);
+    return undefined;
+  }
+  if (pw !== undefined) p.password = pw;
+  const sa = spec.sourceAddress;
+  if (sa === 'None') p.useNodeIP = false;
+  else if (sa !== undefined && sa !== null && sa !== '' && sa !== 'UseNodeIP') {
+    notes.error(what, `spec.sourceAddress ${JSON.stringify(sa)} is not UseNodeIP or None; UseNodeIP used`);
+  }
+  for (const [field, key] of [['maxRestartTime', 'restart'], ['keepaliveTime', 'keepalive']] as const) {
+    const d = parseDurationField(spec[field]);
+    if (d === 'bad') notes.error(what, `spec.${field} ${JSON.stringify(spec[field])} is not a duration such as "120s"; ignored`);
+    else if (d !== undefined) p[key] = d;
+  }
+  const table: Record<string, string> = FIELD_TABLE.BGPPeer;
+  for (const [k, v] of Object.entries(spec)) if (table[k] !== 'honoured' && isSet(v)) p.unhonoured.push(`spec.${k}`);
+  return p;
+}
+
+// ---- the computation ----
+
+/** Node we are: NODENAME, then the host name, then a Node whose BGP address is IP / IP6; else a virtual node. */
+function findSelf(nodes: NodeModel[], id: SelfIdentity, notes: Notes): { node: NodeModel; foundBy: PeeringResult['self']['foundBy'] } {
+  const nodeName = id.nodeName?.trim() ?? '';
+  const hostname = id.hostname?.trim().toLowerCase() ?? '';
+  const ip4 = id.ip !== undefined ? canonicalIPv4(id.ip.trim()) : undefined;
+  const ip6 = id.ip6 !== undefined ? canonicalIPv6(id.ip6.trim()) : undefined;
+  let found: { node: NodeModel; foundBy: PeeringResult['self']['foundBy'] } | undefined;
+  const name = nodeName !== '' ? nodeName : hostname;
+  const named = nodes.find((n) => n.name === name);
+  if (named !== undefined) found = { node: named, foundBy: nodeName !== '' ? 'NODENAME' : 'hostname' };
+  else {
+    const byIp = nodes.filter((n) => (ip4 !== undefined && n.ip[4] === ip4) || (ip6 !== undefined && n.ip[6] === ip6));
+    if (byIp.length > 1) notes.warn(`Node ${byIp[0]!.name}`, `Nodes ${byIp.map((n) => n.name).join(', ')} all have our address; ${byIp[0]!.name} used`);
+    if (byIp[0] !== undefined) found = { node: byIp[0], foundBy: 'IP' };
+  }
+  if (found !== undefined) {
+    const n = found.node;
+    if (ip4 !== undefined && n.ip[4] !== undefined && n.ip[4] !== ip4) notes.warn(`Node ${n.name}`, `its IPv4 address ${n.ip[4]} is not our IP ${ip4}; peers dial ${n.ip[4]}`);
+    if (ip6 !== undefined && n.ip[6] !== undefined && n.ip[6] !== ip6) notes.warn(`Node ${n.name}`, `its IPv6 address ${n.ip[6]} is not our IP6 ${ip6}; peers dial ${n.ip[6]}`);
+    return found;
+  }
+  const virtual: NodeModel = { name: name !== '' ? name : ip4 ?? ip6 ?? '', labels: {}, ip: {}, virtual: true };
+  if (ip4 !== undefined) virtual.ip[4] = ip4;
+  if (ip6 !== undefined) virtual.ip[6] = ip6;
+  return { node: virtual, foundBy: 'none' };
+}
+
+export function computePeerings(input: PeeringInput): PeeringResult {
+  const notes = new Notes();
+  const nodes = byName(input.nodes).map((r) => parseNode(r, notes));
+  const nodeByName = new Map(nodes.map((n) => [n.name, n]));
+  const peers = byName(input.bgpPeers)
+    .map((r) => parsePeer(r, notes))
+    .filter((p): p is PeerModel => p !== undefined);
+
+  // BGPConfiguration: default + node.<name> listen ports (CL updateBGPConfigCache).
+  const cfgs = new Map(input.bgpConfigurations.map((c) => [c.name, obj(c.spec)]));
+  const def = cfgs.get('default') ?? {};
+  const defWhat = 'BGPConfiguration default';
+  let globalAs = CALICO_DEFAULT_AS;
+  const gas = parseAs(def.asNumber);
+  if (gas === 'bad') notes.error(defWhat, `spec.asNumber ${JSON.stringify(def.asNumber)} is not an AS number; ${CALICO_DEFAULT_AS} used`);
+  else if (gas !== undefined) globalAs = gas;
+  const meshOn = def.nodeToNodeMeshEnabled !== false;
+  let globalListenPort = 0;
+  const glp = parsePort(def.listenPort);
+  if (glp === 'bad') notes.error(defWhat, `spec.listenPort ${JSON.stringify(def.listenPort)} is not a port; 179 used`);
+  else if (glp !== undefined) globalListenPort = glp;
+  const nodeListenPorts = new Map<string, number>();
+  for (const [name, spec] of cfgs) {
+    if (!name.startsWith('node.')) continue;
+    const lp = parsePort(spec.listenPort);
+    if (lp === 'bad') notes.error(`BGPConfiguration ${name}`, `spec.listenPort ${JSON.stringify(spec.listenPort)} is not a port; ignored`);
+    else if (lp !== undefined) nodeListenPorts.set(name.slice(5), lp);
+  }
+  const meshPassword = parseSecretRef(def.nodeMeshPassword);
+  if (meshPassword === 'bad') notes.error(defWhat, 'spec.nodeMeshPassword has no secretKeyRef with a name and a key; mesh sessions are not started');
+  const meshRestart = parseDurationField(def.nodeMeshMaxRestartTime);
+  if (meshRestart === 'bad') notes.error(defWhat, `spec.nodeMeshMaxRestartTime ${JSON.stringify(def.nodeMeshMaxRestartTime)} is not a duration; ignored`);
+
+  const { node: self, foundBy } = findSelf(nodes, input.self, notes);
+  const selfAs = self.as ?? globalAs;
+  let clusterId = self.clusterId;
+  if (input.self.clusterId !== undefined && input.self.clusterId.trim() !== '') {
+    const c = canonicalIPv4(input.self.clusterId.trim());
+    if (c === undefined) notes.error('reflector', `cluster ID ${JSON.stringify(input.self.clusterId)} is not a dotted quad; ${clusterId ?? 'none'} used`);
+    else {
+      if (clusterId !== undefined && clusterId !== c) notes.warn(`Node ${self.name}`, `routeReflectorClusterID ${clusterId} is overridden by the operator's cluster ID ${c}`);
+      clusterId = c;
+    }
+  }
+
+  const nodesMatching = (sel: Selector | null | undefined): NodeModel[] =>
+    sel === null || sel === undefined ? [] : nodes.filter((n) => evaluateSelector(sel, n.labels));
+  const nodeIPs = new Set(nodes.flatMap((n) => [n.ip[4], n.ip[6]].filter((x): x is string => x !== undefined)));
+  const listenPortOf = (n: NodeModel): number => nodeListenPorts.get(n.name) ?? globalListenPort;
+
+  /** CL nodeAsBGPPeers: a Node as the remote end, once per family it has an address in (and that is asked for). */
+  const nodeAsEntries = (n: NodeModel, v4: boolean, v6: boolean, p: PeerModel): Entry[] => {
+    const out: Entry[] = [];
+    for (const family of [4, 6] as const) {
+      const ip = n.ip[family];
+      if ((family === 4 ? !v4 : !v6) || ip === undefined) continue;
+      const e: Entry = {
+        family, ip, port: listenPortOf(n), as: n.as ?? globalAs, rrClusterId: n.clusterId ?? '', calicoNode: false,
+        ttlSecurity: p.ttlSecurity, keepNextHop: p.keepNextHop, useNodeIP: true, from: [`BGPPeer ${p.name}`, `Node ${n.name}`],
+      };
+      if (p.nextHopMode !== undefined) e.nextHopMode = p.nextHopMode;
+      out.push(e);
+    }
+    return out;
+  };
+  /** CL setPeerConfigFieldsFromV3Resource. */
+  const common = (e: Entry, p: PeerModel): Entry => {
+    if (p.password !== undefined) e.password = p.password;
+    e.useNodeIP = p.useNodeIP;
+    if (p.restart !== undefined) e.restart = p.restart;
+    if (p.keepalive !== undefined) e.keepalive = p.keepalive;
+    return e;
+  };
+  /** CL nodesWithIPPortAndAS, including its listen-port test exactly as written there. */
+  const nodesWithIPPortAndAS = (ip: string, as: number, port: number): NodeModel[] => {
+    const want = as === 0 ? globalAs : as;
+    const candidates = self.virtual ? [...nodes, self] : nodes;
+    return candidates.filter((n) => {
+      if (n.ip[4] !== ip && n.ip[6] !== ip) return false;
+      if ((n.as ?? globalAs) !== want) return false;
+      if (port !== 0) {
+        const np = nodeListenPorts.get(n.name);
+        if (np !== undefined && port !== np) return false;
+        else if (globalListenPort !== 0 && globalListenPort !== port) return false;
+      }
+      return true;
+    });
+  };
+
+  // Step A: the keyed map, first write wins. Only keys that can render on us matter: Global(...) and Node(us, ...).
+  const keyOf = (e: Entry): string => `${e.ip}|${e.port === 179 ? 0 : e.port}`;
+  const globals = new Map<string, Entry>();
+  const mine = new Map<string, Entry>();
+  const sameSettings = (a: Entry, b: Entry): boolean =>
+    JSON.stringify({ ...a, from: [] }) === JSON.stringify({ ...b, from: [] });
+  const emit = (scope: 'global' | 'node', e: Entry, pass: string): void => {
+    const key = keyOf(e);
+    const what = e.from[0]!;
+    const existing = scope === 'global' ? globals.get(key) : mine.get(key) ?? globals.get(key);
+    if (existing !== undefined) {
+      if (existing.from[0] !== what && !sameSettings(existing, e)) {
+        const shadow = scope === 'node' && !mine.has(key)
+          ? `the global peering from ${existing.from[0]!} to ${e.ip} wins over this node-specific one (as in calico-node); their settings differ`
+          : `${existing.from[0]!} already gives a peering with ${e.ip}${e.port !== 0 ? ` port ${e.port}` : ''} (${pass}); its settings are used. calico-node picks one of the two at random`;
+        notes.warn(what, shadow);
+      }
+      return;
+    }
+    (scope === 'global' ? globals : mine).set(key, e);
+  };
+  const peerIPEntry = (p: PeerModel): Entry | undefined => {
+    const pi = p.peerIP!;
+    let port = pi.port;
+    if (port === 0) {
+      const matching = nodesWithIPPortAndAS(pi.ip, p.asNumber, 0);
+      if (matching[0] !== undefined) port = nodeListenPorts.get(matching[0].name) ?? globalListenPort;
+    }
+    const e: Entry = {
+      family: pi.family, ip: pi.ip, port, as: p.asNumber, rrClusterId: '', calicoNode: nodeIPs.has(pi.ip),
+      ttlSecurity: p.ttlSecurity, keepNextHop: p.keepNextHop, useNodeIP: true, from: [`BGPPeer ${p.name}`],
+    };
+    if (p.localAs !== undefined) e.localAs = p.localAs;
+    if (p.allowLocalAs !== undefined) e.allowLocalAs = p.allowLocalAs;
+    if (p.nextHopMode !== undefined) e.nextHopMode = p.nextHopMode;
+    return e;
+  };
+
+  for (const globalPass of [true, false]) {
+    for (const p of peers) {
+      const isGlobal = p.nodeSelector === undefined && p.node === '';
+      if (globalPass !== isGlobal) continue;
+      if (p.localWorkload) continue; // workload peerings belong to the node running the workloads, not to a reflector
+      let locals: string[] = [];
+      if (p.nodeSelector !== undefined) locals = nodesMatching(p.nodeSelector).map((n) => n.name);
+      else if (p.node !== '') locals = [p.node];
+      if (!globalPass && !locals.includes(self.name)) continue;
+      const entries: Entry[] = [];
+      if (p.peerSelector !== undefined) {
+        for (const n of nodesMatching(p.peerSelector)) entries.push(...nodeAsEntries(n, true, true, p));
+      } else if (p.peerIP !== undefined) {
+        const e = peerIPEntry(p);
+        if (e !== undefined) entries.push(e);
+      }
+      for (const e of entries) emit(globalPass ? 'global' : 'node', common(e, p), globalPass ? 'global BGPPeers' : 'node BGPPeers');
+    }
+  }
+  // Reverse pass: BGPPeers whose remote side is us give us sessions with their local side.
+  for (const p of peers) {
+    if (p.reverseManual || p.localWorkload) continue;
+    let locals: NodeModel[];
+    let v4 = false;
+    let v6 = false;
+    if (p.peerSelector !== undefined) {
+      locals = nodesMatching(p.peerSelector);
+      v4 = v6 = true;
+    } else if (p.peerIP !== undefined) {
+      locals = nodesWithIPPortAndAS(p.peerIP.ip, p.asNumber, p.peerIP.port);
+      if (p.peerIP.family === 4) v4 = true;
+      else v6 = true;
+      if (locals.length === 0 && (p.peerIP.ip === self.ip[4] || p.peerIP.ip === self.ip[6])) {
+        notes.warn(`BGPPeer ${p.name}`, `names our address ${p.peerIP.ip} but not our AS ${selfAs}${p.peerIP.port !== 0 ? ` or listen port` : ''}; no reverse sessions, as in calico-node`);
+      }
+    } else continue;
+    if (!locals.some((n) => n.name === self.name)) continue;
+    let remotes: NodeModel[];
+    if (p.nodeSelector !== undefined) remotes = nodesMatching(p.nodeSelector);
+    else if (p.node !== '') remotes = nodeByName.has(p.node) ? [nodeByName.get(p.node)!] : [];
+    else remotes = nodes;
+    for (const r of remotes) for (const e of nodeAsEntries(r, v4, v6, p)) emit('node', common(e, p), 'reverse peerings');
+  }
+
+  // Step B: render for us.
+  const sessions: CalicoSession[] = [];
+  const fromBy = new Set<string>();
+  for (const family of [4, 6] as const) {
+    const own = self.ip[family];
+    if (own === undefined) continue;
+    if (meshOn && clusterId === undefined && !self.virtual && meshPassword !== 'bad') {
+      for (const n of nodes) {
+        const ip = n.ip[family];
+        if (n === self || ip === undefined || ip === own || n.clusterId !== undefined) continue;
+        const port = listenPortOf(n);
+        const peerAs = n.as ?? selfAs;
+        const s: CalicoSession = {
+          name: `Mesh_${addressForName(ip)}`, kind: 'mesh', family, peerIP: ip, port: port === 0 ? 179 : port,
+          localAddress: own, bindLocalAddress: true, localAs: selfAs, peerAs, ibgp: peerAs === selfAs,
+          routeReflectorClient: false, passive: ip > own, from: [defWhat, `Node ${n.name}`],
+        };
+        if (meshPassword !== undefined) s.password = meshPassword;
+        if (meshRestart !== undefined && meshRestart !== 'bad') s.restartTimeSeconds = meshRestart;
+        sessions.push(s);
+      }
+    }
+    for (const [kind, map] of [['global', globals], ['node', mine]] as const) {
+      for (const e of map.values()) {
+        if (e.family !== family || e.ip === own) continue;
+        const localAs = e.localAs ?? selfAs;
+        const ibgp = e.as === localAs;
+        const s: CalicoSession = {
+          name: `${kind === 'global' ? 'Global' : 'Node'}_${addressForName(e.ip)}${e.port > 0 ? `_port_${e.port}` : ''}`,
+          kind, family, peerIP: e.ip, port: e.port > 0 ? e.port : 179, localAddress: own, bindLocalAddress: e.useNodeIP,
+          localAs, peerAs: e.as, ibgp, routeReflectorClient: false,
+          passive: kind === 'global' && e.calicoNode && e.ip > own, from: e.from,
+        };
+        if (ibgp && clusterId !== undefined && e.rrClusterId !== clusterId) {
+          s.routeReflectorClient = true;
+          s.clusterId = clusterId;
+        }
+        if (e.password !== undefined) s.password = e.password;
+        if (e.ttlSecurity > 0) s.ttlSecurity = e.ttlSecurity;
+        if (e.restart !== undefined) s.restartTimeSeconds = e.restart;
+        if (e.keepalive !== undefined) s.keepaliveSeconds = e.keepalive;
+        if (e.allowLocalAs !== undefined) s.allowLocalAs = e.allowLocalAs;
+        if (e.nextHopMode === 'Self') s.nextHop = 'self';
+        else if (e.nextHopMode === 'Keep' || (e.keepNextHop && !ibgp)) s.nextHop = 'keep';
+        sessions.push(s);
+        fromBy.add(e.from[0]!);
+      }
+    }
+  }
+  sessions.sort((a, b) => a.family - b.family || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // calico-node does not de-duplicate either; two BIRD protocols to one neighbour collide, so say so.
+  for (let i = 1; i < sessions.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const [a, b] = [sessions[j]!, sessions[i]!];
+      if (a.family === b.family && a.peerIP === b.peerIP && a.port === b.port) {
+        notes.warn(b.from[0]!, `${b.name} and ${a.name} are two sessions with ${a.peerIP} (calico-node renders both; turn the mesh off when BGPPeers connect nodes)`);
+      }
+    }
+  }
+
+  // Fields not applied, once per resource: BGPPeers that give us sessions, BGPConfiguration default, our Node.
+  const notHonoured: PeeringResult['notHonoured'] = [];
+  for (const p of peers) {
+    const fields = [...p.unhonoured];
+    if (p.localWorkload && !fields.includes('spec.localWorkloadSelector')) fields.push('spec.localWorkloadSelector');
+    if (fields.length > 0 && (fromBy.has(`BGPPeer ${p.name}`) || p.localWorkload)) notHonoured.push({ resource: `BGPPeer ${p.name}`, fields: fields.sort() });
+  }
+  const cfgTable: Record<string, string> = FIELD_TABLE.BGPConfiguration;
+  const cfgFields = Object.entries(def).filter(([k, v]) => cfgTable[k] !== 'honoured' && isSet(v)).map(([k]) => `spec.${k}`);
+  if (cfgFields.length > 0) notHonoured.push({ resource: defWhat, fields: cfgFields.sort() });
+  const selfCfg = cfgs.get(`node.${self.name}`);
+  if (selfCfg !== undefined) {
+    const f = Object.entries(selfCfg).filter(([k, v]) => k !== 'listenPort' && k !== 'logSeverityScreen' && isSet(v)).map(([k]) => `spec.${k}`);
+    if (f.length > 0) notHonoured.push({ resource: `BGPConfiguration node.${self.name}`, fields: f.sort() });
+  }
+  if (!self.virtual) {
+    const raw = input.nodes.find((r) => r.name === self.name);
+    const spec = obj(raw?.spec);
+    const nodeTable: Record<string, string> = FIELD_TABLE.Node;
+    const f: string[] = [];
+    for (const [k, v] of Object.entries(spec)) {
+      if (k === 'bgp') {
+        for (const [bk, bv] of Object.entries(obj(v))) if (nodeTable[`bgp.${bk}`] === undefined && isSet(bv)) f.push(`spec.bgp.${bk}`);
+      } else if (nodeTable[k] === undefined && isSet(v)) f.push(`spec.${k}`);
+    }
+    if (f.length > 0) notHonoured.push({ resource: `Node ${self.name}`, fields: f.sort() });
+  }
+
+  const result: PeeringResult = {
+    self: { name: self.name, foundBy, asNumber: selfAs },
+    listenPort: nodeListenPorts.get(self.name) ?? (globalListenPort || 179),
+    sessions,
+    notHonoured,
+    errors: notes.errors,
+    warnings: notes.warnings,
+  };
+  if (self.ip[4] !== undefined) result.self.ipv4 = self.ip[4];
+  if (self.ip[6] !== undefined) result.self.ipv6 = self.ip[6];
+  if (clusterId !== undefined) result.self.clusterId = clusterId;
+  const sev = obj(selfCfg).logSeverityScreen ?? def.logSeverityScreen;
+  if (typeof sev === 'string' && sev !== '') result.logSeverityScreen = sev;
+  return result;
+}
+
+/**
+ * A Kubernetes Node as calico-node's KDD sees it (K8N K8sNodeToCalico): labels = the projectcalico.org/labels
+ * annotation (JSON) overlaid by the Kubernetes labels; spec.bgp from the projectcalico.org/ annotations.
+ */
+export function nodeFromKubernetes(node: { metadata?: { name?: unknown; labels?: unknown; annotations?: unknown } }): CalicoResource {
+  const md = obj(node.metadata);
+  const ann = obj(md.annotations) as Record<string, unknown>;
+  const str = (k: string): string | undefined => (typeof ann[k] === 'string' && ann[k] !== '' ? (ann[k] as string) : undefined);
+  const labels: Record<string, string> = {};
+  const extra = str('projectcalico.org/labels');
+  if (extra !== undefined) {
+    try {
+      for (const [k, v] of Object.entries(obj(JSON.parse(extra)))) if (typeof v === 'string') labels[k] = v;
+    } catch {
+      // an unparsable annotation adds no labels (calico-node logs and ignores it)
+    }
+  }
+  for (const [k, v] of Object.entries(obj(md.labels))) if (typeof v === 'string') labels[k] = v;
+  const bgp: Record<string, unknown> = {};
+  const put = (field: string, k: string): void => {
+    const v = str(k);
+    if (v !== undefined) bgp[field] = v;
+  };
+  put('ipv4Address', 'projectcalico.org/IPv4Address');
+  put('ipv6Address', 'projectcalico.org/IPv6Address');
+  put('asNumber', 'projectcalico.org/ASNumber');
+  put('routeReflectorClusterID', 'projectcalico.org/RouteReflectorClusterID');
+  return { name: typeof md.name === 'string' ? md.name : '', labels, spec: Object.keys(bgp).length > 0 ? { bgp } : {} };
+}
