@@ -2,18 +2,22 @@
 // seed's environment variables, and checks what an operator relies on: health endpoints, the control
 // socket, a real BIRD 2 node establishing, and SIGTERM closing the session with an RFC 8203 message.
 import test from 'ava';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { runChild, spawnChild } from '../helpers/child.js';
 import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BIRDC2, startBird2, type Daemon } from '../session/daemons.js';
 import { until } from '../helpers/until.js';
+import { claimLoopbackNet, freePort } from '../helpers/net.js';
+
+const NET = await claimLoopbackNet();
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const RR = '127.91.0.1';
-const NODE = '127.91.0.2';
-const METRICS_PORT = 19191;
+const RR = NET.host(1);
+const NODE = NET.host(2);
+const METRICS_PORT = await freePort(RR);
 const running: ChildProcess[] = [];
 const daemons: Daemon[] = [];
 
@@ -31,7 +35,7 @@ test.before(() => {
   // The image runs the compiled output; build it when the test runs before `npm run build` or after an edit.
   const main = path.join(ROOT, 'dist/main.js');
   if (!existsSync(main) || statSync(main).mtimeMs < newest(path.join(ROOT, 'src'))) {
-    const r = spawnSync('sh', ['scripts/build.sh'], { cwd: ROOT, encoding: 'utf8' });
+    const r = runChild('sh', ['scripts/build.sh'], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
   }
 });
@@ -43,7 +47,7 @@ test.after.always(async () => {
 
 
 function entrypoint(env: NodeJS.ProcessEnv): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const proc = spawn('sh', ['scripts/entrypoint.sh'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawnChild('sh', ['scripts/entrypoint.sh'], { cwd: ROOT, env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.push(proc);
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -61,7 +65,7 @@ async function get(url: string): Promise<number | undefined> {
 }
 
 test.serial('without IP but with ETCD_ENDPOINTS the entrypoint stops at once and names the variable', async (t) => {
-  const run = entrypoint({ ETCD_ENDPOINTS: 'http://127.91.0.9:2379', SOCKET_DIR: mkdtempSync(path.join(os.tmpdir(), 'rr-ep-')) });
+  const run = entrypoint({ ETCD_ENDPOINTS: `http://${NET.host(9)}:2379`, SOCKET_DIR: mkdtempSync(path.join(os.tmpdir(), 'rr-ep-')) });
   t.is(await run.exited, 2);
   t.regex(run.output(), /IP: not set/);
 });
@@ -88,18 +92,18 @@ test.serial('the image entrypoint serves health, the control socket and BGP, and
   await until('/readyz', async () => ((await get(`${base}/readyz`)) === 200 ? true : undefined));
 
   // The image's HEALTHCHECK command.
-  const hc = spawnSync('node', ['scripts/healthcheck.mjs'], { cwd: ROOT, env: { ...process.env, METRICS_LISTEN: `${RR}:${METRICS_PORT}` } });
+  const hc = runChild('node', ['scripts/healthcheck.mjs'], { cwd: ROOT, env: { METRICS_LISTEN: `${RR}:${METRICS_PORT}` } });
   t.is(hc.status, 0, 'HEALTHCHECK passes');
 
   // The socket folder was created by the entrypoint and the control socket answers birdc.
-  const status = spawnSync('birdc', ['-s', path.join(sockets, 'bird.ctl'), 'show', 'status'], { encoding: 'utf8' });
+  const status = runChild('birdc', ['-s', path.join(sockets, 'bird.ctl'), 'show', 'status'], { encoding: 'utf8' });
   t.regex(status.stdout, new RegExp(`Router ID is ${RR.replaceAll('.', '\\.')}`));
 
   const node = startBird2({ ip: NODE, rr: RR, as: 64512, holdTime: 9, block: '10.91.2.0/26' });
   daemons.push(node);
   await until('Established', () => {
-    const r = spawnSync('birdc', ['-s', path.join(sockets, 'bird.ctl'), 'show', 'protocols'], { encoding: 'utf8' });
-    return /Global_127_91_0_2\s+BGP\s+master\s+up\s+\S+\s+Established/.test(r.stdout) ? true : undefined;
+    const r = runChild('birdc', ['-s', path.join(sockets, 'bird.ctl'), 'show', 'protocols'], { encoding: 'utf8' });
+    return new RegExp(String.raw`Global_${NET.under(2)}\s+BGP\s+master\s+up\s+\S+\s+Established`).test(r.stdout) ? true : undefined;
   });
 
   const stoppedAt = Date.now();
@@ -111,7 +115,7 @@ test.serial('the image entrypoint serves health, the control socket and BGP, and
 
   // BIRD 2 shows the Cease it received together with our RFC 8203 message.
   const shown = await until('the node to see the Cease', () => {
-    const r = spawnSync(BIRDC2, ['-s', node.socket ?? '', 'show', 'protocols', 'all'], { encoding: 'utf8' });
+    const r = runChild(BIRDC2, ['-s', node.socket ?? '', 'show', 'protocols', 'all'], { encoding: 'utf8' });
     return /Administrative shutdown/.test(r.stdout) ? r.stdout : undefined;
   });
   t.regex(shown, /shutting down/);

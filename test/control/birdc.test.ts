@@ -2,14 +2,12 @@
 // Outputs are compared with what the same clients printed against real BIRD (fixtures/bird/birdc-client).
 
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { execChild, spawnChild } from '../helpers/child.js';
 import { FIXTURES, LabModel, rrV4, rrV6, timesFrom, withTimes, type LabData } from './lab.js';
 import { startServer, stopAll, RawClient } from './harness.js';
-import { childEnv } from '../helpers/child.js';
 
-const run = promisify(execFile);
+const run = execChild;
 const BIRDC = '/usr/sbin/birdc';
 const BIRDC6 = '/usr/sbin/birdc6';
 const BIRD2_BIRDC = '/opt/bird2/usr/sbin/birdc';
@@ -22,7 +20,7 @@ const clientFixture = (name: string): string =>
 
 async function client(bin: string, args: string[]): Promise<string> {
   // The clients get PATH only: nothing of the caller's shell (TZ, LANG, …) reaches them.
-  const { stdout } = await run(bin, args, { timeout: 10_000, encoding: 'utf8', env: childEnv() });
+  const { stdout } = await run(bin, args, { timeout: 10_000 });
   return stdout;
 }
 
@@ -123,9 +121,16 @@ test('birdc interactive mode on stdin runs several commands on one connection', 
   const model = new LabModel({ 4: rrV4() });
   const { path } = await startServer(model, 4);
   const out = await new Promise<string>((resolve, reject) => {
-    const child = execFile(BIRDC, ['-s', path], { timeout: 10_000, encoding: 'utf8', env: childEnv() }, (err, stdout) =>
-      err !== null ? reject(err) : resolve(stdout),
-    );
+    // Asynchronous: our server answers from this very process.
+    const child = spawnChild(BIRDC, ['-s', path], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`birdc exited with ${code}`));
+    });
     child.stdin?.end('show status\nshow route count\nquit\n');
   });
   t.regex(out, /Router ID is 10\.0\.0\.10\n/);

@@ -3,14 +3,12 @@
 
 import test from 'ava';
 import net from 'node:net';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { execChild } from '../helpers/child.js';
 import type { Family, RouteView } from '../../src/control/model.js';
 import { LabModel, labClock, rrV4, rrV6 } from './lab.js';
 import { RawClient, startServer, stopAll } from './harness.js';
-import { childEnv } from '../helpers/child.js';
 
-const run = promisify(execFile);
+const run = execChild;
 
 test.after.always(stopAll);
 
@@ -65,7 +63,7 @@ test.serial('200 concurrent clients all get the complete reply', async (t) => {
   const replies = await Promise.all(clients.map((c) => c.command('show protocols all')));
   for (const r of replies) t.is(r, expected);
   // and a real birdc gets through while they are all connected
-  const { stdout } = await run('/usr/sbin/birdc', ['-s', path, 'show', 'status'], { timeout: 10_000, env: childEnv() });
+  const { stdout } = await run('/usr/sbin/birdc', ['-s', path, 'show', 'status'], { timeout: 10_000 });
   t.regex(stdout, /Daemon is up and running/);
   for (const c of clients) c.close();
   const deadline = Date.now() + 5000;

@@ -10,8 +10,8 @@ import { Recorder, sleep } from './recorder.js';
 
 const P = '/calico/bgp/v1';
 const R = '/calico/resources/v3/projectcalico.org';
-const withV2 = new Etcd(23793);
-const withoutV2 = new Etcd(23794, undefined, false);
+const withV2 = await Etcd.create();
+const withoutV2 = await Etcd.create(undefined, false);
 const sources: KeySource[] = [];
 
 test.before(async () => {

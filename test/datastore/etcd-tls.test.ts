@@ -15,7 +15,7 @@ const sources: KeySource[] = [];
 
 test.before(async () => {
   tls = makeTls();
-  etcd = new Etcd(23792, tls);
+  etcd = await Etcd.create(tls);
   await etcd.start();
   etcd.curl('PUT', `${P}/rr_v4/10.0.0.70`, '-d', 'value={"ip":"10.0.0.70"}');
   etcd.ctl('put', `${P}/rr_v4/10.0.0.71`, '{"ip":"10.0.0.71"}');

@@ -11,6 +11,9 @@ import { BGP_PORT_DEFAULT } from '../../src/wire/types.js';
 import { createMetricsRegistry } from '../../src/metrics/registry.js';
 import { startMetricsServer } from '../../src/metrics/http-server.js';
 import type { MetricsModel } from '../../src/metrics/model.js';
+import { claimLoopbackNet } from '../helpers/net.js';
+
+const NET = await claimLoopbackNet();
 
 const DIR = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
 
@@ -99,11 +102,11 @@ test('the reflector Deployment, its sidecar and the Service agree with the code 
     sessions: () => [], ribs: () => [], updateGroups: () => [],
     datastore: () => ({ source: 'test', synced: true }), listening: () => true,
   };
-  const server = await startMetricsServer('127.92.0.1:0', createMetricsRegistry(model), model);
+  const server = await startMetricsServer(`${NET.host(1)}:0`, createMetricsRegistry(model), model);
   t.teardown(() => server.close());
   for (const probe of ['livenessProbe', 'readinessProbe']) {
     const p = String(at(rr, probe, 'httpGet', 'path'));
-    t.is((await fetch(`http://127.92.0.1:${server.address().port}${p}`)).status, 200, `${probe} ${p} is served`);
+    t.is((await fetch(`http://${NET.host(1)}:${server.address().port}${p}`)).status, 200, `${probe} ${p} is served`);
   }
 
   // The Service maps each port to a port a container really listens on.

@@ -7,12 +7,15 @@ import type { Daemon } from '../session/daemons.js';
 import { MessageType } from '../../src/wire/types.js';
 import { birdc2, protocols, rssBytes, sleep, startBird2Node, startReflector, until, type Reflector } from './lab.js';
 import { announce, announceDistinct, endOfRib, ip4, rawPeer, withdraw } from './raw.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const RR = '127.100.3.1';
-const P1 = '127.100.3.2';
-const FEEDER = '127.100.3.3';
-const STUCK = '127.100.3.4';
-const BIRD = '127.100.3.5';
+const NET = await claimLoopbackNet();
+
+const RR = NET.host(1);
+const P1 = NET.host(2);
+const FEEDER = NET.host(3);
+const STUCK = NET.host(4);
+const BIRD = NET.host(5);
 const OUT_LIMIT = 1024 * 1024;
 const daemons: Daemon[] = [];
 let rr: Reflector;
@@ -35,8 +38,8 @@ test.before(async () => {
   });
   bird = startBird2Node({ ip: BIRD, rr: RR, block: '10.100.35.0/24' });
   daemons.push(bird);
-  await until('the BIRD node Established', () => (protocols(rr.sock).get('Global_127_100_3_5')?.info === 'Established' ? true : undefined), 30_000);
-  birdSince = protocols(rr.sock).get('Global_127_100_3_5')?.since ?? '';
+  await until('the BIRD node Established', () => (protocols(rr.sock).get(`Global_${NET.under(5)}`)?.info === 'Established' ? true : undefined), 30_000);
+  birdSince = protocols(rr.sock).get(`Global_${NET.under(5)}`)?.since ?? '';
 });
 
 test.after.always(async () => {
@@ -46,7 +49,7 @@ test.after.always(async () => {
 
 test.afterEach.always(() => {
   // Whatever a test did, the BIRD node's session was never reset.
-  const p = protocols(rr.sock).get('Global_127_100_3_5');
+  const p = protocols(rr.sock).get(`Global_${NET.under(5)}`);
   if (p?.info !== 'Established' || p.since !== birdSince) throw new Error(`BIRD node session disturbed: ${JSON.stringify(p)}`);
 });
 
@@ -139,7 +142,7 @@ test.serial('connections not yet in OpenConfirm are bounded (MAX_PENDING_CONNECT
   // Clients that keep their side open (allowHalfOpen), as a flood would: a rejected one stays pending for its linger.
   const N = 14;
   const results = await Promise.all(Array.from({ length: N }, (_, i) => new Promise<'notified' | 'dropped'>((resolve) => {
-    const s = net.connect({ host: RR, port: 179, localAddress: `127.100.3.${100 + i}`, allowHalfOpen: true });
+    const s = net.connect({ host: RR, port: 179, localAddress: `${NET.prefix}.${100 + i}`, allowHalfOpen: true });
     let data = Buffer.alloc(0);
     s.on('data', (d: Buffer) => (data = Buffer.concat([data, d])));
     s.on('error', () => undefined);

@@ -1,7 +1,7 @@
 // Several reflectors through coordination.k8s.io Leases: each announces itself, all see rr_v4/rr_v6 entries
 // for the live ones; a stopped reflector leaves at once, a SIGKILLed one when its Lease expires.
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -18,8 +18,10 @@ import { loadKubeConnection } from '../../src/datastore/kubernetes/kubeconfig.js
 import { FakeApiServer, FakeStore, type Obj } from './fake-apiserver.js';
 import { bgpPeer, K, node, Recorder, tmpDir, writeKubeconfig } from './helpers.js';
 import { makePki } from './pki.js';
+import { spawnChild } from '../helpers/child.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const HOST = '127.80.2.1';
+const HOST = (await claimLoopbackNet()).host(1);
 const NS = 'calico-rr';
 const READ = ['list nodes', 'watch nodes', 'list bgppeers', 'watch bgppeers', 'list bgpconfigurations', 'watch bgpconfigurations'];
 const LEASES = ['list leases', 'watch leases', 'get leases', 'create leases', 'update leases', 'delete leases'];
@@ -110,8 +112,8 @@ test('two reflectors mesh through Leases; a deregistered one deletes its Lease a
 test('a reflector killed with SIGKILL drops out of the mesh when its Lease expires', async (t) => {
   const { store, kc } = await setup();
   const a = await reflector(kc, '10.0.0.1');
-  const child = spawn(process.execPath, ['--import=tsx', 'test/kubernetes/lease-holder.ts'], {
-    env: { ...process.env, KUBECONFIG: kc, RR_IP: '10.0.0.3', LEASE_SECONDS: '2' },
+  const child = spawnChild(process.execPath, ['--import=tsx', 'test/kubernetes/lease-holder.ts'], {
+    env: { KUBECONFIG: kc, RR_IP: '10.0.0.3', LEASE_SECONDS: '2' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
