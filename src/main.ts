@@ -3,7 +3,8 @@
 // and handle signals (SIGTERM/SIGINT: graceful stop within 5 s, a second one exits at once; SIGHUP: re-read the
 // datastore).
 import { ConfigError, loadConfig, type Config } from './config/index.js';
-import { packageVersion, usage } from './config/help.js';
+import { usage } from './config/help.js';
+import { packageName, packageVersion } from './cli/version.js';
 
 const STOP_DEADLINE_MS = 5000;
 
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
     return;
   }
   if (args.includes('--version')) {
-    process.stdout.write(`${packageVersion()}\n`);
+    process.stdout.write(`${packageName()} ${packageVersion()}\n`);
     return;
   }
   if (args.length > 0) {

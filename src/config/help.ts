@@ -2,7 +2,6 @@
 // default) and the one description table below, grouped by area, so it cannot drift from the loaders; the
 // type of DESCRIPTIONS makes a variable without a description (or a description without a variable) a
 // compile error.
-import { readFileSync } from 'node:fs';
 import { DEFAULTS, defaultText, type VariableName } from './defaults.js';
 
 interface Area {
@@ -87,11 +86,6 @@ export const DESCRIPTIONS: Readonly<Record<VariableName, string>> = (() => {
   if (missing.length > 0) throw new Error(`help.ts: no description for ${missing.join(', ')}`);
   return all as Record<VariableName, string>;
 })();
-
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-}
 
 const plain = (markdown: string): string => markdown.replace(/`/g, '');
 

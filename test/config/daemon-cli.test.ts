@@ -2,12 +2,11 @@
 // a bad variable is one stderr line naming it (validated before the logger starts: no pino stack trace);
 // --help prints every variable with the README's default and starts nothing; --version prints package.json's.
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnChild } from '../helpers/child.js';
+import { runChild, spawnChild } from '../helpers/child.js';
 import { claimLoopbackNet, freePort } from '../helpers/net.js';
 import { until } from '../helpers/until.js';
 import { perVariableDefaults, readmeVariableRows } from './readme-tables.js';
@@ -27,7 +26,7 @@ function newest(dir: string): number {
 test.before(() => {
   // What ships is the compiled output; build it when src/ is newer (as test/container/entrypoint.test.ts does).
   if (!existsSync(MAIN) || statSync(MAIN).mtimeMs < newest(path.join(ROOT, 'src'))) {
-    const r = spawnSync('sh', ['scripts/build.sh'], { cwd: ROOT, encoding: 'utf8' });
+    const r = runChild('sh', ['scripts/build.sh'], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
   }
 });
@@ -120,12 +119,12 @@ test('--help: every README variable with its README default, exit 0, the daemon 
   t.is(await exited, 0);
 });
 
-test('--version prints the version of package.json and exits 0', async (t) => {
+test('--version prints the name and version of package.json and exits 0', async (t) => {
   const { env, sockets } = await daemonEnv();
-  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
   const r = await run(['--version'], env);
   t.is(r.code, 0);
-  t.is(r.stdout, `${pkg.version}\n`);
+  t.is(r.stdout, `${pkg.name} ${pkg.version}\n`);
   t.is(r.stderr, '');
   t.deepEqual(readdirSync(sockets), []);
 });
