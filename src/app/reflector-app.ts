@@ -22,8 +22,6 @@ import type { DatastoreMetricsView } from '../metrics/model.js';
 import { ControlAdapter } from './control-adapter.js';
 import { MetricsAdapter } from './metrics-adapter.js';
 import { SessionBook } from './session-book.js';
-import { PrefixLimiter } from './prefix-limit.js';
-import { AsPathLimit } from './as-path-limit.js';
 import { systemClock, type Clock } from '../clock.js';
 
 /** Longest the BGP listener waits for the datastore's first snapshot before it opens anyway. */
@@ -74,8 +72,9 @@ export class ReflectorApp {
       restarting: options.restarting ?? true,
       restartDeferralMs: gr.deferralSeconds * 1000,
       lagLimitBytes: hardening.outboundQueueLimitBytes,
+      importPolicy: { maxAsPathLength: hardening.maxAsPathLength, prefixLimits: hardening },
     });
-    this.book = new SessionBook(this.reflector, new PrefixLimiter(this.reflector, hardening), hardening.maxAsPathLength > 0 ? new AsPathLimit(hardening.maxAsPathLength) : undefined, this.clock);
+    this.book = new SessionBook(this.reflector, this.clock);
     const sessionOptions: SessionOptions = {
       ttlSecurity: hardening.ttlSecurity,
       outboundLimitBytes: hardening.outboundQueueLimitBytes,
@@ -131,6 +130,7 @@ export class ReflectorApp {
         book: this.book,
         datastore: () => this.datastoreView(),
         listening: () => this.listening,
+        connectionsRefused: () => ({ ...this.listener.refusedByReason }),
       });
       const listen = `${c.metricsListen.host !== undefined ? (c.metricsListen.host.includes(':') ? `[${c.metricsListen.host}]` : c.metricsListen.host) : ''}:${c.metricsListen.port}`;
       this.metrics = await startMetricsServer(listen, createMetricsRegistry(metricsModel), metricsModel);

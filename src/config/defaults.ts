@@ -19,6 +19,8 @@ const MiB = 1024 * 1024;
 /** Where the default DATASTORE_FILE goes when that folder exists and is writable (else the working directory). */
 export const DEFAULT_DATA_DIR = '/var/lib/calico-rr';
 export const DEFAULT_DATASTORE_BASENAME = 'datastore.json';
+/** The metrics port when METRICS_LISTEN is unset (the address is then IP's). */
+export const DEFAULT_METRICS_PORT = 9180;
 
 export const DEFAULTS = {
   // --- identity and addresses ---
@@ -51,7 +53,8 @@ export const DEFAULTS = {
 
   // --- observability and the control sockets ---
   SOCKET_DIR: { value: '/sockets' },
-  METRICS_LISTEN: { value: ':9180' },
+  // On IP only, not on every interface of a hostNetwork host (METRICS_LISTEN=":9180" asks for every address).
+  METRICS_LISTEN: { value: `$IP:${DEFAULT_METRICS_PORT}`, text: `\`$IP:${DEFAULT_METRICS_PORT}\` (this reflector's address only)` },
   LOG_LEVEL: { value: 'info' },
   LOG_FORMAT: { value: 'auto' },
   BIRD_TIMEFORMAT: { value: 'iso short' },

@@ -44,7 +44,7 @@ const AREAS: readonly Area[] = [
     title: 'Observability and control sockets',
     vars: {
       SOCKET_DIR: 'where bird.ctl and bird6.ctl are created',
-      METRICS_LISTEN: 'host:port of /metrics, /healthz, /readyz (off disables)',
+      METRICS_LISTEN: 'host:port of /metrics, /healthz, /readyz (:9180 = every address; off disables)',
       LOG_LEVEL: 'fatal, error, warn, info, debug, trace, silent',
       LOG_FORMAT: 'auto (readable on a terminal, else JSON), json, pretty',
       BIRD_TIMEFORMAT: 'BIRD timeformat of the sockets: iso short, iso long, old short, old long, or a strftime string',

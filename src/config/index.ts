@@ -20,8 +20,8 @@ export { HARDENING_DEFAULTS, loadHardeningConfig, type HardeningConfig } from '.
 export { GRACEFUL_RESTART_DEFAULTS, loadGracefulRestartConfig, type GracefulRestartConfig } from './graceful-restart.js';
 
 /** Kept for their importers; the values live in defaults.ts. */
-export const DEFAULT_METRICS_LISTEN = DEFAULTS.METRICS_LISTEN.value;
 export const DEFAULT_SECRET_NAMESPACE = DEFAULTS.NAMESPACE.value;
+export { DEFAULT_METRICS_PORT } from './defaults.js';
 
 export interface Config {
   identity: IdentityConfig;
@@ -43,7 +43,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const choice = chooseDatastore(r);
   const identity = readIdentity(r, choice.embeddedDefault);
   const datastore = readDatastore(r, choice, options);
-  const observability = readObservability(r);
+  const observability = readObservability(r, identity.ip);
   const hardening = readHardening(r);
   const gracefulRestart = readGracefulRestart(r);
   if (r.problems.length > 0) throw new ConfigError(r.problems);

@@ -1,6 +1,6 @@
 // Observability and the control sockets: METRICS_LISTEN, LOG_LEVEL, LOG_FORMAT, SOCKET_DIR, BIRD_TIMEFORMAT.
-import { DEFAULTS } from './defaults.js';
-import { EnvReader, parseListen, type HostPort } from './fields.js';
+import { DEFAULT_METRICS_PORT, DEFAULTS } from './defaults.js';
+import { EnvReader, type HostPort } from './fields.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -22,7 +22,7 @@ export interface BirdTimeformat {
 
 export interface ObservabilityConfig {
   socketDir: string;
-  /** undefined when disabled (METRICS_LISTEN=off). */
+  /** undefined when disabled (METRICS_LISTEN=off); host undefined = every address (an explicit ":9180"). */
   metricsListen: MetricsListen | undefined;
   logLevel: LogLevel;
   logFormat: LogFormat;
@@ -81,10 +81,11 @@ function fromDefault<T>(parsed: T | undefined, name: string): T {
   return parsed;
 }
 
-export function readObservability(r: EnvReader): ObservabilityConfig {
+/** `ip`: this reflector's IPv4 address, where the metrics endpoint listens by default. */
+export function readObservability(r: EnvReader, ip: string): ObservabilityConfig {
   const socketDir = r.get('SOCKET_DIR')?.value ?? DEFAULTS.SOCKET_DIR.value;
   const listen = r.hostPort('METRICS_LISTEN', METRICS_OFF);
-  const metricsListen = listen === null ? undefined : (listen ?? parseListen(DEFAULTS.METRICS_LISTEN.value));
+  const metricsListen = listen === null ? undefined : (listen ?? { host: ip, port: DEFAULT_METRICS_PORT });
   const logLevel = r.oneOf('LOG_LEVEL', LOG_LEVELS) ?? DEFAULTS.LOG_LEVEL.value;
   const logFormat = r.oneOf('LOG_FORMAT', LOG_FORMATS) ?? DEFAULTS.LOG_FORMAT.value;
   let birdTimeformat: BirdTimeformat | undefined;

@@ -3,6 +3,7 @@
 import type { Negotiated } from '../session/negotiate.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
 import type { BgpError } from '../wire/errors.js';
+import type { Logger } from '../log.js';
 
 export interface RibPeer {
   /** BIRD protocol name (Mesh_…, Global_…, Node_…); the reflector keys peers on it. */
@@ -15,6 +16,10 @@ export interface RibPeer {
    * session reset). Without it, the caller of handleUpdate() must act on the returned error.
    */
   resetSession?(err: BgpError): void;
+  /** Optional: the session's logger (import policy lines carry its fields); the engine's own otherwise. */
+  readonly log?: Logger;
+  /** Optional: Cease with this subcode and data, then stay idle (the prefix limit); false when not sent. */
+  ceaseAndHold?(subcode: number, data: Uint8Array, idleHoldSeconds: number, reason: string): boolean;
 }
 
 /** The parts of the session's Negotiated result the reflector uses (a Negotiated satisfies it). */

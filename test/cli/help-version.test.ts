@@ -1,11 +1,10 @@
 // --help and --version of the package's bins (package.json "bin"), run as processes: help goes to stdout
 // with exit 0 and names every option the bin parses; --version prints the version package.json declares.
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { childEnv } from '../helpers/child.js';
+import { runChild } from '../helpers/child.js';
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
@@ -13,7 +12,7 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { ve
 /** The bin's source (dist/cli/x.js -> src/cli/x.ts), run through tsx: the test needs no build. */
 function run(bin: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
   const src = join(ROOT, pkg.bin[bin]!.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts'));
-  const r = spawnSync(process.execPath, ['--import=tsx', src, ...args], { cwd: ROOT, env: childEnv(), timeout: 30_000 });
+  const r = runChild(process.execPath, ['--import=tsx', src, ...args], { cwd: ROOT, timeout: 30_000 });
   return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
 }
 

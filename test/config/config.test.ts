@@ -35,7 +35,8 @@ test('empty environment: embedded file datastore, IP 127.0.0.1, defaults', (t) =
   t.true(c.datastore.fileDefaulted);
   t.is(c.identity.bgpPort, 179);
   t.is(c.observability.socketDir, '/sockets');
-  t.deepEqual(c.observability.metricsListen, { host: undefined, port: 9180 });
+  // Metrics on IP only by default, not on every interface of the (hostNetwork) host.
+  t.deepEqual(c.observability.metricsListen, { host: '127.0.0.1', port: 9180 });
   t.is(c.observability.logLevel, 'info');
   t.is(c.observability.birdTimeformat.fmt1, '%T');
   t.is(c.observability.birdTimeformat.fmt2, '%F');
@@ -215,6 +216,8 @@ test('SOCKET_DIR', (t) => {
 test('METRICS_LISTEN forms', (t) => {
   t.deepEqual(load({ METRICS_LISTEN: '127.0.0.1:9999' }).observability.metricsListen, { host: '127.0.0.1', port: 9999 });
   t.deepEqual(load({ METRICS_LISTEN: ':8080' }).observability.metricsListen, { host: undefined, port: 8080 });
+  t.deepEqual(load({ ...etcdBase }).observability.metricsListen, { host: '10.0.0.10', port: 9180 }, 'default: IP, port 9180');
+  t.deepEqual(load({ METRICS_LISTEN: ':9180' }).observability.metricsListen, { host: undefined, port: 9180 }, 'every address only when asked for');
   t.deepEqual(load({ METRICS_LISTEN: '[::1]:9180' }).observability.metricsListen, { host: '::1', port: 9180 });
   t.deepEqual(load({ METRICS_LISTEN: 'localhost:9180' }).observability.metricsListen, { host: 'localhost', port: 9180 });
   t.deepEqual(load({ METRICS_LISTEN: '9181' }).observability.metricsListen, { host: undefined, port: 9181 });

@@ -4,7 +4,7 @@ import test from 'ava';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULTS, GRACEFUL_RESTART_DEFAULTS, HARDENING_DEFAULTS, VARIABLE_NAMES, defaultText, loadConfig, parseListen, type VariableName } from '../../src/config/index.js';
+import { DEFAULT_METRICS_PORT, DEFAULTS, GRACEFUL_RESTART_DEFAULTS, HARDENING_DEFAULTS, VARIABLE_NAMES, defaultText, loadConfig, type VariableName } from '../../src/config/index.js';
 import { perVariableDefaults, readmeVariableRows } from './readme-tables.js';
 
 const isVariable = (n: string): n is VariableName => (VARIABLE_NAMES as string[]).includes(n);
@@ -44,7 +44,8 @@ test('the loaders use the defaults of defaults.ts', (t) => {
   t.is(c.datastore.fileMaxBytes, DEFAULTS.DATASTORE_FILE_MAX_BYTES.value);
   t.is(c.datastore.register, undefined, 'RR_REGISTER default false');
   t.is(c.observability.socketDir, DEFAULTS.SOCKET_DIR.value);
-  t.deepEqual(c.observability.metricsListen, parseListen(DEFAULTS.METRICS_LISTEN.value));
+  t.deepEqual(c.observability.metricsListen, { host: c.identity.ip, port: DEFAULT_METRICS_PORT });
+  t.is(DEFAULTS.METRICS_LISTEN.value, `$IP:${DEFAULT_METRICS_PORT}`);
   t.is(c.observability.logLevel, DEFAULTS.LOG_LEVEL.value);
   t.is(c.observability.logFormat, DEFAULTS.LOG_FORMAT.value);
   t.is(c.observability.birdTimeformat.spec, DEFAULTS.BIRD_TIMEFORMAT.value);

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { DEFAULT_METRICS_LISTEN, loadConfig } from '../../src/config/index.js';
+import { DEFAULT_METRICS_PORT, loadConfig } from '../../src/config/index.js';
 import { socketPathFor } from '../../src/control/server.js';
 import { BGP_PORT_DEFAULT } from '../../src/wire/types.js';
 import { createMetricsRegistry } from '../../src/metrics/registry.js';
@@ -92,10 +92,23 @@ test('the reflector Deployment, its sidecar and the Service agree with the code 
   // Not privileged: only NET_BIND_SERVICE for port 179.
   t.not(at(rr, 'securityContext', 'privileged'), true);
   t.deepEqual(at(rr, 'securityContext', 'capabilities', 'add'), ['NET_BIND_SERVICE']);
+  t.deepEqual(at(rr, 'securityContext', 'capabilities', 'drop'), ['ALL']);
+  // Not root, as the image's USER; file capabilities need no no_new_privs (test/container/entrypoint.test.ts).
+  t.is(at(rr, 'securityContext', 'runAsNonRoot'), true);
+  t.is(at(rr, 'securityContext', 'runAsUser'), 65534);
+  t.is(at(rr, 'securityContext', 'allowPrivilegeEscalation'), true);
+  // The exporter runs as the same user, so it may open the 0660 control sockets that user created.
+  t.is(at(exporter, 'securityContext', 'runAsUser'), at(rr, 'securityContext', 'runAsUser'));
+  t.is(at(exporter, 'securityContext', 'runAsGroup'), at(rr, 'securityContext', 'runAsGroup'));
+  const dockerfile = readFileSync(fileURLToPath(new URL('../../Dockerfile', import.meta.url)), 'utf8');
+  t.regex(dockerfile, /^USER 65534:65534$/m);
+  t.regex(dockerfile, /setcap cap_net_bind_service=\+ep/);
+  t.notRegex(dockerfile, /METRICS_LISTEN=/, 'the image keeps the default: metrics on IP only');
+  t.false(list(rr?.env).some((e) => e.name === 'METRICS_LISTEN'), 'the manifest keeps the default: metrics on IP only');
 
   // Probes hit the metrics port the config resolves to, on paths our HTTP server serves.
   const metricsPort = cfg.observability.metricsListen?.port;
-  t.is(metricsPort, Number(DEFAULT_METRICS_LISTEN.split(':').pop()));
+  t.is(metricsPort, DEFAULT_METRICS_PORT);
   t.is(at(rr, 'livenessProbe', 'httpGet', 'port'), metricsPort);
   t.is(at(rr, 'readinessProbe', 'httpGet', 'port'), metricsPort);
   const model: MetricsModel = {

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { parsePathInfo } from '../../src/rib/decision.js';
-import { importCheck, exportAllowed, exportAllowedRaw, mayReflect, clusterIdsToPrepend, reflectAttributes, idFromDottedQuad, idToDottedQuad } from '../../src/reflector/policy.js';
+import { importCheck, exportAllowed, exportAllowedRaw, mayReflect, clusterIdsToPrepend, idFromDottedQuad, idToDottedQuad } from '../../src/reflector/policy.js';
+import { reflectAttributes } from '../../src/wire/reflect-rewrite.js';
 import { attrs, walkAttrs, quad } from '../rib/helpers.js';
 
 const C1 = quad('1.0.0.1');
