@@ -1,11 +1,58 @@
 // The datastore area: DATASTORE_TYPE, ETCD_* (and the legacy ETCD_AUTHORITY/ETCD_SCHEME), KUBECONFIG, NAMESPACE,
-// DATASTORE_FILE, DATASTORE_FILE_MAX_BYTES, RR_REGISTER, RR_CLUSTER_ID, RR_REGISTER_TTL.
+// DATASTORE_FILE, DATASTORE_FILE_MAX_BYTES, RR_REGISTER, RR_CLUSTER_ID, RR_REGISTER_TTL. The settings types are
+// read by src/app/key-source.ts, which builds the KeySource (src/datastore knows nothing of the configuration).
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { dirname, basename, resolve } from 'node:path';
-import { canonicalClusterId } from '../datastore/address.js';
-import { DATASTORE_TYPES, type DatastoreSettings, type DatastoreType, type EtcdConfig, type RegistrationConfig } from '../datastore/settings.js';
+import { canonicalClusterId } from '../net/address.js';
 import { DEFAULTS } from './defaults.js';
 import { unreadableFile, type EnvReader } from './fields.js';
+
+/** `etcd` = both keyspaces merged (v2 where the server offers it, and v3): the seed's ETCD_ENDPOINTS-only start. */
+export type DatastoreType = 'etcd' | 'etcdv2' | 'etcdv3' | 'kubernetes' | 'file';
+
+export const DATASTORE_TYPES: readonly DatastoreType[] = ['etcd', 'etcdv2', 'etcdv3', 'kubernetes', 'file'];
+
+export interface EtcdConfig {
+  /** Normalised URLs without trailing slash, e.g. "https://10.0.0.1:2379". At least one. */
+  endpoints: string[];
+  /** Which variable the endpoints came from (for log lines). */
+  endpointsFrom: string;
+  caCertFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  username?: string;
+  password?: string;
+}
+
+export interface RegistrationConfig {
+  /** Cluster ID written into our own rr_v4/rr_v6 entry (dotted quad), or undefined for none (router ID used). */
+  clusterId: string | undefined;
+  /** etcd v3 lease TTL / etcd v2 key TTL in seconds. */
+  ttlSeconds: number;
+}
+
+export interface DatastoreSettings {
+  type: DatastoreType;
+  /** True when neither DATASTORE_TYPE nor any etcd endpoint was set (embedded file datastore). */
+  embeddedDefault: boolean;
+  /** Present for etcd, etcdv2, etcdv3. */
+  etcd: EtcdConfig | undefined;
+  /** Path from KUBECONFIG; undefined = in-cluster service account. */
+  kubeconfig: string | undefined;
+  /**
+   * NAMESPACE (calico/node's name for it): where the Secrets named by BGPPeer spec.password.secretKeyRef are
+   * read, with the kubernetes datastore. Default kube-system, as calico/node.
+   */
+  secretNamespace: string;
+  /** Absolute path of the file datastore (meaningful for type 'file'). */
+  file: string;
+  /** True when DATASTORE_FILE was not set and the default path was chosen (the file is then created if missing). */
+  fileDefaulted: boolean;
+  /** DATASTORE_FILE_MAX_BYTES: a larger datastore file is refused (the last good configuration stays). */
+  fileMaxBytes: number;
+  /** Self-registration (RR_REGISTER=true or RR_CLUSTER_ID set); undefined = off. */
+  register: RegistrationConfig | undefined;
+}
 
 export interface DatastoreOptions {
   /** Directory for the fallback default DATASTORE_FILE (default: process.cwd()). */

@@ -2,7 +2,7 @@
 // records a problem that names the variable and says what was expected. Nothing throws here; loadConfig
 // collects every area's problems and throws one ConfigError listing them all.
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
-import { canonicalIPv4, canonicalIPv6 } from '../datastore/address.js';
+import { canonicalIPv4, canonicalIPv6 } from '../net/address.js';
 
 /** The process environment, or the exact variables a test gives. */
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -1,9 +1,12 @@
 // Identity and addresses: IP (router ID, IPv4 source/listen address, name of our rr_v4 entry), IP6, BGP_PORT.
-import type { ReflectorAddresses } from '../datastore/settings.js';
 import { DEFAULTS } from './defaults.js';
 import type { EnvReader } from './fields.js';
 
-export interface IdentityConfig extends ReflectorAddresses {
+export interface IdentityConfig {
+  /** IPv4 address, canonical: router ID, IPv4 source/listen address, name of our rr_v4 entry. */
+  ip: string;
+  /** IPv6 address, canonical (compressed lowercase), or undefined when IPv6 is off. */
+  ip6: string | undefined;
   /** True when IP was not given and the embedded default's 127.0.0.1 was chosen. */
   ipDefaulted: boolean;
   /** TCP port we listen on and connect to. */

@@ -1,8 +1,7 @@
 // The operator contract: every environment variable (design.md §1 plus the issues' additions) parsed and
 // validated into one typed Config, one sub-object per area. Every bad variable of every area is collected
 // and thrown as one ConfigError, each problem naming its variable. Defaults: defaults.ts; --help: help.ts.
-import type { DatastoreSettings } from '../datastore/settings.js';
-import { chooseDatastore, readDatastore, type DatastoreOptions } from './datastore.js';
+import { chooseDatastore, readDatastore, type DatastoreOptions, type DatastoreSettings } from './datastore.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigError, EnvReader, type Env } from './fields.js';
 import { readGracefulRestart, type GracefulRestartConfig } from './graceful-restart.js';
@@ -13,8 +12,7 @@ import { readObservability, type ObservabilityConfig } from './observability.js'
 export { ConfigError, parseBool, parseListen, parsePort, type Env, type HostPort } from './fields.js';
 export { DEFAULTS, VARIABLE_NAMES, defaultText, type VariableName } from './defaults.js';
 export type { IdentityConfig } from './identity.js';
-export type { DatastoreOptions } from './datastore.js';
-export type { DatastoreSettings, DatastoreType, EtcdConfig, RegistrationConfig } from '../datastore/settings.js';
+export type { DatastoreOptions, DatastoreSettings, DatastoreType, EtcdConfig, RegistrationConfig } from './datastore.js';
 export { parseBirdTimeformat, type BirdTimeformat, type LogFormat, type LogLevel, type MetricsListen, type ObservabilityConfig } from './observability.js';
 export { HARDENING_DEFAULTS, loadHardeningConfig, type HardeningConfig } from './hardening.js';
 export { GRACEFUL_RESTART_DEFAULTS, loadGracefulRestartConfig, type GracefulRestartConfig } from './graceful-restart.js';

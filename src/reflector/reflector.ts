@@ -13,7 +13,7 @@ import { peerLogger, type Logger } from '../log.js';
 import type { BgpError } from '../wire/errors.js';
 import { AFI_IPV4, AFI_IPV6, type Afi } from '../wire/types.js';
 import { AttrTable } from '../rib/attr-intern.js';
-import { addressSortKey } from '../rib/decision.js';
+import { addressSortKey, ipv4ToUint32 } from '../net/address.js';
 import { RouteTable, type DecisionPeer } from '../rib/loc-rib.js';
 import type { RibNegotiated, RibPeer, RibRouteRefresh } from '../rib/types.js';
 import { GroupMember, UpdateGroup, signatureKey, type ExportSignature } from '../rib/update-group.js';
@@ -22,7 +22,6 @@ import { GracefulRestart } from './graceful-restart.js';
 import { ImportPolicy, type ImportPolicyOptions } from './import-policy.js';
 import { Inbound } from './inbound.js';
 import { PeerTable, progressOf, type Membership, type PeerCounters } from './peers.js';
-import { idFromDottedQuad, idToDottedQuad } from './policy.js';
 import { afiOfFamily, routesOf, type ProtocolRouteStats, type RouteFilter, type RouteView } from './views.js';
 
 export type { PeerCounters, ProtocolRouteStats, RouteFilter, RouteView };
@@ -77,7 +76,7 @@ export class Reflector {
   maxSliceMs = 0;
 
   constructor(opts: ReflectorOptions) {
-    this.routerId = idFromDottedQuad(opts.routerId);
+    this.routerId = ipv4ToUint32(opts.routerId);
     this.slice = opts.sliceSize ?? 8192;
     this.sliceMs = opts.sliceMs ?? 10;
     const log = opts.log ?? peerLogger('reflector');
@@ -104,8 +103,8 @@ export class Reflector {
     // A new session while the old one never reported down (e.g. replaced by a reconfiguration): drop the old.
     if (r.up && r.peer !== null) this.peerDown(r.peer, { graceful: false });
     const spec = peer.spec;
-    const bgpId = idFromDottedQuad(neg.peerBgpId);
-    const clusterId = idFromDottedQuad(spec.clusterId);
+    const bgpId = ipv4ToUint32(neg.peerBgpId);
+    const clusterId = ipv4ToUint32(spec.clusterId);
     const known = r.upSince !== 0;
     if (known && (r.bgpId !== bgpId || r.isClient !== spec.routeReflectorClient || r.clusterId !== clusterId)) this.exportPolicy.forgetSource(r.idx);
     r.peer = peer;
@@ -354,4 +353,3 @@ export class Reflector {
   }
 }
 
-export { idToDottedQuad };

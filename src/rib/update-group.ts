@@ -8,7 +8,7 @@ import { DEFAULTS } from '../config/defaults.js';
 import type { Afi } from '../wire/types.js';
 import type { AttrTable } from './attr-intern.js';
 import type { RouteTable } from './loc-rib.js';
-import type { PrefixKey } from './prefix-key.js';
+import type { PrefixKey } from '../net/prefix.js';
 import { AdjRibOut, Delta, adviseSlot, type Exporter } from './update-group-adv.js';
 import { PacketWriter, type PacketCounts } from './update-group-packet.js';
 

@@ -14,7 +14,8 @@ import {
 import type { PeerSpec } from '../peers/peer-spec.js';
 import { Framer } from './framer.js';
 import { idleHoldSeconds, jitterMs, transition, type BgpState, type FsmAction, type FsmEvent, type TimerName } from './fsm.js';
-import { buildOpen, compareBgpId, DEFAULT_LOCAL_OPTIONS, negotiate, type LocalOptions, type Negotiated } from './negotiate.js';
+import { buildOpen, compareBgpId, DEFAULT_LOCAL_OPTIONS, negotiate, type LocalOptions } from './negotiate.js';
+import type { Negotiated } from '../wire/negotiated.js';
 import { describeNotification } from './notification-text.js';
 import { applyGtsm, gtsmAvailable } from './gtsm.js';
 import { connectSecured, md5Available, md5KeyProblem } from './tcp-md5.js';

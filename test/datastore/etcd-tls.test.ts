@@ -1,7 +1,7 @@
 import test from 'ava';
 import { rmSync } from 'node:fs';
 import { loadConfig } from '../../src/config/index.js';
-import { createKeySource } from '../../src/datastore/factory.js';
+import { createKeySource } from '../../src/app/key-source.js';
 import { EtcdV2KeySource } from '../../src/datastore/etcdv2-source.js';
 import { EtcdV3KeySource } from '../../src/datastore/etcdv3-source.js';
 import type { KeySource } from '../../src/datastore/source.js';

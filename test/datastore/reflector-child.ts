@@ -2,7 +2,7 @@
 // would (loadConfig + createKeySource), prints the desired session names as one JSON line per change, and on
 // SIGTERM deregisters and exits 0. The registration tests kill it with SIGKILL or SIGTERM.
 import { loadConfig } from '../../src/config/index.js';
-import { createKeySource } from '../../src/datastore/factory.js';
+import { createKeySource } from '../../src/app/key-source.js';
 import { desiredPeers } from '../../src/datastore/calico-mapping.js';
 
 const config = loadConfig(process.env);

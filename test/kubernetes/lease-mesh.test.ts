@@ -9,9 +9,9 @@ import { loadConfig } from '../../src/config/index.js';
 import { desiredPeers } from '../../src/datastore/calico-mapping.js';
 import {
   createKubernetesSource,
-  kubernetesSourceFromConfig,
   type KubernetesKeySource,
 } from '../../src/datastore/kubernetes/kubernetes-source.js';
+import { kubernetesSourceFromConfig } from '../../src/app/key-source.js';
 import { KubeApiError, KubeClient } from '../../src/datastore/kubernetes/client.js';
 import { desiredLease, leaseName, leasesPath } from '../../src/datastore/kubernetes/lease.js';
 import { loadKubeConnection } from '../../src/datastore/kubernetes/kubeconfig.js';

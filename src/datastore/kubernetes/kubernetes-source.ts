@@ -2,7 +2,6 @@
 // passwords name (and, when this reflector registers, route-reflector Leases) and present them as /calico/bgp/v1/... keys.
 import { DEFAULTS } from '../../config/defaults.js';
 import { checkParsedValue, MAX_RESOURCE_BYTES } from '../safe-value.js';
-import type { DatastoreSetup } from '../settings.js';
 import type { KeySnapshot, KeySource, KeySourceEvents } from '../source.js';
 import { KubeClient, type KubeObject } from './client.js';
 import { loadKubeConnection, type KubeConnection } from './kubeconfig.js';
@@ -59,24 +58,6 @@ type Kind = 'nodes' | 'bgpPeers' | 'bgpConfigurations' | 'leases';
 export function createKubernetesSource(opts: KubernetesSourceOptions): KubernetesKeySource {
   const conn = loadKubeConnection(opts.kubeconfigPath, opts.env ?? process.env, opts.serviceAccountDir);
   return new KubernetesKeySource(conn, opts);
-}
-
-/**
- * The source for a loaded Config (DATASTORE_TYPE=kubernetes): KUBECONFIG or in-cluster, IP/IP6, and the
- * self-registration switch (RR_REGISTER / RR_CLUSTER_ID) with its TTL as the Lease duration.
- */
-export function kubernetesSourceFromConfig(config: DatastoreSetup, extra: Partial<KubernetesSourceOptions> = {}): KubernetesKeySource {
-  const { identity, datastore: ds } = config;
-  return createKubernetesSource({
-    kubeconfigPath: ds.kubeconfig,
-    register: ds.register !== undefined,
-    ip: identity.ip,
-    ip6: identity.ip6,
-    clusterId: ds.register?.clusterId,
-    leaseDurationSeconds: ds.register?.ttlSeconds,
-    secretNamespace: ds.secretNamespace,
-    ...extra,
-  });
 }
 
 export class KubernetesKeySource implements KeySource {

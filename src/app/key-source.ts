@@ -1,20 +1,23 @@
-// Chooses and builds the KeySource for a Config (DATASTORE_TYPE): file, etcd v2, etcd v3, or both etcd keyspaces
-// merged; self-registration entries are derived here from IP/IP6 and RR_CLUSTER_ID.
-import type { DatastoreSetup } from './settings.js';
-import { rrEntryValue, rrKey } from './calico-mapping.js';
-import { EtcdV2KeySource, type RegistrationEntry } from './etcdv2-source.js';
-import { EtcdV3KeySource } from './etcdv3-source.js';
-import { FileKeySource } from './file-source.js';
-import { MergedKeySource } from './merged-source.js';
-import type { KeySource } from './source.js';
+// Wiring from the loaded Config to a KeySource (DATASTORE_TYPE): file, etcd v2, etcd v3, both etcd keyspaces
+// merged, or Kubernetes; self-registration entries are derived here from IP/IP6 and RR_CLUSTER_ID. It lives in
+// src/app so that src/datastore does not depend on the configuration (src/config imports from below it).
+import type { Config } from '../config/index.js';
+import { rrEntryValue, rrKey } from '../datastore/calico-mapping.js';
+import { EtcdV2KeySource, type RegistrationEntry } from '../datastore/etcdv2-source.js';
+import { EtcdV3KeySource } from '../datastore/etcdv3-source.js';
+import { FileKeySource } from '../datastore/file-source.js';
+import { MergedKeySource } from '../datastore/merged-source.js';
+import type { KeySource } from '../datastore/source.js';
+import { createKubernetesSource, type KubernetesKeySource, type KubernetesSourceOptions } from '../datastore/kubernetes/kubernetes-source.js';
+
 
 export interface KeySourceFactories {
   /** The kubernetes datastore (issue 9) plugs in here. */
-  kubernetes?: (config: DatastoreSetup) => KeySource;
+  kubernetes?: (config: Pick<Config, 'identity' | 'datastore'>) => KeySource;
 }
 
 /** Our own rr_v4 (and rr_v6) entries as the seed's README writes them, for self-registration. */
-export function registrationEntries(config: { identity: DatastoreSetup['identity']; datastore: Pick<DatastoreSetup['datastore'], 'register'> }): RegistrationEntry[] {
+export function registrationEntries(config: Pick<Config, 'identity' | 'datastore'>): RegistrationEntry[] {
   const { ip, ip6 } = config.identity;
   const clusterId = config.datastore.register?.clusterId;
   const entries = [{ key: rrKey(4, ip), value: rrEntryValue(ip, clusterId) }];
@@ -22,8 +25,7 @@ export function registrationEntries(config: { identity: DatastoreSetup['identity
   return entries;
 }
 
-/** `config`: the loaded Config (or anything of its shape: identity and datastore settings). */
-export function createKeySource(config: DatastoreSetup, factories: KeySourceFactories = {}): KeySource {
+export function createKeySource(config: Pick<Config, 'identity' | 'datastore'>, factories: KeySourceFactories = {}): KeySource {
   const ds = config.datastore;
   const registration =
     ds.register !== undefined ? { entries: registrationEntries(config), ttlSeconds: ds.register.ttlSeconds } : undefined;
@@ -57,4 +59,22 @@ export function createKeySource(config: DatastoreSetup, factories: KeySourceFact
       if (factories.kubernetes === undefined) throw new Error('the kubernetes datastore is not available in this build');
       return factories.kubernetes(config);
   }
+}
+
+/**
+ * The source for a loaded Config (DATASTORE_TYPE=kubernetes): KUBECONFIG or in-cluster, IP/IP6, and the
+ * self-registration switch (RR_REGISTER / RR_CLUSTER_ID) with its TTL as the Lease duration.
+ */
+export function kubernetesSourceFromConfig(config: Pick<Config, 'identity' | 'datastore'>, extra: Partial<KubernetesSourceOptions> = {}): KubernetesKeySource {
+  const { identity, datastore: ds } = config;
+  return createKubernetesSource({
+    kubeconfigPath: ds.kubeconfig,
+    register: ds.register !== undefined,
+    ip: identity.ip,
+    ip6: identity.ip6,
+    clusterId: ds.register?.clusterId,
+    leaseDurationSeconds: ds.register?.ttlSeconds,
+    secretNamespace: ds.secretNamespace,
+    ...extra,
+  });
 }
