@@ -1,7 +1,7 @@
 // Wiring from the loaded Config to a KeySource (DATASTORE_TYPE): file, etcd v2, etcd v3, both etcd keyspaces
 // merged, or Kubernetes; self-registration entries are derived here from IP/IP6 and RR_CLUSTER_ID. It lives in
-// src/app so that src/datastore does not depend on the configuration (config.ts imports from below it).
-import type { Config } from '../config.js';
+// src/app so that src/datastore does not depend on the configuration (src/config imports from below it).
+import type { Config } from '../config/index.js';
 import { rrEntryValue, rrKey } from '../datastore/calico-mapping.js';
 import { EtcdV2KeySource, type RegistrationEntry } from '../datastore/etcdv2-source.js';
 import { EtcdV3KeySource } from '../datastore/etcdv3-source.js';
@@ -10,23 +10,26 @@ import { MergedKeySource } from '../datastore/merged-source.js';
 import type { KeySource } from '../datastore/source.js';
 import { createKubernetesSource, type KubernetesKeySource, type KubernetesSourceOptions } from '../datastore/kubernetes/kubernetes-source.js';
 
+
 export interface KeySourceFactories {
   /** The kubernetes datastore (issue 9) plugs in here. */
-  kubernetes?: (config: Config) => KeySource;
+  kubernetes?: (config: Pick<Config, 'identity' | 'datastore'>) => KeySource;
 }
 
 /** Our own rr_v4 (and rr_v6) entries as the seed's README writes them, for self-registration. */
-export function registrationEntries(config: Pick<Config, 'ip' | 'ip6' | 'register'>): RegistrationEntry[] {
-  const clusterId = config.register?.clusterId;
-  const entries = [{ key: rrKey(4, config.ip), value: rrEntryValue(config.ip, clusterId) }];
-  if (config.ip6 !== undefined) entries.push({ key: rrKey(6, config.ip6), value: rrEntryValue(config.ip6, clusterId) });
+export function registrationEntries(config: Pick<Config, 'identity' | 'datastore'>): RegistrationEntry[] {
+  const { ip, ip6 } = config.identity;
+  const clusterId = config.datastore.register?.clusterId;
+  const entries = [{ key: rrKey(4, ip), value: rrEntryValue(ip, clusterId) }];
+  if (ip6 !== undefined) entries.push({ key: rrKey(6, ip6), value: rrEntryValue(ip6, clusterId) });
   return entries;
 }
 
-export function createKeySource(config: Config, factories: KeySourceFactories = {}): KeySource {
+export function createKeySource(config: Pick<Config, 'identity' | 'datastore'>, factories: KeySourceFactories = {}): KeySource {
+  const ds = config.datastore;
   const registration =
-    config.register !== undefined ? { entries: registrationEntries(config), ttlSeconds: config.register.ttlSeconds } : undefined;
-  const etcd = config.etcd;
+    ds.register !== undefined ? { entries: registrationEntries(config), ttlSeconds: ds.register.ttlSeconds } : undefined;
+  const etcd = ds.etcd;
   const common =
     etcd !== undefined
       ? {
@@ -36,11 +39,11 @@ export function createKeySource(config: Config, factories: KeySourceFactories = 
           registration,
         }
       : undefined;
-  switch (config.datastoreType) {
+  switch (ds.type) {
     case 'file':
-      return new FileKeySource(config.datastoreFile, {
-        createIfMissing: config.datastoreFileDefaulted ? { ip: config.ip, ip6: config.ip6 } : undefined,
-        maxBytes: config.datastoreFileMaxBytes,
+      return new FileKeySource(ds.file, {
+        createIfMissing: ds.fileDefaulted ? { ip: config.identity.ip, ip6: config.identity.ip6 } : undefined,
+        maxBytes: ds.fileMaxBytes,
       });
     case 'etcdv2':
       if (common === undefined) throw new Error('etcdv2 datastore without etcd settings');
@@ -62,15 +65,16 @@ export function createKeySource(config: Config, factories: KeySourceFactories = 
  * The source for a loaded Config (DATASTORE_TYPE=kubernetes): KUBECONFIG or in-cluster, IP/IP6, and the
  * self-registration switch (RR_REGISTER / RR_CLUSTER_ID) with its TTL as the Lease duration.
  */
-export function kubernetesSourceFromConfig(config: Config, extra: Partial<KubernetesSourceOptions> = {}): KubernetesKeySource {
+export function kubernetesSourceFromConfig(config: Pick<Config, 'identity' | 'datastore'>, extra: Partial<KubernetesSourceOptions> = {}): KubernetesKeySource {
+  const { identity, datastore: ds } = config;
   return createKubernetesSource({
-    kubeconfigPath: config.kubeconfig,
-    register: config.register !== undefined,
-    ip: config.ip,
-    ip6: config.ip6,
-    clusterId: config.register?.clusterId,
-    leaseDurationSeconds: config.register?.ttlSeconds,
-    secretNamespace: config.secretNamespace,
+    kubeconfigPath: ds.kubeconfig,
+    register: ds.register !== undefined,
+    ip: identity.ip,
+    ip6: identity.ip6,
+    clusterId: ds.register?.clusterId,
+    leaseDurationSeconds: ds.register?.ttlSeconds,
+    secretNamespace: ds.secretNamespace,
     ...extra,
   });
 }

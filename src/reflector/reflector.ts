@@ -8,6 +8,7 @@
 //   peers.ts          the peer record; graceful-restart.ts both restart roles; views.ts what operators see.
 // Scheduling: a change schedules run() one setImmediate later (no fixed timer); run() yields to I/O after
 // sliceMs and reschedules itself while work is left.
+import { DEFAULTS } from '../config/defaults.js';
 import { peerLogger, type Logger } from '../log.js';
 import type { BgpError } from '../wire/errors.js';
 import { AFI_IPV4, AFI_IPV6, type Afi } from '../wire/types.js';
@@ -79,13 +80,13 @@ export class Reflector {
     this.slice = opts.sliceSize ?? 8192;
     this.sliceMs = opts.sliceMs ?? 10;
     const log = opts.log ?? peerLogger('reflector');
-    this.lagLimit = opts.lagLimitBytes ?? 4 * 1024 * 1024;
+    this.lagLimit = opts.lagLimitBytes ?? DEFAULTS.OUTBOUND_QUEUE_LIMIT.value;
     this.fullTableCacheMax = opts.fullTableCacheMax;
     const peerOf = (i: number): DecisionPeer => this.peers.at(i);
     this.tables = { [AFI_IPV4]: new RouteTable(AFI_IPV4, this.attrs, peerOf), [AFI_IPV6]: new RouteTable(AFI_IPV6, this.attrs, peerOf) } as Record<Afi, RouteTable>;
     const schedule = () => this.schedule();
     this.restart = new GracefulRestart(this.peers, this.tables, {
-      restarting: opts.restarting === true, deferralMs: opts.restartDeferralMs ?? 120_000, staleWaitMs: opts.staleWaitMs ?? 360_000,
+      restarting: opts.restarting === true, deferralMs: opts.restartDeferralMs ?? DEFAULTS.GRACEFUL_RESTART_TIME.value * 1000, staleWaitMs: opts.staleWaitMs ?? 360_000,
     }, log, (p) => {
       for (const e of p.members.values()) if (e.group.releaseEndOfRib(e.member)) this.syncing.add(e);
     }, schedule);

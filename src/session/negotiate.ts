@@ -1,6 +1,7 @@
 // Capability negotiation (RFC 5492 and the capability RFCs): our OPEN for a PeerSpec, the checks of
 // RFC 4271 §6.2 on the peer's OPEN, and the Negotiated result (type in src/wire/negotiated.ts) the session and
 // the codec run on. Pure.
+import { DEFAULTS } from '../config/defaults.js';
 import { BgpError } from '../wire/errors.js';
 import { openCapabilities } from '../wire/open.js';
 import {
@@ -13,8 +14,8 @@ import { parseIPv4 } from '../net/address.js';
 
 /** BIRD 1.6's default hold time, which the original reflector used (keepalive = hold / 3). */
 export const DEFAULT_HOLD_TIME = 240;
-/** `graceful restart;` in BIRD 1.6 advertises a restart time of 120 s. */
-export const DEFAULT_RESTART_TIME = 120;
+/** GRACEFUL_RESTART_TIME's default: `graceful restart;` in BIRD 1.6 advertises a restart time of 120 s. */
+export const DEFAULT_RESTART_TIME = DEFAULTS.GRACEFUL_RESTART_TIME.value;
 
 /** What we offer; everything defaults to the reflector's behaviour. */
 export interface LocalOptions {

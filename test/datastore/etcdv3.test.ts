@@ -5,7 +5,7 @@ import { Etcd3 } from 'etcd3';
 import { EtcdV3KeySource } from '../../src/datastore/etcdv3-source.js';
 import { desiredPeers } from '../../src/datastore/calico-mapping.js';
 import { createKeySource } from '../../src/app/key-source.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import type { KeySource } from '../../src/datastore/source.js';
 import { deadPort, Etcd, ETCD_HOST } from './etcd-harness.js';
 import { Recorder, sleep } from './recorder.js';

@@ -1,5 +1,6 @@
 // KeySource for DATASTORE_TYPE=kubernetes: list/watch Nodes, BGPPeers, BGPConfigurations, the Secrets BGPPeer
 // passwords name (and, when this reflector registers, route-reflector Leases) and present them as /calico/bgp/v1/... keys.
+import { DEFAULTS } from '../../config/defaults.js';
 import { checkParsedValue, MAX_RESOURCE_BYTES } from '../safe-value.js';
 import type { KeySnapshot, KeySource, KeySourceEvents } from '../source.js';
 import { KubeClient, type KubeObject } from './client.js';
@@ -106,7 +107,7 @@ export class KubernetesKeySource implements KeySource {
     this.name = `kubernetes:${connection.server}`;
     this.client = new KubeClient(connection);
     this.leaseNamespace = opts.leaseNamespace ?? connection.namespace ?? 'default';
-    this.secretNamespace = opts.secretNamespace ?? 'kube-system';
+    this.secretNamespace = opts.secretNamespace ?? DEFAULTS.NAMESPACE.value;
   }
 
   /** Per-collection counters (lists, watches, events, bookmarks) for tests and diagnostics. */
@@ -170,7 +171,7 @@ export class KubernetesKeySource implements KeySource {
         ip: this.opts.ip,
         ip6: this.opts.ip6,
         clusterId: this.opts.clusterId,
-        leaseDurationSeconds: this.opts.leaseDurationSeconds ?? 30,
+        leaseDurationSeconds: this.opts.leaseDurationSeconds ?? DEFAULTS.RR_REGISTER_TTL.value,
       };
       this.lease = new LeaseKeeper(this.client, identity, (m, d) => this.problem(m, d));
       // Our own rr entries are part of every key set from the first snapshot on (we are registered by
