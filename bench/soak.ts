@@ -72,7 +72,7 @@ class Client {
   sock: net.Socket | null = null;
   established = false;
   view = new Map<string, string>();
-  buf: Buffer<ArrayBufferLike> = Buffer.alloc(0);
+  buf: Buffer = Buffer.alloc(0);
   ka: NodeJS.Timeout | null = null;
   announced = false;
   /** Closes we did not ask for (the reflector dropped us). */

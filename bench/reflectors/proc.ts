@@ -40,7 +40,7 @@ function ipv6Bytes(s: string): number[] {
   const [head, tail] = s.includes('::') ? s.split('::') as [string, string] : [s, undefined];
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
-  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t].map((g) => parseInt(g, 16));
+  const groups = [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t].map((g) => parseInt(g, 16));
   return groups.flatMap((g) => [g >> 8, g & 255]);
 }
 

@@ -67,7 +67,7 @@ export async function runChurn(driver: ReflectorDriver, env: Env, p: ChurnParams
   const res = await withRun(driver, env, spec, faultPrefix, async (ctx) => {
     const conn = await ctx.sp.connect(env.connectTimeoutMs);
     if (!conn.ok) throw new Error(`not every session reached Established: ${conn.errors.slice(0, 5).join('; ')}; redials ${JSON.stringify(conn.redialCauses)}`);
-    const settled = await ctx.sp.settle(env.settleTimeoutMs);
+    await ctx.sp.settle(env.settleTimeoutMs);
     const up = await ctx.sp.announce('all', env.timeoutMs);
     if (!up.ok) ctx.errors.push(...up.errors.map((e) => `converge: ${e}`));
     const before = ctx.stats();

@@ -107,7 +107,3 @@ export async function withRun(driver: ReflectorDriver, env: Env, spec: PlanSpec,
     if (netns) deleteNetns(netns);
   }
 }
-
-export function mib(kb: number): number {
-  return Math.round((kb / 1024) * 10) / 10;
-}

@@ -61,7 +61,7 @@ export class ReflectorApp {
   private reconcileChain: Promise<void> = Promise.resolve();
   private desired: PeerSpec[] | undefined;
 
-  constructor(private readonly config: Config, private readonly options: AppOptions = {}) {
+  constructor(private readonly config: Config, options: AppOptions = {}) {
     const { identity, hardening, gracefulRestart: gr } = config;
     this.clock = options.clock ?? systemClock;
     this.startedAt = this.clock();

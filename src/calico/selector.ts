@@ -297,7 +297,7 @@ function sortedUnique(values: string[]): string[] {
 // ---- evaluation ----
 
 function lookup(labels: Labels, key: string): string | undefined {
-  if (labels instanceof Map) return labels.get(key);
+  if (labels instanceof Map) return (labels as ReadonlyMap<string, string>).get(key);
   const rec = labels as Readonly<Record<string, string>>;
   return Object.prototype.hasOwnProperty.call(rec, key) ? rec[key] : undefined;
 }
@@ -307,6 +307,8 @@ function lookup(labels: Labels, key: string): string | undefined {
  * every other comparison false; has() is true for an empty value; all() and global() are always true.
  */
 export function evaluateSelector(sel: Selector, labels: Labels): boolean {
+  // Three switches on purpose: the kinds without a label, then those true on an absent label, then the rest.
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- the later switches take the rest
   switch (sel.kind) {
     case 'all':
     case 'global':
@@ -321,6 +323,7 @@ export function evaluateSelector(sel: Selector, labels: Labels): boolean {
       return sel.operands.some((o) => evaluateSelector(o, labels));
   }
   const v = lookup(labels, sel.label);
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- the switch below takes the rest
   switch (sel.kind) {
     case 'ne':
       return v === undefined || v !== sel.value;
@@ -374,10 +377,4 @@ export function printSelector(sel: Selector): string {
     default:
       return `${sel.label}${OP_TEXT[sel.kind]}${quote(sel.value)}`;
   }
-}
-
-/** Compiles a selector once for repeated matching: undefined text or "" is all(). */
-export function compileSelector(text: string | undefined): (labels: Labels) => boolean {
-  const sel = parseSelector(text ?? '');
-  return (labels) => evaluateSelector(sel, labels);
 }

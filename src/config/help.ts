@@ -1,7 +1,7 @@
 // `--help` and `--version` of the daemon. The usage text is generated from defaults.ts (every variable and its
-// default) and the one description table below, grouped by area, so it cannot drift from the loaders; the
-// type of DESCRIPTIONS makes a variable without a description (or a description without a variable) a
-// compile error.
+// default) and the one description table below, grouped by area, so it cannot drift from the loaders: a
+// description without a variable is a compile error (the table's key type), a variable without a description
+// or described twice an error when this module loads.
 import { DEFAULTS, defaultText, type VariableName } from './defaults.js';
 
 interface Area {
@@ -73,8 +73,8 @@ const AREAS: readonly Area[] = [
   },
 ];
 
-/** Every variable exactly once (checked at load; the help test checks it against defaults.ts too). */
-export const DESCRIPTIONS: Readonly<Record<VariableName, string>> = (() => {
+/** Every variable exactly once, checked when the module loads (the help test checks it against defaults.ts too). */
+(function checkDescriptions(): void {
   const all: Partial<Record<VariableName, string>> = {};
   for (const a of AREAS) {
     for (const [k, v] of Object.entries(a.vars) as [VariableName, string][]) {
@@ -84,7 +84,6 @@ export const DESCRIPTIONS: Readonly<Record<VariableName, string>> = (() => {
   }
   const missing = (Object.keys(DEFAULTS) as VariableName[]).filter((k) => all[k] === undefined);
   if (missing.length > 0) throw new Error(`help.ts: no description for ${missing.join(', ')}`);
-  return all as Record<VariableName, string>;
 })();
 
 const plain = (markdown: string): string => markdown.replace(/`/g, '');

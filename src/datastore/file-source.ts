@@ -172,7 +172,7 @@ async function readBounded(path: string, maxBytes: number): Promise<{ text: stri
 }
 
 /** A small valid datastore: the global AS and this reflector's own rr_v4 (and rr_v6) entry. */
-export function exampleDatastore(ip: string, ip6?: string | undefined): string {
+export function exampleDatastore(ip: string, ip6?: string): string {
   const doc: Record<string, unknown> = {
     [globalAsKey()]: String(DEFAULT_AS_NUMBER),
     [rrKey(4, ip)]: JSON.parse(rrEntryValue(ip, undefined)) as unknown,
@@ -182,7 +182,7 @@ export function exampleDatastore(ip: string, ip6?: string | undefined): string {
 }
 
 /** Creates the datastore file with exampleDatastore() when it does not exist; true when it was created. */
-export async function ensureDatastoreFile(path: string, ip: string, ip6?: string | undefined): Promise<boolean> {
+export async function ensureDatastoreFile(path: string, ip: string, ip6?: string): Promise<boolean> {
   await mkdir(dirname(path), { recursive: true });
   try {
     await writeFile(path, exampleDatastore(ip, ip6), { flag: 'wx' });

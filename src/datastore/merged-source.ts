@@ -48,6 +48,8 @@ export class MergedKeySource implements KeySource {
   }
 
   async deregister(): Promise<void> {
-    await Promise.all(this.sources.map((s) => s.deregister?.()));
+    await Promise.all(this.sources.map(async (s) => {
+      await s.deregister?.();
+    }));
   }
 }

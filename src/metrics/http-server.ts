@@ -47,7 +47,8 @@ export async function startMetricsServer(listen: string, registry: Registry, mod
   let refused = 0;
   let open = 0;
   const refusedName = 'bgp_rr_metrics_connections_refused_total';
-  const refusedCounter = (registry.getSingleMetric(refusedName) as Counter | undefined) ?? new Counter({
+  const existing = registry.getSingleMetric(refusedName);
+  const refusedCounter = existing instanceof Counter ? existing : new Counter({
     name: refusedName,
     help: 'Connections to the metrics endpoint closed at once because its connection limit was reached',
     registers: [registry],

@@ -6,7 +6,7 @@ import { BgpError } from '../wire/errors.js';
 import { openCapabilities } from '../wire/open.js';
 import {
   AFI_IPV4, AFI_IPV6, AS_TRANS, ErrorCode, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MessageType, OpenSubcode,
-  SAFI_UNICAST, type Capability, type CodecContext, type OpenMessage,
+  SAFI_UNICAST, type Capability, type OpenMessage,
 } from '../wire/types.js';
 import type { GracefulRestartInfo, Negotiated } from '../wire/negotiated.js';
 import type { PeerSpec } from '../peers/peer-spec.js';

@@ -1,6 +1,6 @@
 // Whole path attribute blocks (the bytes between Total Path Attribute Length and the NLRI): structured
 // decode/encode, and raw edits (find, set, remove). The RFC 4456 rewrite is reflect-rewrite.ts.
-import { attributesFromAs2, attributesToAs2 } from './as-path.js';
+import { attributesToAs2 } from './as-path.js';
 import { ATTRIBUTES, encodeAttribute } from './attributes.js';
 import { BgpError } from './errors.js';
 import { AttrType, ATTR_FLAG_EXTENDED_LENGTH, ErrorCode, UpdateSubcode } from './types.js';
@@ -154,15 +154,6 @@ export function encodeAttributes(attrs: readonly PathAttribute[], ctx: CodecCont
 export function attributeBlockToAs2(block: Uint8Array): Buffer {
   const as4 = { as4: true, addPathV4: false, addPathV6: false, maxMessageLen: 65535 };
   return encodeAttributes(attributesToAs2(decodeAttributes(block, as4)), { ...as4, as4: false });
-}
-
-/**
- * A block decoded on a 2-octet AS session turned into its 4-octet form (RFC 6793 §4.2.3: AS4_PATH merged into
- * AS_PATH, AS4_AGGREGATOR into AGGREGATOR). scanUpdate already does this for its `attrs`.
- */
-export function attributeBlockFromAs2(block: Uint8Array): Buffer {
-  const as2 = { as4: false, addPathV4: false, addPathV6: false, maxMessageLen: 65535 };
-  return encodeAttributes(attributesFromAs2(decodeAttributes(block, as2)), { ...as2, as4: true });
 }
 
 /** Header + value bytes for one attribute given raw. */

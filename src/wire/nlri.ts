@@ -25,19 +25,6 @@ export function findBadPrefix(msg: Uint8Array, start: number, end: number, maxBi
   return -1;
 }
 
-/** Number of prefixes in a field already validated by findBadPrefix. */
-export function countPrefixes(msg: Uint8Array, start: number, end: number, addPath: boolean): number {
-  let n = 0;
-  let o = start;
-  const skip = addPath ? 4 : 0;
-  while (o < end) {
-    o += skip;
-    o += 1 + ((msg[o]! + 7) >>> 3);
-    n++;
-  }
-  return n;
-}
-
 function overrun(at: number): BgpError {
   return new BgpError(ErrorCode.UPDATE_MESSAGE, UpdateSubcode.INVALID_NETWORK_FIELD,
     `prefix at offset ${at} overruns its field or has an invalid length`, { offset: at });

@@ -41,11 +41,6 @@ export function decodeNotification(msg: Uint8Array): NotificationMessage {
   return { type: MessageType.NOTIFICATION, code: msg[HEADER_LEN]!, subcode: msg[HEADER_LEN + 1]!, data: copyBytes(msg, HEADER_LEN + 2) };
 }
 
-/** The NOTIFICATION to send for a BgpError (code, subcode, data). */
-export function notificationFor(err: BgpError): Buffer {
-  return encodeNotification(err.code, err.subcode, err.data);
-}
-
 /** UTF-8 octets of `message` cut at a character boundary so that they fit `max` octets. */
 function truncateUtf8(message: string, max: number): Buffer {
   const b = Buffer.from(message, 'utf8');

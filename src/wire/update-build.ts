@@ -189,7 +189,7 @@ function mpHeader(valueLen: number): number {
 }
 
 /** End-of-RIB for a family (RFC 4724 §2): an empty UPDATE for IPv4 unicast, else an empty MP_UNREACH_NLRI. */
-export function buildEndOfRib(afi: Afi | number, safi: number = SAFI_UNICAST): Buffer {
+export function buildEndOfRib(afi: number, safi: number = SAFI_UNICAST): Buffer {
   if (afi === AFI_IPV4 && safi === SAFI_UNICAST) {
     const b = Buffer.alloc(HEADER_LEN + 4);
     writeHeader(b, MessageType.UPDATE);

@@ -44,7 +44,7 @@ test('a JSON syntax error names a position but never quotes the text (V8 quotes 
   const secret = 'Pr1vate-md5-key';
   const text = `{"ip":"10.0.0.1","password":${secret}}`;
   // The oracle: V8's own message carries a snippet of the text.
-  t.throws(() => JSON.parse(text), { message: /Pr1vate/ });
+  t.throws((): unknown => JSON.parse(text), { message: /Pr1vate/ });
   const r = safeJsonParse(text);
   t.false(r.ok);
   const reason = r.ok ? '' : r.reason;

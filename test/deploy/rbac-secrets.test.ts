@@ -94,7 +94,7 @@ test('the manifest RBAC lets the reflector read its password Secret in its names
   const rec = new Recorder();
   await src.start(rec);
   await rec.until('the granted password', (r) => r.keys.has(`${K}/global/peer_v4/10.0.0.10`));
-  t.is(JSON.parse(rec.keys.get(`${K}/global/peer_v4/10.0.0.10`)!).password, 'pw');
+  t.is((JSON.parse(rec.keys.get(`${K}/global/peer_v4/10.0.0.10`)!) as { password?: unknown }).password, 'pw');
   await rec.until('the 403 for the other Secret', (r) => r.problems.some((p) => p.includes('403')));
   const forbidden = rec.problems.filter((p) => p.includes('403'));
   t.is(forbidden.length, 1, forbidden.join('\n'));

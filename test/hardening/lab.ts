@@ -49,16 +49,6 @@ export async function until<T>(what: string, fn: () => T | undefined | Promise<T
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** Keys of a cluster whose hosts are all clients of the reflector at rr (global peer entry). */
-export function clusterKeys(rr: string, hosts: Record<string, string>, peerEntry: Record<string, unknown> = {}): Record<string, unknown> {
-  const keys: Record<string, unknown> = {
-    '/calico/bgp/v1/global/as_num': String(AS),
-    [`/calico/bgp/v1/global/peer_v4/${rr}`]: { ip: rr, as_num: String(AS), ...peerEntry },
-  };
-  for (const [name, ip] of Object.entries(hosts)) keys[`/calico/bgp/v1/host/${name}/ip_addr_v4`] = ip;
-  return keys;
-}
-
 /** The reflector with exactly these variables (and `env`) in its environment; inside `netns` if given. */
 export function startReflector(ip: string, keys: Record<string, unknown>, env: Record<string, string> = {}, netns?: string): Reflector {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rr-hard-'));

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 
 export interface ResourceInfo {
@@ -75,8 +75,8 @@ export class FakeStore {
   /** POST semantics: AlreadyExists (409) when the name is taken. Returns the stored object. */
   create(resource: string, obj: Obj): Obj {
     const r = this.info(resource);
-    const ns = r.namespaced ? String(obj.metadata.namespace ?? 'default') : undefined;
-    const name = String(obj.metadata.name ?? '');
+    const ns = r.namespaced ? (metaString(obj, 'namespace') ?? 'default') : undefined;
+    const name = (metaString(obj, 'name') ?? '');
     if (name === '') throw new ApiFailure(422, 'Invalid', `${r.kind} "" is invalid: metadata.name: Required value: name is required`);
     if (this.get(resource, ns, name) !== undefined) {
       throw new ApiFailure(409, 'AlreadyExists', `${qualified(r)} "${name}" already exists`);
@@ -99,8 +99,8 @@ export class FakeStore {
   /** PUT semantics: NotFound when absent; Conflict when a given resourceVersion is not the current one. */
   update(resource: string, obj: Obj): Obj {
     const r = this.info(resource);
-    const ns = r.namespaced ? String(obj.metadata.namespace ?? 'default') : undefined;
-    const name = String(obj.metadata.name ?? '');
+    const ns = r.namespaced ? (metaString(obj, 'namespace') ?? 'default') : undefined;
+    const name = (metaString(obj, 'name') ?? '');
     const old = this.get(resource, ns, name);
     if (old === undefined) throw new ApiFailure(404, 'NotFound', `${qualified(r)} "${name}" not found`);
     const want = obj.metadata.resourceVersion;
@@ -130,8 +130,8 @@ export class FakeStore {
   /** Create or update without preconditions: the test's way to change the cluster. */
   apply(resource: string, obj: Obj): Obj {
     const r = this.info(resource);
-    const ns = r.namespaced ? String(obj.metadata.namespace ?? 'default') : undefined;
-    const existing = this.get(resource, ns, String(obj.metadata.name));
+    const ns = r.namespaced ? (metaString(obj, 'namespace') ?? 'default') : undefined;
+    const existing = this.get(resource, ns, metaString(obj, 'name') ?? '');
     if (existing === undefined) return this.create(resource, obj);
     const copy = structuredClone(obj);
     delete copy.metadata.resourceVersion;
@@ -201,7 +201,7 @@ function normalize(r: ResourceInfo, o: Obj, old?: Obj): Obj {
     }
   }
   delete o.stringData;
-  const name = String(o.metadata.name ?? '');
+  const name = metaString(o, 'name') ?? '';
   for (const k of Object.keys(data)) {
     if (!/^[-._a-zA-Z0-9]+$/.test(k) || k.length > 253) {
       throw new ApiFailure(422, 'Invalid', `Secret "${name}" is invalid: data[${k}]: Invalid value: ${JSON.stringify(k)}: a valid config key must consist of alphanumeric characters, '-', '_' or '.'`);
@@ -465,8 +465,8 @@ export class FakeApiServer {
       const m = /^Bearer (.+)$/.exec(auth);
       return m === null ? undefined : this.opts.tokens?.[m[1]!];
     }
-    const sock = req.socket as TLSSocket;
-    if (this.opts.tls !== undefined && sock.authorized === true) {
+    const sock = req.socket;
+    if (this.opts.tls !== undefined && sock instanceof TLSSocket && sock.authorized) {
       const cert = sock.getPeerCertificate();
       const cn = cert.subject?.CN;
       return typeof cn === 'string' ? cn : undefined;
@@ -696,8 +696,16 @@ function requireObj(body: unknown): Obj {
   return o;
 }
 
+/** metadata.name or .namespace; a value that is not a string is refused as the real API server does (422). */
+function metaString(o: Obj, field: 'name' | 'namespace'): string | undefined {
+  const v = o.metadata[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new ApiFailure(422, 'Invalid', `metadata.${field}: Invalid value: must be a string`);
+  return v;
+}
+
 function objKey(o: Obj): string {
-  return `${String(o.metadata.namespace ?? '')}/${String(o.metadata.name ?? '')}`;
+  return `${metaString(o, 'namespace') ?? ''}/${metaString(o, 'name') ?? ''}`;
 }
 
 /** The client asked for meta.k8s.io PartialObjectMetadata(List) first in its Accept header. */
@@ -728,7 +736,7 @@ function fieldSelector(selector: string | undefined): (o: Obj) => boolean {
     const m = /^\s*(metadata\.name|metadata\.namespace)\s*(!=|==|=)\s*(.*?)\s*$/.exec(term);
     if (m === null) throw new ApiFailure(400, 'BadRequest', `"${term}" is not a known field selector: only "metadata.name", "metadata.namespace"`);
     const field = m[1] === 'metadata.name' ? 'name' : 'namespace';
-    return (o: Obj): boolean => (String(o.metadata[field] ?? '') === m[3]) === (m[2] !== '!=');
+    return (o: Obj): boolean => ((metaString(o, field) ?? '') === m[3]) === (m[2] !== '!=');
   });
   return (o) => terms.every((f) => f(o));
 }

@@ -35,7 +35,7 @@ test('Secret present: the peer entry carries the base64-decoded password', (t) =
   t.is(r.withheldKey, undefined);
   // Global scope too, and the value is valid JSON the etcd-side mapping reads ("password" string).
   const g = bgpPeerKeys(securedPeer('g', '10.0.0.10', 's', 'k'), secrets(secret('s', { k: b64('pw') })));
-  t.is(JSON.parse(g.keys[0]![1]).password, 'pw');
+  t.is((JSON.parse(g.keys[0]![1]) as { password?: unknown }).password, 'pw');
   t.is(g.keys[0]![0], `${K}/global/peer_v4/10.0.0.10`);
 });
 
@@ -116,7 +116,7 @@ test('referencedSecrets names each Secret once; translateAll withholds per peer 
   );
   t.false(out.keys.has(`${K}/host/n1/peer_v4/10.0.0.10`), 'a: Secret s1 missing');
   t.false(out.keys.has(`${K}/global/peer_v4/10.0.0.11`), 'b: Secret s1 missing');
-  t.is(JSON.parse(out.keys.get(`${K}/global/peer_v4/10.0.0.12`)!).password, 'pw2');
+  t.is((JSON.parse(out.keys.get(`${K}/global/peer_v4/10.0.0.12`)!) as { password?: unknown }).password, 'pw2');
   t.is(out.keys.get(`${K}/global/peer_v4/10.0.0.10`), JSON.stringify({ ip: '10.0.0.10', as_num: '64512' }));
   t.true(out.problems.some((p) => /^BGPPeer a: password Secret kube-system\/s1 key "k": the Secret does not exist/.test(p)));
   t.true(out.problems.some((p) => /^BGPPeer b: password Secret kube-system\/s1 key "other"/.test(p)));

@@ -66,10 +66,10 @@ test('the password follows its Secret: missing → withheld, created → set, ch
 
   store.create('secrets', secret('calico-system', 'bgp-secrets', { 'rr-password': b64('first') }));
   await rec.until('the peer with its password', (r) => r.keys.has(KEY));
-  t.is(JSON.parse(rec.keys.get(KEY)!).password, 'first');
+  t.is((JSON.parse(rec.keys.get(KEY)!) as { password?: unknown }).password, 'first');
 
   store.apply('secrets', secret('calico-system', 'bgp-secrets', { 'rr-password': b64('second') }));
-  await rec.until('the new password', (r) => JSON.parse(r.keys.get(KEY) ?? '{}').password === 'second');
+  await rec.until('the new password', (r) => (JSON.parse(r.keys.get(KEY) ?? '{}') as { password?: unknown }).password === 'second');
   // An unrelated Secret change in the namespace is not even seen (watch by name).
   const changes = rec.changes.length;
   store.create('secrets', secret('calico-system', 'unrelated', { x: b64('y') }));
@@ -81,7 +81,7 @@ test('the password follows its Secret: missing → withheld, created → set, ch
   await rec.until('withheld when the key goes', (r) => !r.keys.has(KEY));
   t.true(rec.problems.some((p) => /key "rr-password": the Secret has no such key \(it has "other"\)/.test(p)));
   store.apply('secrets', secret('calico-system', 'bgp-secrets', { 'rr-password': b64('third') }));
-  await rec.until('back', (r) => JSON.parse(r.keys.get(KEY) ?? '{}').password === 'third');
+  await rec.until('back', (r) => (JSON.parse(r.keys.get(KEY) ?? '{}') as { password?: unknown }).password === 'third');
   store.delete('secrets', 'calico-system', 'bgp-secrets');
   await rec.until('withheld when the Secret goes', (r) => !r.keys.has(KEY));
 

@@ -153,7 +153,7 @@ test('bookmarks move the resourceVersion forward, so a compacted history does no
   // Writes elsewhere move the global resourceVersion; only bookmarks tell the node watch about it.
   for (let i = 0; i < 5; i++) store.create('bgppeers', bgpPeer(`p${i}`, `10.0.9.${i + 1}`, 64512));
   const target = store.rv;
-  await rec.until('bookmark caught up', () => Number(src.stats.nodes!.bookmarks) > 0 && server.requests.length > 0 && Number(lastRv(src)) >= target, 5000);
+  await rec.until('bookmark caught up', () => src.stats.nodes!.bookmarks > 0 && server.requests.length > 0 && Number(lastRv(src)) >= target, 5000);
   store.compact();
   server.endWatches();
   store.create('nodes', node('n2', '10.0.1.2/24'));

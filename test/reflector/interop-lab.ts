@@ -300,7 +300,9 @@ export function startGobgpClient(a: Announce, apiPort: number): Client {
   return {
     ...p, impl: 'GoBGP', spec: a,
     view: async () => parseGobgpRib((await runOk(GOBGP, [...cli, 'global', 'rib', '-a', 'ipv4', '-j'])).trim(), a.rr),
-    withdraw: async () => void (await runOk(GOBGP, [...cli, 'global', 'rib', 'del', a.prefix, '-a', 'ipv4'])),
+    withdraw: async () => {
+      await runOk(GOBGP, [...cli, 'global', 'rib', 'del', a.prefix, '-a', 'ipv4']);
+    },
   };
 }
 

@@ -123,5 +123,5 @@ test.serial('each implementation withdraws its prefix in turn; every other view 
     t.log(`${c.impl} withdrawal seen by all others in ${Date.now() - t0} ms`);
   }
   const left = await views();
-  for (const c of clients) t.deepEqual(sorted(left.get(c) ?? new Map()), {}, `${c.impl} still holds routes`);
+  for (const c of clients) t.deepEqual(sorted(left.get(c) ?? new Map<string, RouteView>()), {}, `${c.impl} still holds routes`);
 });

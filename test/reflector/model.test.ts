@@ -60,7 +60,7 @@ async function runModel(ops: Op[], lagLimitBytes: number, small = false): Promis
     r.peerUp(peers[i], neg(addr(i)));
   }
   // What each peer announced to us: prefix -> local pref.
-  const sent: Map<string, number>[] = peers.map(() => new Map());
+  const sent: Map<string, number>[] = peers.map(() => new Map<string, number>());
   // Graceful restart: what each peer announced before its restart and has not repeated since (stale).
   const stale: Set<string>[] = peers.map(() => new Set());
   for (const op of ops) {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import {
-  AFI_IPV4, AFI_IPV6, DEFAULT_CONTEXT, buildUpdates, decodeAttributes, decodeMessage, frameLength, forEachPrefixV4,
+  AFI_IPV4, AFI_IPV6, DEFAULT_CONTEXT, buildUpdates, decodeMessage, frameLength, forEachPrefixV4,
   forEachPrefixV6, removeRawAttribute, scanUpdate, setRawAttribute, findRawAttribute,
   attributeBlockToAs2, mergeAs4Path, attributesToAs2, attributesFromAs2, encodeAttributes,
   type CodecContext, type UpdateMessage,

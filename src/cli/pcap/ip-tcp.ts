@@ -18,7 +18,6 @@ const ETHERTYPE_VLAN = [0x8100, 0x88a8, 0x9100];
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
 export const TCP_RST = 0x04;
-export const TCP_ACK = 0x10;
 
 export interface TcpSegment {
   family: 4 | 6;

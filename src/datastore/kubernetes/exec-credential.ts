@@ -75,7 +75,7 @@ export class ExecCredentialSource {
         try {
           resolve(parseExecCredential(stdout, cfg));
         } catch (e) {
-          reject(e);
+          reject(e instanceof Error ? e : new Error(String(e)));
         }
       });
     });
