@@ -1,5 +1,6 @@
 // One BGP session for one PeerSpec: outgoing and incoming TCP connections, each run by the §8 FSM of
 // fsm.ts, collision detection (§6.8), idle hold with backoff, fair input processing and the write path.
+import { DEFAULTS } from '../config/defaults.js';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { peerLogger, type Logger } from '../log.js';
@@ -13,7 +14,8 @@ import {
 import type { PeerSpec } from '../peers/peer-spec.js';
 import { Framer } from './framer.js';
 import { idleHoldSeconds, jitterMs, transition, type BgpState, type FsmAction, type FsmEvent, type TimerName } from './fsm.js';
-import { buildOpen, compareBgpId, DEFAULT_LOCAL_OPTIONS, negotiate, type LocalOptions, type Negotiated } from './negotiate.js';
+import { buildOpen, compareBgpId, DEFAULT_LOCAL_OPTIONS, negotiate, type LocalOptions } from './negotiate.js';
+import type { Negotiated } from '../wire/negotiated.js';
 import { describeNotification } from './notification-text.js';
 import { applyGtsm, gtsmAvailable } from './gtsm.js';
 import { connectSecured, md5Available, md5KeyProblem } from './tcp-md5.js';
@@ -43,8 +45,8 @@ export interface SessionOptions {
   outboundLimitBytes?: number;
 }
 
-/** Default outbound queue bound: the reflector's default update-group lag limit (4 MiB). */
-export const OUTBOUND_QUEUE_LIMIT = 4 * 1024 * 1024;
+/** Default outbound queue bound (OUTBOUND_QUEUE_LIMIT): the same number as the update-group lag limit. */
+export const OUTBOUND_QUEUE_LIMIT = DEFAULTS.OUTBOUND_QUEUE_LIMIT.value;
 
 export interface SessionCounters {
   messagesIn: number;
@@ -148,13 +150,13 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     this.log = peerLogger(spec.name, { address: spec.neighborAddress, as: spec.peerAs });
     this.opts = {
       connectRetryTime: opts.connectRetryTime ?? 30,
-      idleHoldBase: opts.idleHoldBase ?? 1,
-      idleHoldCap: opts.idleHoldCap ?? 120,
+      idleHoldBase: opts.idleHoldBase ?? DEFAULTS.IDLE_HOLD_BASE.value,
+      idleHoldCap: opts.idleHoldCap ?? DEFAULTS.IDLE_HOLD_CAP.value,
       stableAfter: opts.stableAfter ?? 60,
       passive: opts.passive ?? false,
       sliceMessages: opts.sliceMessages ?? 512,
       sliceMs: opts.sliceMs ?? 5,
-      ttlSecurity: opts.ttlSecurity ?? false,
+      ttlSecurity: opts.ttlSecurity ?? DEFAULTS.TTL_SECURITY.value,
       outboundLimitBytes: opts.outboundLimitBytes ?? OUTBOUND_QUEUE_LIMIT,
     };
     this.ttlSecurity = spec.ttlSecurity ?? this.opts.ttlSecurity;

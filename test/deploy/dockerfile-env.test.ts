@@ -1,12 +1,12 @@
 // Every environment variable the code reads is named in the Dockerfile's list. Two oracles that do not depend on
 // that list: the configuration loaders run with an environment that records every name they look up (a Proxy,
 // on several datastore paths), and a scan of src/ for direct `env.NAME` / `process.env.NAME` reads (the logger,
-// rr-ctl, the in-cluster Kubernetes connection, the socket settings).
+// rr-ctl, the in-cluster Kubernetes connection, the socket settings); src/config/defaults.ts's list besides.
 import test from 'ava';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, loadGracefulRestartConfig, loadHardeningConfig } from '../../src/config.js';
+import { loadConfig, VARIABLE_NAMES } from '../../src/config/index.js';
 import { loadSocketAccess } from '../../src/control/socket-access.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -53,11 +53,13 @@ test('the Dockerfile lists every variable the code reads', (t) => {
     { IP: '192.0.2.1', DATASTORE_TYPE: 'file', DATASTORE_FILE: '/nonexistent/ds.json' },
   ];
   for (const base of paths) {
-    for (const load of [loadConfig, loadHardeningConfig, loadGracefulRestartConfig, loadSocketAccess]) {
+    for (const load of [loadConfig, loadSocketAccess]) {
       for (const n of recordReads(base, load as (env: NodeJS.ProcessEnv) => unknown)) names.add(n);
     }
   }
   const dynamic = names.size;
+  // And every variable src/config/defaults.ts knows (the daemon's --help list).
+  for (const n of VARIABLE_NAMES) names.add(n);
   // Direct reads elsewhere (an assignment such as `env.KUBERNETES_EXEC_INFO = ...` writes for a child, not a read).
   for (const f of sourceFiles(path.join(ROOT, 'src'))) {
     for (const m of readFileSync(f, 'utf8').matchAll(/\benv\.([A-Z][A-Z0-9_]*)\b(?!\s*=(?!=))/g)) names.add(m[1]!);

@@ -5,7 +5,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_METRICS_PORT, loadConfig } from '../../src/config.js';
+import { DEFAULT_METRICS_PORT, loadConfig } from '../../src/config/index.js';
 import { socketPathFor } from '../../src/control/server.js';
 import { loadSocketAccess } from '../../src/control/socket-access.js';
 import { BGP_PORT_DEFAULT } from '../../src/wire/types.js';
@@ -55,16 +55,16 @@ for (const overlay of OVERLAYS) {
     const env = envOf(rr);
     t.true(list(rr?.env).some((e) => e.name === 'IP' && at(e, 'valueFrom', 'fieldRef', 'fieldPath') === 'status.hostIP'));
     const cfg = loadConfig({ ...env, IP: '192.0.2.10' });
-    t.is(cfg.datastoreType, overlay === 'etcd' ? 'etcdv3' : 'kubernetes');
-    t.is(cfg.ip6, undefined, 'IPv4 only as shipped');
+    t.is(cfg.datastore.type, overlay === 'etcd' ? 'etcdv3' : 'kubernetes');
+    t.is(cfg.identity.ip6, undefined, 'IPv4 only as shipped');
 
     // Both containers share the socket folder; the exporter reads bird.ctl only, since with IP6 unset there is no bird6.ctl.
-    const mountOf = (c: Doc | undefined): Doc | undefined => list(c?.volumeMounts).find((m) => m.mountPath === cfg.socketDir);
+    const mountOf = (c: Doc | undefined): Doc | undefined => list(c?.volumeMounts).find((m) => m.mountPath === cfg.observability.socketDir);
     t.truthy(mountOf(rr), 'reflector mounts SOCKET_DIR');
     t.is(mountOf(exporter)?.name, mountOf(rr)?.name, 'sidecar shares the same volume');
     t.true(isObj(list(at(pod, 'volumes')).find((v) => v.name === mountOf(rr)?.name)?.emptyDir), 'the shared volume is an emptyDir');
     const args = (exporter?.args as unknown[]).map(String);
-    t.true(args.includes(`-bird.socket=${socketPathFor(cfg.socketDir, 4)}`));
+    t.true(args.includes(`-bird.socket=${socketPathFor(cfg.observability.socketDir, 4)}`));
     t.true(args.includes('-bird.ipv6=false'), 'no IPv6 socket to read');
     t.false(args.some((a) => a.startsWith('-bird.socket6=')));
     t.true(args.includes('-format.new=true'));
@@ -77,8 +77,8 @@ for (const overlay of OVERLAYS) {
     t.not(at(exporter, 'securityContext', 'runAsUser'), at(rr, 'securityContext', 'runAsUser'));
 
     // Probes hit the metrics port the config resolves to, on paths our HTTP server serves.
-    t.is(cfg.metricsListen?.port, DEFAULT_METRICS_PORT);
-    t.is(cfg.bgpPort, BGP_PORT_DEFAULT);
+    t.is(cfg.observability.metricsListen?.port, DEFAULT_METRICS_PORT);
+    t.is(cfg.identity.bgpPort, BGP_PORT_DEFAULT);
     t.is(list(rr?.ports).find((p) => p.name === 'bgp')?.containerPort, BGP_PORT_DEFAULT);
     t.is(list(rr?.ports).find((p) => p.name === 'rr-metrics')?.containerPort, DEFAULT_METRICS_PORT);
     const model: MetricsModel = { sessions: () => [], ribs: () => [], updateGroups: () => [], datastore: () => ({ source: 'test', synced: true }), listening: () => true };
