@@ -13,7 +13,7 @@ import { BgpListener } from '../session/listener.js';
 import { SessionManager } from '../session/session-manager.js';
 import type { SessionOptions } from '../session/session.js';
 import { ControlServer, socketPathFor } from '../control/server.js';
-import { describeSocketAccess, loadSocketAccess, type SocketAccess } from '../control/socket-access.js';
+import { describeSocketAccess, type SocketAccess } from '../control/socket-access.js';
 import type { MappingProblem } from '../datastore/calico-mapping.js';
 import { timeFormatsFromSetting } from '../control/timefmt.js';
 import type { ConfigureResult } from '../control/model.js';
@@ -124,8 +124,7 @@ export class ReflectorApp {
       clock: this.clock,
       software: softwareText(this.build),
     });
-    // Read here, not in the constructor: a bad value then fails start(), which main reports as one line.
-    const access = this.options.socketAccess ?? loadSocketAccess(process.env);
+    const access = this.options.socketAccess ?? c.socketAccess;
     const timeFormats = timeFormatsFromSetting(c.birdTimeformat.spec);
     // bird6.ctl only with IPv6 on: an IPv6 socket with nothing behind it would tell birdc6 and bird_exporter
     // that a daemon runs. Said once, since both need a flag changed (the exporter fails its whole scrape on a

@@ -7,7 +7,6 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, VARIABLE_NAMES } from '../../src/config/index.js';
-import { loadSocketAccess } from '../../src/control/socket-access.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -53,7 +52,7 @@ test('the Dockerfile lists every variable the code reads', (t) => {
     { IP: '192.0.2.1', DATASTORE_TYPE: 'file', DATASTORE_FILE: '/nonexistent/ds.json' },
   ];
   for (const base of paths) {
-    for (const load of [loadConfig, loadSocketAccess]) {
+    for (const load of [loadConfig]) {
       for (const n of recordReads(base, load as (env: NodeJS.ProcessEnv) => unknown)) names.add(n);
     }
   }

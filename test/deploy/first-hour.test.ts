@@ -165,8 +165,9 @@ test.serial('a bad SOCKET_MODE is named, not guessed', async (t) => {
     IP: NET.host(4), BGP_PORT: String(await freePort(NET.host(4))), DATASTORE_TYPE: 'file', DATASTORE_FILE: path.join(dir, 'datastore.json'),
     SOCKET_DIR: dir, METRICS_LISTEN: `${NET.host(4)}:${await freePort(NET.host(4))}`, LOG_FORMAT: 'json', SOCKET_MODE: 'rw-rw----',
   });
-  t.is(await rr.exited, 1);
-  t.regex(rr.output(), /SOCKET_MODE: \\"rw-rw----\\" is not an octal file mode such as 0660/);
+  // A configuration error: stopped before the logger starts, exit 2, one line naming the variable.
+  t.is(await rr.exited, 2);
+  t.regex(rr.output(), /configuration error: SOCKET_MODE: "rw-rw----" is not an octal file mode such as 0660/);
   t.false(existsSync(path.join(dir, 'bird.ctl')));
 });
 

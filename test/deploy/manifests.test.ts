@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_METRICS_PORT, loadConfig } from '../../src/config/index.js';
 import { socketPathFor } from '../../src/control/server.js';
-import { loadSocketAccess } from '../../src/control/socket-access.js';
 import { BGP_PORT_DEFAULT } from '../../src/wire/types.js';
 import { createMetricsRegistry } from '../../src/metrics/registry.js';
 import { startMetricsServer } from '../../src/metrics/http-server.js';
@@ -70,7 +69,7 @@ for (const overlay of OVERLAYS) {
     t.true(args.includes('-format.new=true'));
 
     // Sockets: group = the pod's fsGroup, mode lets that group connect (write), exporter is another uid.
-    const access = loadSocketAccess(env);
+    const access = loadConfig({ ...env, IP: '192.0.2.10' }).observability.socketAccess;
     t.is(access.gid, at(pod, "securityContext", "fsGroup") as number | undefined);
     t.is(access.mode & 0o060, 0o060, 'group read and write');
     t.is(access.mode & 0o007, 0, 'nothing for others');
