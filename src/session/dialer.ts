@@ -5,11 +5,27 @@ import net from 'node:net';
 import { encodeNotification } from '../wire/notification.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
 import { LINGER_MS } from './connection.js';
-import { applyGtsm } from './gtsm.js';
-import { connectSecured } from './tcp-md5.js';
+import { applyGtsm, gtsmAvailable } from './gtsm.js';
+import { connectSecured, md5Available, md5KeyProblem } from './tcp-md5.js';
 
 /** How long an outgoing TCP-MD5 connection may wait for its SYN-ACK before we log the likely cause. */
 const MD5_HINT_MS = 5000;
+
+/** Why a session with this spec cannot run here (TCP-MD5 or GTSM asked for and unavailable, a bad key). */
+export function securityProblem(spec: PeerSpec, ttlSecurity: boolean): string | undefined {
+  const pw = spec.password;
+  if (pw !== undefined) {
+    const tooLong = md5KeyProblem(pw);
+    if (tooLong !== undefined) return tooLong;
+    const ok = md5Available();
+    if (ok !== true) return `TCP-MD5 password configured but TCP-MD5 is unavailable: ${ok}`;
+  }
+  if (ttlSecurity) {
+    const ok = gtsmAvailable();
+    if (ok !== true) return `TTL security (GTSM) configured but unavailable: ${ok}`;
+  }
+  return undefined;
+}
 
 /**
  * Opens the outgoing connection to the peer (not yet connected). Throws an Error whose message is the reason

@@ -1,84 +1,29 @@
 // One BGP session for one PeerSpec: the driver of the peer FSM (fsm.ts). It turns socket input, decoded
 // messages and timer expiries into FSM events and carries out the FSM's actions on the connections
 // (connection.ts), the dialler (dialer.ts) and the session timers; it owns the public API and the log lines.
+// (A little over 400 lines: the public API with its doc comments and the one interpreter of the FSM's actions.)
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { peerLogger, type Logger } from '../log.js';
 import { isBgpError, type BgpError } from '../wire/errors.js';
-import { decodeMessage } from '../wire/message.js';
-import { carriesShutdownMessage, decodeShutdownMessage, encodeKeepalive, encodeNotification } from '../wire/notification.js';
+import { carriesShutdownMessage, encodeKeepalive, encodeNotification } from '../wire/notification.js';
 import { encodeOpen } from '../wire/open.js';
-import { CeaseSubcode, MessageType, type OpenMessage, type RouteRefreshMessage } from '../wire/types.js';
+import { CeaseSubcode, type OpenMessage, type RouteRefreshMessage } from '../wire/types.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
 import { Connection, LINGER_MS } from './connection.js';
-import { dial, prepareAccepted, rejectSocket, socketClosed } from './dialer.js';
+import { dial, prepareAccepted, rejectSocket, securityProblem, socketClosed } from './dialer.js';
 import {
   connState, initialState, jitterMs, step, type BgpState, type PeerAction, type PeerEvent,
   type PeerFsmState, type SessionTimer, type TimerName,
 } from './fsm.js';
 import { buildOpen, DEFAULT_LOCAL_OPTIONS, negotiate, type LocalOptions, type Negotiated } from './negotiate.js';
 import { describeNotification } from './notification-text.js';
-import { gtsmAvailable } from './gtsm.js';
-import { md5Available, md5KeyProblem } from './tcp-md5.js';
+import { inboundEvent, shutdownData } from './inbound.js';
 import { LogThrottle } from './log-throttle.js';
 import { TimerSet } from './timers.js';
+import { OUTBOUND_QUEUE_LIMIT, type BgpSessionEvents, type SessionCounters, type SessionOptions } from './session-types.js';
 
-export interface SessionOptions {
-  /** What we offer in our OPEN (hold time, ADD-PATH receive, extended message, graceful restart). */
-  local?: Partial<LocalOptions>;
-  /** ConnectRetryTime in seconds (jittered per §10). */
-  connectRetryTime?: number;
-  /** Idle hold after a failure: base seconds, doubled per consecutive failure, capped. */
-  idleHoldBase?: number;
-  idleHoldCap?: number;
-  /** A session that stayed Established this long (s) resets the failure count. */
-  stableAfter?: number;
-  /** Never connect out; only accept the peer's connection. */
-  passive?: boolean;
-  /** Input fairness: at most this many messages or this many ms per turn of the event loop. */
-  sliceMessages?: number;
-  sliceMs?: number;
-  /** GTSM (RFC 5082) for every peer whose spec does not say otherwise (default false). */
-  ttlSecurity?: boolean;
-  /**
-   * Outbound queue bound in bytes (default OUTBOUND_QUEUE_LIMIT): a peer whose socket queue stays at or above
-   * it, without a 'drain', for its hold time (90 s when the hold time is 0) is closed with Cease 8 "out of resources".
-   */
-  outboundLimitBytes?: number;
-}
-
-/** Default outbound queue bound: the reflector's default update-group lag limit (4 MiB). */
-export const OUTBOUND_QUEUE_LIMIT = 4 * 1024 * 1024;
-
-export interface SessionCounters {
-  messagesIn: number;
-  messagesOut: number;
-  bytesIn: number;
-  bytesOut: number;
-  updatesIn: number;
-  notificationsIn: number;
-  notificationsOut: number;
-  /** How many times the session reached Established. */
-  establishedTransitions: number;
-}
-
-export interface DownInfo {
-  /** The peer restarted under graceful restart (RFC 4724): keep its routes as stale. */
-  graceful: boolean;
-  /** The peer had advertised graceful restart, so its routes may be retained for peerRestartTime. */
-  peerGracefulRestart: Negotiated['gracefulRestart'];
-}
-
-export interface BgpSessionEvents {
-  state: [from: BgpState, to: BgpState, reason: string];
-  established: [neg: Negotiated];
-  /** One whole UPDATE message, header included: a view into the received chunk (copy what is kept long, so the chunk can be freed). */
-  update: [msg: Buffer];
-  'route-refresh': [m: RouteRefreshMessage];
-  down: [reason: string, info: DownInfo];
-  drain: [];
-}
-
+export { OUTBOUND_QUEUE_LIMIT, type BgpSessionEvents, type DownInfo, type SessionCounters, type SessionOptions } from './session-types.js';
 
 const KEEPALIVE = encodeKeepalive();
 /** After this many consecutive failures a peer in idle hold is damped: its incoming connections are refused too. */
@@ -185,18 +130,7 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
    * start() refuses such a session with an error line naming the peer rather than running it unprotected.
    */
   securityProblem(): string | undefined {
-    const pw = this.spec.password;
-    if (pw !== undefined) {
-      const tooLong = md5KeyProblem(pw);
-      if (tooLong !== undefined) return tooLong;
-      const ok = md5Available();
-      if (ok !== true) return `TCP-MD5 password configured but TCP-MD5 is unavailable: ${ok}`;
-    }
-    if (this.ttlSecurity) {
-      const ok = gtsmAvailable();
-      if (ok !== true) return `TTL security (GTSM) configured but unavailable: ${ok}`;
-    }
-    return undefined;
+    return securityProblem(this.spec, this.ttlSecurity);
   }
 
   /** Starts the session: connect out (unless passive) and accept the peer's connection. */
@@ -448,44 +382,17 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
 
   private handleMessage(conn: Connection, msg: Buffer): void {
     this.counters.messagesIn++;
-    const type = msg[18];
-    if (type === MessageType.UPDATE) {
-      this.counters.updatesIn++;
-      this.feedConn(conn, { type: 'UpdateMsg' }, { msg });
+    const r = inboundEvent(msg, conn.ctx);
+    if (r.kind === 'open') {
+      this.onOpen(conn, r.open);
       return;
     }
-    let m;
-    try {
-      m = decodeMessage(msg, conn.ctx);
-    } catch (e) {
-      if (!isBgpError(e)) throw e;
-      const reason = `malformed ${type === MessageType.OPEN ? 'OPEN' : 'message'}: ${e.message}`;
-      this._lastError = reason;
-      this.feedConn(conn, { type: type === MessageType.OPEN ? 'BGPOpenMsgErr' : 'BGPHeaderErr', code: e.code, subcode: e.subcode, data: e.data, reason });
-      return;
-    }
-    switch (m.type) {
-      case MessageType.OPEN:
-        this.onOpen(conn, m);
-        return;
-      case MessageType.NOTIFICATION: {
-        this.counters.notificationsIn++;
-        const text = describeNotification(m.code, m.subcode);
-        const shutdown = carriesShutdownMessage(m.code, m.subcode) ? decodeShutdownMessage(m.data) : undefined;
-        const reason = `received NOTIFICATION ${m.code}/${m.subcode} (${text})${shutdown !== undefined ? `: "${shutdown}"` : ''}`;
-        this._lastError = reason;
-        this.feedConn(conn, { type: 'NotifMsg', reason });
-        return;
-      }
-      case MessageType.KEEPALIVE:
-        this.feedConn(conn, { type: 'KeepAliveMsg' });
-        return;
-      case MessageType.ROUTE_REFRESH:
-        this.feedConn(conn, { type: 'RouteRefreshMsg' }, { rr: m });
-        return;
-      default:
-        return;
-    }
+    if (r.kind === 'ignore') return;
+    const ev = r.ev;
+    if (ev.type === 'UpdateMsg') this.counters.updatesIn++;
+    else if (ev.type === 'NotifMsg') this.counters.notificationsIn++;
+    if ('reason' in ev) this._lastError = ev.reason;
+    this.feedConn(conn, ev, ev.type === 'UpdateMsg' ? { msg } : r.rr !== undefined ? { rr: r.rr } : undefined);
   }
 
   /** Event 19 (or 22): an OPEN in OpenSent is negotiated first; the FSM then runs §6.8 on it. */
@@ -519,20 +426,6 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     const v = this.connLog.note(kind);
     if (v.log) this.log.info({ remote: socket.remoteAddress, suppressed: v.suppressed }, `${text}${LogThrottle.suffix(v)}`);
   }
-}
-
-/** RFC 8203/9003 shutdown communication: length octet + UTF-8 (at most 255 octets, whole characters). */
-function shutdownData(message: string): Uint8Array {
-  let b = Buffer.from(message, 'utf8');
-  if (b.length > 255) {
-    let end = 255;
-    while (end > 0 && (b[end]! & 0xc0) === 0x80) end--;
-    b = b.subarray(0, end);
-  }
-  const out = new Uint8Array(1 + b.length);
-  out[0] = b.length;
-  out.set(b, 1);
-  return out;
 }
 
 export { rejectSocket } from './dialer.js';

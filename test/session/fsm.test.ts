@@ -85,7 +85,9 @@ test('Events 16, 19, 26: OPEN sent with a large hold time, then KEEPALIVE and ne
   t.deepEqual(dos(ka), ['timer', 'established', 'state', 'announce-established']);
   t.is(sessionState(r.s), 'Established');
   // Event 27 in Established: restart the HoldTimer, process the UPDATE; Event 11: KEEPALIVE and restart.
+  const est = r.s;
   t.deepEqual(r.conn(id, { type: 'UpdateMsg' }), [{ do: 'timer', id, timer: 'hold', seconds: -1 }, { do: 'deliver-update', id }]);
+  t.is(r.s, est, 'nothing changed at the peer level: the same state object');
   t.deepEqual(r.conn(id, { type: 'KeepaliveTimerExpires' }), [{ do: 'send-keepalive', id }, { do: 'timer', id, timer: 'keepalive', seconds: -1 }]);
 });
 
