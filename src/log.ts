@@ -1,5 +1,7 @@
-// The process logger: pino JSON on stdout, level from LOG_LEVEL; readable lines when stdout is a terminal.
-// Every line about one BGP session goes through peerLogger() so it carries a `peer` field.
+// The process logger: pino JSON on stdout, level from LOG_LEVEL; readable lines when stdout is a terminal
+// (LOG_FORMAT=auto) or always (pretty) or never (json). Every line about one BGP session goes through
+// peerLogger() so it carries a `peer` field. src/main.ts loads this module only after the configuration has
+// been validated, so a bad LOG_LEVEL is reported by name instead of by a pino stack trace.
 //
 // When stdout is a pipe or a socket (a container runtime, `| tee`), lines go through process.stdout, whose
 // writes never block the event loop, and at most STDOUT_QUEUE_LIMIT bytes wait for a reader: beyond that lines
@@ -8,6 +10,7 @@
 // BGP keepalives and even the SIGTERM deadline timer.
 import { fstatSync } from 'node:fs';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { logSettings } from './config/observability.js';
 
 export type { Logger };
 
@@ -62,13 +65,13 @@ function stdoutIsPipeOrSocket(): boolean {
 }
 
 function makeRoot(): Logger {
-  const level = process.env.LOG_LEVEL ?? 'info';
-  if (stdoutIsPipeOrSocket()) return pino({ level }, new BoundedStdout());
-  const pretty = process.stdout.isTTY === true && process.env.LOG_FORMAT !== 'json';
+  const { level, format } = logSettings(process.env);
+  const tty = process.stdout.isTTY === true;
   const redact = { paths: REDACTED_LOG_PATHS, censor: '[redacted]' };
-  if (pretty) {
-    return pino({ level, redact, transport: { target: 'pino-pretty', options: { colorize: true } } });
+  if (format === 'pretty' || (format === 'auto' && tty)) {
+    return pino({ level, redact, transport: { target: 'pino-pretty', options: { colorize: tty } } });
   }
+  if (stdoutIsPipeOrSocket()) return pino({ level, redact }, new BoundedStdout());
   return pino({ level, redact });
 }
 

@@ -3,13 +3,14 @@
 // Usage: rr-ctl [-s SOCKET] [-6] COMMAND...   (prints the reply the way birdc does; exit 1 on a 8xxx/9xxx reply)
 import net from 'node:net';
 import path from 'node:path';
+import { DEFAULTS } from '../config/defaults.js';
 import { packageVersion } from './version.js';
 
 const USAGE = `usage: rr-ctl [-s SOCKET] [-6] COMMAND...
        rr-ctl --help | --version
   Sends COMMAND to the reflector's BIRD-compatible control socket and prints the reply as birdc does
   (e.g. rr-ctl show protocols; rr-ctl show route count).
-  -s SOCKET   the socket (default: $SOCKET_DIR/bird.ctl, SOCKET_DIR defaults to /sockets)
+  -s SOCKET   the socket (default: $SOCKET_DIR/bird.ctl, SOCKET_DIR defaults to ${DEFAULTS.SOCKET_DIR.value})
   -6          the IPv6 socket ($SOCKET_DIR/bird6.ctl)
   --help, -h  this text;  --version  the package version
   exit status: 0 reply ok, 1 error reply (8xxx/9xxx), no socket or no reply in 30 s, 2 usage error`;
@@ -39,7 +40,7 @@ function parseArgs(argv: string[]): Args {
       process.exit(2);
     }
   }
-  const dir = process.env.SOCKET_DIR ?? '/sockets';
+  const dir = process.env.SOCKET_DIR ?? DEFAULTS.SOCKET_DIR.value;
   return { socket: socket ?? path.join(dir, v6 ? 'bird6.ctl' : 'bird.ctl'), command: words.join(' ') };
 }
 

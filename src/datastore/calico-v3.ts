@@ -1,8 +1,8 @@
 // Calico v3 resources (Node, BGPPeer, BGPConfiguration) translated into the /calico/bgp/v1 keys the mapping reads,
 // the way libcalico-go's BGP syncer does for confd (calico-datastore.md §3); shared by the etcd v3 and k8s sources.
-import { addressWithoutPrefix, canonicalIPv4, canonicalIPv6, parseAsNumber } from './address.js';
+import { addressWithoutPrefix, canonicalIPv4, canonicalIPv6 } from '../net/address.js';
 import { describeValue, MAX_RESOURCE_BYTES, safeJsonParse } from './safe-value.js';
-import { globalAsKey, globalPeerKey, hostAddressKey, hostPeerKey, CALICO_BGP_PREFIX } from './calico-mapping.js';
+import { globalAsKey, globalPeerKey, hostAddressKey, hostPeerKey, parseAsNumber, CALICO_BGP_PREFIX } from './calico-mapping.js';
 
 export const CALICO_V3_PREFIX = '/calico/resources/v3/projectcalico.org';
 /** The resource folders the reflector reads (and watches) in etcd v3. */

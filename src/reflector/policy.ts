@@ -58,20 +58,3 @@ export function clusterIdsToPrepend(from: ReflectSession, to: ReflectSession): n
   }
   return to.isClient ? [to.clusterId] : [];
 }
-
-/** Dotted quad to unsigned 32-bit number (router IDs, cluster IDs). */
-export function idFromDottedQuad(s: string): number {
-  const p = s.split('.');
-  if (p.length !== 4) throw new Error(`not a dotted quad: ${s}`);
-  let v = 0;
-  for (const x of p) {
-    const n = Number(x);
-    if (!/^\d{1,3}$/.test(x) || n > 255) throw new Error(`not a dotted quad: ${s}`);
-    v = v * 256 + n;
-  }
-  return v >>> 0;
-}
-
-export function idToDottedQuad(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-}

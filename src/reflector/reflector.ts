@@ -8,11 +8,12 @@
 //   peers.ts          the peer record; graceful-restart.ts both restart roles; views.ts what operators see.
 // Scheduling: a change schedules run() one setImmediate later (no fixed timer); run() yields to I/O after
 // sliceMs and reschedules itself while work is left.
+import { DEFAULTS } from '../config/defaults.js';
 import { peerLogger, type Logger } from '../log.js';
 import type { BgpError } from '../wire/errors.js';
 import { AFI_IPV4, AFI_IPV6, type Afi } from '../wire/types.js';
 import { AttrTable } from '../rib/attr-intern.js';
-import { addressSortKey } from '../rib/decision.js';
+import { addressSortKey, ipv4ToUint32 } from '../net/address.js';
 import { RouteTable, type DecisionPeer } from '../rib/loc-rib.js';
 import type { RibNegotiated, RibPeer, RibRouteRefresh } from '../rib/types.js';
 import { GroupMember, UpdateGroup, signatureKey, type ExportSignature } from '../rib/update-group.js';
@@ -21,7 +22,6 @@ import { GracefulRestart } from './graceful-restart.js';
 import { ImportPolicy, type ImportPolicyOptions } from './import-policy.js';
 import { Inbound } from './inbound.js';
 import { PeerTable, progressOf, type Membership, type PeerCounters } from './peers.js';
-import { idFromDottedQuad, idToDottedQuad } from './policy.js';
 import { afiOfFamily, routesOf, type ProtocolRouteStats, type RouteFilter, type RouteView } from './views.js';
 
 export type { PeerCounters, ProtocolRouteStats, RouteFilter, RouteView };
@@ -76,17 +76,17 @@ export class Reflector {
   maxSliceMs = 0;
 
   constructor(opts: ReflectorOptions) {
-    this.routerId = idFromDottedQuad(opts.routerId);
+    this.routerId = ipv4ToUint32(opts.routerId);
     this.slice = opts.sliceSize ?? 8192;
     this.sliceMs = opts.sliceMs ?? 10;
     const log = opts.log ?? peerLogger('reflector');
-    this.lagLimit = opts.lagLimitBytes ?? 4 * 1024 * 1024;
+    this.lagLimit = opts.lagLimitBytes ?? DEFAULTS.OUTBOUND_QUEUE_LIMIT.value;
     this.fullTableCacheMax = opts.fullTableCacheMax;
     const peerOf = (i: number): DecisionPeer => this.peers.at(i);
     this.tables = { [AFI_IPV4]: new RouteTable(AFI_IPV4, this.attrs, peerOf), [AFI_IPV6]: new RouteTable(AFI_IPV6, this.attrs, peerOf) } as Record<Afi, RouteTable>;
     const schedule = () => this.schedule();
     this.restart = new GracefulRestart(this.peers, this.tables, {
-      restarting: opts.restarting === true, deferralMs: opts.restartDeferralMs ?? 120_000, staleWaitMs: opts.staleWaitMs ?? 360_000,
+      restarting: opts.restarting === true, deferralMs: opts.restartDeferralMs ?? DEFAULTS.GRACEFUL_RESTART_TIME.value * 1000, staleWaitMs: opts.staleWaitMs ?? 360_000,
     }, log, (p) => {
       for (const e of p.members.values()) if (e.group.releaseEndOfRib(e.member)) this.syncing.add(e);
     }, schedule);
@@ -103,8 +103,8 @@ export class Reflector {
     // A new session while the old one never reported down (e.g. replaced by a reconfiguration): drop the old.
     if (r.up && r.peer !== null) this.peerDown(r.peer, { graceful: false });
     const spec = peer.spec;
-    const bgpId = idFromDottedQuad(neg.peerBgpId);
-    const clusterId = idFromDottedQuad(spec.clusterId);
+    const bgpId = ipv4ToUint32(neg.peerBgpId);
+    const clusterId = ipv4ToUint32(spec.clusterId);
     const known = r.upSince !== 0;
     if (known && (r.bgpId !== bgpId || r.isClient !== spec.routeReflectorClient || r.clusterId !== clusterId)) this.exportPolicy.forgetSource(r.idx);
     r.peer = peer;
@@ -353,4 +353,3 @@ export class Reflector {
   }
 }
 
-export { idToDottedQuad };

@@ -4,7 +4,8 @@ import { decodeAttributes, rawNextHopV4 } from '../wire/attribute-block.js';
 import { AFI_IPV4, AFI_IPV6, type Afi, type PathAttribute } from '../wire/types.js';
 import type { AttrEntry } from '../rib/attr-intern.js';
 import type { RouteTable } from '../rib/loc-rib.js';
-import { ipv4ToString, ipv6ToString, keyToString, parsePrefix } from '../rib/prefix-key.js';
+import { keyToString, parsePrefix } from '../net/prefix.js';
+import { ipv6ToString, uint32ToIpv4 } from '../net/address.js';
 import type { PeerTable } from './peers.js';
 
 export interface RouteView {
@@ -64,11 +65,11 @@ function decodedOf(a: AttrEntry): PathAttribute[] {
 function nextHopText(a: AttrEntry): string {
   if (a.nextHop !== null) {
     const nh = a.nextHop;
-    if (nh.length === 4) return ipv4ToString(nh.readUInt32BE(0));
+    if (nh.length === 4) return uint32ToIpv4(nh.readUInt32BE(0));
     if (nh.length === 16) return ipv6ToString(nh, 0);
     if (nh.length === 32) return `${ipv6ToString(nh, 0)} ${ipv6ToString(nh, 16)}`;
     return nh.toString('hex');
   }
   const v4 = rawNextHopV4(a.attrs);
-  return v4 < 0 ? '' : ipv4ToString(v4);
+  return v4 < 0 ? '' : uint32ToIpv4(v4);
 }

@@ -79,24 +79,10 @@ export interface Candidate {
   ebgp: boolean;
   /** BGP identifier of the peer the path came from (unsigned 32-bit). */
   peerBgpId: number;
-  /** The peer's address in a form that sorts numerically (see addressSortKey). */
+  /** The peer's address in a form that sorts numerically (see addressSortKey in net/address.ts). */
   peerAddressKey: string;
   /** ADD-PATH path identifier (0 without ADD-PATH); last tie-breaker between paths of one peer. */
   pathId: number;
-}
-
-/** Fixed-width hex of an IPv4 or IPv6 address so that string order is numeric order (IPv4 sorts first). */
-export function addressSortKey(address: string): string {
-  if (!address.includes(':')) {
-    const parts = address.split('.').map(Number);
-    return `4${parts.map((x) => x.toString(16).padStart(2, '0')).join('')}`;
-  }
-  // Expand :: and pad each group; dotted-quad tails are rare enough to be treated as text.
-  const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const fill = tail === undefined ? [] : new Array<string>(8 - h.length - t.length).fill('0');
-  return `6${[...h, ...fill, ...t].map((g) => g.padStart(4, '0')).join('')}`;
 }
 
 /**

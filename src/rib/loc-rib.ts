@@ -7,7 +7,7 @@ import { AdjRibIn } from './adj-rib-in.js';
 import type { AttrEntry, AttrTable } from './attr-intern.js';
 import { parsePathInfo, selectBest, type Candidate, type PathInfo } from './decision.js';
 import { growInt32, growUint8, newPrefixIndex, type PrefixIndexV4, type PrefixIndexV6 } from './prefix-index.js';
-import { v6Key, type PrefixKey } from './prefix-key.js';
+import { v6Key, type PrefixKey } from '../net/prefix.js';
 
 /** One path as paths() reports it. */
 export interface PathView {

@@ -1,6 +1,6 @@
 // The small interfaces between the RIB/reflector and the sessions: what the reflector needs from a peer's
 // transport and from capability negotiation. A BgpSession is adapted to RibPeer by a thin wrapper.
-import type { Negotiated } from '../session/negotiate.js';
+import type { Negotiated } from '../wire/negotiated.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
 import type { BgpError } from '../wire/errors.js';
 import type { Logger } from '../log.js';
@@ -22,7 +22,7 @@ export interface RibPeer {
   ceaseAndHold?(subcode: number, data: Uint8Array, idleHoldSeconds: number, reason: string): boolean;
 }
 
-/** The parts of the session's Negotiated result the reflector uses (a Negotiated satisfies it). */
+/** The parts of a session's Negotiated result the reflector uses (a Negotiated satisfies it). */
 export type RibNegotiated = Pick<Negotiated,
   'as4' | 'families' | 'addPath' | 'extendedMessage' | 'routeRefresh' | 'enhancedRouteRefresh' | 'gracefulRestart' |
   'peerBgpId' | 'recvCtx' | 'sendCtx'>;

@@ -16,7 +16,7 @@
 import type { AttrEntry, AttrTable } from './attr-intern.js';
 import { growInt32 } from './prefix-index.js';
 import { peerKey, type PeerKey } from './peer-key.js';
-import type { PrefixKey } from './prefix-key.js';
+import type { PrefixKey } from '../net/prefix.js';
 
 /** Exported attributes for a route (input attributes from a source peer) in this group; null = not sent. */
 export type Exporter = (attr: AttrEntry, srcPeer: number) => AttrEntry | null;

@@ -6,7 +6,7 @@ import type net from 'node:net';
 import type { Logger } from '../log.js';
 import { isBgpError, type BgpError } from '../wire/errors.js';
 import { DEFAULT_CONTEXT, type CodecContext } from '../wire/types.js';
-import type { Negotiated } from './negotiate.js';
+import type { Negotiated } from '../wire/negotiated.js';
 import { Framer } from './framer.js';
 import { jitterMs, type TimerName } from './fsm-connection.js';
 import { TimerSet } from './timers.js';

@@ -3,6 +3,7 @@
 // backoff) and the FSM-error subcodes of RFC 6608. The peer-level part (start/stop, ConnectRetry, idle hold
 // and damping, collision detection, graceful-restart takeover) is fsm.ts, which drives one of these per
 // connection.
+import { DEFAULTS } from '../config/defaults.js';
 import { CeaseSubcode, ErrorCode } from '../wire/types.js';
 
 export type BgpState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
@@ -176,7 +177,7 @@ export function jitterMs(seconds: number, random: () => number = Math.random): n
  * Idle hold after an error (RFC 4271 §8.1.1 DampPeerOscillations): exponential from `base`, capped.
  * `failures` counts consecutive sessions that went down without staying up.
  */
-export function idleHoldSeconds(failures: number, base = 1, cap = 120): number {
+export function idleHoldSeconds(failures: number, base: number = DEFAULTS.IDLE_HOLD_BASE.value, cap: number = DEFAULTS.IDLE_HOLD_CAP.value): number {
   if (failures <= 0) return 0;
   return Math.min(cap, base * 2 ** Math.min(failures - 1, 20));
 }

@@ -1,5 +1,6 @@
 // The BGP listening sockets (IP:BGP_PORT and [IP6]:BGP_PORT): accept, find the session configured for the
 // remote address and hand the socket over; refuse everyone else with Cease "connection rejected" (RFC 4486).
+import { DEFAULTS } from '../config/defaults.js';
 import net from 'node:net';
 import { log as rootLog, type Logger } from '../log.js';
 import { CeaseSubcode } from '../wire/types.js';
@@ -15,7 +16,7 @@ export const LISTEN_BACKLOG = 4096;
 export const REFUSE_LOG_INTERVAL_MS = 60_000;
 const REFUSE_LOG_MAX_ADDRESSES = 10_000;
 /** Default bound on accepted connections of configured peers that have not reached OpenConfirm (MAX_PENDING_CONNECTIONS). */
-export const MAX_PENDING_CONNECTIONS = 2048;
+export const MAX_PENDING_CONNECTIONS = DEFAULTS.MAX_PENDING_CONNECTIONS.value;
 /**
  * Refused connections (unknown addresses) still flushing their Cease NOTIFICATION, at most. They have their own
  * small budget, apart from MAX_PENDING_CONNECTIONS, so a flood of them never takes a slot from a configured

@@ -1,7 +1,9 @@
 // The public types of a BGP session (options, counters, events), apart so that the driver stays short.
 import type { RouteRefreshMessage } from '../wire/types.js';
 import type { BgpState } from './fsm-connection.js';
-import type { LocalOptions, Negotiated } from './negotiate.js';
+import { DEFAULTS } from '../config/defaults.js';
+import type { Negotiated } from '../wire/negotiated.js';
+import type { LocalOptions } from './negotiate.js';
 
 export interface SessionOptions {
   /** What we offer in our OPEN (hold time, ADD-PATH receive, extended message, graceful restart). */
@@ -27,8 +29,8 @@ export interface SessionOptions {
   outboundLimitBytes?: number;
 }
 
-/** Default outbound queue bound: the reflector's default update-group lag limit (4 MiB). */
-export const OUTBOUND_QUEUE_LIMIT = 4 * 1024 * 1024;
+/** Default outbound queue bound (OUTBOUND_QUEUE_LIMIT): the same number as the update-group lag limit. */
+export const OUTBOUND_QUEUE_LIMIT = DEFAULTS.OUTBOUND_QUEUE_LIMIT.value;
 
 export interface SessionCounters {
   messagesIn: number;

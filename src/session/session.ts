@@ -3,6 +3,7 @@
 // (connection.ts), the dialler (dialer.ts) and the session timers; it owns the public API and the log lines.
 // (A little over 400 lines: the public API with its doc comments and the one interpreter of the FSM's actions.)
 import { EventEmitter } from 'node:events';
+import { DEFAULTS } from '../config/defaults.js';
 import type net from 'node:net';
 import { peerLogger, type Logger } from '../log.js';
 import { isBgpError, type BgpError } from '../wire/errors.js';
@@ -16,7 +17,8 @@ import {
   connState, initialState, jitterMs, step, type BgpState, type PeerAction, type PeerEvent,
   type PeerFsmState, type SessionTimer, type TimerName,
 } from './fsm.js';
-import { buildOpen, DEFAULT_LOCAL_OPTIONS, negotiate, type LocalOptions, type Negotiated } from './negotiate.js';
+import { buildOpen, DEFAULT_LOCAL_OPTIONS, negotiate, type LocalOptions } from './negotiate.js';
+import type { Negotiated } from '../wire/negotiated.js';
 import { describeNotification } from './notification-text.js';
 import { inboundEvent, shutdownData } from './inbound.js';
 import { LogThrottle } from './log-throttle.js';
@@ -70,13 +72,13 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     this.log = peerLogger(spec.name, { address: spec.neighborAddress, as: spec.peerAs });
     this.opts = {
       connectRetryTime: opts.connectRetryTime ?? 30,
-      idleHoldBase: opts.idleHoldBase ?? 1,
-      idleHoldCap: opts.idleHoldCap ?? 120,
+      idleHoldBase: opts.idleHoldBase ?? DEFAULTS.IDLE_HOLD_BASE.value,
+      idleHoldCap: opts.idleHoldCap ?? DEFAULTS.IDLE_HOLD_CAP.value,
       stableAfter: opts.stableAfter ?? 60,
       passive: opts.passive ?? false,
       sliceMessages: opts.sliceMessages ?? 512,
       sliceMs: opts.sliceMs ?? 5,
-      ttlSecurity: opts.ttlSecurity ?? false,
+      ttlSecurity: opts.ttlSecurity ?? DEFAULTS.TTL_SECURITY.value,
       outboundLimitBytes: opts.outboundLimitBytes ?? OUTBOUND_QUEUE_LIMIT,
     };
     this.ttlSecurity = spec.ttlSecurity ?? this.opts.ttlSecurity;

@@ -1,11 +1,11 @@
 // Whole path attribute blocks (the bytes between Total Path Attribute Length and the NLRI): structured
-// decode/encode, and raw edits the reflector needs (find, set, remove; RFC 4456 ORIGINATOR_ID/CLUSTER_LIST).
+// decode/encode, and raw edits (find, set, remove). The RFC 4456 rewrite is reflect-rewrite.ts.
 import { attributesFromAs2, attributesToAs2 } from './as-path.js';
 import { ATTRIBUTES, encodeAttribute } from './attributes.js';
 import { BgpError } from './errors.js';
-import { AttrType, ATTR_FLAG_EXTENDED_LENGTH, ATTR_FLAG_OPTIONAL, ErrorCode, UpdateSubcode } from './types.js';
+import { AttrType, ATTR_FLAG_EXTENDED_LENGTH, ErrorCode, UpdateSubcode } from './types.js';
 import type { CodecContext, PathAttribute } from './types.js';
-import { putU16, putU32, u16, u32, copyBytes } from './util.js';
+import { putU16, u16, u32, copyBytes } from './util.js';
 
 /** Location of one attribute in a block: header at `start`, value [valueStart, end). */
 export interface RawAttribute {
@@ -200,23 +200,4 @@ export function removeRawAttribute(block: Uint8Array, type: number): Buffer {
   const parts: Uint8Array[] = [];
   forEachRawAttribute(block, (a) => { if (a.type !== type) parts.push(block.subarray(a.start, a.end)); });
   return Buffer.concat(parts);
-}
-
-/**
- * RFC 4456 §8, reflecting a route: ORIGINATOR_ID set to the originator's BGP Identifier when absent, and
- * clusterId prepended to CLUSTER_LIST (created when absent). Both ids are uint32.
- */
-export function reflectAttributes(block: Uint8Array, originatorId: number, clusterId: number): Buffer {
-  let out: Uint8Array = block;
-  if (findRawAttribute(block, AttrType.ORIGINATOR_ID) === undefined) {
-    const v = new Uint8Array(4);
-    putU32(v, 0, originatorId);
-    out = setRawAttribute(out, AttrType.ORIGINATOR_ID, ATTR_FLAG_OPTIONAL, v);
-  }
-  const cl = findRawAttribute(out, AttrType.CLUSTER_LIST);
-  const old = cl ? out.subarray(cl.valueStart, cl.end) : new Uint8Array(0);
-  const v = new Uint8Array(4 + old.length);
-  putU32(v, 0, clusterId);
-  v.set(old, 4);
-  return setRawAttribute(out, AttrType.CLUSTER_LIST, cl ? cl.flags & ~ATTR_FLAG_EXTENDED_LENGTH : ATTR_FLAG_OPTIONAL, v);
 }

@@ -161,8 +161,15 @@ function nobodyDir(rr: string, node: string, secured = false): { dir: string; ds
   return { dir, ds };
 }
 
+/** The checkout must be readable by uid 65534 to run it as that user: say so plainly, not as a failed `cd`. */
+function checkoutReadableByNobody(): void {
+  const r = runChild('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', 'test', '-r', path.join(ROOT, 'dist', 'main.js')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${ROOT} is not readable by uid ${NOBODY} (this test runs the entrypoint as that user): make the checkout and its parent folders world-readable (chmod o+rx)`);
+}
+
 /** scripts/entrypoint.sh run as uid/gid 65534 with the capability sets of the Kubernetes container. */
 function entrypointAsNobody(nodeBin: string, env: Record<string, string>, o: { bounding?: string; noNewPrivs?: boolean } = {}): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  checkoutReadableByNobody();
   const proc = spawnChild('setpriv', [
     `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', `--bounding-set=${o.bounding ?? '-all,+net_bind_service'}`,
     ...(o.noNewPrivs === true ? ['--no-new-privs'] : []),

@@ -123,15 +123,29 @@ test('birdc interactive mode on stdin runs several commands on one connection', 
   const out = await new Promise<string>((resolve, reject) => {
     // Asynchronous: our server answers from this very process.
     const child = spawnChild(BIRDC, ['-s', path], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // One command at a time, each after the previous reply: birdc takes a `quit` (or EOF) read while a reply
+    // is still on its way as the end, so writing all three at once races its own reading.
+    const script: Array<[string, RegExp]> = [['show status\n', /Daemon is up and running\n/], ['show route count\n', /routes for \d+ networks\n/]];
     let stdout = '';
-    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    const next = (): void => {
+      const step = script[0];
+      if (step !== undefined && step[1].test(stdout)) {
+        script.shift();
+        if (script.length > 0) child.stdin?.write(script[0]![0]);
+        else child.stdin?.end('quit\n');
+      }
+    };
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      next();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       if (code === 0) resolve(stdout);
-      else reject(new Error(`birdc exited with ${code}`));
+      else reject(new Error(`birdc exited with ${code}: ${stdout}`));
     });
-    child.stdin?.end('show status\nshow route count\nquit\n');
+    child.stdin?.write(script[0]![0]);
   });
   t.regex(out, /Router ID is 10\.0\.0\.10\n/);
   t.regex(out, /Daemon is up and running\n/);

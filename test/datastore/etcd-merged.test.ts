@@ -1,6 +1,6 @@
 import test from 'ava';
-import { loadConfig } from '../../src/config.js';
-import { createKeySource, registrationEntries } from '../../src/datastore/factory.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createKeySource, registrationEntries } from '../../src/app/key-source.js';
 import { EtcdV2KeySource } from '../../src/datastore/etcdv2-source.js';
 import { MergedKeySource } from '../../src/datastore/merged-source.js';
 import { desiredPeers } from '../../src/datastore/calico-mapping.js';

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { DEFAULT_METRICS_PORT, loadConfig } from '../../src/config.js';
+import { DEFAULT_METRICS_PORT, loadConfig } from '../../src/config/index.js';
 import { socketPathFor } from '../../src/control/server.js';
 import { BGP_PORT_DEFAULT } from '../../src/wire/types.js';
 import { createMetricsRegistry } from '../../src/metrics/registry.js';
@@ -74,14 +74,14 @@ test('the reflector Deployment, its sidecar and the Service agree with the code 
   t.true(list(rr?.env).some((e) => e.name === 'IP' && at(e, 'valueFrom', 'fieldRef', 'fieldPath') === 'status.hostIP'));
 
   // Both containers mount the same volume at the socket folder, and the exporter reads our socket paths.
-  const mountOf = (c: Obj | undefined): Obj | undefined => list(c?.volumeMounts).find((m) => m.mountPath === cfg.socketDir);
+  const mountOf = (c: Obj | undefined): Obj | undefined => list(c?.volumeMounts).find((m) => m.mountPath === cfg.observability.socketDir);
   t.truthy(mountOf(rr), 'reflector mounts SOCKET_DIR');
   t.is(mountOf(exporter)?.name, mountOf(rr)?.name, 'sidecar shares the same volume');
   const volume = list(at(pod, 'volumes')).find((v) => v.name === mountOf(rr)?.name);
   t.truthy(volume && isObj(volume.emptyDir), 'the shared volume is an emptyDir');
   const args = (exporter?.args as unknown[]).map(String);
-  t.true(args.includes(`-bird.socket=${socketPathFor(cfg.socketDir, 4)}`));
-  t.true(args.includes(`-bird.socket6=${socketPathFor(cfg.socketDir, 6)}`));
+  t.true(args.includes(`-bird.socket=${socketPathFor(cfg.observability.socketDir, 4)}`));
+  t.true(args.includes(`-bird.socket6=${socketPathFor(cfg.observability.socketDir, 6)}`));
   t.true(args.includes('-format.new=true'));
 
   // The pod runs as the service account the RBAC manifest grants (for DATASTORE_TYPE=kubernetes).
@@ -107,7 +107,7 @@ test('the reflector Deployment, its sidecar and the Service agree with the code 
   t.false(list(rr?.env).some((e) => e.name === 'METRICS_LISTEN'), 'the manifest keeps the default: metrics on IP only');
 
   // Probes hit the metrics port the config resolves to, on paths our HTTP server serves.
-  const metricsPort = cfg.metricsListen?.port;
+  const metricsPort = cfg.observability.metricsListen?.port;
   t.is(metricsPort, DEFAULT_METRICS_PORT);
   t.is(at(rr, 'livenessProbe', 'httpGet', 'port'), metricsPort);
   t.is(at(rr, 'readinessProbe', 'httpGet', 'port'), metricsPort);
@@ -132,5 +132,5 @@ test('the reflector Deployment, its sidecar and the Service agree with the code 
   const exporterPort = exporterListen !== undefined ? Number(exporterListen.split(':').pop()) : 9324;
   t.is(list(at(service, 'spec', 'ports')).find((p) => p.name === 'metrics')?.targetPort, exporterPort, 'metrics targets the exporter (the seed had 9234)');
   t.is(list(at(service, 'spec', 'ports')).find((p) => p.name === 'bgp-tcp')?.targetPort, BGP_PORT_DEFAULT);
-  t.is(cfg.bgpPort, BGP_PORT_DEFAULT);
+  t.is(cfg.identity.bgpPort, BGP_PORT_DEFAULT);
 });

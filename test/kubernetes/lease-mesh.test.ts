@@ -5,13 +5,13 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { desiredPeers } from '../../src/datastore/calico-mapping.js';
 import {
   createKubernetesSource,
-  kubernetesSourceFromConfig,
   type KubernetesKeySource,
 } from '../../src/datastore/kubernetes/kubernetes-source.js';
+import { kubernetesSourceFromConfig } from '../../src/app/key-source.js';
 import { KubeApiError, KubeClient } from '../../src/datastore/kubernetes/client.js';
 import { desiredLease, leaseName, leasesPath } from '../../src/datastore/kubernetes/lease.js';
 import { loadKubeConnection } from '../../src/datastore/kubernetes/kubeconfig.js';
@@ -186,7 +186,7 @@ test('from Config to PeerSpecs: the Calico mapping meshes two Kubernetes-registe
   await src.start(rec);
   await reflector(kc, '10.0.0.2');
   await rec.until('both registered', (r) => r.keys.has(rr('10.0.0.1')) && r.keys.has(rr('10.0.0.2')));
-  const { peers } = desiredPeers(rec.keys, { ip: config.ip, port: 179 });
+  const { peers } = desiredPeers(rec.keys, { ip: config.identity.ip, port: 179 });
   const byName = new Map(peers.map((p) => [p.name, p]));
   t.is(byName.get('Mesh_10_0_0_2')?.routeReflectorClient, false);
   t.is(byName.get('Global_10_0_1_1')?.clusterId, '1.0.0.1', 'registered: own cluster ID on client sessions');

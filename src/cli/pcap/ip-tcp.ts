@@ -1,7 +1,6 @@
 // From a captured frame's link-layer bytes to a TCP segment: link-layer headers (Ethernet with VLAN tags,
 // Linux cooked SLL and SLL2, raw IP, BSD loopback), IPv4 and IPv6 headers, the TCP header. Pure.
-import { ipv4ToString } from '../../wire/util.js';
-import { ipv6Text } from '../../wire/json.js';
+import { ipv4BytesToString, ipv6ToMixedString } from '../../net/address.js';
 
 export const LINKTYPE_NULL = 0;
 export const LINKTYPE_ETHERNET = 1;
@@ -112,8 +111,8 @@ export function tcpSegment(linkType: number, d: Uint8Array): TcpSegment | Skippe
     const moreFragments = (d[o + 6]! & 0x20) !== 0;
     if (fragOff !== 0 || moreFragments) return { skip: 'IPv4 fragment' };
     if (d[o + 9] !== PROTO_TCP) return { skip: `IP protocol ${d[o + 9]}` };
-    src = ipv4ToString(d, o + 12);
-    dst = ipv4ToString(d, o + 16);
+    src = ipv4BytesToString(d, o + 12);
+    dst = ipv4BytesToString(d, o + 16);
     tcpAt = o + ihl;
     // Total length 0 appears with TCP segmentation offload; then the frame's end is the packet's end.
     ipEnd = total === 0 ? d.length : o + total;
@@ -122,8 +121,8 @@ export function tcpSegment(linkType: number, d: Uint8Array): TcpSegment | Skippe
     if (d.length < o + 40) return { skip: 'short IPv6 header' };
     const payloadLen = (d[o + 4]! << 8) | d[o + 5]!;
     let next = d[o + 6]!;
-    src = ipv6Text(d, o + 8);
-    dst = ipv6Text(d, o + 24);
+    src = ipv6ToMixedString(d, o + 8);
+    dst = ipv6ToMixedString(d, o + 24);
     ipEnd = payloadLen === 0 ? d.length : o + 40 + payloadLen; // 0: jumbogram or offload
     o += 40;
     // Bounded: every extension header advances o by at least 8 octets within the frame.

@@ -1,6 +1,6 @@
 // Pure translation of Kubernetes objects (Node, BGPPeer with its password Secret, BGPConfiguration, route-reflector
 // Lease) into the /calico/bgp/v1/... keys that Calico's BGP syncer produces from them, so one mapping serves every datastore.
-import { Address4, Address6 } from 'ip-address';
+import { canonicalAddress as canonicalText, canonicalNetwork } from '../../net/address.js';
 import type { KubeObject } from './client.js';
 import { describeValue } from '../safe-value.js';
 
@@ -317,10 +317,10 @@ export function diffKeys(prev: ReadonlyMap<string, string>, next: ReadonlyMap<st
   return out;
 }
 
+/** Canonical address text (net/address.ts); IPv6 in mixed notation ("::ffff:1.2.3.4") is refused here. */
 export function canonicalAddress(family: 4 | 6, text: string): string | undefined {
-  if (text.includes('/') || text.includes('%') || text === '') return undefined;
-  if (family === 4) return Address4.isValid(text) ? new Address4(text).correctForm() : undefined;
-  return Address6.isValid(text) && !text.includes('.') ? new Address6(text).correctForm() : undefined;
+  if (family === 6 && text.includes('.')) return undefined;
+  return canonicalText(family, text);
 }
 
 /** "10.0.0.1/24" → address 10.0.0.1, network 10.0.0.0/24; a bare address counts as a host route. */
@@ -333,9 +333,7 @@ function parseCidrOrAddress(family: 4 | 6, text: string): { address: string; net
   const lenText = slash >= 0 ? text.slice(slash + 1) : String(max);
   if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > max) return undefined;
   const len = Number(lenText);
-  const a = family === 4 ? new Address4(`${address}/${len}`) : new Address6(`${address}/${len}`);
-  const network = `${a.startAddress().correctForm()}/${len}`;
-  return { address, network };
+  return { address, network: canonicalNetwork(family, address, len) };
 }
 
 /** spec.peerIP: an address, or (newer Calico) "addr:port" / "[v6addr]:port"; the port has no v1 key, so it is dropped. */
