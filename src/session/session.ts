@@ -234,14 +234,18 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
 
   /** Runs one FSM step and carries out its actions in order; then whatever they raised. */
   private run(ev: PeerEvent, ctx: StepContext = {}, onAdopt?: (id: number) => void): void {
-    const r = step(this.fsm, ev, Date.now());
+    const r0 = this.fsm;
+    const r = step(r0, ev, Date.now());
     this.fsm = r.state;
-    for (const c of this.conns.values()) {
-      const st = connState(this.fsm, c.id);
-      if (st === undefined || st === 'OpenConfirm' || st === 'Established') c.pastOpenSent();
+    if (r.state !== r0) {
+      for (const c of this.conns.values()) {
+        if (c.onPastOpenSent === undefined) continue;
+        const st = connState(this.fsm, c.id);
+        if (st === undefined || st === 'OpenConfirm' || st === 'Established') c.pastOpenSent();
+      }
     }
     for (const a of r.actions) this.act(a, ctx, onAdopt);
-    for (const a of r.actions) if (a.do === 'release') this.released.delete(a.id);
+    if (this.released.size > 0) for (const a of r.actions) if (a.do === 'release') this.released.delete(a.id);
     while (this.queued.length > 0) this.run(this.queued.shift()!);
   }
 
