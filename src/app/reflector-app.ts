@@ -69,7 +69,7 @@ export class ReflectorApp {
   private desiredProblems: MappingProblem[] = [];
   private readonly build: BuildInfo = buildInfo();
 
-  constructor(private readonly config: Config, options: AppOptions = {}) {
+  constructor(private readonly config: Config, private readonly options: AppOptions = {}) {
     const { identity, hardening, gracefulRestart: gr } = config;
     this.clock = options.clock ?? systemClock;
     this.startedAt = this.clock();

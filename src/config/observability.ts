@@ -54,8 +54,8 @@ function numericId(r: EnvReader, name: string): number | undefined {
 function readSocketAccess(r: EnvReader): SocketAccessSettings {
   const uid = numericId(r, 'SOCKET_OWNER');
   const gid = numericId(r, 'SOCKET_GROUP');
-  const m = r.get('SOCKET_MODE')?.value ?? String(DEFAULTS.SOCKET_MODE.value);
-  let mode = parseInt(String(DEFAULTS.SOCKET_MODE.value), 8);
+  const m = r.get('SOCKET_MODE')?.value ?? DEFAULTS.SOCKET_MODE.value;
+  let mode = parseInt(DEFAULTS.SOCKET_MODE.value, 8);
   if (!/^0?[0-7]{3}$/.test(m)) {
     r.bad('SOCKET_MODE', `"${m}" is not an octal file mode such as 0660`);
   } else if ((parseInt(m, 8) & 0o200) === 0) {

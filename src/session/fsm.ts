@@ -67,8 +67,6 @@ export function step(prev: PeerFsmState, ev: PeerEvent, now: number): PeerStep {
   return { state: m.s, actions: m.out };
 }
 
-const EMPTY = new Uint8Array(0);
-
 /** The working copy of one step: mutates its own copy of the state and collects actions. */
 class Step {
   readonly out: PeerAction[] = [];
