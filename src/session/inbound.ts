@@ -41,17 +41,3 @@ export function inboundEvent(msg: Buffer, ctx: CodecContext): Inbound {
       return { kind: 'ignore' };
   }
 }
-
-/** RFC 8203/9003 shutdown communication: length octet + UTF-8 (at most 255 octets, whole characters). */
-export function shutdownData(message: string): Uint8Array {
-  let b = Buffer.from(message, 'utf8');
-  if (b.length > 255) {
-    let end = 255;
-    while (end > 0 && (b[end]! & 0xc0) === 0x80) end--;
-    b = b.subarray(0, end);
-  }
-  const out = new Uint8Array(1 + b.length);
-  out[0] = b.length;
-  out.set(b, 1);
-  return out;
-}

@@ -7,7 +7,7 @@ import { DEFAULTS } from '../config/defaults.js';
 import type net from 'node:net';
 import { peerLogger, type Logger } from '../log.js';
 import { isBgpError, type BgpError } from '../wire/errors.js';
-import { carriesShutdownMessage, encodeKeepalive, encodeNotification } from '../wire/notification.js';
+import { carriesShutdownMessage, encodeKeepalive, encodeNotification, shutdownData } from '../wire/notification.js';
 import { encodeOpen } from '../wire/open.js';
 import { CeaseSubcode, type OpenMessage, type RouteRefreshMessage } from '../wire/types.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
@@ -20,7 +20,7 @@ import {
 import { buildOpen, DEFAULT_LOCAL_OPTIONS, negotiate, type LocalOptions } from './negotiate.js';
 import type { Negotiated } from '../wire/negotiated.js';
 import { describeNotification } from './notification-text.js';
-import { inboundEvent, shutdownData } from './inbound.js';
+import { inboundEvent } from './inbound.js';
 import { LogThrottle } from './log-throttle.js';
 import { TimerSet } from './timers.js';
 import { OUTBOUND_QUEUE_LIMIT, type BgpSessionEvents, type SessionCounters, type SessionOptions } from './session-types.js';

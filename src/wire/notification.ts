@@ -55,11 +55,16 @@ function truncateUtf8(message: string, max: number): Buffer {
  * or 4 (Administrative Reset); the message is UTF-8, truncated to 255 octets on a character boundary.
  */
 export function encodeShutdownNotification(subcode: number, message: string): Buffer {
+  return encodeNotification(ErrorCode.CEASE, subcode, shutdownData(message));
+}
+
+/** The data field of that NOTIFICATION: length octet + the UTF-8 message, truncated as above. */
+export function shutdownData(message: string): Buffer {
   const text = truncateUtf8(message, MAX_SHUTDOWN_MESSAGE_LEN);
   const data = Buffer.alloc(1 + text.length);
   data[0] = text.length;
   data.set(text, 1);
-  return encodeNotification(ErrorCode.CEASE, subcode, data);
+  return data;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
