@@ -2,7 +2,8 @@
 // and the metrics endpoint together, and owns their start-up and shut-down order. No protocol logic here.
 import { log as rootLog, type Logger } from '../log.js';
 import { GRACEFUL_RESTART_DEFAULTS, HARDENING_DEFAULTS, type Config, type GracefulRestartConfig, type HardeningConfig } from '../config.js';
-import { desiredPeers, type MappingEnv } from '../datastore/calico-mapping.js';
+import { hostname } from 'node:os';
+import { desiredSessions, nodeIdentityFromEnv, type SessionsEnv } from '../datastore/calico-sessions.js';
 import { DesiredPeersFeed } from '../datastore/desired-feed.js';
 import { createKeySource } from '../datastore/factory.js';
 import { kubernetesSourceFromConfig } from '../datastore/kubernetes/kubernetes-source.js';
@@ -45,6 +46,8 @@ export interface AppOptions {
   hardening?: HardeningConfig;
   /** Wall clock for every time the control sockets print (start, reconfiguration, state changes, "now"). */
   clock?: Clock;
+  /** Where NODENAME / HOSTNAME are read (default process.env): which Calico Node we are. */
+  identityEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 export class ReflectorApp {
@@ -60,7 +63,7 @@ export class ReflectorApp {
   private readonly startedAt: Date;
   private lastReconfiguration: Date;
   private readonly feed: DesiredPeersFeed;
-  private readonly mappingEnv: MappingEnv;
+  private readonly mappingEnv: SessionsEnv;
   private lastError: string | undefined;
   private listening = false;
   private stopping = false;
@@ -98,7 +101,13 @@ export class ReflectorApp {
       createKeySource(config, {
         kubernetes: (c) => kubernetesSourceFromConfig(c),
       });
-    this.mappingEnv = { ip: config.ip, ip6: config.ip6, port: config.bgpPort };
+    this.mappingEnv = {
+      ip: config.ip,
+      ip6: config.ip6,
+      port: config.bgpPort,
+      clusterId: config.register?.clusterId,
+      ...nodeIdentityFromEnv(options.identityEnv ?? process.env, hostname()),
+    };
     this.feed = new DesiredPeersFeed(this.source, this.mappingEnv, (peers) => this.onDesired(peers), {
       onProblem: (message) => {
         this.lastError = message;
@@ -121,6 +130,7 @@ export class ReflectorApp {
       lastReconfiguration: () => this.lastReconfiguration,
       shuttingDown: () => this.stopping,
       clock: this.clock,
+      notApplied: () => this.feed.lastResult?.notApplied ?? [],
     });
     const timeFormats = timeFormatsFromSetting(c.birdTimeformat.spec);
     for (const family of [4, 6] as const) {
@@ -201,7 +211,8 @@ export class ReflectorApp {
 
   /** `birdc configure` and SIGHUP: apply the datastore as it is now; `check` only reports bad entries. */
   async configure(mode: 'apply' | 'check'): Promise<ConfigureResult> {
-    const { problems } = desiredPeers(this.feed.current, this.mappingEnv);
+    // Warnings (entries used as they are) do not fail a check; skipped entries and bad resources do.
+    const problems = desiredSessions(this.feed.current, this.mappingEnv).problems.filter((p) => p.kind !== 'warning');
     if (mode === 'check') {
       return problems.length === 0 ? { ok: true } : { ok: false, error: problems.map((p) => `${p.key}: ${p.reason}`).join('; ') };
     }

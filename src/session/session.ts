@@ -152,6 +152,9 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     };
     this.ttlSecurity = spec.ttlSecurity ?? this.opts.ttlSecurity;
     this.localOpts = { ...DEFAULT_LOCAL_OPTIONS, ...opts.local };
+    // A per-peer restart time (Calico maxRestartTime) replaces the configured one in our capability.
+    const gr = this.localOpts.gracefulRestart;
+    if (spec.restartTime !== undefined && gr !== null) this.localOpts = { ...this.localOpts, gracefulRestart: { ...gr, restartTime: spec.restartTime } };
     this.ourOpen = buildOpen(spec, this.localOpts);
     this.ourOpenBytes = encodeOpen(this.ourOpen);
   }
@@ -185,6 +188,12 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
   /** Bytes queued in user space on the Established connection's socket (not yet handed to the kernel). */
   get outboundQueueBytes(): number {
     return this.est?.socket.writableLength ?? 0;
+  }
+
+  /** GTSM's lowest accepted TTL: 256 − the spec's hop count (Calico ttlSecurity), 255 by default. */
+  private get minTtl(): number {
+    const hops = this.spec.ttlSecurityHops;
+    return hops !== undefined && hops >= 1 && hops <= 255 ? 256 - hops : 255;
   }
 
   /** Whether GTSM applies to this session (spec, else the session option). */
@@ -355,7 +364,7 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     }
     if (this.ttlSecurity) {
       try {
-        applyGtsm(socket, this.spec.family);
+        applyGtsm(socket, this.spec.family, this.minTtl);
       } catch (e) {
         this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'incoming connection rejected: GTSM could not be set');
         rejectSocket(socket, CeaseSubcode.OUT_OF_RESOURCES);
@@ -415,7 +424,7 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
       try {
         socket = connectSecured({
           family: s.family, host: s.neighborAddress, port: s.port, localAddress: s.localAddress,
-          password: s.password, ttlSecurity: this.ttlSecurity,
+          password: s.password, ttlSecurity: this.ttlSecurity, minTtl: this.minTtl,
         });
       } catch (e) {
         const reason = `cannot open a ${s.password !== undefined ? 'TCP-MD5 ' : ''}${this.ttlSecurity ? 'GTSM ' : ''}connection: ${e instanceof Error ? e.message : String(e)}`;
