@@ -7,6 +7,8 @@ import { EtcdV3KeySource } from './etcdv3-source.js';
 import { FileKeySource } from './file-source.js';
 import { MergedKeySource } from './merged-source.js';
 import type { KeySource } from './source.js';
+import { loadKubeConnection } from './kubernetes/kubeconfig.js';
+import { SecretFollowingSource, type SecretAccess } from './secret-following-source.js';
 
 export interface KeySourceFactories {
   /** The kubernetes datastore (issue 9) plugs in here. */
@@ -21,7 +23,25 @@ export function registrationEntries(config: Pick<Config, 'ip' | 'ip6' | 'registe
   return entries;
 }
 
+/**
+ * How the etcd and file datastores read BGPPeer password Secrets: as calico-node does, KUBECONFIG, else the
+ * in-cluster service account; when neither works, the reason (such peers are then held back).
+ */
+export function secretAccessFromConfig(config: Pick<Config, 'kubeconfig' | 'secretNamespace'>, env: NodeJS.ProcessEnv = process.env, serviceAccountDir?: string): SecretAccess {
+  try {
+    return { connection: loadKubeConnection(config.kubeconfig, env, serviceAccountDir), namespace: config.secretNamespace };
+  } catch (e) {
+    return { unavailable: `no Kubernetes API to read Secrets from: ${e instanceof Error ? e.message : String(e)}`, namespace: config.secretNamespace };
+  }
+}
+
 export function createKeySource(config: Config, factories: KeySourceFactories = {}): KeySource {
+  if (config.datastoreType === 'kubernetes') return createDatastoreSource(config, factories);
+  // Every other datastore gets the BGPPeer password Secrets from the Kubernetes API (the Kubernetes source follows them itself).
+  return new SecretFollowingSource(createDatastoreSource(config, factories), secretAccessFromConfig(config));
+}
+
+function createDatastoreSource(config: Config, factories: KeySourceFactories): KeySource {
   const registration =
     config.register !== undefined ? { entries: registrationEntries(config), ttlSeconds: config.register.ttlSeconds } : undefined;
   const etcd = config.etcd;
