@@ -214,6 +214,14 @@ export function desiredSessions(keys: KeySnapshot, env: SessionsEnv): SessionsRe
       if (f === undefined) extra.set(resource, (f = new Set()));
       f.add(field);
     };
+    // A BGPPeer whose password cannot be read: one line for it (naming the Secret, the key and its sessions).
+    const held = new Map<string, { owner: string; reason: string; sessions: string[] }>();
+    const holdBack = (owner: string, reason: string, session: string): void => {
+      const k = `${owner}\u0000${reason}`;
+      const h = held.get(k);
+      if (h === undefined) held.set(k, { owner, reason, sessions: [session] });
+      else h.sessions.push(session);
+    };
     for (const s of r.sessions) {
       let password: string | undefined;
       if (s.password !== undefined) {
@@ -221,11 +229,15 @@ export function desiredSessions(keys: KeySnapshot, env: SessionsEnv): SessionsRe
         const ref = s.password;
         const why = unavailable.get(ref.name);
         if (why !== undefined) {
-          problems.push({ key: owner, reason: `password Secret ${set.namespace}/${ref.name} key ${JSON.stringify(ref.key)} cannot be read (${why}); session ${s.name} held back (never started without its password)` });
+          holdBack(owner, `password Secret ${set.namespace}/${ref.name} key ${JSON.stringify(ref.key)} cannot be read (${why}); held back, never started without its password`, s.name);
           continue;
         }
         const pw = peerPassword(owner.replace(/^BGPPeer /, ''), { secretKeyRef: ref }, set);
-        for (const p of pw.problems) problems.push({ key: owner, reason: `${p.replace(/^BGPPeer [^:]*: /, '')}${pw.password === undefined ? ` (session ${s.name})` : ''}` });
+        for (const p of pw.problems) {
+          const text = p.replace(/^BGPPeer [^:]*: /, '');
+          if (pw.password === undefined) holdBack(owner, text, s.name);
+          else if (!problems.some((q) => q.key === owner && q.reason === text)) problems.push({ key: owner, reason: text, kind: 'warning' });
+        }
         if (pw.password === undefined) continue;
         password = pw.password;
       }
@@ -243,6 +255,7 @@ export function desiredSessions(keys: KeySnapshot, env: SessionsEnv): SessionsRe
       }
       v3Peers.push(spec);
     }
+    for (const h of held.values()) problems.push({ key: h.owner, reason: `${h.reason} (sessions ${h.sessions.join(', ')})` });
     if (r.logSeverityScreen !== undefined) addNotApplied('BGPConfiguration default', 'spec.logSeverityScreen');
     const merged = new Map<string, Set<string>>();
     for (const n of r.notHonoured) merged.set(n.resource, new Set(n.fields));
@@ -258,8 +271,16 @@ export function desiredSessions(keys: KeySnapshot, env: SessionsEnv): SessionsRe
 
   // Merge: a v3 session and a v1 one to the same neighbour cannot both run (one neighbour, one session); the
   // v3 one is what calico-node computes on both ends, so it wins and the v1 entry is reported.
-  const peers: PeerSpec[] = [...v3Peers];
-  const taken = new Map(v3Peers.map((p) => [`${p.family}|${p.neighborAddress}`, p]));
+  // calico-node renders two protocols when a BGPPeer and the mesh (or two BGPPeers) name one neighbour, and
+  // BIRD runs one of them; we keep one, in confd's precedence (global, then node-specific, then mesh), and
+  // computePeerings has already warned about the pair.
+  const rank = { global: 0, node: 1, mesh: 2 } as const;
+  const taken = new Map<string, PeerSpec>();
+  for (const p of [...v3Peers].sort((a, b) => rank[a.kind] - rank[b.kind])) {
+    const k = `${p.family}|${p.neighborAddress}`;
+    if (!taken.has(k)) taken.set(k, p);
+  }
+  const peers: PeerSpec[] = [...taken.values()];
   for (const p of v1.peers) {
     const other = taken.get(`${p.family}|${p.neighborAddress}`);
     if (other !== undefined) {

@@ -3,7 +3,7 @@
 // /calico/bgp/v1 rr entries; and the password of a BGPPeer from its Secret.
 import { Address4, Address6 } from 'ip-address';
 import type { KubeObject } from './client.js';
-import { describeValue } from '../safe-value.js';
+import { checkParsedValue, describeValue, MAX_RESOURCE_BYTES } from '../safe-value.js';
 import { CALICO_V3_PREFIX } from '../calico-v3.js';
 import { nodeFromKubernetes } from '../../calico/peerings.js';
 
@@ -41,7 +41,7 @@ export interface ObjectSets {
 export interface SecretSet {
   namespace: string;
   /** Secret name → Secret (core/v1, `data` values in base64). A name absent here is a missing Secret. */
-  byName: ReadonlyMap<string, { data?: unknown }>;
+  byName: ReadonlyMap<string, object>;
   /** Names not listed yet: their peers wait ("waiting for"), which is not yet a missing Secret. */
   pending?: ReadonlySet<string>;
 }
@@ -93,6 +93,8 @@ export function resourceKeys(kind: 'nodes' | 'bgppeers' | 'bgpconfigurations', o
   const name = nameOf(o);
   const what = kind === 'nodes' ? 'Node' : kind === 'bgppeers' ? 'BGPPeer' : 'BGPConfiguration';
   if (name === '' || name.includes('/')) return { keys: [], problems: [`${what} with unusable name ${describeValue(name)} ignored`] };
+  const why = checkParsedValue(o, { maxBytes: MAX_RESOURCE_BYTES });
+  if (why !== undefined) return { keys: [], problems: [`${what} ${name.length > 200 ? `${name.slice(0, 200)}…` : name}: ${why}; ignored`] };
   const r = kind === 'nodes' ? nodeFromKubernetes(o) : { name, labels: labelsOf(o), spec: o.spec ?? {} };
   const doc = { metadata: { name, labels: r.labels ?? {} }, spec: r.spec ?? {} };
   return { keys: [[`${CALICO_V3_PREFIX}/${kind}/${name}`, JSON.stringify(doc)]], problems: [] };
@@ -136,7 +138,7 @@ export function peerPassword(peerName: string, password: unknown, secrets: Secre
   if (secret === undefined) {
     return { problems: [`BGPPeer ${peerName}: password ${what}: the Secret does not exist in namespace ${ns}; ${withheld}`] };
   }
-  const data = recordOf(secret.data);
+  const data = recordOf((secret as { data?: unknown }).data);
   const raw = data[ref.key];
   if (raw === undefined || raw === null) {
     const have = Object.keys(data).sort().map((k) => JSON.stringify(k)).join(', ');
