@@ -21,12 +21,13 @@ export function secretKey(name: string): string {
 
 /**
  * The value of a secret key. `present`: the Secret's data (base64 values, as the API gives them); `missing`: the
- * Secret was looked up and does not exist; `unavailable`: it cannot be read at all (no Kubernetes API, forbidden).
- * No key at all: not looked up yet.
+ * Secret was looked up and does not exist; `pending`: not listed yet; `unavailable`: it cannot be read at all (no
+ * Kubernetes API). No key at all: not looked up yet (also pending).
  */
 export type SecretEntry =
   | { namespace: string; state: 'present'; data: Record<string, unknown> }
   | { namespace: string; state: 'missing' }
+  | { namespace: string; state: 'pending' }
   | { namespace: string; state: 'unavailable'; reason: string };
 
 /** This reflector's identity for the v3 computation, on top of the v1 mapping's IP / IP6 / BGP_PORT. */
@@ -132,7 +133,8 @@ function secretSet(keys: KeySnapshot, names: Iterable<string>): { set: SecretSet
       continue;
     }
     namespace = e.namespace;
-    if (e.state === 'present') byName.set(name, { data: obj((e as { data?: unknown }).data) });
+    if (e.state === 'pending') pending.add(name);
+    else if (e.state === 'present') byName.set(name, { data: obj((e as { data?: unknown }).data) });
     else if (e.state === 'unavailable') unavailable.set(name, typeof (e as { reason?: unknown }).reason === 'string' ? (e as { reason: string }).reason : 'unavailable');
   }
   return { set: { namespace, byName, pending }, unavailable };

@@ -16,7 +16,7 @@ import { KubeApiError, KubeClient } from '../../src/datastore/kubernetes/client.
 import { desiredLease, leaseName, leasesPath } from '../../src/datastore/kubernetes/lease.js';
 import { loadKubeConnection } from '../../src/datastore/kubernetes/kubeconfig.js';
 import { FakeApiServer, FakeStore, type Obj } from './fake-apiserver.js';
-import { bgpPeer, K, node, Recorder, tmpDir, writeKubeconfig } from './helpers.js';
+import { bgpPeer, K, node, Recorder, tmpDir, writeKubeconfig, nodeAddress, V3, resource } from './helpers.js';
 import { makePki } from './pki.js';
 
 const HOST = '127.80.2.1';
@@ -208,7 +208,7 @@ test('the RBAC manifest in deploy/kubernetes grants enough: a registered reflect
   cleanups.push(() => server.stop());
   const kc = writeKubeconfig(tmpDir('kc-'), { server: server.url, caData: PKI.caCert, token: 'sa', namespace: 'kube-system' });
   const a = await reflector(kc, '10.0.0.7');
-  await a.rec.until('registered', (r) => r.keys.has(rr('10.0.0.7')) && r.keys.has(`${K}/host/n1/ip_addr_v4`));
+  await a.rec.until('registered', (r) => r.keys.has(rr('10.0.0.7')) && r.keys.has(`${V3}/nodes/n1`));
   await a.src.stop();
   t.deepEqual(server.requests.filter((r) => r.status === 403), []);
   t.deepEqual(a.rec.problems, []);

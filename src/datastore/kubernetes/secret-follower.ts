@@ -88,14 +88,14 @@ export class SecretFollower {
     }
   }
 
-  /** secret key → SecretEntry JSON for every followed Secret listed at least once (pending ones have no key). */
+  /** secret key → SecretEntry JSON for every followed Secret. */
   entries(): Map<string, string> {
     const out = new Map<string, string>();
     for (const [name, w] of this.watches) {
-      if (!w.synced) continue;
       const data = w.secret?.data;
-      const e: SecretEntry =
-        w.secret === undefined
+      const e: SecretEntry = !w.synced
+        ? { namespace: this.opts.namespace, state: 'pending' }
+        : w.secret === undefined
           ? { namespace: this.opts.namespace, state: 'missing' }
           : { namespace: this.opts.namespace, state: 'present', data: data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : {} };
       out.set(secretKey(name), JSON.stringify(e));
