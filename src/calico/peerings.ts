@@ -114,7 +114,7 @@ export const CALICO_DEFAULT_AS = 64512;
 
 /**
  * Every field, and what this computation does with it. 'honoured': carried into the sessions (or the result);
- * 'reported': named in notHonoured when set; 'irrelevant': not about BGP peering (dataplane fields), ignored.
+ * 'reported': named in notHonoured when set.
  * A field not listed here is reported too.
  */
 export const FIELD_TABLE = {
@@ -136,11 +136,12 @@ export const FIELD_TABLE = {
   Node: {
     'metadata.labels': 'honoured', 'bgp.ipv4Address': 'honoured', 'bgp.ipv6Address': 'honoured', 'bgp.asNumber': 'honoured',
     'bgp.routeReflectorClusterID': 'honoured',
-    'bgp.ipv4IPIPTunnelAddr': 'irrelevant', ipv4VXLANTunnelAddr: 'irrelevant', ipv6VXLANTunnelAddr: 'irrelevant',
-    vxlanTunnelMACAddr: 'irrelevant', vxlanTunnelMACAddrV6: 'irrelevant', orchRefs: 'irrelevant', addresses: 'irrelevant',
-    wireguard: 'irrelevant', interfaceName: 'irrelevant',
+    // Dataplane fields calico-node's BGP does not read either; named when set on our Node, like any field we do not apply.
+    'bgp.ipv4IPIPTunnelAddr': 'reported', ipv4VXLANTunnelAddr: 'reported', ipv6VXLANTunnelAddr: 'reported',
+    vxlanTunnelMACAddr: 'reported', vxlanTunnelMACAddrV6: 'reported', orchRefs: 'reported', addresses: 'reported',
+    wireguard: 'reported', interfaceName: 'reported',
   },
-} as const satisfies Record<string, Record<string, 'honoured' | 'reported' | 'irrelevant'>>;
+} as const satisfies Record<string, Record<string, 'honoured' | 'reported'>>;
 
 // ---- value parsing ----
 
@@ -558,6 +559,9 @@ export function computePeerings(input: PeeringInput): PeeringResult {
     for (const p of peers) {
       const isGlobal = p.nodeSelector === undefined && p.node === '';
       if (globalPass !== isGlobal) continue;
+      // Without a Node we are no Calico node: global BGPPeers (every node's peerings) are not ours; only what the
+      // nodes dial at us (the reverse pass) and a BGPPeer naming our NODENAME are.
+      if (isGlobal && self.virtual) continue;
       if (p.localWorkload) continue; // workload peerings belong to the node running the workloads, not to a reflector
       let locals: string[] = [];
       if (p.nodeSelector !== undefined) locals = nodesMatching(p.nodeSelector).map((n) => n.name);
@@ -680,8 +684,8 @@ export function computePeerings(input: PeeringInput): PeeringResult {
     const f: string[] = [];
     for (const [k, v] of Object.entries(spec)) {
       if (k === 'bgp') {
-        for (const [bk, bv] of Object.entries(obj(v))) if (nodeTable[`bgp.${bk}`] === undefined && isSet(bv)) f.push(`spec.bgp.${bk}`);
-      } else if (nodeTable[k] === undefined && isSet(v)) f.push(`spec.${k}`);
+        for (const [bk, bv] of Object.entries(obj(v))) if (nodeTable[`bgp.${bk}`] !== 'honoured' && isSet(bv)) f.push(`spec.bgp.${bk}`);
+      } else if (nodeTable[k] !== 'honoured' && isSet(v)) f.push(`spec.${k}`);
     }
     if (f.length > 0) notHonoured.push({ resource: `Node ${self.name}`, fields: f.sort() });
   }

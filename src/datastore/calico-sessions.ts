@@ -63,18 +63,6 @@ export interface SessionsResult {
 
 export type ClusterIdSource = 'rr_v4 entry' | 'RR_CLUSTER_ID' | 'Node routeReflectorClusterID' | 'router ID';
 
-/**
- * Fields computePeerings honours that our sessions cannot apply, with the reason (named as not applied when set).
- * ttlSecurity, a port in peerIP, maxRestartTime, keepOriginalNextHop, nextHopMode Keep/Auto, sourceAddress
- * UseNodeIP, password, localASNumber are applied (see toPeerSpec).
- */
-export const NOT_APPLIED_BY_SESSIONS: Readonly<Record<string, string>> = {
-  'BGPPeer.keepaliveTime': 'the keepalive time follows the negotiated hold time (HOLD_TIME / 3)',
-  'BGPPeer.numAllowedLocalASNumbers': 'routes learned over eBGP are not reflected, so no AS_PATH loop check is relaxed',
-  'BGPConfiguration.logSeverityScreen': 'LOG_LEVEL sets the log level',
-  'BGPConfiguration.listenPort': 'BGP_PORT sets the port we listen on (peers dial the listenPort)',
-};
-
 type Obj = Record<string, unknown>;
 function obj(v: unknown): Obj {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {};

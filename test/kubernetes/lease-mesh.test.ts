@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../src/config.js';
-import { desiredPeers } from '../../src/datastore/calico-mapping.js';
+import { desiredSessions } from '../../src/datastore/calico-sessions.js';
 import {
   createKubernetesSource,
   kubernetesSourceFromConfig,
@@ -82,7 +82,7 @@ test('two reflectors mesh through Leases; a deregistered one deletes its Lease a
   t.is(b.rec.keys.get(rr('10.0.0.1')), '{"ip":"10.0.0.1","cluster_id":"1.0.0.1"}');
   t.is(b.rec.keys.get(`${K}/rr_v6/fd00::1`), '{"ip":"fd00::1","cluster_id":"1.0.0.1"}');
   t.is(b.rec.keys.get(rr('10.0.0.2')), '{"ip":"10.0.0.2"}');
-  t.is(a.rec.keys.get(`${K}/global/peer_v4/10.0.0.1`), '{"ip":"10.0.0.1","as_num":"64512"}', 'the rest of the datastore is there too');
+  t.is(resource(a.rec.keys, 'bgppeers', 'to-rr')?.spec.peerIP, '10.0.0.1', 'the rest of the datastore is there too');
   const leaseA = store.get('leases', NS, leaseName('10.0.0.1'))!;
   t.is((leaseA.metadata.labels as Record<string, string>)['projectcalico.org/route-reflector'], 'true');
   t.deepEqual(leaseA.metadata.annotations, {
@@ -184,11 +184,14 @@ test('from Config to PeerSpecs: the Calico mapping meshes two Kubernetes-registe
   await src.start(rec);
   await reflector(kc, '10.0.0.2');
   await rec.until('both registered', (r) => r.keys.has(rr('10.0.0.1')) && r.keys.has(rr('10.0.0.2')));
-  const { peers } = desiredPeers(rec.keys, { ip: config.ip, port: 179 });
+  // The Lease mesh (v1 rr entries) and the BGPPeer naming us (a v3 reverse peering with node n1), merged.
+  const { peers } = desiredSessions(rec.keys, { ip: config.ip, port: 179, clusterId: config.register?.clusterId });
   const byName = new Map(peers.map((p) => [p.name, p]));
+  t.deepEqual([...byName.keys()], ['Mesh_10_0_0_2', 'Node_10_0_1_1']);
   t.is(byName.get('Mesh_10_0_0_2')?.routeReflectorClient, false);
-  t.is(byName.get('Global_10_0_1_1')?.clusterId, '1.0.0.1', 'registered: own cluster ID on client sessions');
-  t.is(byName.get('Global_10_0_1_1')?.peerAs, 64512);
+  t.is(byName.get('Node_10_0_1_1')?.clusterId, '1.0.0.1', 'registered: own cluster ID on client sessions');
+  t.is(byName.get('Node_10_0_1_1')?.routeReflectorClient, true);
+  t.is(byName.get('Node_10_0_1_1')?.peerAs, 64512);
   t.false(byName.has('Mesh_10_0_0_1'), 'no session to ourselves');
 });
 
