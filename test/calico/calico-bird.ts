@@ -15,6 +15,8 @@ export interface CalicoBirdPeer {
   neighbor: string;
   /** `rr client; rr cluster id <clusterId>` (calico-node on a reflector, for a client). */
   rrClient?: boolean;
+  /** `password "…"` (calico-node writes the Secret's value unescaped). */
+  password?: string;
 }
 
 export interface CalicoBirdNode {
@@ -73,6 +75,7 @@ export function renderCalicoBird(n: CalicoBirdNode): string {
     lines.push(`protocol bgp ${protocolName(p.neighbor)} from bgp_template {`);
     lines.push(`  neighbor ${p.neighbor} as ${n.as};`);
     lines.push(`  source address ${n.ip};`);
+    if (p.password !== undefined) lines.push(`  password "${p.password}";`);
     if (p.rrClient === true) {
       if (n.clusterId === undefined) throw new Error('rr client without a cluster ID');
       lines.push('  rr client;', `  rr cluster id ${n.clusterId};`);
