@@ -17,15 +17,25 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 # MALLOC_ARENA_MAX=2: glibc's per-thread arenas otherwise keep freed memory after session churn (see native/README
 # and the cycles test), which shows as RSS growth that is not a leak.
+# METRICS_LISTEN is not set: the endpoint listens on IP:9180, not on every interface (README).
 ENV NODE_ENV=production \
     SOCKET_DIR=/sockets \
-    METRICS_LISTEN=:9180 \
     MALLOC_ARENA_MAX=2
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/native/tcp_md5/build/Release/tcp_sockopt.node ./native/tcp_md5/build/Release/tcp_sockopt.node
 COPY scripts/entrypoint.sh scripts/healthcheck.mjs ./scripts/
+# Runs as uid/gid 65534 (nobody). Binding port 179 needs CAP_NET_BIND_SERVICE, and Kubernetes gives a non-root
+# container no ambient capabilities, so the node binary carries it as a file capability (gained when the
+# entrypoint execs node, if the bounding set has it and no_new_privs is off, as the manifest asks). setcap comes from
+# libcap2-bin, removed again afterwards; /sockets belongs to that user so the control sockets can be created.
+RUN apt-get update && apt-get install -y --no-install-recommends libcap2-bin \
+    && setcap cap_net_bind_service=+ep "$(readlink -f "$(command -v node)")" \
+    && getcap "$(readlink -f "$(command -v node)")" | grep -q cap_net_bind_service \
+    && apt-get purge -y libcap2-bin && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
+    && mkdir -p /sockets && chown 65534:65534 /sockets
+USER 65534:65534
 VOLUME ["/sockets"]
 EXPOSE 179/tcp 9180/tcp
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 CMD ["node", "scripts/healthcheck.mjs"]

@@ -11,7 +11,7 @@ if [ ! -f /usr/sbin/policy-rc.d ]; then
   chmod +x /usr/sbin/policy-rc.d
 fi
 
-PKGS=(bird gobgpd exabgp frr openbgpd etcd-server etcd-client tshark prometheus-bird-exporter iproute2 libssh-4 libreadline8 curl)
+PKGS=(bird gobgpd exabgp frr openbgpd etcd-server etcd-client tshark tcpdump prometheus-bird-exporter iproute2 libssh-4 libreadline8 curl libcap2-bin)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -33,7 +33,8 @@ async function main(): Promise<void> {
   const main = ['--import=tsx', 'src/main.ts'];
   const rr = spawn(process.execPath, main, {
     cwd: ROOT,
-    env: { ...process.env, IP, BGP_PORT: String(PORT), DATASTORE_TYPE: 'file', DATASTORE_FILE: path.join(dir, 'datastore.json'), SOCKET_DIR: dir, METRICS_LISTEN: 'off', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    // Only what the reflector needs (and PATH): a MAX_PREFIXES or IP6 in the caller's shell must not change the demo.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', IP, BGP_PORT: String(PORT), DATASTORE_TYPE: 'file', DATASTORE_FILE: path.join(dir, 'datastore.json'), SOCKET_DIR: dir, METRICS_LISTEN: 'off', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const speaker = new SpeakerClient();

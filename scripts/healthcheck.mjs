@@ -1,5 +1,6 @@
-// HEALTHCHECK of the image: GET /healthz on METRICS_LISTEN (a host of 0.0.0.0, :: or empty means loopback).
-const listen = process.env.METRICS_LISTEN ?? ':9180';
+// HEALTHCHECK of the image: GET /healthz on METRICS_LISTEN (a host of 0.0.0.0, :: or empty means loopback);
+// without METRICS_LISTEN the reflector listens on IP:9180 (127.0.0.1 when IP is not set either).
+const listen = process.env.METRICS_LISTEN ?? `${process.env.IP || '127.0.0.1'}:9180`;
 const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
 if (!m) { console.error(`METRICS_LISTEN: "${listen}" is not host:port`); process.exit(1); }
 let host = m[1] ?? m[2];

@@ -1,28 +1,45 @@
-// Process entry point: read the environment, start the reflector, and handle signals
-// (SIGTERM/SIGINT: graceful stop within 5 s, a second one exits at once; SIGHUP: re-read the datastore).
-import { ConfigError, loadConfig, loadGracefulRestartConfig, loadHardeningConfig } from './config.js';
-import { log } from './log.js';
-import { ReflectorApp } from './app/reflector-app.js';
+// Process entry point: answer --help / --version, validate the whole configuration, and only then load the
+// logger and the reflector (so a bad LOG_LEVEL is one line naming it, not a logger's stack trace); then start
+// and handle signals (SIGTERM/SIGINT: graceful stop within 5 s, a second one exits at once; SIGHUP: re-read the
+// datastore).
+import { ConfigError, loadConfig, type Config } from './config/index.js';
+import { usage } from './config/help.js';
+import { packageName, packageVersion } from './cli/version.js';
 
 const STOP_DEADLINE_MS = 5000;
 
-async function main(): Promise<void> {
-  let config;
-  let hardening;
-  let gracefulRestart;
+/** Exit code of a start refused for its configuration (as a shell reports a usage error). */
+const EXIT_BAD_CONFIG = 2;
+
+function configOrExit(): Config {
   try {
-    config = loadConfig(process.env);
-    hardening = loadHardeningConfig(process.env);
-    gracefulRestart = loadGracefulRestartConfig(process.env);
+    return loadConfig(process.env);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const p of err.problems) process.stderr.write(`configuration error: ${p}\n`);
-      log.fatal({ problems: err.problems }, 'bad configuration, not starting');
-      process.exit(2);
-    }
-    throw err;
+    if (!(err instanceof ConfigError)) throw err;
+    for (const p of err.problems) process.stderr.write(`configuration error: ${p}\n`);
+    process.stderr.write('not starting (see --help)\n');
+    process.exit(EXIT_BAD_CONFIG);
   }
-  const app = new ReflectorApp(config, { hardening, gracefulRestart });
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(usage());
+    return;
+  }
+  if (args.includes('--version')) {
+    process.stdout.write(`${packageName()} ${packageVersion()}\n`);
+    return;
+  }
+  if (args.length > 0) {
+    process.stderr.write(`unknown argument ${JSON.stringify(args[0])}; the reflector is configured by environment variables (see --help)\n`);
+    process.exit(EXIT_BAD_CONFIG);
+  }
+  const config = configOrExit();
+  const { log } = await import('./log.js');
+  const { ReflectorApp } = await import('./app/reflector-app.js');
+  const app = new ReflectorApp(config);
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -5,8 +5,7 @@ import test from 'ava';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnSync } from 'node:child_process';
-import { childEnv } from './helpers/child.js';
+import { runChild } from './helpers/child.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SCANNED_DIRS = ['src', 'test', 'bench', 'scripts', '.ci', 'native'];
@@ -112,7 +111,7 @@ test('.ci/run runs exactly the README\'s test command', (t) => {
 
 // A fixture the tests read but git ignores exists only in the checkout it was copied into.
 test('no fixture file is ignored by git (a clone has every file the tests read)', (t) => {
-  const r = spawnSync('git', ['ls-files', '--others', '--ignored', '--exclude-standard', '--', 'test', 'proto-fixtures'], { cwd: ROOT, encoding: 'utf8', env: childEnv() });
+  const r = runChild('git', ['ls-files', '--others', '--ignored', '--exclude-standard', '--', 'test', 'proto-fixtures'], { cwd: ROOT, encoding: 'utf8' });
   t.is(r.status, 0, r.stderr);
   t.deepEqual(r.stdout.split('\n').filter((l) => l !== ''), []);
 });

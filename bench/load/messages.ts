@@ -2,11 +2,13 @@
 // packing, and the canonical text of a received attribute set used to verify what a reflector sent.
 import {
   AFI_IPV4, AFI_IPV6, AsPathSegmentType, AttrType, ATTR_FLAG_OPTIONAL, ATTR_FLAG_TRANSITIVE, buildEndOfRib, buildUpdates, DEFAULT_CONTEXT,
-  encodeAttributes, encodeKeepalive, encodeMessage, MessageType, SAFI_UNICAST, uint32ToIpv4,
+  encodeAttributes, encodeKeepalive, encodeMessage, MessageType, SAFI_UNICAST,
   type PathAttribute,
 } from '../../src/wire/index.js';
 
-export { ipv4ToUint32, uint32ToIpv4 } from '../../src/wire/index.js';
+import { uint32ToIpv4 } from '../../src/net/address.js';
+
+export { ipv4ToUint32, uint32ToIpv4 } from '../../src/net/address.js';
 
 export const CTX = DEFAULT_CONTEXT; // 4-octet AS, no ADD-PATH, 4096-octet messages: what our OPEN offers
 

@@ -71,7 +71,7 @@ export const ours: ReflectorDriver = {
       args: [...extra, ...e.args],
       cwd: ROOT,
       env: {
-        ...process.env,
+        PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
         IP: cfg.address,
         ...(cfg.address6 ? { IP6: cfg.address6 } : {}),
         BGP_PORT: String(cfg.port),

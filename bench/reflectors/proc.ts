@@ -97,7 +97,8 @@ export interface StartOptions {
 export async function startDaemon(o: StartOptions): Promise<RunningReflector> {
   if (!o.netns && isListening(o.listen.address, o.listen.port)) throw new Error(`${o.listen.address}:${o.listen.port} is already in use`);
   const [cmd, args] = o.netns ? ['ip', ['netns', 'exec', o.netns, o.cmd, ...o.args]] : [o.cmd, o.args];
-  const child = spawn(cmd, args, { env: o.env ?? process.env, cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Only PATH unless the caller says more: the shell's MAX_PREFIXES or NODE_OPTIONS must not reach a measured daemon.
+  const child = spawn(cmd, args, { env: o.env ?? { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let tail = '';
   const keep = (d: Buffer): void => { tail = (tail + d.toString()).slice(-4000); };

@@ -11,7 +11,7 @@ import { mayReflect } from '../reflector/policy.js';
 import { AFI_IPV4, AFI_IPV6, CeaseSubcode, MessageType, SAFI_UNICAST } from '../wire/types.js';
 import { encodeRouteRefresh } from '../wire/notification.js';
 import { routeAttributes } from './route-attributes.js';
-import { mask, parseAddress, parsePrefix } from '../control/addr.js';
+import { addressValue, mask, parsePrefixValue } from '../net/prefix.js';
 import type { SessionBook, SessionRecord } from './session-book.js';
 import { systemClock, type Clock } from '../clock.js';
 
@@ -121,8 +121,8 @@ function interfaceFor(address: string, fallbackLocal: string): string {
 /** True when the address lies inside the interface subnet "net/len" (host bits of net ignored). */
 function sameSubnet(address: string, cidr: string): boolean {
   const family = address.includes(':') ? 6 : 4;
-  const net = parsePrefix(cidr, family);
-  const value = parseAddress(address, family);
+  const net = parsePrefixValue(cidr, family);
+  const value = addressValue(address, family);
   if (net === undefined || value === undefined) return false;
   const m = mask(family, net.length);
   return (value & m) === (net.value & m);

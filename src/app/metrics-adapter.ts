@@ -9,6 +9,7 @@ export interface MetricsAdapterDeps {
   book: SessionBook;
   datastore(): DatastoreMetricsView;
   listening(): boolean;
+  connectionsRefused?(): Record<string, number>;
 }
 
 export class MetricsAdapter implements MetricsModel {
@@ -63,5 +64,9 @@ export class MetricsAdapter implements MetricsModel {
 
   listening(): boolean {
     return this.d.listening();
+  }
+
+  connectionsRefused(): Record<string, number> {
+    return this.d.connectionsRefused?.() ?? {};
   }
 }

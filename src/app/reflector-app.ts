@@ -1,12 +1,11 @@
 // The running reflector: wires the datastore, the Calico mapping, the sessions, the RIB, the control sockets
 // and the metrics endpoint together, and owns their start-up and shut-down order. No protocol logic here.
 import { log as rootLog, type Logger } from '../log.js';
-import { GRACEFUL_RESTART_DEFAULTS, HARDENING_DEFAULTS, type Config, type GracefulRestartConfig, type HardeningConfig } from '../config.js';
 import { hostname } from 'node:os';
+import type { Config } from '../config/index.js';
 import { desiredSessions, nodeIdentityFromEnv, type SessionsEnv } from '../datastore/calico-sessions.js';
 import { DesiredPeersFeed } from '../datastore/desired-feed.js';
-import { createKeySource } from '../datastore/factory.js';
-import { kubernetesSourceFromConfig } from '../datastore/kubernetes/kubernetes-source.js';
+import { createKeySource, kubernetesSourceFromConfig } from './key-source.js';
 import type { KeySource } from '../datastore/source.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
 import { planReconcile } from '../peers/reconcile.js';
@@ -23,8 +22,6 @@ import type { DatastoreMetricsView } from '../metrics/model.js';
 import { ControlAdapter } from './control-adapter.js';
 import { MetricsAdapter } from './metrics-adapter.js';
 import { SessionBook } from './session-book.js';
-import { PrefixLimiter } from './prefix-limit.js';
-import { AsPathLimit } from './as-path-limit.js';
 import { systemClock, type Clock } from '../clock.js';
 
 /** Longest the BGP listener waits for the datastore's first snapshot before it opens anyway. */
@@ -40,10 +37,6 @@ export interface AppOptions {
    * true: a first start cannot be told from a restart, and on a first start the deferral costs nothing.
    */
   restarting?: boolean;
-  /** Advertised restart time and End-of-RIB deferral (loadGracefulRestartConfig); defaults when absent. */
-  gracefulRestart?: GracefulRestartConfig;
-  /** Limits and TTL security (loadHardeningConfig); defaults when absent. */
-  hardening?: HardeningConfig;
   /** Wall clock for every time the control sockets print (start, reconfiguration, state changes, "now"). */
   clock?: Clock;
   /** Where NODENAME / HOSTNAME are read (default process.env): which Calico Node we are. */
@@ -72,18 +65,18 @@ export class ReflectorApp {
   private desired: PeerSpec[] | undefined;
 
   constructor(private readonly config: Config, private readonly options: AppOptions = {}) {
-    const hardening = options.hardening ?? HARDENING_DEFAULTS;
+    const { identity, hardening, gracefulRestart: gr } = config;
     this.clock = options.clock ?? systemClock;
     this.startedAt = this.clock();
     this.lastReconfiguration = this.startedAt;
-    const gr = options.gracefulRestart ?? GRACEFUL_RESTART_DEFAULTS;
     this.reflector = new Reflector({
-      routerId: config.ip,
+      routerId: identity.ip,
       restarting: options.restarting ?? true,
       restartDeferralMs: gr.deferralSeconds * 1000,
       lagLimitBytes: hardening.outboundQueueLimitBytes,
+      importPolicy: { maxAsPathLength: hardening.maxAsPathLength, prefixLimits: hardening },
     });
-    this.book = new SessionBook(this.reflector, new PrefixLimiter(this.reflector, hardening), hardening.maxAsPathLength > 0 ? new AsPathLimit(hardening.maxAsPathLength) : undefined, this.clock);
+    this.book = new SessionBook(this.reflector, this.clock);
     const sessionOptions: SessionOptions = {
       ttlSecurity: hardening.ttlSecurity,
       outboundLimitBytes: hardening.outboundQueueLimitBytes,
@@ -93,8 +86,8 @@ export class ReflectorApp {
       local: { ...options.session?.local, gracefulRestart: { restartTime: gr.restartTimeSeconds, restarting: options.restarting ?? true } },
     };
     this.sessions = new SessionManager({ onCreate: (s) => this.book.attach(s), onRemove: (s) => this.book.detach(s) }, sessionOptions);
-    const addresses = [config.ip, ...(config.ip6 !== undefined ? [config.ip6] : [])];
-    this.listener = new BgpListener({ addresses, port: config.bgpPort, maxPending: hardening.maxPendingConnections });
+    const addresses = [identity.ip, ...(identity.ip6 !== undefined ? [identity.ip6] : [])];
+    this.listener = new BgpListener({ addresses, port: identity.bgpPort, maxPending: hardening.maxPendingConnections });
     this.sessions.bindListener(this.listener);
     this.source =
       options.keySource ??
@@ -102,10 +95,10 @@ export class ReflectorApp {
         kubernetes: (c) => kubernetesSourceFromConfig(c),
       });
     this.mappingEnv = {
-      ip: config.ip,
-      ip6: config.ip6,
-      port: config.bgpPort,
-      clusterId: config.register?.clusterId,
+      ip: identity.ip,
+      ip6: identity.ip6,
+      port: identity.bgpPort,
+      clusterId: config.datastore.register?.clusterId,
       ...nodeIdentityFromEnv(options.identityEnv ?? process.env, hostname()),
     };
     this.feed = new DesiredPeersFeed(this.source, this.mappingEnv, (peers) => this.onDesired(peers), {
@@ -116,13 +109,13 @@ export class ReflectorApp {
   }
 
   async start(): Promise<void> {
-    const c = this.config;
-    this.log.info({ ip: c.ip, ip6: c.ip6, datastore: this.source.name, bgpPort: c.bgpPort }, 'starting route reflector');
-    for (const note of c.notes) this.log.info(note);
-    for (const warning of c.warnings) this.log.warn(warning);
+    const { identity, observability: c } = this.config;
+    this.log.info({ ip: identity.ip, ip6: identity.ip6, datastore: this.source.name, bgpPort: identity.bgpPort }, 'starting route reflector');
+    for (const note of this.config.notes) this.log.info(note);
+    for (const warning of this.config.warnings) this.log.warn(warning);
 
     const model = new ControlAdapter({
-      routerId: c.ip,
+      routerId: identity.ip,
       startedAt: this.startedAt,
       reflector: this.reflector,
       book: this.book,
@@ -146,6 +139,7 @@ export class ReflectorApp {
         book: this.book,
         datastore: () => this.datastoreView(),
         listening: () => this.listening,
+        connectionsRefused: () => ({ ...this.listener.refusedByReason }),
       });
       const listen = `${c.metricsListen.host !== undefined ? (c.metricsListen.host.includes(':') ? `[${c.metricsListen.host}]` : c.metricsListen.host) : ''}:${c.metricsListen.port}`;
       this.metrics = await startMetricsServer(listen, createMetricsRegistry(metricsModel), metricsModel);

@@ -5,8 +5,6 @@ import type { BgpSession } from '../session/session.js';
 import type { Reflector } from '../reflector/reflector.js';
 import type { RibPeer } from '../rib/types.js';
 import { peerKey } from '../peers/reconcile.js';
-import type { PrefixLimiter } from './prefix-limit.js';
-import type { AsPathLimit } from './as-path-limit.js';
 import { systemClock, type Clock } from '../clock.js';
 
 export interface SessionRecord {
@@ -25,15 +23,9 @@ export interface SessionRecord {
 export class SessionBook {
   private readonly records = new Map<string, SessionRecord>();
 
-  /**
-   * limits: the per-peer maximum-prefix check, run after each UPDATE; asPathLimit: UPDATEs with a longer
-   * AS_PATH reach the reflector as withdrawals (treat-as-withdraw). Either absent = no such limit.
-   * clock: stamps each record's "since" (state changes), so the control socket's times follow one clock.
-   */
+  /** clock: stamps each record's "since" (state changes), so the control socket's times follow one clock. */
   constructor(
     private readonly reflector: Reflector,
-    readonly limits?: PrefixLimiter,
-    readonly asPathLimit?: AsPathLimit,
     readonly clock: Clock = systemClock,
   ) {}
 
@@ -47,6 +39,9 @@ export class SessionBook {
       resetSession: (err) => {
         session.reportUpdateError(err);
       },
+      // The import policy's prefix limit closes the session through this; its log lines carry the session's fields.
+      ceaseAndHold: (subcode, data, hold, reason) => session.ceaseAndHold(subcode, data, hold, reason),
+      log: session.log,
     };
     const rec: SessionRecord = { session, peer, since: this.clock(), flaps: 0, disabled: false };
     this.records.set(peerKey(session.spec), rec);
@@ -54,14 +49,8 @@ export class SessionBook {
       rec.since = this.clock();
     });
     session.on('established', (neg) => this.reflector.peerUp(peer, neg));
-    session.on('update', (msg) => {
-      const ctx = this.asPathLimit !== undefined ? session.negotiated?.recvCtx : undefined;
-      const input = ctx !== undefined && this.asPathLimit !== undefined
-        ? this.asPathLimit.filter(peer.name, msg, ctx, (n) => session.log.warn({ length: n, max: this.asPathLimit?.maxLength }, `AS_PATH of ${n} ASes is longer than MAX_AS_PATH_LENGTH ${this.asPathLimit?.maxLength}: UPDATE treated as withdraw; further ones are only counted`))
-        : msg;
-      // A session-reset error was already sent through peer.resetSession; the limit is checked otherwise.
-      if (this.reflector.handleUpdate(peer, input) === undefined) this.limits?.afterUpdate(session);
-    });
+    // The whole inbound chain (import policy, Adj-RIB-In, decision) is the engine's: src/reflector/inbound.ts.
+    session.on('update', (msg) => this.reflector.handleUpdate(peer, msg));
     session.on('route-refresh', (m) => this.reflector.handleRouteRefresh(peer, m));
     session.on('drain', () => this.reflector.handleDrain(peer));
     session.on('down', (reason, info) => {
@@ -78,8 +67,7 @@ export class SessionBook {
     const key = peerKey(session.spec);
     if (this.records.get(key)?.session === session) {
       this.records.delete(key);
-      this.limits?.forget(session.spec.name);
-      this.asPathLimit?.forget(session.spec.name);
+      this.reflector.forgetPeer(session.spec.name);
     }
     session.removeAllListeners();
   }

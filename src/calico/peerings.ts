@@ -2,7 +2,7 @@
 // v3.32; the rules are summarised in src/calico/README.md) from the point of view of one node: this reflector. Pure: Calico v3 resources in,
 // the BGP sessions calico-node's BIRD would have on that node out, with every field that is not applied and every
 // bad resource named. Shared by the etcd v3 and Kubernetes datastores.
-import { canonicalIPv4, canonicalIPv6, addressForName } from '../datastore/address.js';
+import { canonicalIPv4, canonicalIPv6, addressForName } from '../net/address.js';
 import { describeValue } from '../datastore/safe-value.js';
 import { durationSeconds, parseGoDuration } from './duration.js';
 import { evaluateSelector, parseSelector, SelectorError, type Labels, type Selector } from './selector.js';

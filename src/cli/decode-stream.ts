@@ -61,11 +61,23 @@ function errorRecord(reason: string, offset: number, code: number | undefined, s
  * them (again a length field too large). Never throws.
  */
 export function* decodeStream(buf: Uint8Array, ctx: CodecContext): Generator<JsonObject> {
+  for (const s of decodeStreamSpans(buf, ctx)) yield s.record;
+}
+
+/** A record of decodeStream and the octets [start, end) it covers (a message its claimed extent, a framing error up to where decoding resumes). */
+export interface Span {
+  record: JsonObject;
+  start: number;
+  end: number;
+}
+
+/** decodeStream, with the extent of each record (for a capture, to tell in which frame it completed). */
+export function* decodeStreamSpans(buf: Uint8Array, ctx: CodecContext): Generator<Span> {
   let o = 0;
   // Each turn either consumes a whole message or moves past a byte that cannot start one, so it ends.
   while (o < buf.length) {
     if (buf.length - o < HEADER_LEN) {
-      yield errorRecord(`truncated: ${buf.length - o} octets at end of input, shorter than a header`, o, undefined, undefined);
+      yield { record: errorRecord(`truncated: ${buf.length - o} octets at end of input, shorter than a header`, o, undefined, undefined), start: o, end: buf.length };
       return;
     }
     let len: number;
@@ -73,33 +85,36 @@ export function* decodeStream(buf: Uint8Array, ctx: CodecContext): Generator<Jso
       len = frameLength(buf, o, ctx.maxMessageLen);
     } catch (e) {
       const be = e instanceof BgpError ? e : undefined;
-      yield errorRecord(be ? be.message : `framing failed: ${String(e)}`, be?.offset ?? o, be?.code ?? 1, be?.subcode ?? 0);
       const next = findMarker(buf, o + 1);
+      const record = errorRecord(be ? be.message : `framing failed: ${String(e)}`, be?.offset ?? o, be?.code ?? 1, be?.subcode ?? 0);
+      yield { record, start: o, end: next < 0 ? buf.length : next };
       if (next < 0) return;
       o = next;
       continue;
     }
     if (len === 0) {
       const want = (buf[o + 16]! << 8) | buf[o + 17]!;
-      yield errorRecord(`truncated: message of ${want} octets but only ${buf.length - o} left`, o, undefined, undefined);
       const next = headerWithin(buf, o, buf.length, ctx);
+      const record = errorRecord(`truncated: message of ${want} octets but only ${buf.length - o} left`, o, undefined, undefined);
+      yield { record, start: o, end: next < 0 ? buf.length : next };
       if (next < 0) return;
       o = next;
       continue;
     }
     const msg = buf.subarray(o, o + len);
+    let record: JsonObject;
+    let ok = true;
     try {
-      yield messageToJson(decodeMessage(msg, ctx));
-      o += len;
+      record = messageToJson(decodeMessage(msg, ctx));
     } catch (e) {
-      if (e instanceof BgpError) {
-        yield errorRecord(e.message, o + (e.offset ?? 0), e.code, e.subcode);
-      } else {
-        yield errorRecord(`internal decoder error: ${e instanceof Error ? e.message : String(e)}`, o, undefined, undefined);
-      }
-      // Not after its claimed end: with a length field too large, that would hide the messages behind it.
-      const next = headerWithin(buf, o, o + len, ctx);
-      o = next >= 0 ? next : o + len;
+      ok = false;
+      record = e instanceof BgpError
+        ? errorRecord(e.message, o + (e.offset ?? 0), e.code, e.subcode)
+        : errorRecord(`internal decoder error: ${e instanceof Error ? e.message : String(e)}`, o, undefined, undefined);
     }
+    // After an error, not past its claimed end: with a length field too large, that would hide the messages behind it.
+    const next = ok ? o + len : headerWithin(buf, o, o + len, ctx);
+    yield { record, start: o, end: o + len };
+    o = next >= 0 ? next : o + len;
   }
 }

@@ -3,6 +3,17 @@
 // Usage: rr-ctl [-s SOCKET] [-6] COMMAND...   (prints the reply the way birdc does; exit 1 on a 8xxx/9xxx reply)
 import net from 'node:net';
 import path from 'node:path';
+import { DEFAULTS } from '../config/defaults.js';
+import { packageVersion } from './version.js';
+
+const USAGE = `usage: rr-ctl [-s SOCKET] [-6] COMMAND...
+       rr-ctl --help | --version
+  Sends COMMAND to the reflector's BIRD-compatible control socket and prints the reply as birdc does
+  (e.g. rr-ctl show protocols; rr-ctl show route count).
+  -s SOCKET   the socket (default: $SOCKET_DIR/bird.ctl, SOCKET_DIR defaults to ${DEFAULTS.SOCKET_DIR.value})
+  -6          the IPv6 socket ($SOCKET_DIR/bird6.ctl)
+  --help, -h  this text;  --version  the package version
+  exit status: 0 reply ok, 1 error reply (8xxx/9xxx), no socket or no reply in 30 s, 2 usage error`;
 
 interface Args {
   socket: string;
@@ -18,11 +29,18 @@ function parseArgs(argv: string[]): Args {
     if (a === '-s') socket = argv[++i];
     else if (a === '-6') v6 = true;
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: rr-ctl [-s SOCKET] [-6] COMMAND...\n  default socket: $SOCKET_DIR/bird.ctl (bird6.ctl with -6), SOCKET_DIR=/sockets\n');
+      process.stdout.write(`${USAGE}\n`);
       process.exit(0);
-    } else words.push(a);
+    } else if (a === '--version') {
+      process.stdout.write(`rr-ctl ${packageVersion()}\n`);
+      process.exit(0);
+    } else if (!a.startsWith('-') || words.length > 0) words.push(a);
+    else {
+      process.stderr.write(`rr-ctl: unknown option ${a}\n${USAGE}\n`);
+      process.exit(2);
+    }
   }
-  const dir = process.env.SOCKET_DIR ?? '/sockets';
+  const dir = process.env.SOCKET_DIR ?? DEFAULTS.SOCKET_DIR.value;
   return { socket: socket ?? path.join(dir, v6 ? 'bird6.ctl' : 'bird.ctl'), command: words.join(' ') };
 }
 
@@ -36,7 +54,7 @@ export function parseReplyLine(line: string): { code: number | undefined; last: 
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
   if (args.command === '') {
-    process.stderr.write('rr-ctl: no command given (try: rr-ctl show protocols)\n');
+    process.stderr.write(`rr-ctl: no command given (try: rr-ctl show protocols)\n${USAGE}\n`);
     process.exit(2);
   }
   const sock = net.createConnection(args.socket);

@@ -1,7 +1,7 @@
 // Parser of BIRD 1.6 CLI command lines into Command objects, or the exact BIRD error reply (pure).
 // Keywords may be abbreviated to a unique prefix, as birdc expands them (`sh pro al` = `show protocols all`).
 
-import { isNetwork, parseAddress, parsePrefix } from './addr.js';
+import { addressValue, isNetwork, parsePrefixValue } from '../net/prefix.js';
 import type { Family } from './model.js';
 import { final, type ReplyLine } from './reply.js';
 
@@ -218,14 +218,14 @@ function routeArgs(c: Cursor, family: Family): RouteQuery {
 function networkArg(text: string, family: Family, addressAllowed: boolean): string {
   const [addr = '', len] = text.split('/', 2);
   // bird (IPv4) recognises IPv6 text and refuses it by name; bird6's lexer has no IPv4 form at all.
-  if (family === 4 && parseAddress(addr, 6) !== undefined) throw fail9001('This is an IPv4 router, therefore IPv6 addresses are not supported');
+  if (family === 4 && addressValue(addr, 6) !== undefined) throw fail9001('This is an IPv4 router, therefore IPv6 addresses are not supported');
   if (len === undefined) {
-    if (addressAllowed && parseAddress(addr, family) !== undefined) return text;
+    if (addressAllowed && addressValue(addr, family) !== undefined) return text;
     throw syntax();
   }
-  const p = parsePrefix(text, family);
+  const p = parsePrefixValue(text, family);
   if (p === undefined) {
-    if (parseAddress(addr, family) !== undefined && /^\d+$/.test(len)) throw fail9001(`Invalid prefix length ${Number(len)}`);
+    if (addressValue(addr, family) !== undefined && /^\d+$/.test(len)) throw fail9001(`Invalid prefix length ${Number(len)}`);
     throw syntax();
   }
   if (!isNetwork(p)) throw fail9001('Invalid prefix');

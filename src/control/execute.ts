@@ -1,7 +1,7 @@
 // Runs one parsed CLI command against the ControlModel and yields the BIRD reply lines.
 // Selection rules (names, patterns, `all`), route queries and `restrict` live here; text comes from format.ts.
 
-import { canonicalPrefix, maxLength, parseAddress, parsePrefix, type ParsedPrefix } from './addr.js';
+import { addressValue, canonicalPrefix, maxLength, parsePrefixValue, type ParsedPrefix } from '../net/prefix.js';
 import { isRestricted, parseCommand, patternMatches, type Command, type ProtocolSelector, type RouteQuery } from './commands.js';
 import {
   interfacesReply,
@@ -141,8 +141,8 @@ function* groupByNetwork(routes: Iterable<RouteView>): Generator<NetGroup> {
 }
 
 function asParsed(text: string, family: Family): ParsedPrefix | undefined {
-  if (text.includes('/')) return parsePrefix(text, family);
-  const v = parseAddress(text, family);
+  if (text.includes('/')) return parsePrefixValue(text, family);
+  const v = addressValue(text, family);
   return v === undefined ? undefined : { family, value: v, length: maxLength(family) };
 }
 

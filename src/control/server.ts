@@ -25,8 +25,14 @@ export interface ControlServerOptions {
   /** The clock replies print times against ("Current server time", iso short's time-or-date choice);
    *  default the wall clock, tests give a fixed one. */
   now?: Clock;
-  /** Connections beyond this many are closed at once (default 1024). */
+  /**
+   * Clients connected at once, at most (default 1024). When a new client comes while the limit is reached, the
+   * client idle the longest is disconnected to make room, so idle connections can never lock everyone out; only
+   * when every client is busy with a command is the new one closed at once.
+   */
   maxClients?: number;
+  /** A client with no command running that sends nothing for this long is disconnected (default 300 s). */
+  idleTimeoutMs?: number;
   /** A client that leaves a reply unread this long is disconnected (default 300 s). */
   stalledClientTimeoutMs?: number;
   /** Socket file mode (default 0o660, as BIRD creates it). */
@@ -42,6 +48,8 @@ export function socketPathFor(socketDir: string, family: Family): string {
 }
 
 const CHUNK_BYTES = 16 * 1024;
+const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
+const EVICT_LOG_INTERVAL_MS = 60_000;
 /** Complete request lines buffered before we stop reading from a client (it pipelines too much). */
 const MAX_QUEUED_LINES = 8;
 
@@ -51,6 +59,9 @@ export class ControlServer {
   private server: net.Server | undefined;
   private readonly clients = new Set<ClientConnection>();
   private path: string | undefined;
+  /** Idle clients disconnected to make room for a new one. */
+  evicted = 0;
+  private lastEvictLog = 0;
 
   /** Number of connected clients (for tests and metrics). */
   get clientCount(): number {
@@ -79,14 +90,15 @@ export class ControlServer {
       configPath: options.configPath ?? '/etc/calico/confd/config/bird.cfg',
       abbreviations: options.abbreviations ?? true,
     };
-    const maxClients = options.maxClients ?? 1024;
+    const maxClients = Math.max(1, options.maxClients ?? 1024);
     const stallMs = options.stalledClientTimeoutMs ?? 300_000;
+    const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-      if (this.clients.size >= maxClients) {
+      if (this.clients.size >= maxClients && !this.evictIdlest(maxClients)) {
         socket.destroy();
         return;
       }
-      const c = new ClientConnection(socket, env, stallMs, () => this.clients.delete(c));
+      const c = new ClientConnection(socket, env, stallMs, idleMs, () => this.clients.delete(c));
       this.clients.add(c);
     });
     await new Promise<void>((resolve, reject) => {
@@ -102,6 +114,21 @@ export class ControlServer {
     this.server = server;
     this.path = socketPath;
     clog.info({ socketPath, family }, 'control socket listening');
+  }
+
+  /** Makes room for a new client by disconnecting the one idle the longest; false when all are busy. */
+  private evictIdlest(maxClients: number): boolean {
+    let idlest: ClientConnection | undefined;
+    for (const c of this.clients) if (!c.busy && (idlest === undefined || c.lastActive < idlest.lastActive)) idlest = c;
+    if (idlest === undefined) return false;
+    this.evicted++;
+    const now = Date.now();
+    if (now - this.lastEvictLog >= EVICT_LOG_INTERVAL_MS) {
+      this.lastEvictLog = now;
+      clog.warn({ maxClients, evicted: this.evicted }, `control socket: ${maxClients} clients connected, the limit: disconnecting the one idle the longest (${Math.round((now - idlest.lastActive) / 1000)} s) for a new client`);
+    }
+    idlest.destroy();
+    return true;
   }
 
   async stop(): Promise<void> {
@@ -141,13 +168,24 @@ class ClientConnection {
   private closed = false;
   private ended = false;
   private drainWaiters: Array<() => void> = [];
+  /** When the client last sent something or got the end of a reply (epoch ms). */
+  lastActive = Date.now();
 
   constructor(
     private readonly socket: net.Socket,
     private readonly env: CliEnvironment,
     private readonly stallMs: number,
+    idleMs: number,
     private readonly onGone: () => void,
   ) {
+    // Idle: nothing read or written for idleMs. A command still running is left alone (a reply the client
+    // does not read is the stall timer's business).
+    if (idleMs > 0) {
+      socket.setTimeout(idleMs);
+      socket.on('timeout', () => {
+        if (!this.busy) this.destroy();
+      });
+    }
     // The greeting goes out in one write before anything is read (old bird_exporter reads it in one recv).
     socket.write(GREETING);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -159,6 +197,11 @@ class ClientConnection {
       this.ended = true;
       if (!this.running && this.queue.length === 0) this.destroy();
     });
+  }
+
+  /** A command is running or queued. */
+  get busy(): boolean {
+    return this.running || this.queue.length > 0;
   }
 
   destroy(): void {
@@ -178,6 +221,7 @@ class ClientConnection {
   }
 
   private onData(chunk: Buffer): void {
+    this.lastActive = Date.now();
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(0x0a, start);
@@ -226,6 +270,7 @@ class ClientConnection {
       }
     } finally {
       this.running = false;
+      this.lastActive = Date.now();
     }
     if (this.ended && this.queue.length === 0 && !this.closed) {
       this.socket.end(() => this.destroy());

@@ -1,6 +1,6 @@
 // The pure Calico mapping: /calico/bgp/v1/... keys → the BGP sessions this reflector should run, following the
 // original bird.cfg/bird6.cfg templates (calico-datastore.md §4–§5) with bad entries skipped instead of fatal.
-import { addressForName, canonicalAddress, canonicalClusterId, parseAsNumber, unusableNeighbour } from './address.js';
+import { addressForName, canonicalAddress, canonicalClusterId, unusableNeighbour } from '../net/address.js';
 import { describeValue, safeJsonParse } from './safe-value.js';
 import type { KeySnapshot } from './source.js';
 import type { PeerKind, PeerSpec } from '../peers/peer-spec.js';
@@ -30,6 +30,18 @@ export interface MappingResult {
   /** Sorted by family, then name. At most one session per neighbour address and family. */
   peers: PeerSpec[];
   problems: MappingProblem[];
+}
+
+// ---- Calico value forms ----
+
+/** An AS number from a peer entry: a decimal string or a JSON number, 1..4294967295. */
+export function parseAsNumber(value: unknown): number | undefined {
+  let n: number;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string' && /^\s*\d+\s*$/.test(value)) n = Number(value.trim());
+  else return undefined;
+  if (!Number.isInteger(n) || n < 1 || n > 0xffffffff) return undefined;
+  return n;
 }
 
 // ---- key builders (the reverse direction, used by self-registration and resource translation) ----

@@ -3,7 +3,7 @@
 // BGPConfiguration, stored under /calico/resources/v3/projectcalico.org/<kind>/<name> by etcd v3 and published
 // in the same layout by the Kubernetes source) through calico-node's peering computation (src/calico/peerings.ts),
 // and the BGPPeer password Secrets (/calico/secrets/v1/<name>, put there by secret-following-source.ts). Pure.
-import { canonicalClusterId, canonicalIPv4 } from './address.js';
+import { canonicalClusterId, canonicalIPv4 } from '../net/address.js';
 import { CALICO_BGP_PREFIX, desiredPeers, rrKey, type MappingEnv, type MappingProblem } from './calico-mapping.js';
 import { CALICO_V3_PREFIX, parseV3Key } from './calico-v3.js';
 import { peerPassword, type SecretSet } from './kubernetes/translate.js';

@@ -32,7 +32,7 @@ export class HttpClient {
   private readonly authHeader: string | undefined;
 
   constructor(tls: TlsFiles = {}, auth?: { username: string; password: string }) {
-    // Files are read once here; a missing file is a configuration error reported by config.ts already.
+    // Files are read once here; a missing file is a configuration error reported by src/config/datastore.ts already.
     this.httpsAgent = new HttpsAgent({
       keepAlive: true,
       maxSockets: 8,

@@ -55,4 +55,6 @@ export interface MetricsModel {
   datastore(): DatastoreMetricsView;
   /** True once the BGP listeners are bound. */
   listening(): boolean;
+  /** Incoming BGP connections the listener refused so far, by reason (unknown_address, refused_budget, max_pending, per_address). */
+  connectionsRefused?(): Record<string, number>;
 }

@@ -1,7 +1,7 @@
 // The prom-client registry of the reflector's own metrics, filled from a MetricsModel at scrape time.
 // Metric names use the bgp_rr_ prefix. The per-session families (one series per peer) are written by
 // session-text.ts instead, which the HTTP endpoint appends: prom-client is too slow for a thousand peers.
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MetricsModel } from './model.js';
 
 /** Process, RIB, update-group and datastore metrics (low cardinality). */
@@ -9,6 +9,18 @@ export function createMetricsRegistry(model: MetricsModel): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
 
+  new Counter({
+    name: 'bgp_rr_connections_refused_total',
+    help: 'Incoming BGP connections refused by the listener: unknown_address (Cease sent, closed at once), refused_budget (reset at once: too many refusals in flight), max_pending (MAX_PENDING_CONNECTIONS reached), per_address (too many pending from one configured address)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      const counts = model.connectionsRefused?.();
+      if (counts === undefined) return;
+      this.reset();
+      for (const [reason, n] of Object.entries(counts)) this.inc({ reason }, n);
+    },
+  });
   new Gauge({
     name: 'bgp_rr_adj_rib_in_routes',
     help: 'Routes held in all Adj-RIBs-In of a family',

@@ -47,17 +47,15 @@ export class AdjRibIn {
   }
 
   /**
-   * Sets the route of (peer, pathId) for slot to attr, consuming one reference on attr.
-   * Returns false when nothing changed (same attributes, not stale).
+   * Sets the route of (peer, pathId) for slot to attr; the pool takes its own reference on attr (and drops
+   * the one on the attributes it replaces). Returns false when nothing changed (same attributes, not stale).
    */
   upsert(slot: number, peer: number, pathId: number, attr: AttrEntry): boolean {
     const p = this.find(slot, peer, pathId);
     if (p >= 0) {
       const old = this.pathAttr[p] as AttrEntry;
-      if (old === attr && this.pathStale[p] === 0) {
-        this.attrTable.release(attr);
-        return false;
-      }
+      if (old === attr && this.pathStale[p] === 0) return false;
+      this.attrTable.ref(attr);
       this.pathAttr[p] = attr;
       if (this.pathStale[p] === 1) {
         this.pathStale[p] = 0;
@@ -67,6 +65,7 @@ export class AdjRibIn {
       return true;
     }
     const n = this.allocPath();
+    this.attrTable.ref(attr);
     this.pathPeer[n] = peer;
     this.pathIdOf[n] = pathId | 0;
     this.pathSlot[n] = slot;

@@ -1,8 +1,11 @@
 // Interned path-attribute sets keyed on their raw wire bytes (+ the MP next hop for IPv6): a repeat costs one
 // hash and one byte comparison, never a decode. Entries are refcounted; equal attributes are the same object.
+// The table owns the counts: intern() and ref() take a reference, release() drops one (nobody else writes refs).
+import type { PeerKey } from './peer-key.js';
 
 /** Attribute bytes are always 4-octet-AS form (2-octet peers are converted on receipt). */
 export class AttrEntry {
+  /** References held (Adj-RIB-In paths, Adj-RIB-Out slots, export results); written only by AttrTable. */
   refs = 0;
   /** Decision-process inputs, parsed once on first need (see decision.ts). */
   info: unknown = undefined;
@@ -10,9 +13,9 @@ export class AttrEntry {
    * Export results per (group, source) key; each holds a reference on the exported entry (null = not
    * exported). Usually one or two keys: the first lives inline, more go to a Map (memory per distinct set).
    */
-  private exportKey1 = -1;
+  private exportKey1: PeerKey | -1 = -1;
   private exportOut1: AttrEntry | null = null;
-  private exportMore: Map<number, AttrEntry | null> | null = null;
+  private exportMore: Map<PeerKey, AttrEntry | null> | null = null;
   /** Lazily decoded attributes for display; filled by whoever displays. */
   decoded: unknown = undefined;
 
@@ -26,13 +29,13 @@ export class AttrEntry {
   ) {}
 
   /** The cached export result for key: an entry, null (not exported), or undefined (not computed). */
-  getExport(key: number): AttrEntry | null | undefined {
+  getExport(key: PeerKey): AttrEntry | null | undefined {
     if (key === this.exportKey1) return this.exportOut1;
     return this.exportMore === null ? undefined : this.exportMore.get(key);
   }
 
   /** Caches an export result; the caller has taken the reference it holds. */
-  setExport(key: number, out: AttrEntry | null): void {
+  setExport(key: PeerKey, out: AttrEntry | null): void {
     if (this.exportKey1 < 0) {
       this.exportKey1 = key;
       this.exportOut1 = out;
@@ -44,9 +47,9 @@ export class AttrEntry {
   }
 
   /** Removes the cached results whose key matches; returns the entries whose references are to be released. */
-  takeExports(match: (key: number) => boolean): AttrEntry[] {
+  takeExports(match: (key: PeerKey) => boolean): AttrEntry[] {
     const out: AttrEntry[] = [];
-    if (this.exportKey1 >= 0 && match(this.exportKey1)) {
+    if (this.exportKey1 >= 0 && match(this.exportKey1 as PeerKey)) {
       if (this.exportOut1 !== null) out.push(this.exportOut1);
       this.exportKey1 = -1;
       this.exportOut1 = null;
@@ -152,7 +155,7 @@ export class AttrTable {
   }
 
   /** Drops cached export results whose key matches (used when an update group disappears). */
-  forgetExports(match: (key: number) => boolean): void {
+  forgetExports(match: (key: PeerKey) => boolean): void {
     for (const e of this.byId) {
       if (e === undefined || e.exportCount === 0) continue;
       for (const out of e.takeExports(match)) this.release(out);

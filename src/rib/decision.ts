@@ -1,6 +1,9 @@
 // The BGP decision process (RFC 4271 §9.1.2.2 with RFC 4456 §9), pure: picks one best path among candidates.
 // Inputs come from raw 4-octet-form attribute bytes, parsed once per interned attribute set (pathInfo).
+import { RawAttributeCursor } from '../wire/attribute-block.js';
+import { AsPathTally } from '../wire/as-path.js';
 import { AttrType } from '../wire/types.js';
+import { u32 } from '../wire/util.js';
 
 /** What the decision process and the reflection loop checks need from one attribute set. */
 export interface PathInfo {
@@ -23,70 +26,50 @@ export interface PathInfo {
 
 export const DEFAULT_LOCAL_PREF = 100;
 
+const cursor = new RawAttributeCursor();
+const tally = new AsPathTally();
+
 /** Parses the decision inputs from raw path attributes in 4-octet-AS form. */
 export function parsePathInfo(b: Uint8Array): PathInfo {
   const info: PathInfo = {
     localPref: DEFAULT_LOCAL_PREF, asPathLength: 0, origin: 2, med: 0, neighborAs: 0,
     originatorId: -1, clusterList: [], malformed: false,
   };
-  let p = 0;
-  const end = b.length;
-  while (p < end) {
-    if (p + 3 > end) { info.malformed = true; break; }
-    const flags = b[p];
-    const type = b[p + 1];
-    let len: number;
-    let v: number;
-    if (flags & 0x10) {
-      if (p + 4 > end) { info.malformed = true; break; }
-      len = (b[p + 2] << 8) | b[p + 3];
-      v = p + 4;
-    } else {
-      len = b[p + 2];
-      v = p + 3;
-    }
-    if (v + len > end) { info.malformed = true; break; }
-    switch (type) {
+  const c = cursor.reset(b);
+  while (c.next()) {
+    const len = c.valueLength;
+    switch (c.type) {
       case AttrType.ORIGIN:
-        if (len >= 1) info.origin = b[v];
+        if (len >= 1) info.origin = b[c.valueStart];
         break;
       case AttrType.AS_PATH: {
-        let q = v;
-        let first = true;
-        while (q + 2 <= v + len) {
-          const segType = b[q];
-          const count = b[q + 1];
-          if (q + 2 + count * 4 > v + len) { info.malformed = true; break; }
-          if (segType === 2) info.asPathLength += count;
-          else if (segType === 1) info.asPathLength += 1;
-          if (first && segType === 2 && count > 0) info.neighborAs = readU32(b, q + 2);
-          first = false;
-          q += 2 + count * 4;
+        // RFC 4271 §9.1.2.2 a) with RFC 5065: an AS_SET counts one, confederation segments count zero.
+        const t = tally.read(b, c.valueStart, c.end, 4);
+        if (t.overrun) info.malformed = true;
+        else {
+          info.asPathLength += t.sequenceAses + t.sets;
+          info.neighborAs = t.firstAs;
         }
         break;
       }
       case AttrType.MULTI_EXIT_DISC:
-        if (len === 4) info.med = readU32(b, v);
+        if (len === 4) info.med = c.u32();
         break;
       case AttrType.LOCAL_PREF:
-        if (len === 4) info.localPref = readU32(b, v);
+        if (len === 4) info.localPref = c.u32();
         break;
       case AttrType.ORIGINATOR_ID:
-        if (len === 4) info.originatorId = readU32(b, v);
+        if (len === 4) info.originatorId = c.u32();
         break;
       case AttrType.CLUSTER_LIST:
-        for (let q = v; q + 4 <= v + len; q += 4) info.clusterList.push(readU32(b, q));
+        for (let q = c.valueStart; q + 4 <= c.end; q += 4) info.clusterList.push(u32(b, q));
         break;
       default:
         break;
     }
-    p = v + len;
   }
+  if (c.malformed) info.malformed = true;
   return info;
-}
-
-export function readU32(b: Uint8Array, p: number): number {
-  return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
 }
 
 /** One path competing for a prefix. */
@@ -96,24 +79,10 @@ export interface Candidate {
   ebgp: boolean;
   /** BGP identifier of the peer the path came from (unsigned 32-bit). */
   peerBgpId: number;
-  /** The peer's address in a form that sorts numerically (see addressSortKey). */
+  /** The peer's address in a form that sorts numerically (see addressSortKey in net/address.ts). */
   peerAddressKey: string;
   /** ADD-PATH path identifier (0 without ADD-PATH); last tie-breaker between paths of one peer. */
   pathId: number;
-}
-
-/** Fixed-width hex of an IPv4 or IPv6 address so that string order is numeric order (IPv4 sorts first). */
-export function addressSortKey(address: string): string {
-  if (!address.includes(':')) {
-    const parts = address.split('.').map(Number);
-    return `4${parts.map((x) => x.toString(16).padStart(2, '0')).join('')}`;
-  }
-  // Expand :: and pad each group; dotted-quad tails are rare enough to be treated as text.
-  const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const fill = tail === undefined ? [] : new Array<string>(8 - h.length - t.length).fill('0');
-  return `6${[...h, ...fill, ...t].map((g) => g.padStart(4, '0')).join('')}`;
 }
 
 /**

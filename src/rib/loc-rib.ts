@@ -1,10 +1,23 @@
 // Loc-RIB of one address family: the prefix index, the Adj-RIB-In pool, and the best path per prefix, chosen
 // lazily for the prefixes marked dirty (coalescing: a prefix changed many times is decided once per flush).
+// The engine (src/reflector/) changes it only through the methods below (announce, withdraw, peer removal,
+// stale marking) and reads it through the views at the end; the index and the pool stay this module's.
 import type { Afi } from '../wire/types.js';
 import { AdjRibIn } from './adj-rib-in.js';
 import type { AttrEntry, AttrTable } from './attr-intern.js';
 import { parsePathInfo, selectBest, type Candidate, type PathInfo } from './decision.js';
 import { growInt32, growUint8, newPrefixIndex, type PrefixIndexV4, type PrefixIndexV6 } from './prefix-index.js';
+import { v6Key, type PrefixKey } from '../net/prefix.js';
+
+/** One path as paths() reports it. */
+export interface PathView {
+  key: PrefixKey;
+  peer: number;
+  attr: AttrEntry;
+  primary: boolean;
+  stale: boolean;
+  pathId: number;
+}
 
 /** What the decision process needs to know about the peer a path came from. */
 export interface DecisionPeer {
@@ -125,6 +138,86 @@ export class RouteTable {
     this.bestAttr[slot] = null;
     this.index.release(slot);
     return true;
+  }
+
+  // ---- changes from the Adj-RIB-In side ------------------------------------------------------------------
+
+  /** Route (addr/len, pathId) from peer with attr (the pool takes its reference); marks the prefix dirty on change. */
+  announceV4(addr: number, len: number, peer: number, pathId: number, attr: AttrEntry): void {
+    const slot = (this.index as PrefixIndexV4).insert(addr, len);
+    if (slot >= this.bestPath.length) this.ensureSlots();
+    if (this.adj.upsert(slot, peer, pathId, attr)) this.markDirty(slot);
+  }
+
+  /** IPv6 form of announceV4: the prefix as encoded in NLRI at buf[off..] with length len. */
+  announceV6(buf: Uint8Array, off: number, len: number, peer: number, pathId: number, attr: AttrEntry): void {
+    const slot = (this.index as PrefixIndexV6).insertKey(v6Key(buf, off, len));
+    if (slot >= this.bestPath.length) this.ensureSlots();
+    if (this.adj.upsert(slot, peer, pathId, attr)) this.markDirty(slot);
+  }
+
+  withdrawV4(addr: number, len: number, peer: number, pathId: number): void {
+    const slot = (this.index as PrefixIndexV4).lookup(addr, len);
+    if (slot >= 0 && this.adj.remove(slot, peer, pathId)) this.markDirty(slot);
+  }
+
+  withdrawV6(buf: Uint8Array, off: number, len: number, peer: number, pathId: number): void {
+    const slot = (this.index as PrefixIndexV6).lookupKey(v6Key(buf, off, len));
+    if (slot >= 0 && this.adj.remove(slot, peer, pathId)) this.markDirty(slot);
+  }
+
+  /** Removes the peer's paths (all, or the stale ones only); returns how many. */
+  removePeer(peer: number, onlyStale: boolean): number {
+    return this.adj.removePeer(peer, onlyStale, (s) => this.markDirty(s));
+  }
+
+  /** Marks every path of the peer stale (graceful restart helper, RFC 7313 BoRR); returns how many. */
+  markStale(peer: number): number {
+    return this.adj.markStale(peer);
+  }
+
+  countStale(peer: number): number {
+    return this.adj.countStale(peer);
+  }
+
+  // ---- views -----------------------------------------------------------------------------------------------
+
+  /** Paths held from one peer (BIRD's "imported"). */
+  importedFrom(peer: number): number {
+    return this.adj.perPeer[peer] ?? 0;
+  }
+
+  get pathCount(): number {
+    return this.adj.total;
+  }
+
+  get prefixCount(): number {
+    return this.index.live;
+  }
+
+  /**
+   * Every path of every live prefix (or of the one prefix `only`), in slot order, the best one flagged. The
+   * same object is yielded each time (read it before the next step).
+   */
+  *paths(only?: PrefixKey): IterableIterator<PathView> {
+    const slotOnly = only !== undefined ? this.index.lookupKey(only) : -2;
+    if (slotOnly === -1) return;
+    const from = slotOnly >= 0 ? slotOnly : 0;
+    const to = slotOnly >= 0 ? slotOnly + 1 : this.index.highWater;
+    const adj = this.adj;
+    const v: PathView = { key: 0, peer: 0, attr: null as unknown as AttrEntry, primary: false, stale: false, pathId: 0 };
+    for (let s = from; s < to; s++) {
+      if (!this.index.isLive(s)) continue;
+      v.key = this.index.keyOf(s);
+      for (let p = adj.slotHead[s]; p >= 0; p = adj.pathNext[p]) {
+        v.peer = adj.pathPeer[p];
+        v.attr = adj.pathAttr[p] as AttrEntry;
+        v.primary = this.bestPath[s] === p;
+        v.stale = adj.pathStale[p] === 1;
+        v.pathId = adj.pathIdOf[p] >>> 0;
+        yield v;
+      }
+    }
   }
 
   /** Number of prefixes with a best path. */

@@ -1,7 +1,7 @@
 // Maps each prefix of one address family to a dense slot number reused after release, so all per-prefix
 // state (paths, best path, Adj-RIB-Out per group) lives in flat typed arrays indexed by slot.
 import { AFI_IPV4, AFI_IPV6, type Afi } from '../wire/types.js';
-import { type PrefixKey, v4Key, v4KeyAddr, v4KeyLen, v6Key } from './prefix-key.js';
+import { type PrefixKey, v4Key, v4KeyAddr, v4KeyLen, v6Key } from '../net/prefix.js';
 
 export function growInt32(a: Int32Array, n: number, fill = 0): Int32Array {
   if (a.length >= n) return a;

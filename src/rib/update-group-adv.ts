@@ -15,7 +15,8 @@
 // the changed prefixes for it instead (see update-group.ts).
 import type { AttrEntry, AttrTable } from './attr-intern.js';
 import { growInt32 } from './prefix-index.js';
-import type { PrefixKey } from './prefix-key.js';
+import { peerKey, type PeerKey } from './peer-key.js';
+import type { PrefixKey } from '../net/prefix.js';
 
 /** Exported attributes for a route (input attributes from a source peer) in this group; null = not sent. */
 export type Exporter = (attr: AttrEntry, srcPeer: number) => AttrEntry | null;
@@ -27,7 +28,7 @@ export interface AnnounceBucket {
 }
 
 export class Delta {
-  announce = new Map<number, AnnounceBucket>();
+  announce = new Map<PeerKey, AnnounceBucket>();
   /** Consecutive prefixes usually share attributes and source: remember the last bucket. */
   private last: AnnounceBucket | null = null;
   /** Withdrawn keys, by the peer that must not get them (-1: everyone). */
@@ -39,7 +40,7 @@ export class Delta {
   addAnnounce(attr: AttrEntry, src: number, slot: number): void {
     let b = this.last;
     if (b === null || b.attr !== attr || b.src !== src) {
-      const k = attr.id * 1048576 + (src + 1);
+      const k = peerKey(attr.id, src);
       b = this.announce.get(k) ?? null;
       if (b === null) {
         b = { attr, src, slots: [] };

@@ -5,7 +5,7 @@
 import { AFI_IPV4, type Afi } from '../wire/types.js';
 import type { AttrEntry } from './attr-intern.js';
 import type { PrefixIndexV4, PrefixIndexV6 } from './prefix-index.js';
-import { type PrefixKey, v4KeyAddr, v4KeyLen } from './prefix-key.js';
+import { type PrefixKey, v4KeyAddr, v4KeyLen } from '../net/prefix.js';
 
 const NO_EXCL = -1;
 

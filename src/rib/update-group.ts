@@ -4,10 +4,11 @@
 // Adj-RIB-Out: a scan of all slots after joining or a route refresh, then the prefixes noted while it was not
 // live) or "blocked" (its socket said stop: it is left out of the stream, changes are noted for it as prefix
 // keys, and it catches up after 'drain'). So a slow peer never stalls the group and holds no route copies.
+import { DEFAULTS } from '../config/defaults.js';
 import type { Afi } from '../wire/types.js';
 import type { AttrTable } from './attr-intern.js';
 import type { RouteTable } from './loc-rib.js';
-import type { PrefixKey } from './prefix-key.js';
+import type { PrefixKey } from '../net/prefix.js';
 import { AdjRibOut, Delta, adviseSlot, type Exporter } from './update-group-adv.js';
 import { PacketWriter, type PacketCounts } from './update-group-packet.js';
 
@@ -112,7 +113,7 @@ export class UpdateGroup {
     attrTable: AttrTable,
     private readonly table: RouteTable,
     /** Bytes a live member may have queued past a full socket before it leaves the shared stream. */
-    private readonly lagLimit = 4 * 1024 * 1024,
+    private readonly lagLimit: number = DEFAULTS.OUTBOUND_QUEUE_LIMIT.value,
     private readonly fullTableCacheMax = FULL_TABLE_CACHE_MAX,
   ) {
     this.key = signatureKey(sig);

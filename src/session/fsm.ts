@@ -1,5 +1,6 @@
 // The RFC 4271 §8 finite state machine of one BGP connection as a pure transition function, plus the
 // timer values (§10 jitter, the large OpenSent hold time) and the FSM-error subcodes of RFC 6608.
+import { DEFAULTS } from '../config/defaults.js';
 import { CeaseSubcode, ErrorCode } from '../wire/types.js';
 
 export type BgpState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
@@ -164,7 +165,7 @@ export function jitterMs(seconds: number, random: () => number = Math.random): n
  * Idle hold after an error (RFC 4271 §8.1.1 DampPeerOscillations): exponential from `base`, capped.
  * `failures` counts consecutive sessions that went down without staying up.
  */
-export function idleHoldSeconds(failures: number, base = 1, cap = 120): number {
+export function idleHoldSeconds(failures: number, base: number = DEFAULTS.IDLE_HOLD_BASE.value, cap: number = DEFAULTS.IDLE_HOLD_CAP.value): number {
   if (failures <= 0) return 0;
   return Math.min(cap, base * 2 ** Math.min(failures - 1, 20));
 }

@@ -1,17 +1,21 @@
 // Capability negotiation (RFC 5492 and the capability RFCs): our OPEN for a PeerSpec, the checks of
-// RFC 4271 §6.2 on the peer's OPEN, and the Negotiated result the session and the codec run on. Pure.
+// RFC 4271 §6.2 on the peer's OPEN, and the Negotiated result (type in src/wire/negotiated.ts) the session and
+// the codec run on. Pure.
+import { DEFAULTS } from '../config/defaults.js';
 import { BgpError } from '../wire/errors.js';
 import { openCapabilities } from '../wire/open.js';
 import {
   AFI_IPV4, AFI_IPV6, AS_TRANS, ErrorCode, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MessageType, OpenSubcode,
   SAFI_UNICAST, type Capability, type CodecContext, type OpenMessage,
 } from '../wire/types.js';
+import type { GracefulRestartInfo, Negotiated } from '../wire/negotiated.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
+import { parseIPv4 } from '../net/address.js';
 
 /** BIRD 1.6's default hold time, which the original reflector used (keepalive = hold / 3). */
 export const DEFAULT_HOLD_TIME = 240;
-/** `graceful restart;` in BIRD 1.6 advertises a restart time of 120 s. */
-export const DEFAULT_RESTART_TIME = 120;
+/** GRACEFUL_RESTART_TIME's default: `graceful restart;` in BIRD 1.6 advertises a restart time of 120 s. */
+export const DEFAULT_RESTART_TIME = DEFAULTS.GRACEFUL_RESTART_TIME.value;
 
 /** What we offer; everything defaults to the reflector's behaviour. */
 export interface LocalOptions {
@@ -29,35 +33,6 @@ export const DEFAULT_LOCAL_OPTIONS: LocalOptions = {
   extendedMessage: true,
   gracefulRestart: { restartTime: DEFAULT_RESTART_TIME, restarting: false },
 };
-
-export interface GracefulRestartInfo {
-  peerRestartTime: number;
-  /** R bit: the peer has just restarted (RFC 4724 §3). */
-  peerRestarting: boolean;
-  /** N bit of RFC 8538 (the peer supports graceful restart for NOTIFICATIONs). */
-  peerNotification: boolean;
-  afis: { afi: number; safi: number; forwardingPreserved: boolean }[];
-}
-
-export interface Negotiated {
-  holdTime: number;
-  /** 0 when holdTime is 0: no KEEPALIVEs at all. */
-  keepaliveTime: number;
-  as4: boolean;
-  /** AFIs negotiated for unicast (an IPv4 peer that sends no MP capability gets IPv4 implicitly). */
-  families: number[];
-  addPath: { rx: Record<number, boolean>; tx: Record<number, boolean> };
-  extendedMessage: boolean;
-  routeRefresh: boolean;
-  enhancedRouteRefresh: boolean;
-  /** The peer's graceful restart capability, null when it did not send one. */
-  gracefulRestart: GracefulRestartInfo | null;
-  peerBgpId: string;
-  peerAs: number;
-  /** Codec context for what we receive and for what we send. */
-  recvCtx: CodecContext;
-  sendCtx: CodecContext;
-}
 
 const capabilitiesOf = openCapabilities;
 
@@ -96,16 +71,9 @@ export function buildOpen(spec: Pick<PeerSpec, 'family' | 'localAs' | 'routerId'
   };
 }
 
+/** A BGP Identifier as a number for comparisons; -1 for text that is not a dotted quad. */
 function ipv4ToNumber(s: string): number {
-  const p = s.split('.');
-  if (p.length !== 4) return -1;
-  let n = 0;
-  for (const x of p) {
-    const v = Number(x);
-    if (!/^\d{1,3}$/.test(x) || v > 255) return -1;
-    n = n * 256 + v;
-  }
-  return n;
+  return parseIPv4(s) ?? -1;
 }
 
 function u16(n: number): Uint8Array {

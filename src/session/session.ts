@@ -1,5 +1,6 @@
 // One BGP session for one PeerSpec: outgoing and incoming TCP connections, each run by the §8 FSM of
 // fsm.ts, collision detection (§6.8), idle hold with backoff, fair input processing and the write path.
+import { DEFAULTS } from '../config/defaults.js';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { peerLogger, type Logger } from '../log.js';
@@ -13,10 +14,12 @@ import {
 import type { PeerSpec } from '../peers/peer-spec.js';
 import { Framer } from './framer.js';
 import { idleHoldSeconds, jitterMs, transition, type BgpState, type FsmAction, type FsmEvent, type TimerName } from './fsm.js';
-import { buildOpen, compareBgpId, DEFAULT_LOCAL_OPTIONS, negotiate, type LocalOptions, type Negotiated } from './negotiate.js';
+import { buildOpen, compareBgpId, DEFAULT_LOCAL_OPTIONS, negotiate, type LocalOptions } from './negotiate.js';
+import type { Negotiated } from '../wire/negotiated.js';
 import { describeNotification } from './notification-text.js';
 import { applyGtsm, gtsmAvailable } from './gtsm.js';
 import { connectSecured, md5Available, md5KeyProblem } from './tcp-md5.js';
+import { LogThrottle } from './log-throttle.js';
 
 export interface SessionOptions {
   /** What we offer in our OPEN (hold time, ADD-PATH receive, extended message, graceful restart). */
@@ -42,8 +45,8 @@ export interface SessionOptions {
   outboundLimitBytes?: number;
 }
 
-/** Default outbound queue bound: the reflector's default update-group lag limit (4 MiB). */
-export const OUTBOUND_QUEUE_LIMIT = 4 * 1024 * 1024;
+/** Default outbound queue bound (OUTBOUND_QUEUE_LIMIT): the same number as the update-group lag limit. */
+export const OUTBOUND_QUEUE_LIMIT = DEFAULTS.OUTBOUND_QUEUE_LIMIT.value;
 
 export interface SessionCounters {
   messagesIn: number;
@@ -94,6 +97,8 @@ interface Conn {
   opened: boolean;
   /** Closed by us on purpose (stop, collision): no backoff. */
   benign: boolean;
+  /** This connection reached Established. */
+  wasEstablished: boolean;
   connectTimer: NodeJS.Timeout | null;
   /** The listener's callback for an accepted connection, called once past OpenSent or on close. */
   onPastOpenSent?: () => void;
@@ -105,6 +110,8 @@ const LINGER_MS = 1000;
 const DAMP_INCOMING_AFTER_FAILURES = 4;
 /** How long an outgoing TCP-MD5 connection may wait for its SYN-ACK before we log the likely cause. */
 const MD5_HINT_MS = 5000;
+/** Lines caused by incoming connections: the first of each kind, then one summary per this many ms. */
+const CONN_LOG_INTERVAL_MS = 60_000;
 
 export class BgpSession extends EventEmitter<BgpSessionEvents> {
   readonly spec: PeerSpec;
@@ -134,6 +141,8 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
   /** Started when the outbound queue reached the bound; cleared by 'drain'. */
   private stuckTimer: NodeJS.Timeout | null = null;
   private readonly ttlSecurity: boolean;
+  /** Per-kind throttle of lines caused by incoming connections (the session is one address: per address). */
+  private readonly connLog = new LogThrottle(CONN_LOG_INTERVAL_MS, 64);
 
   constructor(spec: PeerSpec, opts: SessionOptions = {}) {
     super();
@@ -141,13 +150,13 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     this.log = peerLogger(spec.name, { address: spec.neighborAddress, as: spec.peerAs });
     this.opts = {
       connectRetryTime: opts.connectRetryTime ?? 30,
-      idleHoldBase: opts.idleHoldBase ?? 1,
-      idleHoldCap: opts.idleHoldCap ?? 120,
+      idleHoldBase: opts.idleHoldBase ?? DEFAULTS.IDLE_HOLD_BASE.value,
+      idleHoldCap: opts.idleHoldCap ?? DEFAULTS.IDLE_HOLD_CAP.value,
       stableAfter: opts.stableAfter ?? 60,
       passive: opts.passive ?? false,
       sliceMessages: opts.sliceMessages ?? 512,
       sliceMs: opts.sliceMs ?? 5,
-      ttlSecurity: opts.ttlSecurity ?? false,
+      ttlSecurity: opts.ttlSecurity ?? DEFAULTS.TTL_SECURITY.value,
       outboundLimitBytes: opts.outboundLimitBytes ?? OUTBOUND_QUEUE_LIMIT,
     };
     this.ttlSecurity = spec.ttlSecurity ?? this.opts.ttlSecurity;
@@ -324,7 +333,7 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
    */
   accept(socket: net.Socket, onPastOpenSent?: () => void): void {
     if (this.idleHoldForced && this.idleHoldTimer !== null) {
-      this.log.info({ remote: socket.remoteAddress }, 'incoming connection rejected: in idle hold after a limit was exceeded');
+      this.logConnEvent('refused-limit', 'incoming connection rejected: in idle hold after a limit was exceeded', socket);
       rejectSocket(socket, CeaseSubcode.CONNECTION_REJECTED);
       return;
     }
@@ -338,26 +347,21 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     }
     if (!this.started || this.idleHoldTimer !== null) {
       const why = this.started ? 'in idle hold after repeated errors' : 'session not started';
-      this.log.info({ remote: socket.remoteAddress }, `incoming connection rejected: ${why}`);
+      this.logConnEvent(this.started ? 'refused-idle-hold' : 'refused-not-started', `incoming connection rejected: ${why}`, socket);
       rejectSocket(socket, CeaseSubcode.CONNECTION_REJECTED);
       return;
     }
-    if (this.est) {
-      if (this.est.neg?.gracefulRestart) {
-        // RFC 4724 §4.2: a new connection from a peer that advertised graceful restart means it restarted:
-        // drop the old connection without NOTIFICATION and keep its routes (stale) for the RIB to decide.
-        const old = this.est;
-        old.benign = true;
-        this.closeConn(old, 'peer reconnected (graceful restart)', true);
-      } else {
-        this.log.info('incoming connection while Established: connection collision, keeping the existing one');
-        rejectSocket(socket, CeaseSubcode.CONNECTION_COLLISION_RESOLUTION);
-        return;
-      }
+    if (this.est && !this.est.neg?.gracefulRestart) {
+      this.logConnEvent('collision', 'incoming connection while Established: connection collision, keeping the existing one', socket);
+      rejectSocket(socket, CeaseSubcode.CONNECTION_COLLISION_RESOLUTION);
+      return;
     }
+    // With graceful restart negotiated, a new connection while Established may be the peer after a restart
+    // whose old TCP connection we have not seen end (RFC 4724 §4.2). It runs up to its OPEN next to the
+    // Established one; onOpen() decides whether it replaces it. A bare connect proves nothing.
     // An older incoming connection that never got Established is superseded by the new one.
     for (const c of [...this.conns]) {
-      if (c.dir === 'in') {
+      if (c.dir === 'in' && c !== this.est) {
         c.benign = true;
         this.feed(c, { type: 'TcpConnectionFails', reason: 'superseded by a new incoming connection' });
       }
@@ -384,7 +388,7 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     const conn: Conn = {
       dir, socket, framer: new Framer(), state: 'Connect', ctx: DEFAULT_CONTEXT, neg: null,
       timers: { hold: null, keepalive: null }, intervals: { hold: 0, keepalive: 0 }, deadlines: { hold: 0, keepalive: 0 },
-      scheduled: false, closed: false, opened: false, benign: false, connectTimer: null,
+      scheduled: false, closed: false, opened: false, benign: false, wasEstablished: false, connectTimer: null,
     };
     this.conns.add(conn);
     socket.on('data', (chunk: Buffer) => {
@@ -558,6 +562,26 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     for (const other of this.conns) {
       if (other === conn || other.closed) continue;
       if (other.state === 'Established') {
+        if (other === this.est && other.neg?.gracefulRestart && conn.dir === 'in' && neg.peerBgpId === other.neg.peerBgpId) {
+          // RFC 4724 §4.2: a Receiving Speaker that "still considers the BGP session as being established ...
+          // MUST treat the subsequent open connection from the peer as an indication of the termination of
+          // the old TCP session" and close the previous one, keeping the new one. We take "open connection"
+          // to mean a connection that carried a valid OPEN: negotiate() has checked the version, the peer AS
+          // (the session's AS, which the peer's address alone does not prove) and the BGP identifier, and the
+          // identifier must be the one of the Established session. Until then the new connection is only a
+          // candidate and the Established session stays up, so a bare TCP connect, garbage or a wrong OPEN
+          // from the peer's address (any local user on the node, or a SNATed pod) no longer resets it.
+          // BIRD (bgp_incoming_connection) and FRR (bgp_accept) instead drop the Established session as soon
+          // as the TCP connection is accepted; GoBGP closes every connection accepted while Established and
+          // only notices a restart when the old TCP session fails.
+          this.log.info({ remote: conn.socket.remoteAddress, bgpId: neg.peerBgpId }, 'valid OPEN on a new connection from the Established graceful-restart peer: it restarted, replacing the old connection (routes kept as stale)');
+          other.benign = true;
+          this.closeConn(other, 'peer reconnected (graceful restart)', true);
+          continue;
+        }
+        if (other === this.est && other.neg?.gracefulRestart && conn.dir === 'in') {
+          this.logConnEvent('gr-wrong-id', `OPEN with BGP identifier ${neg.peerBgpId} on a new connection, but the Established session's peer is ${other.neg.peerBgpId}: keeping the Established session`, conn.socket);
+        }
         conn.benign = true;
         this.feed(conn, { type: 'OpenCollisionDump' });
         return;
@@ -566,7 +590,7 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
         // The side with the higher BGP identifier keeps the connection it opened.
         const keep: Direction = compareBgpId(this.spec.routerId, neg.peerBgpId) < 0 ? 'in' : 'out';
         const loser = conn.dir === keep ? other : conn;
-        this.log.info({ keep }, `connection collision with ${neg.peerBgpId}: closing the ${loser.dir === 'in' ? 'incoming' : 'outgoing'} connection`);
+        this.logConnEvent('collision-openconfirm', `connection collision with ${neg.peerBgpId}: closing the ${loser.dir === 'in' ? 'incoming' : 'outgoing'} connection (keeping the ${keep === 'in' ? 'incoming' : 'outgoing'} one)`, conn.socket);
         loser.benign = true;
         this.feed(loser, { type: 'OpenCollisionDump' });
         if (loser === conn) return;
@@ -604,7 +628,10 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
       case 'send-notification': {
         this.counters.notificationsOut++;
         this.write(conn, encodeNotification(a.code, a.subcode, a.data));
-        this.log.info({ code: a.code, subcode: a.subcode }, `sent NOTIFICATION ${a.code}/${a.subcode} (${describeNotification(a.code, a.subcode)})`);
+        const text = `sent NOTIFICATION ${a.code}/${a.subcode} (${describeNotification(a.code, a.subcode)})`;
+        // A connection that never came up can be opened again and again by anyone at the peer's address.
+        if (conn.wasEstablished || this.est === null) this.log.info({ code: a.code, subcode: a.subcode }, text);
+        else this.logConnEvent(`notification-${a.code}-${a.subcode}`, `${text} on a new connection`, conn.socket);
         return;
       }
       case 'timer':
@@ -672,6 +699,7 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
 
   private onEstablished(conn: Conn): void {
     this.est = conn;
+    conn.wasEstablished = true;
     this._establishedSince = new Date();
     this.counters.establishedTransitions++;
     if (this.connectRetryTimer) clearTimeout(this.connectRetryTimer);
@@ -776,6 +804,16 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     if (this.connectRetryTimer) clearTimeout(this.connectRetryTimer);
     this.idleHoldTimer = null;
     this.connectRetryTimer = null;
+  }
+
+  /**
+   * One log line for something a remote end can cause once per TCP connection from the peer's address
+   * (refused, collision, NOTIFICATION on a connection that never came up): the first per kind, then at most
+   * one line per CONN_LOG_INTERVAL_MS saying how many were left out.
+   */
+  private logConnEvent(kind: string, text: string, socket: net.Socket): void {
+    const v = this.connLog.note(kind);
+    if (v.log) this.log.info({ remote: socket.remoteAddress, suppressed: v.suppressed }, `${text}${LogThrottle.suffix(v)}`);
   }
 
   private recordError(reason: string): void {

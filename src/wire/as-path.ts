@@ -174,3 +174,46 @@ export function attributesToAs2(attrs: readonly PathAttribute[]): PathAttribute[
   }
   return out;
 }
+
+/**
+ * Segment counts of one AS_PATH value b[s, e), allocation-free, for the path-length rules that differ by use
+ * (the decision process ignores confederation segments, RFC 5065; the MAX_AS_PATH_LENGTH limit counts them):
+ * each caller adds up the fields its rule names. `overrun` is set when a segment runs past e (the counts then
+ * include that segment's declared count); a trailing single octet is ignored.
+ */
+export class AsPathTally {
+  /** AS numbers in AS_SEQUENCE segments. */
+  sequenceAses = 0;
+  /** AS_SET segments (each counts one path hop). */
+  sets = 0;
+  confedSequenceAses = 0;
+  confedSets = 0;
+  /** AS numbers in segments of an unknown type. */
+  otherAses = 0;
+  /** Leftmost AS when the first segment is a non-empty AS_SEQUENCE, else 0 (the neighbour AS for MED). */
+  firstAs = 0;
+  overrun = false;
+
+  read(b: Uint8Array, s: number, e: number, asSize: number): this {
+    this.sequenceAses = 0; this.sets = 0; this.confedSequenceAses = 0; this.confedSets = 0; this.otherAses = 0;
+    this.firstAs = 0; this.overrun = false;
+    let first = true;
+    for (let q = s; q + 2 <= e;) {
+      const type = b[q]!;
+      const count = b[q + 1]!;
+      const next = q + 2 + count * asSize;
+      if (type === AsPathSegmentType.AS_SEQUENCE) this.sequenceAses += count;
+      else if (type === AsPathSegmentType.AS_SET) this.sets++;
+      else if (type === AsPathSegmentType.AS_CONFED_SEQUENCE) this.confedSequenceAses += count;
+      else if (type === AsPathSegmentType.AS_CONFED_SET) this.confedSets++;
+      else this.otherAses += count;
+      if (next > e) { this.overrun = true; break; }
+      if (first && type === AsPathSegmentType.AS_SEQUENCE && count > 0) {
+        this.firstAs = asSize === 4 ? ((b[q + 2]! << 24) | (b[q + 3]! << 16) | (b[q + 4]! << 8) | b[q + 5]!) >>> 0 : (b[q + 2]! << 8) | b[q + 3]!;
+      }
+      first = false;
+      q = next;
+    }
+    return this;
+  }
+}

@@ -1,11 +1,11 @@
 // Whole path attribute blocks (the bytes between Total Path Attribute Length and the NLRI): structured
-// decode/encode, and raw edits the reflector needs (find, set, remove; RFC 4456 ORIGINATOR_ID/CLUSTER_LIST).
+// decode/encode, and raw edits (find, set, remove). The RFC 4456 rewrite is reflect-rewrite.ts.
 import { attributesFromAs2, attributesToAs2 } from './as-path.js';
 import { ATTRIBUTES, encodeAttribute } from './attributes.js';
 import { BgpError } from './errors.js';
-import { AttrType, ATTR_FLAG_EXTENDED_LENGTH, ATTR_FLAG_OPTIONAL, ErrorCode, UpdateSubcode } from './types.js';
+import { AttrType, ATTR_FLAG_EXTENDED_LENGTH, ErrorCode, UpdateSubcode } from './types.js';
 import type { CodecContext, PathAttribute } from './types.js';
-import { putU16, putU32, u16, copyBytes } from './util.js';
+import { putU16, u16, u32, copyBytes } from './util.js';
 
 /** Location of one attribute in a block: header at `start`, value [valueStart, end). */
 export interface RawAttribute {
@@ -28,6 +28,87 @@ export function forEachRawAttribute(block: Uint8Array, cb: (a: RawAttribute) => 
     cb({ type: block[o + 1]!, flags, start: o, valueStart: o + hdr, end: o + hdr + vlen });
     o += hdr + vlen;
   }
+}
+
+/**
+ * An allocation-free, non-throwing cursor over the attributes of a block, for the paths that run per route
+ * (decision inputs, export checks, AS_PATH limit): `reset()` then `while (c.next())` reads type, flags and the
+ * value bounds. It stops at the end of the block or at the first attribute whose header or value overruns it;
+ * `malformed` tells the two apart. forEachRawAttribute is the throwing, callback form of the same walk.
+ */
+export class RawAttributeCursor {
+  type = 0;
+  flags = 0;
+  start = 0;
+  valueStart = 0;
+  end = 0;
+  /** True when the walk stopped at an attribute that overruns the block. */
+  malformed = false;
+  private block: Uint8Array = new Uint8Array(0);
+  private limit = 0;
+  private pos = 0;
+
+  /** Walks block[from, to). */
+  reset(block: Uint8Array, from = 0, to = block.length): this {
+    this.block = block;
+    this.pos = from;
+    this.limit = to;
+    this.malformed = false;
+    return this;
+  }
+
+  next(): boolean {
+    const b = this.block;
+    const o = this.pos;
+    if (o >= this.limit) return false;
+    const flags = b[o]!;
+    const hdr = flags & ATTR_FLAG_EXTENDED_LENGTH ? 4 : 3;
+    if (o + hdr > this.limit) return this.fail();
+    const len = hdr === 4 ? u16(b, o + 2) : b[o + 2]!;
+    if (o + hdr + len > this.limit) return this.fail();
+    this.type = b[o + 1]!;
+    this.flags = flags;
+    this.start = o;
+    this.valueStart = o + hdr;
+    this.end = o + hdr + len;
+    this.pos = this.end;
+    return true;
+  }
+
+  get valueLength(): number {
+    return this.end - this.valueStart;
+  }
+
+  /** The value as an unsigned 32-bit number (ORIGINATOR_ID, LOCAL_PREF, MED, NEXT_HOP); the caller checked the length. */
+  u32(): number {
+    return u32(this.block, this.valueStart);
+  }
+
+  private fail(): false {
+    this.malformed = true;
+    this.pos = this.limit;
+    return false;
+  }
+}
+
+const scratchCursor = new RawAttributeCursor();
+
+/** Does the CLUSTER_LIST of a raw block hold id (uint32)? False when absent or when the block is not well framed. */
+export function rawClusterListIncludes(block: Uint8Array, id: number): boolean {
+  const c = scratchCursor.reset(block);
+  while (c.next()) {
+    if (c.type !== AttrType.CLUSTER_LIST) continue;
+    for (let q = c.valueStart; q + 4 <= c.end; q += 4) if (u32(block, q) === id >>> 0) return true;
+    return false;
+  }
+  return false;
+}
+
+/** The IPv4 NEXT_HOP of a raw block as uint32, or -1 when there is none of 4 octets. */
+export function rawNextHopV4(block: Uint8Array): number {
+  const c = scratchCursor.reset(block);
+  while (c.next()) if (c.type === AttrType.NEXT_HOP && c.valueLength === 4) return c.u32();
+  return -1;
 }
 
 function framing(o: number): BgpError {
@@ -119,23 +200,4 @@ export function removeRawAttribute(block: Uint8Array, type: number): Buffer {
   const parts: Uint8Array[] = [];
   forEachRawAttribute(block, (a) => { if (a.type !== type) parts.push(block.subarray(a.start, a.end)); });
   return Buffer.concat(parts);
-}
-
-/**
- * RFC 4456 §8, reflecting a route: ORIGINATOR_ID set to the originator's BGP Identifier when absent, and
- * clusterId prepended to CLUSTER_LIST (created when absent). Both ids are uint32.
- */
-export function reflectAttributes(block: Uint8Array, originatorId: number, clusterId: number): Buffer {
-  let out: Uint8Array = block;
-  if (findRawAttribute(block, AttrType.ORIGINATOR_ID) === undefined) {
-    const v = new Uint8Array(4);
-    putU32(v, 0, originatorId);
-    out = setRawAttribute(out, AttrType.ORIGINATOR_ID, ATTR_FLAG_OPTIONAL, v);
-  }
-  const cl = findRawAttribute(out, AttrType.CLUSTER_LIST);
-  const old = cl ? out.subarray(cl.valueStart, cl.end) : new Uint8Array(0);
-  const v = new Uint8Array(4 + old.length);
-  putU32(v, 0, clusterId);
-  v.set(old, 4);
-  return setRawAttribute(out, AttrType.CLUSTER_LIST, cl ? cl.flags & ~ATTR_FLAG_EXTENDED_LENGTH : ATTR_FLAG_OPTIONAL, v);
 }

@@ -6,8 +6,10 @@ import {
   AFI_IPV4, AFI_IPV6, AS_TRANS, AttrType, ATTR_FLAG_EXTENDED_LENGTH, ATTR_FLAG_OPTIONAL, ATTR_FLAG_TRANSITIVE,
   UpdateSubcode,
 } from './types.js';
-import type { Afi, CodecContext, PathAttribute, UpdateErrorAction } from './types.js';
-import { ipv4ToString, ipv4ToUint32, putU16, putU32, u16, u32, copyBytes } from './util.js';
+import type { Afi, CodecContext, PathAttribute } from './types.js';
+import type { UpdateErrorAction } from './errors.js';
+import { putU16, putU32, u16, u32, copyBytes } from './util.js';
+import { ipv4BytesToString, ipv4ToUint32 } from '../net/address.js';
 
 export interface AttrProblem {
   subcode: number;
@@ -90,7 +92,7 @@ const AS_PATH: AttrDescriptor = {
 const NEXT_HOP: AttrDescriptor = {
   name: 'NEXT_HOP', flags: WK, action: 'treat-as-withdraw',
   check: lenIs(4, 'NEXT_HOP'),
-  decode: (b, s, _e, flags) => ({ type: AttrType.NEXT_HOP, flags, nextHop: ipv4ToString(b, s) }),
+  decode: (b, s, _e, flags) => ({ type: AttrType.NEXT_HOP, flags, nextHop: ipv4BytesToString(b, s) }),
   encode: (a) => addr4((a as A<AttrType.NEXT_HOP>).nextHop),
 };
 
@@ -128,8 +130,8 @@ const AGGREGATOR: AttrDescriptor = {
   name: 'AGGREGATOR', flags: OPT_T, action: 'attribute-discard',
   check: aggregatorCheck('AGGREGATOR', (ctx) => (ctx.as4 ? 8 : 6)),
   decode: (b, s, _e, flags, ctx) => ctx.as4
-    ? { type: AttrType.AGGREGATOR, flags, as: u32(b, s), address: ipv4ToString(b, s + 4) }
-    : { type: AttrType.AGGREGATOR, flags, as: u16(b, s), address: ipv4ToString(b, s + 2) },
+    ? { type: AttrType.AGGREGATOR, flags, as: u32(b, s), address: ipv4BytesToString(b, s + 4) }
+    : { type: AttrType.AGGREGATOR, flags, as: u16(b, s), address: ipv4BytesToString(b, s + 2) },
   encode: (a, ctx) => {
     const g = a as A<AttrType.AGGREGATOR>;
     if (ctx.as4) return Buffer.concat([be32(g.as), addr4(g.address)]);
@@ -159,7 +161,7 @@ const COMMUNITIES: AttrDescriptor = {
 const ORIGINATOR_ID: AttrDescriptor = {
   name: 'ORIGINATOR_ID', flags: OPT_NT, action: 'treat-as-withdraw',
   check: lenIs(4, 'ORIGINATOR_ID'),
-  decode: (b, s, _e, flags) => ({ type: AttrType.ORIGINATOR_ID, flags, originatorId: ipv4ToString(b, s) }),
+  decode: (b, s, _e, flags) => ({ type: AttrType.ORIGINATOR_ID, flags, originatorId: ipv4BytesToString(b, s) }),
   encode: (a) => addr4((a as A<AttrType.ORIGINATOR_ID>).originatorId),
 };
 
@@ -168,7 +170,7 @@ const CLUSTER_LIST: AttrDescriptor = {
   check: multipleOf(4, 'CLUSTER_LIST', false, L),
   decode: (b, s, e, flags) => {
     const clusterList: string[] = [];
-    for (let o = s; o < e; o += 4) clusterList.push(ipv4ToString(b, o));
+    for (let o = s; o < e; o += 4) clusterList.push(ipv4BytesToString(b, o));
     return { type: AttrType.CLUSTER_LIST, flags, clusterList };
   },
   encode: (a) => Buffer.concat((a as A<AttrType.CLUSTER_LIST>).clusterList.map(addr4)),
@@ -264,7 +266,7 @@ const AS4_PATH: AttrDescriptor = {
 const AS4_AGGREGATOR: AttrDescriptor = {
   name: 'AS4_AGGREGATOR', flags: OPT_T, action: 'attribute-discard',
   check: aggregatorCheck('AS4_AGGREGATOR', () => 8),
-  decode: (b, s, _e, flags) => ({ type: AttrType.AS4_AGGREGATOR, flags, as: u32(b, s), address: ipv4ToString(b, s + 4) }),
+  decode: (b, s, _e, flags) => ({ type: AttrType.AS4_AGGREGATOR, flags, as: u32(b, s), address: ipv4BytesToString(b, s + 4) }),
   encode: (a) => {
     const g = a as A<AttrType.AS4_AGGREGATOR>;
     return Buffer.concat([be32(g.as), addr4(g.address)]);

@@ -1,6 +1,9 @@
 // The one protocol error type the codec throws: what NOTIFICATION to send (code/subcode/data),
-// the RFC 7606 action for UPDATE errors, and an operator-readable explanation.
-import type { UpdateErrorAction } from './types.js';
+// the RFC 7606 action for UPDATE errors, and an operator-readable explanation. Depends on nothing else in
+// src/wire, so every codec module (types.ts included) may import it.
+
+/** RFC 7606 §2 actions for an error in an UPDATE's attributes. */
+export type UpdateErrorAction = 'session-reset' | 'afi-safi-disable' | 'treat-as-withdraw' | 'attribute-discard';
 
 export interface BgpErrorOptions {
   /** NOTIFICATION data field (RFC 4271 §4.5), e.g. the erroneous attribute or length field. */

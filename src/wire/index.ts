@@ -1,7 +1,9 @@
-// Public face of the BGP wire codec: re-exports every module of src/wire (pure functions, no I/O).
-// Import from here: `import { decodeMessage, scanUpdate, BgpError } from '../wire/index.js'`.
+// The BGP wire codec as one import for tests, benches and tools (pure functions, no I/O): it re-exports the
+// modules of src/wire. Code in src/ imports the one module it needs instead (`../wire/update-scan.js`), so each
+// file's dependencies stay visible and loading one piece of the codec does not load all of it.
 export * from './types.js';
 export * from './errors.js';
+export * from './negotiated.js';
 export * from './header.js';
 export * from './capabilities.js';
 export * from './open.js';
@@ -18,4 +20,4 @@ export * from './update.js';
 export * from './update-build.js';
 export * from './message.js';
 export * from './json.js';
-export { ipv4ToString, ipv4ToUint32, uint32ToIpv4, hex } from './util.js';
+export { hex } from './util.js';

@@ -14,11 +14,12 @@
 //     are listed under "discarded".
 //   {"type":"NOTIFICATION","code":N,"subcode":N,"data":"<hex>"}, {"type":"KEEPALIVE"},
 //   {"type":"ROUTE-REFRESH","afi":N,"safi":N,"subtype":N}
-import { AFI_IPV4, AsPathSegmentType, AttrType, MessageType } from './types.js';
-import type { AsPathSegment, BgpMessage, Capability, OpenMessage, PathAttribute, Prefix, UpdateMessage } from './types.js';
+import { AsPathSegmentType, AttrType, MessageType } from './types.js';
+import type { AsPathSegment, BgpMessage, Capability, OpenMessage, PathAttribute, UpdateMessage } from './types.js';
 import type { BgpError } from './errors.js';
-import { ipv6ToString } from './nlri.js';
-import { hex, ipv4ToString } from './util.js';
+import { hex } from './util.js';
+import { prefixToString } from './nlri.js';
+import { ipv4BytesToString, ipv6ToMixedString } from '../net/address.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -37,27 +38,12 @@ export function asPathToString(segments: readonly AsPathSegment[]): string {
     .join(' ');
 }
 
-/**
- * RFC 5952 text of the IPv6 address at b[o]; IPv4-mapped addresses in the §5 form "::ffff:192.0.2.1"
- * (as Wireshark prints them; FRR sends such next hops for IPv6 routes over IPv4 sessions).
- */
-export function ipv6Text(b: Uint8Array, o: number): string {
-  let mapped = b[o + 10] === 0xff && b[o + 11] === 0xff;
-  for (let i = 0; i < 10 && mapped; i++) if (b[o + i] !== 0) mapped = false;
-  return mapped ? `::ffff:${ipv4ToString(b, o + 12)}` : ipv6ToString(b, o);
-}
-
-/** A prefix as "10.0.0.0/24" or "2001:db8::/32", with "#<path id>" under ADD-PATH. */
-export function prefixText(p: Prefix): string {
-  const s = p.afi === AFI_IPV4 ? `${ipv4ToString(p.addr, 0)}/${p.len}` : `${ipv6Text(p.addr, 0)}/${p.len}`;
-  return p.pathId !== undefined ? `${s}#${p.pathId}` : s;
-}
 
 /** MP_REACH_NLRI next hop field as addresses: 4 bytes IPv4, 16 IPv6, 32 IPv6 global + link-local; else hex. */
 export function mpNextHopsToStrings(nh: Uint8Array): string[] {
-  if (nh.length === 4) return [ipv4ToString(nh, 0)];
-  if (nh.length === 16) return [ipv6Text(nh, 0)];
-  if (nh.length === 32) return [ipv6Text(nh, 0), ipv6Text(nh, 16)];
+  if (nh.length === 4) return [ipv4BytesToString(nh, 0)];
+  if (nh.length === 16) return [ipv6ToMixedString(nh, 0)];
+  if (nh.length === 32) return [ipv6ToMixedString(nh, 0), ipv6ToMixedString(nh, 16)];
   return [hex(nh)];
 }
 
@@ -109,10 +95,10 @@ function attributeToJson(a: PathAttribute, out: JsonObject, unknown: JsonObject[
     case AttrType.ORIGINATOR_ID: out.originatorId = a.originatorId; break;
     case AttrType.CLUSTER_LIST: out.clusterList = [...a.clusterList]; break;
     case AttrType.MP_REACH_NLRI:
-      out.mpReach = { afi: a.afi, safi: a.safi, nextHops: mpNextHopsToStrings(a.nextHop), nlri: a.nlri.map(prefixText) };
+      out.mpReach = { afi: a.afi, safi: a.safi, nextHops: mpNextHopsToStrings(a.nextHop), nlri: a.nlri.map(prefixToString) };
       break;
     case AttrType.MP_UNREACH_NLRI:
-      out.mpUnreach = { afi: a.afi, safi: a.safi, withdrawn: a.withdrawn.map(prefixText) };
+      out.mpUnreach = { afi: a.afi, safi: a.safi, withdrawn: a.withdrawn.map(prefixToString) };
       break;
     case AttrType.EXTENDED_COMMUNITIES: out.extendedCommunities = a.communities.map(hex); break;
     case AttrType.LARGE_COMMUNITY: out.largeCommunities = a.communities.map(([g, l1, l2]) => `${g}:${l1}:${l2}`); break;
@@ -128,7 +114,7 @@ function updateToJson(m: UpdateMessage): JsonObject {
   const unknown: JsonObject[] = [];
   for (const a of m.attributes) attributeToJson(a, attributes, unknown);
   if (unknown.length > 0) attributes.unknown = unknown;
-  const j: JsonObject = { type: 'UPDATE', withdrawn: m.withdrawn.map(prefixText), nlri: m.nlri.map(prefixText), attributes };
+  const j: JsonObject = { type: 'UPDATE', withdrawn: m.withdrawn.map(prefixToString), nlri: m.nlri.map(prefixToString), attributes };
   if (m.treatAsWithdraw) j.treatAsWithdraw = errorToJson(m.treatAsWithdraw);
   if (m.discarded && m.discarded.length > 0) j.discarded = m.discarded.map(errorToJson);
   return j;

@@ -3,6 +3,7 @@
 import { BgpError } from './errors.js';
 import { AFI_IPV4, ErrorCode, UpdateSubcode } from './types.js';
 import type { Afi, Prefix } from './types.js';
+import { ipv6ToMixedString } from '../net/address.js';
 
 /**
  * Checks that [start, end) holds a whole number of well-formed prefixes (length <= maxBits, no overrun).
@@ -160,29 +161,6 @@ export function encodePrefixes(prefixes: readonly Prefix[], addPath: boolean): U
 export function prefixToString(p: Prefix): string {
   let s: string;
   if (p.afi === AFI_IPV4) s = `${p.addr[0]}.${p.addr[1]}.${p.addr[2]}.${p.addr[3]}/${p.len}`;
-  else s = `${ipv6ToString(p.addr, 0)}/${p.len}`;
+  else s = `${ipv6ToMixedString(p.addr, 0)}/${p.len}`;
   return p.pathId !== undefined ? `${s}#${p.pathId}` : s;
-}
-
-/** RFC 5952 text form (lowercase, longest run of zero groups compressed) of 16 octets at b[o]. */
-export function ipv6ToString(b: Uint8Array, o: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(((b[o + 2 * i] ?? 0) << 8) | (b[o + 2 * i + 1] ?? 0));
-  let bestStart = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  // Embedded IPv4 in dotted form, as inet_ntop (and so Wireshark) writes it: IPv4-mapped ::ffff:a.b.c.d and
-  // the deprecated IPv4-compatible ::a.b.c.d (RFC 5952 §5).
-  if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && g[5] === 0xffff))) {
-    return `::${bestLen === 5 ? 'ffff:' : ''}${b[o + 12]}.${b[o + 13]}.${b[o + 14]}.${b[o + 15]}`;
-  }
-  if (bestStart < 0) return g.map((x) => x.toString(16)).join(':');
-  const head = g.slice(0, bestStart).map((x) => x.toString(16)).join(':');
-  const tail = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(':');
-  return `${head}::${tail}`;
 }

@@ -6,7 +6,8 @@ import { decodeCapability, encodeCapabilityValue } from './capabilities.js';
 import { newMessage } from './header.js';
 import { ErrorCode, HeaderSubcode, HEADER_LEN, MessageType, OpenSubcode } from './types.js';
 import type { Capability, OpenMessage, OptionalParameter } from './types.js';
-import { ipv4ToUint32, u16, uint32ToIpv4, copyBytes } from './util.js';
+import { u16, copyBytes } from './util.js';
+import { ipv4ToUint32, uint32ToIpv4 } from '../net/address.js';
 
 /** The fixed part after the header: version, My AS, Hold Time, BGP Identifier, Opt Parm Len. */
 interface OpenFixed {

@@ -236,6 +236,3 @@ export const enum CeaseSubcode {
   HARD_RESET = 9,
   BFD_DOWN = 10,
 }
-
-/** RFC 7606 §2 actions for an error in an UPDATE's attributes. */
-export type UpdateErrorAction = 'session-reset' | 'afi-safi-disable' | 'treat-as-withdraw' | 'attribute-discard';

@@ -26,13 +26,13 @@
 import { attributesFromAs2 } from './as-path.js';
 import { ATTRIBUTES, addPathFor, isPrefixFamily } from './attributes.js';
 import { decodeAttributes, encodeAttributes } from './attribute-block.js';
-import { BgpError } from './errors.js';
+import { BgpError, type UpdateErrorAction } from './errors.js';
 import { findBadPrefix } from './nlri.js';
 import {
   AFI_IPV4, AttrType, ATTR_FLAG_EXTENDED_LENGTH, ATTR_FLAG_OPTIONAL, ATTR_FLAG_PARTIAL, ATTR_FLAG_TRANSITIVE,
   ErrorCode, HEADER_LEN, HeaderSubcode, MessageType, SAFI_UNICAST, UpdateSubcode,
 } from './types.js';
-import type { CodecContext, UpdateErrorAction } from './types.js';
+import type { CodecContext } from './types.js';
 import { u16, copyBytes } from './util.js';
 
 const EMPTY = new Uint8Array(0);

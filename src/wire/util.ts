@@ -1,5 +1,5 @@
-// Small byte helpers shared by the codec modules: big-endian reads/writes and dotted-quad conversion.
-// Kept allocation-free where they sit on per-prefix or per-attribute paths.
+// Small byte helpers shared by the codec modules: big-endian reads/writes, hex, comparison and copies.
+// Kept allocation-free where they sit on per-prefix or per-attribute paths. Address text is src/net/address.ts.
 
 export function u16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
@@ -19,28 +19,6 @@ export function putU32(b: Uint8Array, o: number, v: number): void {
   b[o + 1] = (v >>> 16) & 0xff;
   b[o + 2] = (v >>> 8) & 0xff;
   b[o + 3] = v & 0xff;
-}
-
-export function ipv4ToString(b: Uint8Array, o: number): string {
-  return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
-}
-
-export function uint32ToIpv4(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
-}
-
-/** Parses a dotted quad; throws RangeError for anything else (encoder input is trusted code, not the wire). */
-export function ipv4ToUint32(s: string): number {
-  const parts = s.split('.');
-  if (parts.length !== 4) throw new RangeError(`not an IPv4 address: ${s}`);
-  let v = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) throw new RangeError(`not an IPv4 address: ${s}`);
-    const n = Number(p);
-    if (n > 255) throw new RangeError(`not an IPv4 address: ${s}`);
-    v = v * 256 + n;
-  }
-  return v >>> 0;
 }
 
 export function hex(b: Uint8Array): string {

@@ -6,7 +6,7 @@ import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { ReflectorApp } from '../../src/app/reflector-app.js';
 import { log } from '../../src/log.js';
 import { claimLoopbackNet } from '../helpers/net.js';

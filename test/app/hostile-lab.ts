@@ -2,13 +2,12 @@
 // BIRD 2 Calico nodes, each a child of this worker with exactly the environment given (test/helpers/child.ts),
 // on addresses of a loopback /24 claimed for this run (test/helpers/net.ts).
 import type { ChildProcess } from 'node:child_process';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { childEnv, nodeTs, spawnChild } from '../helpers/child.js';
+import { nodeTs, runChild, spawnChild } from '../helpers/child.js';
 import { BIRD2, BIRDC2 } from '../session/daemons.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -85,7 +84,7 @@ protocol bgp Node_${rr.replaceAll('.', '_')} {
 
 /** `birdc` against a control socket (BIRD 2's birdc for a BIRD node, BIRD 1.6's for the reflector's). */
 export function birdc(sock: string, bird2: boolean, ...args: string[]): string {
-  const r = spawnSync(bird2 ? BIRDC2 : 'birdc', ['-s', sock, ...args], { encoding: 'utf8', timeout: 5000, env: childEnv() });
+  const r = runChild(bird2 ? BIRDC2 : 'birdc', ['-s', sock, ...args], { encoding: 'utf8', timeout: 5000 });
   return (r.stdout ?? '') + (r.stderr ?? '');
 }
 
@@ -118,7 +117,7 @@ export async function startEtcd(host: string, clientPort: number, peerPort: numb
     await sleep(100);
   }
   const ctl = (...a: string[]): string => {
-    const r = spawnSync('etcdctl', ['--endpoints', url, ...a], { encoding: 'utf8', env: childEnv({ ETCDCTL_API: '3' }), timeout: 10_000 });
+    const r = runChild('etcdctl', ['--endpoints', url, ...a], { encoding: 'utf8', env: { ETCDCTL_API: '3' }, timeout: 10_000 });
     if (r.status !== 0) throw new Error(`etcdctl ${a.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };

@@ -1,7 +1,8 @@
 // The running reflector watched the way operators do: the real prometheus-bird-exporter (the seed's sidecar,
 // new format, both sockets) and our own /metrics must agree with the truth of a lab of real BIRD 2 nodes.
 import test from 'ava';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { runChild, spawnChild } from '../helpers/child.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,12 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { startBird2, type Daemon } from '../session/daemons.js';
 import { findSample, parsePromText, type Sample } from '../helpers/prom-text.js';
 import { until } from '../helpers/until.js';
+import { claimLoopbackNet, freePort } from '../helpers/net.js';
+
+const NET = await claimLoopbackNet();
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const RR = '127.95.0.1';
-const NODES = [2, 3, 4].map((n) => `127.95.0.${n}`);
-const METRICS = `${RR}:19195`;
-const EXPORTER = `${RR}:19196`;
+const RR = NET.host(1);
+const NODES = [2, 3, 4].map((n) => `${NET.prefix}.${n}`);
+const METRICS = `${RR}:${await freePort(RR)}`;
+const EXPORTER = `${RR}:${await freePort(RR)}`;
 const procs: ChildProcess[] = [];
 const daemons: Daemon[] = [];
 
@@ -42,9 +46,9 @@ test('bird_exporter and /metrics report every session up with the true route cou
   };
   NODES.forEach((ip, i) => (keys[`/calico/bgp/v1/host/node${i}/ip_addr_v4`] = ip));
   writeFileSync(ds, JSON.stringify(keys));
-  const rr = spawn(process.execPath, ['--import=tsx', 'src/main.ts'], {
+  const rr = spawnChild(process.execPath, ['--import=tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, IP: RR, DATASTORE_TYPE: 'file', DATASTORE_FILE: ds, SOCKET_DIR: dir, METRICS_LISTEN: METRICS, BIRD_TIMEFORMAT: 'iso long', LOG_LEVEL: 'warn' },
+    env: { IP: RR, DATASTORE_TYPE: 'file', DATASTORE_FILE: ds, SOCKET_DIR: dir, METRICS_LISTEN: METRICS, BIRD_TIMEFORMAT: 'iso long', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   procs.push(rr);
@@ -53,11 +57,11 @@ test('bird_exporter and /metrics report every session up with the true route cou
 
   // Each node announces one block and must receive the two others: imported 1, exported 2, preferred 1.
   await until('every node to hold the two other blocks', () => {
-    const ok = daemons.every((d) => (spawnSync('/opt/bird2/usr/sbin/birdc', ['-s', d.socket ?? '', 'show', 'route', 'count'], { encoding: 'utf8' }).stdout.match(/(\d+) of \d+ routes/)?.[1] ?? '0') === '3');
+    const ok = daemons.every((d) => (runChild('/opt/bird2/usr/sbin/birdc', ['-s', d.socket ?? '', 'show', 'route', 'count'], { encoding: 'utf8' }).stdout.match(/(\d+) of \d+ routes/)?.[1] ?? '0') === '3');
     return ok ? true : undefined;
   });
 
-  const exporter = spawn('/usr/bin/prometheus-bird-exporter', [
+  const exporter = spawnChild('/usr/bin/prometheus-bird-exporter', [
     '-format.new=true', `-bird.socket=${path.join(dir, 'bird.ctl')}`, `-bird.socket6=${path.join(dir, 'bird6.ctl')}`, `-web.listen-address=${EXPORTER}`,
   ], { stdio: 'ignore' });
   procs.push(exporter);
@@ -81,7 +85,7 @@ test('bird_exporter and /metrics report every session up with the true route cou
 
   // A node whose operator shuts its session down (a Cease, so no graceful-restart retention) shows as down in
   // both, and its block leaves the others' counts.
-  spawnSync('/opt/bird2/usr/sbin/birdc', ['-s', daemons[2].socket ?? '', 'disable', `Node_${RR.replaceAll('.', '_')}`], { encoding: 'utf8' });
+  runChild('/opt/bird2/usr/sbin/birdc', ['-s', daemons[2].socket ?? '', 'disable', `Node_${RR.replaceAll('.', '_')}`], { encoding: 'utf8' });
   const after = await until('node 4 down in /metrics', async () => {
     const s = await scrape(METRICS);
     return s !== undefined && findSample(s, 'bgp_rr_session_up', { name: names[2] })?.value === 0 ? s : undefined;

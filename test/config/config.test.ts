@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtempSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseBirdTimeformat, parseListen, type Config } from '../../src/config.js';
+import { ConfigError, loadConfig, parseBirdTimeformat, parseListen, type Config } from '../../src/config/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rr-config-'));
 const noDataDir = join(tmp, 'no-such-dir');
@@ -26,41 +26,42 @@ const etcdBase = { IP: '10.0.0.10', ETCD_ENDPOINTS: 'http://127.0.0.1:2379' };
 
 test('empty environment: embedded file datastore, IP 127.0.0.1, defaults', (t) => {
   const c = load({});
-  t.is(c.datastoreType, 'file');
-  t.true(c.embeddedDefault);
-  t.is(c.ip, '127.0.0.1');
-  t.true(c.ipDefaulted);
-  t.is(c.ip6, undefined);
-  t.is(c.datastoreFile, join(tmp, 'datastore.json'));
-  t.true(c.datastoreFileDefaulted);
-  t.is(c.bgpPort, 179);
-  t.is(c.socketDir, '/sockets');
-  t.deepEqual(c.metricsListen, { host: undefined, port: 9180 });
-  t.is(c.logLevel, 'info');
-  t.is(c.birdTimeformat.fmt1, '%T');
-  t.is(c.birdTimeformat.fmt2, '%F');
-  t.is(c.birdTimeformat.limitSeconds, 72000);
-  t.is(c.register, undefined);
-  t.is(c.etcd, undefined);
+  t.is(c.datastore.type, 'file');
+  t.true(c.datastore.embeddedDefault);
+  t.is(c.identity.ip, '127.0.0.1');
+  t.true(c.identity.ipDefaulted);
+  t.is(c.identity.ip6, undefined);
+  t.is(c.datastore.file, join(tmp, 'datastore.json'));
+  t.true(c.datastore.fileDefaulted);
+  t.is(c.identity.bgpPort, 179);
+  t.is(c.observability.socketDir, '/sockets');
+  // Metrics on IP only by default, not on every interface of the (hostNetwork) host.
+  t.deepEqual(c.observability.metricsListen, { host: '127.0.0.1', port: 9180 });
+  t.is(c.observability.logLevel, 'info');
+  t.is(c.observability.birdTimeformat.fmt1, '%T');
+  t.is(c.observability.birdTimeformat.fmt2, '%F');
+  t.is(c.observability.birdTimeformat.limitSeconds, 72000);
+  t.is(c.datastore.register, undefined);
+  t.is(c.datastore.etcd, undefined);
   t.true(c.notes.some((n) => n.includes('IP not set') && n.includes('127.0.0.1')));
-  t.true(c.notes.some((n) => n.includes('embedded file datastore') && n.includes(c.datastoreFile)));
+  t.true(c.notes.some((n) => n.includes('embedded file datastore') && n.includes(c.datastore.file)));
 });
 
 test('default DATASTORE_FILE prefers a writable data directory', (t) => {
   const dataDir = join(tmp, 'data');
   mkdirSync(dataDir);
   const c = loadConfig({}, { cwd: tmp, dataDir });
-  t.is(c.datastoreFile, join(dataDir, 'datastore.json'));
+  t.is(c.datastore.file, join(dataDir, 'datastore.json'));
   if (process.getuid?.() !== 0) {
     chmodSync(dataDir, 0o500);
-    t.is(loadConfig({}, { cwd: tmp, dataDir }).datastoreFile, join(tmp, 'datastore.json'));
+    t.is(loadConfig({}, { cwd: tmp, dataDir }).datastore.file, join(tmp, 'datastore.json'));
     chmodSync(dataDir, 0o700);
   }
 });
 
 test('DATASTORE_FILE is resolved against the working directory', (t) => {
-  t.is(load({ DATASTORE_FILE: 'x/y.json' }).datastoreFile, join(tmp, 'x/y.json'));
-  t.false(load({ DATASTORE_FILE: '/abs/y.json' }).datastoreFileDefaulted);
+  t.is(load({ DATASTORE_FILE: 'x/y.json' }).datastore.file, join(tmp, 'x/y.json'));
+  t.false(load({ DATASTORE_FILE: '/abs/y.json' }).datastore.fileDefaulted);
   fails(t, { DATASTORE_FILE: 'dir/' }, 'DATASTORE_FILE', 'directory');
 });
 
@@ -73,13 +74,13 @@ test('IP: required outside the embedded default; validated and canonical', (t) =
   fails(t, { IP: 'fd00::1' }, 'is not an IPv4 address');
   fails(t, { IP: 'host.example' }, 'IP:');
   const c = load({ IP: ' 10.0.0.1 ' });
-  t.is(c.ip, '10.0.0.1');
-  t.false(c.ipDefaulted);
-  t.is(load({ IP: '' }).ip, '127.0.0.1'); // empty means unset (the v0.4.x script passed every variable)
+  t.is(c.identity.ip, '10.0.0.1');
+  t.false(c.identity.ipDefaulted);
+  t.is(load({ IP: '' }).identity.ip, '127.0.0.1'); // empty means unset (the v0.4.x script passed every variable)
 });
 
 test('IP6: optional, canonical compressed lowercase', (t) => {
-  t.is(load({ IP: '10.0.0.1', IP6: 'FD00:0:0:0::0:10' }).ip6, 'fd00::10');
+  t.is(load({ IP: '10.0.0.1', IP6: 'FD00:0:0:0::0:10' }).identity.ip6, 'fd00::10');
   fails(t, { IP: '10.0.0.1', IP6: '10.0.0.1' }, 'IP6: "10.0.0.1" is not an IPv6 address');
   fails(t, { IP: '10.0.0.1', IP6: 'fd00::1/64' }, 'IP6:');
   fails(t, { IP: '10.0.0.1', IP6: 'fe80::1%eth0' }, 'IP6:');
@@ -88,11 +89,11 @@ test('IP6: optional, canonical compressed lowercase', (t) => {
 
 test('ETCD_ENDPOINTS: comma list, normalised, both keyspaces by default', (t) => {
   const c = load({ IP: '10.0.0.1', ETCD_ENDPOINTS: 'http://10.0.0.1:2379/, https://etcd.example:2379,,http://10.0.0.1:2379' });
-  t.is(c.datastoreType, 'etcd');
-  t.false(c.embeddedDefault);
-  t.deepEqual(c.etcd?.endpoints, ['http://10.0.0.1:2379', 'https://etcd.example:2379']);
-  t.is(c.etcd?.endpointsFrom, 'ETCD_ENDPOINTS');
-  t.is(load({ IP: '10.0.0.1', ETCD_ENDPOINTS: 'http://[::1]:2379' }).etcd?.endpoints[0], 'http://[::1]:2379');
+  t.is(c.datastore.type, 'etcd');
+  t.false(c.datastore.embeddedDefault);
+  t.deepEqual(c.datastore.etcd?.endpoints, ['http://10.0.0.1:2379', 'https://etcd.example:2379']);
+  t.is(c.datastore.etcd?.endpointsFrom, 'ETCD_ENDPOINTS');
+  t.is(load({ IP: '10.0.0.1', ETCD_ENDPOINTS: 'http://[::1]:2379' }).datastore.etcd?.endpoints[0], 'http://[::1]:2379');
   fails(t, { IP: '10.0.0.1', ETCD_ENDPOINTS: 'ftp://x:1' }, 'ETCD_ENDPOINTS', 'ftp');
   fails(t, { IP: '10.0.0.1', ETCD_ENDPOINTS: '10.0.0.1:2379' }, 'ETCD_ENDPOINTS');
   fails(t, { IP: '10.0.0.1', ETCD_ENDPOINTS: 'http://x:2379/v2/keys' }, 'ETCD_ENDPOINTS', 'path');
@@ -102,67 +103,67 @@ test('ETCD_ENDPOINTS: comma list, normalised, both keyspaces by default', (t) =>
 
 test('CALICO_ETCD_ENDPOINTS wins over ETCD_ENDPOINTS (libcalico-go spelling)', (t) => {
   const c = load({ IP: '10.0.0.1', ETCD_ENDPOINTS: 'http://a:1', CALICO_ETCD_ENDPOINTS: 'http://b:2' });
-  t.deepEqual(c.etcd?.endpoints, ['http://b:2']);
-  t.is(c.etcd?.endpointsFrom, 'CALICO_ETCD_ENDPOINTS');
+  t.deepEqual(c.datastore.etcd?.endpoints, ['http://b:2']);
+  t.is(c.datastore.etcd?.endpointsFrom, 'CALICO_ETCD_ENDPOINTS');
   fails(t, { IP: '10.0.0.1', CALICO_ETCD_ENDPOINTS: 'nope' }, 'CALICO_ETCD_ENDPOINTS');
 });
 
 test('legacy ETCD_AUTHORITY + ETCD_SCHEME', (t) => {
   const c = load({ IP: '10.0.0.1', ETCD_AUTHORITY: '10.0.0.5:4001' });
-  t.is(c.datastoreType, 'etcd');
-  t.deepEqual(c.etcd?.endpoints, ['http://10.0.0.5:4001']);
-  t.is(c.etcd?.endpointsFrom, 'ETCD_AUTHORITY');
-  t.deepEqual(load({ IP: '10.0.0.1', ETCD_AUTHORITY: 'e:2379', ETCD_SCHEME: 'HTTPS' }).etcd?.endpoints, ['https://e:2379']);
+  t.is(c.datastore.type, 'etcd');
+  t.deepEqual(c.datastore.etcd?.endpoints, ['http://10.0.0.5:4001']);
+  t.is(c.datastore.etcd?.endpointsFrom, 'ETCD_AUTHORITY');
+  t.deepEqual(load({ IP: '10.0.0.1', ETCD_AUTHORITY: 'e:2379', ETCD_SCHEME: 'HTTPS' }).datastore.etcd?.endpoints, ['https://e:2379']);
   fails(t, { IP: '10.0.0.1', ETCD_AUTHORITY: 'e:2379', ETCD_SCHEME: 'gopher' }, 'ETCD_SCHEME', 'gopher');
   fails(t, { IP: '10.0.0.1', ETCD_AUTHORITY: 'http://e:2379' }, 'ETCD_AUTHORITY', 'without scheme');
   const both = load({ IP: '10.0.0.1', ETCD_AUTHORITY: 'old:1', ETCD_ENDPOINTS: 'http://new:2' });
-  t.deepEqual(both.etcd?.endpoints, ['http://new:2']);
+  t.deepEqual(both.datastore.etcd?.endpoints, ['http://new:2']);
   t.true(both.notes.some((n) => n.includes('ETCD_AUTHORITY ignored')));
 });
 
 test('DATASTORE_TYPE values', (t) => {
   for (const ty of ['etcdv2', 'etcdv3', 'etcd'] as const) {
     const c = load({ ...etcdBase, DATASTORE_TYPE: ty.toUpperCase() });
-    t.is(c.datastoreType, ty);
-    t.truthy(c.etcd);
+    t.is(c.datastore.type, ty);
+    t.truthy(c.datastore.etcd);
   }
   const k = load({ IP: '10.0.0.1', DATASTORE_TYPE: 'kubernetes' });
-  t.is(k.datastoreType, 'kubernetes');
-  t.is(k.etcd, undefined);
-  t.is(k.kubeconfig, undefined);
+  t.is(k.datastore.type, 'kubernetes');
+  t.is(k.datastore.etcd, undefined);
+  t.is(k.datastore.kubeconfig, undefined);
   const f = load({ IP: '10.0.0.1', DATASTORE_TYPE: 'file', ETCD_ENDPOINTS: 'http://x:1' });
-  t.is(f.datastoreType, 'file');
-  t.false(f.embeddedDefault);
+  t.is(f.datastore.type, 'file');
+  t.false(f.datastore.embeddedDefault);
   t.true(f.notes.some((n) => n.includes('ETCD_ENDPOINTS ignored')));
   fails(t, { IP: '10.0.0.1', DATASTORE_TYPE: 'consul' }, 'DATASTORE_TYPE: "consul" is not one of');
-  t.is(load({ IP: '10.0.0.1', CALICO_DATASTORE_TYPE: 'kubernetes' }).datastoreType, 'kubernetes');
+  t.is(load({ IP: '10.0.0.1', CALICO_DATASTORE_TYPE: 'kubernetes' }).datastore.type, 'kubernetes');
 });
 
 test('etcd type without endpoints defaults to http://127.0.0.1:2379 with a note', (t) => {
   const c = load({ IP: '10.0.0.1', DATASTORE_TYPE: 'etcdv3' });
-  t.deepEqual(c.etcd?.endpoints, ['http://127.0.0.1:2379']);
+  t.deepEqual(c.datastore.etcd?.endpoints, ['http://127.0.0.1:2379']);
   t.true(c.notes.some((n) => n.includes('127.0.0.1:2379')));
 });
 
 test('TLS files: must exist; cert and key together', (t) => {
   const c = load({ ...etcdBase, ETCD_CA_CERT_FILE: ca, ETCD_CERT_FILE: cert, ETCD_KEY_FILE: key });
-  t.is(c.etcd?.caCertFile, ca);
-  t.is(c.etcd?.certFile, cert);
-  t.is(c.etcd?.keyFile, key);
+  t.is(c.datastore.etcd?.caCertFile, ca);
+  t.is(c.datastore.etcd?.certFile, cert);
+  t.is(c.datastore.etcd?.keyFile, key);
   fails(t, { ...etcdBase, ETCD_CA_CERT_FILE: join(tmp, 'missing.pem') }, 'ETCD_CA_CERT_FILE', 'does not exist');
   fails(t, { ...etcdBase, ETCD_CA_CERT_FILE: tmp }, 'ETCD_CA_CERT_FILE', 'not a regular file');
   fails(t, { ...etcdBase, ETCD_CERT_FILE: cert }, 'ETCD_KEY_FILE', 'both');
   fails(t, { ...etcdBase, ETCD_KEY_FILE: key }, 'ETCD_CERT_FILE', 'both');
   // empty values mean unset, as the v0.4.x run script always passed them
-  t.is(load({ ...etcdBase, ETCD_CA_CERT_FILE: '', ETCD_CERT_FILE: '', ETCD_KEY_FILE: '' }).etcd?.caCertFile, undefined);
-  t.is(load({ ...etcdBase, CALICO_ETCD_CA_CERT_FILE: ca }).etcd?.caCertFile, ca);
+  t.is(load({ ...etcdBase, ETCD_CA_CERT_FILE: '', ETCD_CERT_FILE: '', ETCD_KEY_FILE: '' }).datastore.etcd?.caCertFile, undefined);
+  t.is(load({ ...etcdBase, CALICO_ETCD_CA_CERT_FILE: ca }).datastore.etcd?.caCertFile, ca);
   t.true(load({ ...etcdBase, ETCD_CA_CERT_FILE: ca }).notes.some((n) => n.includes('TLS is not used')));
 });
 
 test('ETCD_USERNAME / ETCD_PASSWORD together', (t) => {
   const c = load({ IP: '10.0.0.10', ETCD_ENDPOINTS: 'https://127.0.0.1:2379', ETCD_USERNAME: 'root', ETCD_PASSWORD: ' s3cret ' });
-  t.is(c.etcd?.username, 'root');
-  t.is(c.etcd?.password, ' s3cret '); // passwords are not trimmed
+  t.is(c.datastore.etcd?.username, 'root');
+  t.is(c.datastore.etcd?.password, ' s3cret '); // passwords are not trimmed
   t.deepEqual(c.warnings, []);
   fails(t, { ...etcdBase, ETCD_USERNAME: 'root' }, 'ETCD_PASSWORD: required');
   fails(t, { ...etcdBase, ETCD_PASSWORD: 'x' }, 'ETCD_USERNAME: required');
@@ -176,7 +177,7 @@ test('ETCD_PASSWORD over http:// is refused, naming the variable and the endpoin
   // One http endpoint among https ones is enough to refuse.
   fails(t, { IP: '10.0.0.1', ETCD_ENDPOINTS: 'https://a:2379,http://b:2379', ETCD_USERNAME: 'u', ETCD_PASSWORD: 'p' }, 'ETCD_PASSWORD', 'http://b:2379');
   const c = load({ ...etcdBase, ETCD_USERNAME: 'root', ETCD_PASSWORD: secret, ETCD_ALLOW_INSECURE_CREDENTIALS: 'true' });
-  t.is(c.etcd?.password, secret);
+  t.is(c.datastore.etcd?.password, secret);
   t.is(c.warnings.length, 1);
   t.regex(c.warnings[0] ?? '', /ETCD_PASSWORD .*clear text.*http:\/\/127\.0\.0\.1:2379/);
   t.false(c.warnings[0]?.includes(secret));
@@ -186,36 +187,41 @@ test('ETCD_PASSWORD over http:// is refused, naming the variable and the endpoin
 });
 
 test('DATASTORE_FILE_MAX_BYTES: default 8 MiB, bounds checked', (t) => {
-  t.is(load({ IP: '10.0.0.1', DATASTORE_TYPE: 'file', DATASTORE_FILE: '/tmp/x.json' }).datastoreFileMaxBytes, 8 * 1024 * 1024);
-  t.is(load({ IP: '10.0.0.1', DATASTORE_TYPE: 'file', DATASTORE_FILE: '/tmp/x.json', DATASTORE_FILE_MAX_BYTES: '65536' }).datastoreFileMaxBytes, 65536);
+  t.is(load({ IP: '10.0.0.1', DATASTORE_TYPE: 'file', DATASTORE_FILE: '/tmp/x.json' }).datastore.fileMaxBytes, 8 * 1024 * 1024);
+  t.is(load({ IP: '10.0.0.1', DATASTORE_TYPE: 'file', DATASTORE_FILE: '/tmp/x.json', DATASTORE_FILE_MAX_BYTES: '65536' }).datastore.fileMaxBytes, 65536);
   for (const v of ['12', '1e6', '-5', '8MiB', '2000000000']) {
     fails(t, { IP: '10.0.0.1', DATASTORE_TYPE: 'file', DATASTORE_FILE: '/tmp/x.json', DATASTORE_FILE_MAX_BYTES: v }, 'DATASTORE_FILE_MAX_BYTES');
   }
 });
 
 test('KUBECONFIG: checked only for the kubernetes datastore', (t) => {
-  t.is(load({ IP: '10.0.0.1', DATASTORE_TYPE: 'kubernetes', KUBECONFIG: ca }).kubeconfig, ca);
+  t.is(load({ IP: '10.0.0.1', DATASTORE_TYPE: 'kubernetes', KUBECONFIG: ca }).datastore.kubeconfig, ca);
   fails(t, { IP: '10.0.0.1', DATASTORE_TYPE: 'kubernetes', KUBECONFIG: join(tmp, 'nope') }, 'KUBECONFIG', 'does not exist');
-  t.is(load({ ...etcdBase, KUBECONFIG: join(tmp, 'nope') }).kubeconfig, join(tmp, 'nope'));
+  t.is(load({ ...etcdBase, KUBECONFIG: join(tmp, 'nope') }).datastore.kubeconfig, join(tmp, 'nope'));
+  // A kubectl-style list: missing files are skipped, as kubectl skips them; at least one must be readable.
+  t.is(load({ IP: '10.0.0.1', DATASTORE_TYPE: 'kubernetes', KUBECONFIG: `${join(tmp, 'nope')}:${ca}` }).datastore.kubeconfig, `${join(tmp, 'nope')}:${ca}`);
+  fails(t, { IP: '10.0.0.1', DATASTORE_TYPE: 'kubernetes', KUBECONFIG: `${join(tmp, 'nope')}:${join(tmp, 'nope2')}` }, 'KUBECONFIG: none of the files can be read', 'nope2');
 });
 
 test('BGP_PORT', (t) => {
-  t.is(load({ BGP_PORT: '1179' }).bgpPort, 1179);
-  t.is(load({ BGP_PORT: '65535' }).bgpPort, 65535);
+  t.is(load({ BGP_PORT: '1179' }).identity.bgpPort, 1179);
+  t.is(load({ BGP_PORT: '65535' }).identity.bgpPort, 65535);
   for (const bad of ['0', '65536', '-1', 'abc', '17 9', '1e3']) fails(t, { BGP_PORT: bad }, 'BGP_PORT', 'not a TCP port');
 });
 
 test('SOCKET_DIR', (t) => {
-  t.is(load({ SOCKET_DIR: '/run/rr' }).socketDir, '/run/rr');
+  t.is(load({ SOCKET_DIR: '/run/rr' }).observability.socketDir, '/run/rr');
 });
 
 test('METRICS_LISTEN forms', (t) => {
-  t.deepEqual(load({ METRICS_LISTEN: '127.0.0.1:9999' }).metricsListen, { host: '127.0.0.1', port: 9999 });
-  t.deepEqual(load({ METRICS_LISTEN: ':8080' }).metricsListen, { host: undefined, port: 8080 });
-  t.deepEqual(load({ METRICS_LISTEN: '[::1]:9180' }).metricsListen, { host: '::1', port: 9180 });
-  t.deepEqual(load({ METRICS_LISTEN: 'localhost:9180' }).metricsListen, { host: 'localhost', port: 9180 });
-  t.deepEqual(load({ METRICS_LISTEN: '9181' }).metricsListen, { host: undefined, port: 9181 });
-  t.is(load({ METRICS_LISTEN: 'off' }).metricsListen, undefined);
+  t.deepEqual(load({ METRICS_LISTEN: '127.0.0.1:9999' }).observability.metricsListen, { host: '127.0.0.1', port: 9999 });
+  t.deepEqual(load({ METRICS_LISTEN: ':8080' }).observability.metricsListen, { host: undefined, port: 8080 });
+  t.deepEqual(load({ ...etcdBase }).observability.metricsListen, { host: '10.0.0.10', port: 9180 }, 'default: IP, port 9180');
+  t.deepEqual(load({ METRICS_LISTEN: ':9180' }).observability.metricsListen, { host: undefined, port: 9180 }, 'every address only when asked for');
+  t.deepEqual(load({ METRICS_LISTEN: '[::1]:9180' }).observability.metricsListen, { host: '::1', port: 9180 });
+  t.deepEqual(load({ METRICS_LISTEN: 'localhost:9180' }).observability.metricsListen, { host: 'localhost', port: 9180 });
+  t.deepEqual(load({ METRICS_LISTEN: '9181' }).observability.metricsListen, { host: undefined, port: 9181 });
+  t.is(load({ METRICS_LISTEN: 'off' }).observability.metricsListen, undefined);
   for (const bad of ['127.0.0.1', '::1:9180', '[::1]', '1.2.3.4:70000', 'a b:1', '[zz]:1']) {
     fails(t, { METRICS_LISTEN: bad }, 'METRICS_LISTEN');
   }
@@ -223,8 +229,8 @@ test('METRICS_LISTEN forms', (t) => {
 });
 
 test('LOG_LEVEL', (t) => {
-  for (const l of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) t.is(load({ LOG_LEVEL: l }).logLevel, l);
-  t.is(load({ LOG_LEVEL: 'DEBUG' }).logLevel, 'debug');
+  for (const l of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) t.is(load({ LOG_LEVEL: l }).observability.logLevel, l);
+  t.is(load({ LOG_LEVEL: 'DEBUG' }).observability.logLevel, 'debug');
   fails(t, { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL: "verbose"');
 });
 
@@ -239,18 +245,18 @@ test('BIRD_TIMEFORMAT follows BIRD 1.6 timeformat grammar', (t) => {
   for (const bad of ['', 'iso', 'new short', '"%T" x "%F"', '"%T" 3600', '""', '"%s', 'plain']) {
     t.is(parseBirdTimeformat(bad), undefined, bad);
   }
-  t.is(load({ BIRD_TIMEFORMAT: '%s' }).birdTimeformat.fmt1, '%s');
+  t.is(load({ BIRD_TIMEFORMAT: '%s' }).observability.birdTimeformat.fmt1, '%s');
   fails(t, { BIRD_TIMEFORMAT: 'sometimes' }, 'BIRD_TIMEFORMAT: "sometimes"');
 });
 
 test('self-registration switches: RR_REGISTER, RR_CLUSTER_ID, RR_REGISTER_TTL', (t) => {
-  t.deepEqual(load({ ...etcdBase, RR_REGISTER: 'true' }).register, { clusterId: undefined, ttlSeconds: 30 });
-  t.deepEqual(load({ ...etcdBase, RR_CLUSTER_ID: '1.0.0.1' }).register, { clusterId: '1.0.0.1', ttlSeconds: 30 });
-  t.deepEqual(load({ ...etcdBase, RR_CLUSTER_ID: '16777217', RR_REGISTER_TTL: '5' }).register, { clusterId: '1.0.0.1', ttlSeconds: 5 });
-  t.is(load({ ...etcdBase, RR_CLUSTER_ID: '1.0.0.1', RR_REGISTER: 'false' }).register, undefined);
-  t.is(load({ ...etcdBase, RR_REGISTER: 'no' }).register, undefined);
-  t.is(load({ ...etcdBase }).register, undefined);
-  t.truthy(load({ IP: '10.0.0.1', DATASTORE_TYPE: 'kubernetes', RR_REGISTER: '1' }).register);
+  t.deepEqual(load({ ...etcdBase, RR_REGISTER: 'true' }).datastore.register, { clusterId: undefined, ttlSeconds: 30 });
+  t.deepEqual(load({ ...etcdBase, RR_CLUSTER_ID: '1.0.0.1' }).datastore.register, { clusterId: '1.0.0.1', ttlSeconds: 30 });
+  t.deepEqual(load({ ...etcdBase, RR_CLUSTER_ID: '16777217', RR_REGISTER_TTL: '5' }).datastore.register, { clusterId: '1.0.0.1', ttlSeconds: 5 });
+  t.is(load({ ...etcdBase, RR_CLUSTER_ID: '1.0.0.1', RR_REGISTER: 'false' }).datastore.register, undefined);
+  t.is(load({ ...etcdBase, RR_REGISTER: 'no' }).datastore.register, undefined);
+  t.is(load({ ...etcdBase }).datastore.register, undefined);
+  t.truthy(load({ IP: '10.0.0.1', DATASTORE_TYPE: 'kubernetes', RR_REGISTER: '1' }).datastore.register);
   fails(t, { ...etcdBase, RR_REGISTER: 'maybe' }, 'RR_REGISTER: "maybe"');
   fails(t, { ...etcdBase, RR_CLUSTER_ID: '1.2.3' }, 'RR_CLUSTER_ID');
   fails(t, { ...etcdBase, RR_CLUSTER_ID: '4294967296' }, 'RR_CLUSTER_ID');

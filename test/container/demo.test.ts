@@ -1,14 +1,16 @@
 // `npm run demo` is what a newcomer runs first: it must show every simulated node Established and every
 // node's blocks reflected to the others, in BIRD's format, and exit 0.
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { runChild } from '../helpers/child.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const NET = await claimLoopbackNet();
 
 test('npm run demo reflects every simulated node\'s blocks and shows them as birdc would', (t) => {
-  const r = spawnSync('npm', ['run', '--silent', 'demo'], {
-    cwd: ROOT, encoding: 'utf8', timeout: 90_000, env: { ...process.env, DEMO_IP: '127.94.0.1', DEMO_NODES: '3' },
+  const r = runChild('npm', ['run', '--silent', 'demo'], {
+    cwd: ROOT, encoding: 'utf8', timeout: 90_000, env: { DEMO_IP: NET.host(1), DEMO_NODES: '3' },
   });
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /3 nodes Established/);

@@ -2,14 +2,12 @@
 // Outputs are compared with what the same clients printed against real BIRD (fixtures/bird/birdc-client).
 
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { execChild, spawnChild } from '../helpers/child.js';
 import { FIXTURES, LabModel, rrV4, rrV6, timesFrom, withTimes, type LabData } from './lab.js';
 import { startServer, stopAll, RawClient } from './harness.js';
-import { childEnv } from '../helpers/child.js';
 
-const run = promisify(execFile);
+const run = execChild;
 const BIRDC = '/usr/sbin/birdc';
 const BIRDC6 = '/usr/sbin/birdc6';
 const BIRD2_BIRDC = '/opt/bird2/usr/sbin/birdc';
@@ -22,7 +20,7 @@ const clientFixture = (name: string): string =>
 
 async function client(bin: string, args: string[]): Promise<string> {
   // The clients get PATH only: nothing of the caller's shell (TZ, LANG, …) reaches them.
-  const { stdout } = await run(bin, args, { timeout: 10_000, encoding: 'utf8', env: childEnv() });
+  const { stdout } = await run(bin, args, { timeout: 10_000 });
   return stdout;
 }
 
@@ -123,10 +121,31 @@ test('birdc interactive mode on stdin runs several commands on one connection', 
   const model = new LabModel({ 4: rrV4() });
   const { path } = await startServer(model, 4);
   const out = await new Promise<string>((resolve, reject) => {
-    const child = execFile(BIRDC, ['-s', path], { timeout: 10_000, encoding: 'utf8', env: childEnv() }, (err, stdout) =>
-      err !== null ? reject(err) : resolve(stdout),
-    );
-    child.stdin?.end('show status\nshow route count\nquit\n');
+    // Asynchronous: our server answers from this very process.
+    const child = spawnChild(BIRDC, ['-s', path], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // One command at a time, each after the previous reply: birdc takes a `quit` (or EOF) read while a reply
+    // is still on its way as the end, so writing all three at once races its own reading.
+    const script: Array<[string, RegExp]> = [['show status\n', /Daemon is up and running\n/], ['show route count\n', /routes for \d+ networks\n/]];
+    let stdout = '';
+    const next = (): void => {
+      const step = script[0];
+      if (step !== undefined && step[1].test(stdout)) {
+        script.shift();
+        if (script.length > 0) child.stdin?.write(script[0]![0]);
+        else child.stdin?.end('quit\n');
+      }
+    };
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      next();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`birdc exited with ${code}: ${stdout}`));
+    });
+    child.stdin?.write(script[0]![0]);
   });
   t.regex(out, /Router ID is 10\.0\.0\.10\n/);
   t.regex(out, /Daemon is up and running\n/);

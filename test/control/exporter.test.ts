@@ -4,14 +4,17 @@
 import test from 'ava';
 import type { ChildProcess } from 'node:child_process';
 import { systemClock } from '../../src/clock.js';
+import { spawnChild } from '../helpers/child.js';
 import { emptyRouteChangeStats, deviceProtocol, type Family, type ProtocolView } from '../../src/control/model.js';
 import { timeFormatsFromSetting, type TimeFormats } from '../../src/control/timefmt.js';
 import { LabModel, type LabData } from './lab.js';
 import { startServer, stopAll } from './harness.js';
-import { spawnChild } from '../helpers/child.js';
+import { claimLoopbackNet, freePort } from '../helpers/net.js';
+
+const NET = await claimLoopbackNet();
 
 const EXPORTER = '/usr/bin/prometheus-bird-exporter';
-const HOST = '127.50.0.1';
+const HOST = NET.host(1);
 const children: ChildProcess[] = [];
 
 test.after.always(async () => {
@@ -138,7 +141,7 @@ function find(samples: Sample[], metric: string, name: string, family: Family): 
 test('bird_exporter (new format, iso long) reports state, counts and uptime of every session', async (t) => {
   const formats = timeFormatsFromSetting('iso long');
   if (formats === undefined) return t.fail();
-  const { model, samples } = await setup(formats, 19324);
+  const { model, samples } = await setup(formats, await freePort(HOST));
   let checked = 0;
   for (const family of [4, 6] as const) {
     for (const p of model.protocols(family)) {
@@ -176,7 +179,7 @@ test('bird_exporter (new format, iso long) reports state, counts and uptime of e
 test('bird_exporter with BIRD default time format: uptime is the time of day (BIRD 1.6 behaviour)', async (t) => {
   const formats = timeFormatsFromSetting('');
   if (formats === undefined) return t.fail();
-  const { model, samples } = await setup(formats, 19325);
+  const { model, samples } = await setup(formats, await freePort(HOST));
   const p = model.protocols(4).find((x) => x.state === 'up' && x.kind === 'BGP');
   if (p === undefined) return t.fail();
   const d = p.since;
@@ -188,7 +191,7 @@ test('bird_exporter with BIRD default time format: uptime is the time of day (BI
 test('bird_exporter legacy format (-format.new=false) reads the same sockets', async (t) => {
   const formats = timeFormatsFromSetting('iso long');
   if (formats === undefined) return t.fail();
-  const { model, samples } = await setup(formats, 19326, ['-format.new=false']);
+  const { model, samples } = await setup(formats, await freePort(HOST), ['-format.new=false']);
   const v4 = model.protocols(4).filter((p) => p.kind === 'BGP');
   const v6 = model.protocols(6).filter((p) => p.kind === 'BGP');
   for (const [metric, list] of [['bgp4_session_up', v4], ['bgp6_session_up', v6]] as const) {

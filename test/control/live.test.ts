@@ -22,8 +22,8 @@
 //   reload in / reload out             'reload in / reload out …' (test/reflector/reflect-bird: reload in)
 //   configure                          'configure …'
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import type { Daemon } from '../session/daemons.js';
+import { runChild } from '../helpers/child.js';
 import { claimLoopbackNet } from '../helpers/net.js';
 import { birdc2, rssBytes, startBird2Node, startReflector, until, type Reflector } from '../hardening/lab.js';
 
@@ -56,7 +56,7 @@ let b: Daemon;
 
 /** Our control socket through the real birdc (BIRD 1.6's client); `restricted` runs `birdc -r`. */
 function ours(cmd: string, restricted = false): string {
-  const r = spawnSync('/usr/sbin/birdc', [...(restricted ? ['-r'] : []), '-s', rr.sock, ...cmd.split(' ')], { encoding: 'utf8', timeout: 10_000 });
+  const r = runChild('/usr/sbin/birdc', [...(restricted ? ['-r'] : []), '-s', rr.sock, ...cmd.split(' ')], { encoding: 'utf8', timeout: 10_000 });
   return (r.stdout ?? '') + (r.stderr ?? '');
 }
 
@@ -132,7 +132,7 @@ test.serial('show status, show memory, show interfaces, show symbols: the proces
   t.true(total > rss / 2 && total < rss * 2, `show memory total ${total} vs VmRSS ${rss}`);
   // Interfaces: the kernel's IPv4 interfaces (ip -o -4 addr), each with its addresses.
   const ifs = ours('show interfaces');
-  const kernel = spawnSync('/usr/sbin/ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' }).stdout.trim().split('\n').map((l) => l.split(/\s+/));
+  const kernel = runChild('/usr/sbin/ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8', timeout: 10_000 }).stdout.trim().split('\n').map((l) => l.split(/\s+/));
   for (const f of kernel) {
     t.true(ifs.includes(f[1]!), `interface ${f[1]} listed`);
     t.true(ifs.includes(f[3]!), `address ${f[3]} listed`);

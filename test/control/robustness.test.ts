@@ -3,14 +3,12 @@
 
 import test from 'ava';
 import net from 'node:net';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { execChild } from '../helpers/child.js';
 import type { Family, RouteView } from '../../src/control/model.js';
 import { LabModel, labClock, rrV4, rrV6 } from './lab.js';
 import { RawClient, startServer, stopAll } from './harness.js';
-import { childEnv } from '../helpers/child.js';
 
-const run = promisify(execFile);
+const run = execChild;
 
 test.after.always(stopAll);
 
@@ -65,7 +63,7 @@ test.serial('200 concurrent clients all get the complete reply', async (t) => {
   const replies = await Promise.all(clients.map((c) => c.command('show protocols all')));
   for (const r of replies) t.is(r, expected);
   // and a real birdc gets through while they are all connected
-  const { stdout } = await run('/usr/sbin/birdc', ['-s', path, 'show', 'status'], { timeout: 10_000, env: childEnv() });
+  const { stdout } = await run('/usr/sbin/birdc', ['-s', path, 'show', 'status'], { timeout: 10_000 });
   t.regex(stdout, /Daemon is up and running/);
   for (const c of clients) c.close();
   const deadline = Date.now() + 5000;
@@ -275,16 +273,42 @@ test.serial('short-lived and over-limit connections leave nothing behind', async
   let deadline = Date.now() + 5000;
   while (server.clientCount > 0 && Date.now() < deadline) await sleep(20);
   t.is(server.clientCount, 0);
-  // Over the limit: the extra connection is closed without a greeting; the others keep working.
-  const held = await Promise.all(Array.from({ length: 50 }, () => RawClient.connect(path)));
-  await Promise.all(held.map((c) => c.reply()));
+  // At the limit: a new client is still served; the client idle the longest (the first) is disconnected for it.
+  const held: RawClient[] = [];
+  for (let i = 0; i < 50; i++) {
+    const c = await RawClient.connect(path);
+    await c.reply();
+    held.push(c);
+  }
+  await sleep(20);
+  t.regex(await held[49]!.command('show route count'), /^0014 5000 of 5000/, 'the last one is active, the first idle longest');
   const extra = await RawClient.connect(path);
+  await extra.reply(); // greeting
+  t.regex(await extra.command('show route count'), /^0014 5000 of 5000/);
   deadline = Date.now() + 3000;
-  while (!extra.closed && Date.now() < deadline) await sleep(20);
-  t.true(extra.closed);
-  await t.throwsAsync(extra.reply(100), { message: /closed/ });
-  t.regex(await held[0]!.command('show route count'), /^0014 5000 of 5000/);
+  while (!held[0]!.closed && Date.now() < deadline) await sleep(20);
+  t.true(held[0]!.closed, 'the idlest client was disconnected');
+  t.is(held.filter((c) => c.closed).length, 1, 'only that one');
+  t.is(server.clientCount, 50);
+  t.regex(await held[49]!.command('show route count'), /^0014 5000 of 5000/);
   for (const c of held) c.close();
+  extra.close();
+});
+
+test.serial('1,100 idle clients do not lock anyone out, and idle clients are disconnected after the idle timeout', async (t) => {
+  const model = new BigTableModel(10);
+  const { path, server } = await startServer(model, 4, { idleTimeoutMs: 1500 });
+  const idle: RawClient[] = [];
+  for (let i = 0; i < 1100; i++) idle.push(await RawClient.connect(path));
+  // The default limit (1024) is reached; every newcomer evicts the idlest, so a real client is still answered.
+  const r = await run('/usr/sbin/birdc', ['-s', path, 'show', 'route', 'count'], { timeout: 5000 });
+  t.regex(r.stdout, /10 of 10 routes/);
+  t.true(server.clientCount <= 1024, `clients held ${server.clientCount}`);
+  // A client busy with a long command is not idle; the idle ones go after ~1.5 s.
+  const deadline = Date.now() + 6000;
+  while (server.clientCount > 0 && Date.now() < deadline) await sleep(100);
+  t.is(server.clientCount, 0, 'idle clients disconnected');
+  t.true(idle.every((c) => c.closed));
 });
 
 test.serial('time format from the operator setting; unknown settings refuse to start', async (t) => {

@@ -1,14 +1,23 @@
 // Test helper: a real etcd on a loopback port with a temporary data directory (v2 API enabled), optional TLS
 // with certificates made by openssl; stop, kill and restart for outage tests. Every process is tracked for cleanup.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+// The address is a loopback /24 claimed by this test process, the ports come from the OS, so neither another
+// test file nor an etcd left by an aborted run is ever in the way.
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
+import { runChild, spawnChild } from '../helpers/child.js';
+import { claimLoopbackNet, freePort } from '../helpers/net.js';
 
-export const ETCD_HOST = '127.40.0.1';
+export const ETCD_HOST = (await claimLoopbackNet()).host(1);
+
+/** A port on ETCD_HOST where nothing listens (for unreachable endpoints). */
+export function deadPort(): Promise<number> {
+  return freePort(ETCD_HOST);
+}
 
 export interface TlsMaterial {
   dir: string;
@@ -22,7 +31,8 @@ export interface TlsMaterial {
 }
 
 function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: 'pipe' });
+  const r = runChild('openssl', args, { cwd, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
 }
 
 /** A CA, a server certificate for ETCD_HOST and a client certificate, all made fresh with openssl. */
@@ -59,10 +69,16 @@ export class Etcd {
   /** Set to serve the same data directory on another client port (changes made "while the reflector's etcd is down"). */
   clientPort: number;
 
+  /** An etcd on ETCD_HOST with client and peer ports from the OS. */
+  static async create(tls?: TlsMaterial, enableV2 = true): Promise<Etcd> {
+    return new Etcd(await freePort(ETCD_HOST), tls, enableV2, await freePort(ETCD_HOST));
+  }
+
   constructor(
     readonly port: number,
     readonly tls?: TlsMaterial,
     readonly enableV2 = true,
+    readonly peerPort = port + 100,
   ) {
     this.clientPort = port;
     this.url = `${tls ? 'https' : 'http'}://${ETCD_HOST}:${port}`;
@@ -82,7 +98,7 @@ export class Etcd {
     this.clientPort = clientPort;
     // A leftover etcd from an aborted run would answer our health check and hide a failed start.
     if (await this.healthy()) throw new Error(`something already serves ${this.servedUrl}; stop the leftover etcd first`);
-    const peer = `http://${ETCD_HOST}:${this.port + 100}`;
+    const peer = `http://${ETCD_HOST}:${this.peerPort}`;
     const args = [
       ...(this.enableV2 ? ['--enable-v2'] : []),
       '--name', 'rr',
@@ -97,14 +113,9 @@ export class Etcd {
     if (this.tls) {
       args.push('--cert-file', this.tls.serverCert, '--key-file', this.tls.serverKey, '--trusted-ca-file', this.tls.ca, '--client-cert-auth');
     }
-    const proc = spawn('etcd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // spawnChild: etcd dies with the test worker, even when the worker is killed without its after hooks.
+    const proc = spawnChild('etcd', args);
     this.proc = proc;
-    // If the test worker ends without its after.always hooks (timeout), do not leave etcd behind.
-    const reap = (): void => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    };
-    process.once('exit', reap);
-    proc.once('exit', () => process.removeListener('exit', reap));
     proc.stdout?.on('data', (d: Buffer) => (this.log += d.toString()));
     proc.stderr?.on('data', (d: Buffer) => (this.log += d.toString()));
     const deadline = Date.now() + 15_000;
@@ -149,16 +160,16 @@ export class Etcd {
   /** etcdctl (v3 API) against this server. */
   ctl(...args: string[]): string {
     const tlsArgs = this.tls ? ['--cacert', this.tls.ca, '--cert', this.tls.clientCert, '--key', this.tls.clientKey] : [];
-    return execFileSync('etcdctl', ['--endpoints', this.servedUrl, ...tlsArgs, ...args], {
-      env: { ...process.env, ETCDCTL_API: '3' },
+    return checked('etcdctl', runChild('etcdctl', ['--endpoints', this.servedUrl, ...tlsArgs, ...args], {
+      env: { ETCDCTL_API: '3' },
       encoding: 'utf8',
-    });
+    }));
   }
 
   /** curl against the v2 keys API: `path` like "/calico/bgp/v1/rr_v4/10.0.0.1", the seed's way of writing entries. */
   curl(method: 'GET' | 'PUT' | 'DELETE', path: string, ...args: string[]): string {
     const tlsArgs = this.tls ? ['--cacert', this.tls.ca, '--cert', this.tls.clientCert, '--key', this.tls.clientKey] : [];
-    return execFileSync('curl', ['-sS', '-L', ...tlsArgs, `${this.servedUrl}/v2/keys${path}`, '-X', method, ...args], { encoding: 'utf8' });
+    return checked('curl', runChild('curl', ['-sS', '-L', ...tlsArgs, `${this.servedUrl}/v2/keys${path}`, '-X', method, ...args], { encoding: 'utf8' }));
   }
 
   /** Many v2 writes at once (one curl process, one connection), to push etcd's 1000-event history forward. */
@@ -167,6 +178,13 @@ export class Etcd {
     for (let i = 0; i < count; i++) lines.push(`url = "${this.servedUrl}/v2/keys${path}"`, '-X PUT', `-d value=${i}`, '-o /dev/null');
     const cfg = join(this.dataDir, 'flood.curl');
     writeFileSync(cfg, `${lines.join('\n')}\n`);
-    execFileSync('curl', ['-sS', '-K', cfg], { stdio: 'pipe' });
+    checked('curl', runChild('curl', ['-sS', '-K', cfg], { encoding: 'utf8' }));
   }
+}
+
+/** The stdout of a finished child, or an error with its stderr (as execFileSync threw). */
+export function checked(what: string, r: { status: number | null; stdout: string; stderr: string; error?: Error }): string {
+  if (r.error !== undefined) throw r.error;
+  if (r.status !== 0) throw new Error(`${what} exited with ${r.status}: ${r.stderr}`);
+  return r.stdout;
 }

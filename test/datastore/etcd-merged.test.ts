@@ -1,6 +1,6 @@
 import test from 'ava';
-import { loadConfig } from '../../src/config.js';
-import { createKeySource, registrationEntries } from '../../src/datastore/factory.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createKeySource, registrationEntries } from '../../src/app/key-source.js';
 import { EtcdV2KeySource } from '../../src/datastore/etcdv2-source.js';
 import { MergedKeySource } from '../../src/datastore/merged-source.js';
 import { desiredSessions } from '../../src/datastore/calico-sessions.js';
@@ -10,8 +10,8 @@ import { Recorder, sleep } from './recorder.js';
 
 const P = '/calico/bgp/v1';
 const R = '/calico/resources/v3/projectcalico.org';
-const withV2 = new Etcd(23793);
-const withoutV2 = new Etcd(23794, undefined, false);
+const withV2 = await Etcd.create();
+const withoutV2 = await Etcd.create(undefined, false);
 const sources: KeySource[] = [];
 
 test.before(async () => {

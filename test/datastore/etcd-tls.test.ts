@@ -1,7 +1,7 @@
 import test from 'ava';
 import { rmSync } from 'node:fs';
-import { loadConfig } from '../../src/config.js';
-import { createKeySource } from '../../src/datastore/factory.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createKeySource } from '../../src/app/key-source.js';
 import { EtcdV2KeySource } from '../../src/datastore/etcdv2-source.js';
 import { EtcdV3KeySource } from '../../src/datastore/etcdv3-source.js';
 import type { KeySource } from '../../src/datastore/source.js';
@@ -15,7 +15,7 @@ const sources: KeySource[] = [];
 
 test.before(async () => {
   tls = makeTls();
-  etcd = new Etcd(23792, tls);
+  etcd = await Etcd.create(tls);
   await etcd.start();
   etcd.curl('PUT', `${P}/rr_v4/10.0.0.70`, '-d', 'value={"ip":"10.0.0.70"}');
   etcd.ctl('put', `${P}/rr_v4/10.0.0.71`, '{"ip":"10.0.0.71"}');
@@ -34,7 +34,7 @@ test('https with a client certificate: both keyspaces through the factory, as ET
     ETCD_CERT_FILE: tls.clientCert,
     ETCD_KEY_FILE: tls.clientKey,
   });
-  t.is(config.datastoreType, 'etcd');
+  t.is(config.datastore.type, 'etcd');
   const src = createKeySource(config);
   sources.push(src);
   const rec = new Recorder();

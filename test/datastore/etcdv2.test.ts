@@ -1,12 +1,12 @@
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
 import { EtcdV2KeySource } from '../../src/datastore/etcdv2-source.js';
 import { desiredPeers } from '../../src/datastore/calico-mapping.js';
-import { Etcd, ETCD_HOST } from './etcd-harness.js';
+import { checked, deadPort, Etcd, ETCD_HOST } from './etcd-harness.js';
+import { runChild } from '../helpers/child.js';
 import { Recorder, sleep } from './recorder.js';
 
 const P = '/calico/bgp/v1';
-const etcd = new Etcd(23790);
+const etcd = await Etcd.create();
 const sources: EtcdV2KeySource[] = [];
 
 test.before(async () => {
@@ -92,7 +92,7 @@ test.serial('"event index cleared" (401) leads to a re-list that includes what h
 test.serial('a failing endpoint is skipped for the next one', async (t) => {
   etcd.curl('PUT', `${P}/global/as_num`, '-d', 'value=64512');
   const rec = new Recorder();
-  const src = source({ endpoints: [`http://${ETCD_HOST}:23789`, etcd.url] });
+  const src = source({ endpoints: [`http://${ETCD_HOST}:${await deadPort()}`, etcd.url] });
   await src.start(rec);
   await rec.waitFor(() => rec.snapshots === 1, 'snapshot via the second endpoint');
   t.is(rec.state.get(`${P}/global/as_num`), '64512');
@@ -110,7 +110,7 @@ test.serial('etcd lost: the last keys stay; changes made meanwhile (incl. deleti
   t.regex(rec.problems()[0] ?? '', /keeping the last configuration, retrying/);
   t.is(rec.state.size, 2);
   // the same data served on another port: changes the reflector cannot see
-  await etcd.start(23780);
+  await etcd.start(await deadPort());
   etcd.curl('DELETE', `${P}/rr_v4/10.0.0.11`);
   etcd.curl('PUT', `${P}/rr_v4/10.0.0.13`, '-d', 'value={"ip":"10.0.0.13"}');
   await etcd.kill();
@@ -126,7 +126,7 @@ test.serial('etcd lost: the last keys stay; changes made meanwhile (incl. deleti
 
 test.serial('unreachable at start: problem, no invented keys; the first snapshot comes when etcd is there', async (t) => {
   const rec = new Recorder();
-  const src = source({ endpoints: [`http://${ETCD_HOST}:23788`] });
+  const src = source({ endpoints: [`http://${ETCD_HOST}:${await deadPort()}`] });
   await src.start(rec);
   t.is(rec.snapshots, 0);
   t.regex(rec.problems()[0] ?? '', /ECONNREFUSED/);
@@ -174,7 +174,7 @@ test.serial('deregister leaves an entry alone that someone else has overwritten'
 test.serial('v2 basic authentication: right credentials read, wrong ones are refused with a clear problem', async (t) => {
   etcd.curl('PUT', `${P}/global/as_num`, '-d', 'value=64512');
   const auth = (method: string, path: string, ...args: string[]): string =>
-    execFileSync('curl', ['-sS', '-X', method, `${etcd.url}${path}`, ...args], { encoding: 'utf8' });
+    checked('curl', runChild('curl', ['-sS', '-X', method, `${etcd.url}${path}`, ...args], { encoding: 'utf8' }));
   auth('PUT', '/v2/auth/users/root', '-d', '{"user":"root","password":"rootpw"}');
   auth('PUT', '/v2/auth/enable');
   try {

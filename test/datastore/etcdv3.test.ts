@@ -1,18 +1,19 @@
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { EtcdV3KeySource } from '../../src/datastore/etcdv3-source.js';
 import { desiredSessions } from '../../src/datastore/calico-sessions.js';
-import { createKeySource } from '../../src/datastore/factory.js';
-import { loadConfig } from '../../src/config.js';
+import { createKeySource } from '../../src/app/key-source.js';
+import { loadConfig } from '../../src/config/index.js';
 import type { KeySource } from '../../src/datastore/source.js';
-import { Etcd, ETCD_HOST } from './etcd-harness.js';
+import { deadPort, Etcd, ETCD_HOST } from './etcd-harness.js';
 import { Recorder, sleep } from './recorder.js';
+import { spawnChild } from '../helpers/child.js';
 
 const P = '/calico/bgp/v1';
 const R = '/calico/resources/v3/projectcalico.org';
-const etcd = new Etcd(23791);
+const etcd = await Etcd.create();
 let client: Etcd3;
 const sources: KeySource[] = [];
 const children: ChildProcess[] = [];
@@ -157,7 +158,7 @@ test.serial('etcd lost: last keys kept, problem logged; on return a fresh list a
   await etcd.kill();
   await rec.waitFor(() => rec.problems().length > 0, 'outage problem');
   t.regex(rec.problems()[0] ?? '', /keeping the last configuration, retrying/);
-  await etcd.start(23781);
+  await etcd.start(await deadPort());
   etcd.ctl('del', `${P}/rr_v4/10.0.0.31`);
   etcd.ctl('put', `${P}/rr_v4/10.0.0.33`, '{"ip":"10.0.0.33"}');
   await etcd.kill();
@@ -173,23 +174,21 @@ test.serial('etcd lost: last keys kept, problem logged; on return a fresh list a
 
 test.serial('unreachable at start: no snapshot, a problem; several endpoints fail over', async (t) => {
   const rec = new Recorder();
-  const down = source({ endpoints: [`http://${ETCD_HOST}:23787`] });
+  const dead = `http://${ETCD_HOST}:${await deadPort()}`;
+  const down = source({ endpoints: [dead] });
   await down.start(rec);
   t.is(rec.snapshots, 0);
   t.true(rec.problems().length >= 1);
   etcd.ctl('put', `${P}/global/as_num`, '64512');
   const rec2 = new Recorder();
-  await source({ endpoints: [`http://${ETCD_HOST}:23787`, etcd.url] }).start(rec2);
+  await source({ endpoints: [dead, etcd.url] }).start(rec2);
   await rec2.waitFor(() => rec2.snapshots >= 1, 'snapshot through the live endpoint', 10_000);
   t.is(rec2.state.get(`${P}/global/as_num`), '64512');
 });
 
 function startChild(env: Record<string, string>): { proc: ChildProcess; lines: { peers: string[] }[] } {
   const script = fileURLToPath(new URL('./reflector-child.ts', import.meta.url));
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawnChild(process.execPath, ['--import', 'tsx', script], { env: { LOG_LEVEL: 'warn', ...env } });
   children.push(proc);
   const lines: { peers: string[] }[] = [];
   let buf = '';

@@ -13,7 +13,7 @@ import { parseDatastoreFile } from '../../src/datastore/file-source.js';
 import { loggableValue } from '../../src/datastore/safe-value.js';
 import { leaseKeys, peerPassword, resourceKeys } from '../../src/datastore/kubernetes/translate.js';
 import type { KubeObject } from '../../src/datastore/kubernetes/client.js';
-import { canonicalIPv4 } from '../../src/datastore/address.js';
+import { canonicalIPv4 } from '../../src/net/address.js';
 
 const P = '/calico/bgp/v1';
 const OWN = '10.0.0.10';

@@ -4,13 +4,13 @@
 // and a peer removed in etcd take effect at the BIRD nodes within 15 s, while the untouched one stays. The
 // same with the Kubernetes API server (the fake one, the only part that is not real) stopped and restarted.
 import test from 'ava';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Daemon } from '../session/daemons.js';
 import { claimLoopbackNet } from '../helpers/net.js';
-import { childEnv, spawnChild } from '../helpers/child.js';
+import { runChild, spawnChild } from '../helpers/child.js';
 import { until } from '../helpers/until.js';
 import { birdc2, startBird2Node, startReflector, type Reflector } from '../hardening/lab.js';
 import { FakeApiServer, FakeStore } from '../kubernetes/fake-apiserver.js';
@@ -35,14 +35,14 @@ function startEtcd(host: string, dir: string): ChildProcess {
 }
 
 function etcdctl(url: string, ...args: string[]): string {
-  const r = spawnSync('etcdctl', ['--endpoints', url, '--dial-timeout', '2s', '--command-timeout', '3s', ...args], { env: childEnv({ ETCDCTL_API: '3' }), encoding: 'utf8', timeout: 10_000 });
+  const r = runChild('etcdctl', ['--endpoints', url, '--dial-timeout', '2s', '--command-timeout', '3s', ...args], { env: { ETCDCTL_API: '3' }, encoding: 'utf8', timeout: 10_000 });
   if (r.status !== 0) throw new Error(`etcdctl ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
 
 async function etcdUp(url: string): Promise<void> {
   await until('etcd healthy', () => {
-    const r = spawnSync('etcdctl', ['--endpoints', url, '--dial-timeout', '1s', 'endpoint', 'health'], { env: childEnv({ ETCDCTL_API: '3' }), encoding: 'utf8', timeout: 5000 });
+    const r = runChild('etcdctl', ['--endpoints', url, '--dial-timeout', '1s', 'endpoint', 'health'], { env: { ETCDCTL_API: '3' }, encoding: 'utf8', timeout: 5000 });
     return r.status === 0 ? true : undefined;
   }, 20_000, 200);
 }

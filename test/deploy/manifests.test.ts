@@ -5,12 +5,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { DEFAULT_METRICS_LISTEN, loadConfig } from '../../src/config.js';
+import { DEFAULT_METRICS_PORT, loadConfig } from '../../src/config/index.js';
 import { socketPathFor } from '../../src/control/server.js';
 import { BGP_PORT_DEFAULT } from '../../src/wire/types.js';
 import { createMetricsRegistry } from '../../src/metrics/registry.js';
 import { startMetricsServer } from '../../src/metrics/http-server.js';
 import type { MetricsModel } from '../../src/metrics/model.js';
+import { claimLoopbackNet } from '../helpers/net.js';
+
+const NET = await claimLoopbackNet();
 
 const DIR = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
 
@@ -71,14 +74,14 @@ test('the reflector Deployment, its sidecar and the Service agree with the code 
   t.true(list(rr?.env).some((e) => e.name === 'IP' && at(e, 'valueFrom', 'fieldRef', 'fieldPath') === 'status.hostIP'));
 
   // Both containers mount the same volume at the socket folder, and the exporter reads our socket paths.
-  const mountOf = (c: Obj | undefined): Obj | undefined => list(c?.volumeMounts).find((m) => m.mountPath === cfg.socketDir);
+  const mountOf = (c: Obj | undefined): Obj | undefined => list(c?.volumeMounts).find((m) => m.mountPath === cfg.observability.socketDir);
   t.truthy(mountOf(rr), 'reflector mounts SOCKET_DIR');
   t.is(mountOf(exporter)?.name, mountOf(rr)?.name, 'sidecar shares the same volume');
   const volume = list(at(pod, 'volumes')).find((v) => v.name === mountOf(rr)?.name);
   t.truthy(volume && isObj(volume.emptyDir), 'the shared volume is an emptyDir');
   const args = (exporter?.args as unknown[]).map(String);
-  t.true(args.includes(`-bird.socket=${socketPathFor(cfg.socketDir, 4)}`));
-  t.true(args.includes(`-bird.socket6=${socketPathFor(cfg.socketDir, 6)}`));
+  t.true(args.includes(`-bird.socket=${socketPathFor(cfg.observability.socketDir, 4)}`));
+  t.true(args.includes(`-bird.socket6=${socketPathFor(cfg.observability.socketDir, 6)}`));
   t.true(args.includes('-format.new=true'));
 
   // The pod runs as the service account the RBAC manifest grants (for DATASTORE_TYPE=kubernetes).
@@ -89,21 +92,34 @@ test('the reflector Deployment, its sidecar and the Service agree with the code 
   // Not privileged: only NET_BIND_SERVICE for port 179.
   t.not(at(rr, 'securityContext', 'privileged'), true);
   t.deepEqual(at(rr, 'securityContext', 'capabilities', 'add'), ['NET_BIND_SERVICE']);
+  t.deepEqual(at(rr, 'securityContext', 'capabilities', 'drop'), ['ALL']);
+  // Not root, as the image's USER; file capabilities need no no_new_privs (test/container/entrypoint.test.ts).
+  t.is(at(rr, 'securityContext', 'runAsNonRoot'), true);
+  t.is(at(rr, 'securityContext', 'runAsUser'), 65534);
+  t.is(at(rr, 'securityContext', 'allowPrivilegeEscalation'), true);
+  // The exporter runs as the same user, so it may open the 0660 control sockets that user created.
+  t.is(at(exporter, 'securityContext', 'runAsUser'), at(rr, 'securityContext', 'runAsUser'));
+  t.is(at(exporter, 'securityContext', 'runAsGroup'), at(rr, 'securityContext', 'runAsGroup'));
+  const dockerfile = readFileSync(fileURLToPath(new URL('../../Dockerfile', import.meta.url)), 'utf8');
+  t.regex(dockerfile, /^USER 65534:65534$/m);
+  t.regex(dockerfile, /setcap cap_net_bind_service=\+ep/);
+  t.notRegex(dockerfile, /METRICS_LISTEN=/, 'the image keeps the default: metrics on IP only');
+  t.false(list(rr?.env).some((e) => e.name === 'METRICS_LISTEN'), 'the manifest keeps the default: metrics on IP only');
 
   // Probes hit the metrics port the config resolves to, on paths our HTTP server serves.
-  const metricsPort = cfg.metricsListen?.port;
-  t.is(metricsPort, Number(DEFAULT_METRICS_LISTEN.split(':').pop()));
+  const metricsPort = cfg.observability.metricsListen?.port;
+  t.is(metricsPort, DEFAULT_METRICS_PORT);
   t.is(at(rr, 'livenessProbe', 'httpGet', 'port'), metricsPort);
   t.is(at(rr, 'readinessProbe', 'httpGet', 'port'), metricsPort);
   const model: MetricsModel = {
     sessions: () => [], ribs: () => [], updateGroups: () => [],
     datastore: () => ({ source: 'test', synced: true }), listening: () => true,
   };
-  const server = await startMetricsServer('127.92.0.1:0', createMetricsRegistry(model), model);
+  const server = await startMetricsServer(`${NET.host(1)}:0`, createMetricsRegistry(model), model);
   t.teardown(() => server.close());
   for (const probe of ['livenessProbe', 'readinessProbe']) {
     const p = String(at(rr, probe, 'httpGet', 'path'));
-    t.is((await fetch(`http://127.92.0.1:${server.address().port}${p}`)).status, 200, `${probe} ${p} is served`);
+    t.is((await fetch(`http://${NET.host(1)}:${server.address().port}${p}`)).status, 200, `${probe} ${p} is served`);
   }
 
   // The Service maps each port to a port a container really listens on.
@@ -116,5 +132,5 @@ test('the reflector Deployment, its sidecar and the Service agree with the code 
   const exporterPort = exporterListen !== undefined ? Number(exporterListen.split(':').pop()) : 9324;
   t.is(list(at(service, 'spec', 'ports')).find((p) => p.name === 'metrics')?.targetPort, exporterPort, 'metrics targets the exporter (the seed had 9234)');
   t.is(list(at(service, 'spec', 'ports')).find((p) => p.name === 'bgp-tcp')?.targetPort, BGP_PORT_DEFAULT);
-  t.is(cfg.bgpPort, BGP_PORT_DEFAULT);
+  t.is(cfg.identity.bgpPort, BGP_PORT_DEFAULT);
 });

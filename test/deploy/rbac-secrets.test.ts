@@ -9,9 +9,12 @@ import { createKubernetesSource } from '../../src/datastore/kubernetes/kubernete
 import { FakeApiServer, FakeStore, type Obj } from '../kubernetes/fake-apiserver.js';
 import { bgpPeer, K, node, Recorder, tmpDir, writeKubeconfig } from '../kubernetes/helpers.js';
 import { makePki } from '../kubernetes/pki.js';
+import { claimLoopbackNet } from '../helpers/net.js';
+
+const NET = await claimLoopbackNet();
 
 const DIR = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
-const HOST = '127.81.2.1';
+const HOST = NET.host(1);
 const cleanups: Array<() => Promise<void>> = [];
 test.after.always(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);

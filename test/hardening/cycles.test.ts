@@ -11,11 +11,14 @@ import { fileURLToPath } from 'node:url';
 import type { Daemon } from '../session/daemons.js';
 import { birdc2, protocols, rssBytes, sleep, startBird2Node, startReflector, until, type Reflector } from './lab.js';
 import { announce, endOfRib, ip4, rawPeer, TableClient } from './raw.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const RR = '127.100.4.1';
-const A = '127.100.4.2';
-const B = '127.100.4.3';
-const CLIENT = '127.100.4.10';
+const NET = await claimLoopbackNet();
+
+const RR = NET.host(1);
+const A = NET.host(2);
+const B = NET.host(3);
+const CLIENT = NET.host(10);
 const CYCLES = Number(process.env.CYCLES ?? 200);
 const ROUTES_PER_NODE = 250;
 const daemons: Daemon[] = [];
@@ -64,7 +67,7 @@ test(`${CYCLES} abrupt-disconnect cycles of one client: RSS flat, full table eac
   const sock = rr.sock;
   await until('both BIRD nodes Established', () => {
     const p = protocols(sock);
-    return p.get('Global_127_100_4_2')?.info === 'Established' && p.get('Global_127_100_4_3')?.info === 'Established' ? true : undefined;
+    return p.get(`Global_${NET.under(2)}`)?.info === 'Established' && p.get(`Global_${NET.under(3)}`)?.info === 'Established' ? true : undefined;
   }, 30_000);
   const expected = 2 * (ROUTES_PER_NODE + 1);
   const before = protocols(sock);
@@ -121,7 +124,7 @@ test(`${CYCLES} abrupt-disconnect cycles of one client: RSS flat, full table eac
   // The stronger check: live JS objects after a full GC (a leak of 12 KiB per cycle would fail it).
   t.true((heap[1] ?? Infinity) - (heap[0] ?? 0) < 2 * 2 ** 20, `JS heap grew ${mib((heap[1] ?? 0) - (heap[0] ?? 0))} MiB`);
   const after = protocols(sock);
-  for (const name of ['Global_127_100_4_2', 'Global_127_100_4_3']) {
+  for (const name of [`Global_${NET.under(2)}`, `Global_${NET.under(3)}`]) {
     t.is(after.get(name)?.info, 'Established', `${name} up`);
     t.is(after.get(name)?.since, before.get(name)?.since, `${name} never reset`);
   }

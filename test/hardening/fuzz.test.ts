@@ -13,6 +13,9 @@ import { birdc2, protocols, sleep, startBird2Node, startReflector, until, type R
 import { endOfRib, rawPeer } from './raw.js';
 import { applyUpdate, expectedReaction, MED, MUTANT_MED, P, TABLE, VALID_MED, validUpdate, type MalformationClass, type SeenRoute } from './rfc7606-table.js';
 
+const NET = await claimLoopbackNet();
+const [RR, BIRD, FUZZER, OBSERVER] = [NET.host(1), NET.host(2), NET.host(10), NET.host(11)];
+// Fixed count and seed (rng(0x7606) below): every run draws the same mutants, whatever the caller's shell holds.
 const COUNT = 1500;
 const BATCH = 16;
 const daemons: Daemon[] = [];
@@ -75,8 +78,6 @@ function mismatch(c: MalformationClass, r: SeenRoute | undefined): string | unde
 
 test('malformed UPDATEs by RFC 7606 class: the reaction the RFC prescribes, seen at a raw client and at BIRD; BIRD unharmed', async (t) => {
   t.timeout(240_000);
-  const net = await claimLoopbackNet();
-  const [RR, BIRD, FUZZER, OBSERVER] = [net.host(1), net.host(2), net.host(10), net.host(11)];
   const P_ = '/calico/bgp/v1';
   rr = startReflector(RR, {
     [`${P_}/global/as_num`]: '64512',
@@ -87,7 +88,7 @@ test('malformed UPDATEs by RFC 7606 class: the reaction the RFC prescribes, seen
   }, { IDLE_HOLD_CAP: '0', LOG_LEVEL: 'warn' });
   const bird = startBird2Node({ ip: BIRD, rr: RR, block: '10.175.0.0/24' });
   daemons.push(bird);
-  const birdName = `Global_${BIRD.replaceAll('.', '_')}`;
+  const birdName = `Global_${NET.under(2)}`;
   await until('the BIRD node Established', () => (protocols(rr!.sock).get(birdName)?.info === 'Established' ? true : undefined), 30_000);
   const birdSince = protocols(rr.sock).get(birdName)?.since;
 

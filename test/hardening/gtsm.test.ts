@@ -5,11 +5,14 @@ import test from 'ava';
 import type { Daemon } from '../session/daemons.js';
 import { gtsmAvailable } from '../../src/session/gtsm.js';
 import { birdc2, protocols, sleep, startBird2Node, startReflector, until, type Reflector } from './lab.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const RR = '127.100.2.1';
-const GTSM_NODE = '127.100.2.2';
-const PLAIN_NODE = '127.100.2.3';
-const DIALING_NODE = '127.100.2.4';
+const NET = await claimLoopbackNet();
+
+const RR = NET.host(1);
+const GTSM_NODE = NET.host(2);
+const PLAIN_NODE = NET.host(3);
+const DIALING_NODE = NET.host(4);
 const daemons: Daemon[] = [];
 const rrs: Reflector[] = [];
 
@@ -34,15 +37,15 @@ test('GTSM with BIRD 2 ttl security: Established; a peer sending TTL 64 is dropp
   // accepted socket (TTL 255 out, IP_MINTTL in) must do.
   const dialing = startBird2Node({ ip: DIALING_NODE, rr: RR, block: '10.100.24.0/24', extra: 'ttl security yes;', listenPort: 1179 });
   daemons.push(gtsm, plain, dialing);
-  await until('the GTSM node Established', () => (protocols(rr.sock).get('Global_127_100_2_2')?.info === 'Established' ? true : undefined), 30_000);
+  await until('the GTSM node Established', () => (protocols(rr.sock).get(`Global_${NET.under(2)}`)?.info === 'Established' ? true : undefined), 30_000);
   t.regex(birdc2(gtsm, 'show', 'protocols', 'all'), /BGP state:\s+Established/);
-  await until('the dialing GTSM node Established (incoming)', () => (protocols(rr.sock).get('Global_127_100_2_4')?.info === 'Established' ? true : undefined), 30_000);
+  await until('the dialing GTSM node Established (incoming)', () => (protocols(rr.sock).get(`Global_${NET.under(4)}`)?.info === 'Established' ? true : undefined), 30_000);
   await sleep(4000);
-  t.not(protocols(rr.sock).get('Global_127_100_2_3')?.info, 'Established', 'TTL 64 segments are dropped');
+  t.not(protocols(rr.sock).get(`Global_${NET.under(3)}`)?.info, 'Established', 'TTL 64 segments are dropped');
   // The plain node's segments (TTL 64) do not reach us once IP_MINTTL is set. On a connection it opened, its
   // OPEN can be queued by the kernel before we accept the socket and set IP_MINTTL; BIRD may then count the
   // session as up for a hold time (our OPEN and KEEPALIVEs reach it), but we never get its KEEPALIVE, so we
   // never reach Established and never send it a route.
   t.notRegex(birdc2(plain, 'show', 'route', '10.100.22.0/24'), /10\.100\.22\.0\/24/);
-  t.is(protocols(rr.sock).get('Global_127_100_2_2')?.info, 'Established', 'the GTSM session stayed up');
+  t.is(protocols(rr.sock).get(`Global_${NET.under(2)}`)?.info, 'Established', 'the GTSM session stayed up');
 });

@@ -1,12 +1,12 @@
 // Test lab for the hardening tests: the reflector as a child process (node --import=tsx src/main.ts) on a file
 // datastore, and BIRD 2 Calico nodes with extra session options (password, ttl security), all on loopback.
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BIRD2, BIRDC2, type Daemon } from '../session/daemons.js';
-import { spawnChild } from '../helpers/child.js';
+import { runChild, spawnChild } from '../helpers/child.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const AS = 64512;
@@ -65,7 +65,7 @@ export function startReflector(ip: string, keys: Record<string, unknown>, env: R
   const ds = path.join(dir, 'datastore.json');
   const write = (k: Record<string, unknown>): void => {
     writeFileSync(`${ds}.tmp`, JSON.stringify(k, null, 1));
-    spawnSync('mv', [`${ds}.tmp`, ds]);
+    runChild('mv', [`${ds}.tmp`, ds]);
   };
   write(keys);
   const proc = spawnChild(process.execPath, ['--import=tsx', 'src/main.ts'], {
@@ -89,7 +89,7 @@ export function startReflector(ip: string, keys: Record<string, unknown>, env: R
 
 /** `show protocols` of our control socket (or a BIRD's with bird2) as name → {state, info}. */
 export function protocols(sock: string, bird2 = false): Map<string, { state: string; since: string; info: string }> {
-  const out = spawnSync(bird2 ? BIRDC2 : 'birdc', ['-s', sock, 'show', 'protocols'], { encoding: 'utf8', timeout: 5000 }).stdout ?? '';
+  const out = runChild(bird2 ? BIRDC2 : 'birdc', ['-s', sock, 'show', 'protocols'], { encoding: 'utf8', timeout: 5000 }).stdout ?? '';
   const m = new Map<string, { state: string; since: string; info: string }>();
   for (const line of out.split('\n')) {
     const f = line.trim().split(/\s+/);
@@ -99,7 +99,7 @@ export function protocols(sock: string, bird2 = false): Map<string, { state: str
 }
 
 export function birdc2(d: Daemon, ...args: string[]): string {
-  const r = spawnSync(BIRDC2, ['-s', d.socket ?? '', ...args], { encoding: 'utf8', timeout: 5000 });
+  const r = runChild(BIRDC2, ['-s', d.socket ?? '', ...args], { encoding: 'utf8', timeout: 5000 });
   return (r.stdout ?? '') + (r.stderr ?? '');
 }
 
@@ -167,7 +167,7 @@ protocol bgp ${name} {
  * TCPMD5NotFound, TCPMinTTLDrop: only that namespace's sockets move them (the host's count every process).
  */
 export function tcpExtIn(ns: string): Record<string, number> {
-  const r = spawnSync('/usr/sbin/ip', ['netns', 'exec', ns, 'cat', '/proc/net/netstat'], { encoding: 'utf8', timeout: 5000 });
+  const r = runChild('cat', ['/proc/net/netstat'], { netns: ns, encoding: 'utf8', timeout: 5000 });
   if (r.status !== 0) throw new Error(`reading /proc/net/netstat in ${ns}: ${r.stderr}`);
   return parseTcpExt(r.stdout);
 }

@@ -7,13 +7,18 @@ import type { Daemon } from '../session/daemons.js';
 import { MessageType } from '../../src/wire/types.js';
 import { birdc2, protocols, rssBytes, sleep, startBird2Node, startReflector, until, type Reflector } from './lab.js';
 import { announce, announceDistinct, endOfRib, ip4, rawPeer, withdraw } from './raw.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const RR = '127.100.3.1';
-const P1 = '127.100.3.2';
-const FEEDER = '127.100.3.3';
-const STUCK = '127.100.3.4';
-const BIRD = '127.100.3.5';
+const NET = await claimLoopbackNet();
+
+const RR = NET.host(1);
+const P1 = NET.host(2);
+const FEEDER = NET.host(3);
+const STUCK = NET.host(4);
+const BIRD = NET.host(5);
 const OUT_LIMIT = 1024 * 1024;
+/** Configured nodes that connect and never send an OPEN (the pending-connection bound). */
+const PENDERS = Array.from({ length: 8 }, (_, i) => NET.host(50 + i));
 const daemons: Daemon[] = [];
 let rr: Reflector;
 let bird: Daemon;
@@ -29,14 +34,15 @@ test.before(async () => {
     [`${P}/host/feeder/peer_v4/${RR}`]: { ip: RR, as_num: '64512', max_prefixes: 0 },
     [`${P}/host/stuck/ip_addr_v4`]: STUCK,
     [`${P}/host/bird/ip_addr_v4`]: BIRD,
+    ...Object.fromEntries(PENDERS.map((a, i) => [`${P}/host/pend${i}/ip_addr_v4`, a])),
   }, {
     MAX_PREFIXES: '100', MAX_PREFIXES_WARNING_PERCENT: '50', MAX_PREFIXES_IDLE_HOLD: '3', MAX_AS_PATH_LENGTH: '10',
     OUTBOUND_QUEUE_LIMIT: String(OUT_LIMIT), MAX_PENDING_CONNECTIONS: '6',
   });
   bird = startBird2Node({ ip: BIRD, rr: RR, block: '10.100.35.0/24' });
   daemons.push(bird);
-  await until('the BIRD node Established', () => (protocols(rr.sock).get('Global_127_100_3_5')?.info === 'Established' ? true : undefined), 30_000);
-  birdSince = protocols(rr.sock).get('Global_127_100_3_5')?.since ?? '';
+  await until('the BIRD node Established', () => (protocols(rr.sock).get(`Global_${NET.under(5)}`)?.info === 'Established' ? true : undefined), 30_000);
+  birdSince = protocols(rr.sock).get(`Global_${NET.under(5)}`)?.since ?? '';
 });
 
 test.after.always(async () => {
@@ -46,7 +52,7 @@ test.after.always(async () => {
 
 test.afterEach.always(() => {
   // Whatever a test did, the BIRD node's session was never reset.
-  const p = protocols(rr.sock).get('Global_127_100_3_5');
+  const p = protocols(rr.sock).get(`Global_${NET.under(5)}`);
   if (p?.info !== 'Established' || p.since !== birdSince) throw new Error(`BIRD node session disturbed: ${JSON.stringify(p)}`);
 });
 
@@ -134,21 +140,28 @@ test.serial('a peer that stops reading: queue bounded, Cease 8 after its hold ti
   feeder.destroy();
 });
 
-test.serial('connections not yet in OpenConfirm are bounded (MAX_PENDING_CONNECTIONS)', async (t) => {
-  await sleep(1500); // let earlier rejected sockets finish lingering
-  // Clients that keep their side open (allowHalfOpen), as a flood would: a rejected one stays pending for its linger.
-  const N = 14;
-  const results = await Promise.all(Array.from({ length: N }, (_, i) => new Promise<'notified' | 'dropped'>((resolve) => {
-    const s = net.connect({ host: RR, port: 179, localAddress: `127.100.3.${100 + i}`, allowHalfOpen: true });
+test.serial('connections not yet in OpenConfirm are bounded (MAX_PENDING_CONNECTIONS); refused ones do not count', async (t) => {
+  await sleep(1500); // let earlier connections finish lingering
+  // Clients that keep their side open (allowHalfOpen) and never send an OPEN, as a flood would.
+  const connect = (local: string): Promise<'answered' | 'dropped' | 'rejected'> => new Promise((resolve) => {
+    const s = net.connect({ host: RR, port: 179, localAddress: local, allowHalfOpen: true });
     let data = Buffer.alloc(0);
     s.on('data', (d: Buffer) => (data = Buffer.concat([data, d])));
     s.on('error', () => undefined);
-    s.on('close', () => resolve(data.length >= 19 && data[18] === MessageType.NOTIFICATION ? 'notified' : 'dropped'));
+    s.on('close', () => {
+      if (data.length < 19) resolve('dropped');
+      else resolve(data[18] === MessageType.NOTIFICATION && data[19] === 6 && data[20] === 5 ? 'rejected' : 'answered');
+    });
     setTimeout(() => s.destroy(), 4000).unref();
-  })));
-  const notified = results.filter((r) => r === 'notified').length;
-  t.is(notified, 6, 'the first six got Cease "connection rejected", the others were dropped at once');
-  t.is(results.length - notified, N - 6);
+  });
+  // 14 unknown addresses and the 8 configured nodes at once: the unknown ones get Cease 5 and take no slot; six
+  // configured connections are served (our OPEN, or a Cease of their own session), two are dropped at once.
+  const unknown = Array.from({ length: 14 }, (_, i) => connect(NET.host(100 + i)));
+  const configured = PENDERS.map((a) => connect(a));
+  const u = await Promise.all(unknown);
+  const c = await Promise.all(configured);
+  t.deepEqual(u, Array.from({ length: 14 }, () => 'rejected'), 'every unknown address got Cease "connection rejected"');
+  t.is(c.filter((r) => r === 'dropped').length, PENDERS.length - 6, `configured: ${c.join(', ')}`);
   const pendingLine = /connections before OpenConfirm already: new connections dropped \(MAX_PENDING_CONNECTIONS=6\)/;
   await until('the pending-connections log line', () => (pendingLine.test(rr.log()) ? true : undefined), 10_000).catch(() => undefined);
   t.regex(rr.log(), pendingLine);

@@ -1,17 +1,20 @@
 // TCP-MD5 (RFC 2385) and GTSM (RFC 5082) over IPv6 against BIRD 2 and bird6 1.6, in three network namespaces
 // this test creates: the reflector's (R), the nodes' one hop away over a veth (N), and a far one behind N (F).
 import test from 'ava';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BIRD2, BIRDC2 } from '../session/daemons.js';
 import { keepOutput, protocols, ROOT, sleep, tcpExtIn, until } from './lab.js';
+import { runChild, spawnChild } from '../helpers/child.js';
+import { netnsName } from '../helpers/net.js';
 
 // fd85::/16 is used by no other test; the namespaces isolate it anyway.
-const NS_R = `rr85r-${process.pid}`;
-const NS_N = `rr85n-${process.pid}`;
-const NS_F = `rr85f-${process.pid}`;
+// Random names: a namespace left by an aborted run never collides with this run's.
+const NS_R = netnsName('rr85r');
+const NS_N = netnsName('rr85n');
+const NS_F = netnsName('rr85f');
 const RR4 = '127.85.0.1';
 const RR = 'fd85:1::1';
 const MD5_BIRD2 = 'fd85:1::2';
@@ -41,16 +44,16 @@ const procs: Proc[] = [];
 
 test.after.always(async () => {
   for (const p of procs) await p.stop();
-  for (const ns of [NS_F, NS_N, NS_R]) spawnSync('/usr/sbin/ip', ['netns', 'del', ns]);
+  for (const ns of [NS_F, NS_N, NS_R]) runChild('/usr/sbin/ip', ['netns', 'del', ns]);
 });
 
 function ip(...args: string[]): void {
-  const r = spawnSync('/usr/sbin/ip', args, { encoding: 'utf8', timeout: 10_000 });
+  const r = runChild('/usr/sbin/ip', args, { encoding: 'utf8', timeout: 10_000 });
   if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
 }
 
 function sysctl(ns: string, setting: string): void {
-  const r = spawnSync('/usr/sbin/ip', ['netns', 'exec', ns, 'sysctl', '-qw', setting], { encoding: 'utf8', timeout: 10_000 });
+  const r = runChild('/usr/sbin/ip', ['netns', 'exec', ns, 'sysctl', '-qw', setting], { encoding: 'utf8', timeout: 10_000 });
   if (r.status !== 0) throw new Error(`sysctl ${setting} in ${ns}: ${r.stderr}`);
 }
 
@@ -61,7 +64,7 @@ function sysctl(ns: string, setting: string): void {
  */
 function createLab(): void {
   for (const ns of [NS_R, NS_N, NS_F]) {
-    spawnSync('/usr/sbin/ip', ['netns', 'del', ns]);
+    runChild('/usr/sbin/ip', ['netns', 'del', ns]);
     ip('netns', 'add', ns);
     ip('-n', ns, 'link', 'set', 'lo', 'up');
   }
@@ -86,9 +89,9 @@ function createLab(): void {
  * A process run inside a namespace (`ip netns exec` execs it, so the child's pid is the process's own), in cwd;
  * dir is its own temporary directory (under os.tmpdir(), checked), removed by stop().
  */
-function startIn(ns: string, name: string, cmd: string, args: string[], cwd: string, dir: string, socket: string, env: NodeJS.ProcessEnv = process.env): Proc {
+function startIn(ns: string, name: string, cmd: string, args: string[], cwd: string, dir: string, socket: string, env: Record<string, string> = {}): Proc {
   if (path.dirname(dir) !== os.tmpdir()) throw new Error(`${dir} is not a temporary directory`);
-  const proc = spawn('/usr/sbin/ip', ['netns', 'exec', ns, cmd, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawnChild(cmd, args, { cwd, env, netns: ns });
   const out = keepOutput(proc);
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const p: Proc = {
@@ -111,7 +114,7 @@ function startReflector(keys: Record<string, unknown>): Proc {
   const ds = path.join(dir, 'datastore.json');
   writeFileSync(ds, JSON.stringify(keys, null, 1));
   const env = {
-    ...process.env, IP: RR4, IP6: RR, BGP_PORT: '179', DATASTORE_TYPE: 'file', DATASTORE_FILE: ds, SOCKET_DIR: dir,
+    IP: RR4, IP6: RR, BGP_PORT: '179', DATASTORE_TYPE: 'file', DATASTORE_FILE: ds, SOCKET_DIR: dir,
     METRICS_LISTEN: 'off', LOG_LEVEL: 'info',
   };
   return startIn(NS_R, 'reflector', process.execPath, ['--import=tsx', path.join(ROOT, 'src/main.ts')], ROOT, dir, path.join(dir, 'bird6.ctl'), env);
@@ -190,7 +193,7 @@ protocol bgp Node_${v6Name(RR)} {
 }
 
 function birdc(p: Proc, ...args: string[]): string {
-  const r = spawnSync(p.name.startsWith('bird2') ? BIRDC2 : '/usr/sbin/birdc6', ['-s', p.socket, ...args], { encoding: 'utf8', timeout: 5000 });
+  const r = runChild(p.name.startsWith('bird2') ? BIRDC2 : '/usr/sbin/birdc6', ['-s', p.socket, ...args], { encoding: 'utf8', timeout: 5000 });
   return (r.stdout ?? '') + (r.stderr ?? '');
 }
 

@@ -5,6 +5,9 @@ import test from 'ava';
 import net from 'node:net';
 import { applyGtsm } from '../../src/session/gtsm.js';
 import { connectSecured, md5KeyProblem, nativeSockopt, setServerMd5 } from '../../src/session/tcp-md5.js';
+import { claimLoopbackNet } from '../helpers/net.js';
+
+const NET = await claimLoopbackNet();
 
 function listen(host: string, delayMs = 0): Promise<net.Server> {
   const server = net.createServer((s) => {
@@ -33,7 +36,7 @@ function outcome(sock: net.Socket, ms: number): Promise<'ok' | 'timeout' | strin
   });
 }
 
-for (const [family, server, client] of [[4, '127.100.7.1', '127.100.7.2'], [6, '::1', '::1']] as const) {
+for (const [family, server, client] of [[4, NET.host(1), NET.host(2)], [6, '::1', '::1']] as const) {
   test(`TCP-MD5 over IPv${family}: same key connects, wrong key and no key get no answer`, async (t) => {
     const srv = await listen(server);
     const port = (srv.address() as net.AddressInfo).port;
@@ -65,7 +68,7 @@ for (const [family, server, client] of [[4, '127.100.7.1', '127.100.7.2'], [6, '
 }
 
 test('a refused GTSM connect is reported, not left hanging', async (t) => {
-  const s = connectSecured({ family: 4, host: '127.100.7.9', port: 179, localAddress: '127.100.7.1', ttlSecurity: true });
+  const s = connectSecured({ family: 4, host: NET.host(9), port: 179, localAddress: NET.host(1), ttlSecurity: true });
   t.regex(await outcome(s, 3000), /ECONNREFUSED/);
 });
 
@@ -74,9 +77,9 @@ test('key length: RFC 2385 keys up to 80 octets', (t) => {
   t.regex(md5KeyProblem('é'.repeat(41)) ?? '', /82 octets/);
   const n = nativeSockopt();
   if (n instanceof Error) throw n;
-  const fd = n.boundSocket(4, '127.100.7.3', 0);
+  const fd = n.boundSocket(4, NET.host(3), 0);
   try {
-    t.throws(() => n.setMd5Key(fd, 4, '127.100.7.4', 'x'.repeat(81)), { message: /longer than 80/ });
+    t.throws(() => n.setMd5Key(fd, 4, NET.host(4), 'x'.repeat(81)), { message: /longer than 80/ });
     t.throws(() => n.setMd5Key(fd, 4, 'not-an-address', 'k'), { message: /bad peer address/ });
   } finally {
     n.closeFd(fd);

@@ -1,10 +1,11 @@
 // Pure parts of the hardening work: the hardening variables, the peer-entry fields, RFC 4486 Cease data,
 // AS_PATH length and the treat-as-withdraw rewrite (checked by scanning the result with our codec).
 import test from 'ava';
-import { ConfigError, HARDENING_DEFAULTS, loadHardeningConfig } from '../../src/config.js';
+import { ConfigError, HARDENING_DEFAULTS, loadHardeningConfig } from '../../src/config/index.js';
 import { desiredPeers } from '../../src/datastore/calico-mapping.js';
-import { limitFor, maxPrefixesData, PrefixLimiter, warnLevel, type LimitedSession } from '../../src/app/prefix-limit.js';
-import { asPathLength, asWithdrawal, AsPathLimit } from '../../src/app/as-path-limit.js';
+import { limitFor, maxPrefixesData, PrefixLimiter, warnLevel, type LimitedSession } from '../../src/reflector/prefix-limit.js';
+import { AsPathLimit } from '../../src/reflector/as-path-limit.js';
+import { asPathLength, asWithdrawal } from '../../src/wire/update-withdrawal.js';
 import { sessionParametersEqual } from '../../src/peers/peer-spec.js';
 import {
   AFI_IPV4, AFI_IPV6, AsPathSegmentType, AttrType, ATTR_FLAG_TRANSITIVE, buildUpdates, DEFAULT_CONTEXT, encodeAttributes,

@@ -6,8 +6,11 @@
 //   change no result.
 // * Lifetime: each child runs under `setpriv --pdeathsig KILL` (util-linux), so the kernel kills it when the
 //   worker dies, even by SIGKILL; on a normal exit of the worker the children still alive are killed too.
-import { spawn, type ChildProcess, type SpawnOptions, type StdioOptions } from 'node:child_process';
+// spawnChild starts a long-running child; runChild (like spawnSync) and execChild (like a promisified execFile)
+// run a command to its end under the same rules.
+import { execFile, spawn, spawnSync, type ChildProcess, type SpawnOptions, type SpawnSyncReturns, type StdioOptions } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 export const SYSTEM_PATH = `${path.dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 
@@ -42,16 +45,21 @@ export function childEnv(extra: Record<string, string | undefined> = {}): Record
   return env;
 }
 
+/** The argument vector of `setpriv` that runs `cmd args` (in `netns` if given) and dies with this process. */
+function owned(cmd: string, args: readonly string[], netns: string | undefined): string[] {
+  const inner = netns !== undefined ? ['ip', 'netns', 'exec', netns, cmd, ...args] : [cmd, ...args];
+  return ['--pdeathsig', 'KILL', '--', ...inner];
+}
+
 /** Starts `cmd args` as a child owned by this worker (see the header). */
 export function spawnChild(cmd: string, args: readonly string[], o: ChildOptions = {}): ChildProcess {
   if (!hooked) {
     hooked = true;
     process.once('exit', killAll);
   }
-  const inner = o.netns !== undefined ? ['ip', 'netns', 'exec', o.netns, cmd, ...args] : [cmd, ...args];
   const opts: SpawnOptions = { env: childEnv(o.env), stdio: o.stdio ?? ['ignore', 'pipe', 'pipe'] };
   if (o.cwd !== undefined) opts.cwd = o.cwd;
-  const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...inner], opts);
+  const child = spawn('setpriv', owned(cmd, args, o.netns), opts);
   alive.add(child);
   child.once('exit', () => alive.delete(child));
   return child;
@@ -60,4 +68,46 @@ export function spawnChild(cmd: string, args: readonly string[], o: ChildOptions
 /** Arguments that run a TypeScript file of this repository with the node running the tests. */
 export function nodeTs(file: string, ...args: string[]): [string, string[]] {
   return [process.execPath, ['--import=tsx', file, ...args]];
+}
+
+export interface RunOptions extends ChildOptions {
+  input?: string | Buffer;
+  /** Milliseconds before the child is killed (SIGKILL for runChild, SIGTERM for execChild). */
+  timeout?: number;
+  maxBuffer?: number;
+  encoding?: 'utf8' | 'buffer';
+}
+
+/**
+ * Runs `cmd args` to completion (spawnSync) with the same environment and lifetime rules as spawnChild: a
+ * child a worker killed mid-call would otherwise outlive it.
+ */
+export function runChild(cmd: string, args: readonly string[], o: RunOptions & { encoding: 'utf8' }): SpawnSyncReturns<string>;
+export function runChild(cmd: string, args: readonly string[], o?: RunOptions): SpawnSyncReturns<Buffer>;
+export function runChild(cmd: string, args: readonly string[], o: RunOptions = {}): SpawnSyncReturns<string | Buffer> {
+  return spawnSync('setpriv', owned(cmd, args, o.netns), {
+    env: childEnv(o.env),
+    ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
+    ...(o.stdio !== undefined ? { stdio: o.stdio } : {}),
+    ...(o.input !== undefined ? { input: o.input } : {}),
+    ...(o.timeout !== undefined ? { timeout: o.timeout, killSignal: 'SIGKILL' as const } : {}),
+    maxBuffer: o.maxBuffer ?? 1 << 26,
+    encoding: o.encoding ?? 'buffer',
+  });
+}
+
+const execFileP = promisify(execFile);
+
+/**
+ * Runs `cmd args` asynchronously (like promisified execFile: resolves to {stdout, stderr}, rejects on a
+ * non-zero exit with `code`, `stdout` and `stderr` on the error), with spawnChild's environment and lifetime.
+ */
+export async function execChild(cmd: string, args: readonly string[], o: Omit<RunOptions, 'input' | 'stdio' | 'encoding'> = {}): Promise<{ stdout: string; stderr: string }> {
+  return execFileP('setpriv', owned(cmd, args, o.netns), {
+    env: childEnv(o.env),
+    encoding: 'utf8',
+    maxBuffer: o.maxBuffer ?? 1 << 26,
+    ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
+    ...(o.timeout !== undefined ? { timeout: o.timeout } : {}),
+  });
 }

@@ -1,8 +1,8 @@
 // The test helpers' own promises: claimed loopback blocks are exclusive, children get only the env given
 // and die with their parent even when it is SIGKILLed.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { claimLoopbackNet, freePort } from './net.js';
 import { childEnv, spawnChild } from './child.js';
 import { until } from './until.js';
@@ -32,9 +32,9 @@ test('a grandchild started by spawnChild dies when its parent is SIGKILLed', asy
   // The parent is a node process that starts `sleep` through spawnChild and prints its pid.
   const script = `import { spawnChild } from ${JSON.stringify(new URL('./child.ts', import.meta.url).pathname)};
 const c = spawnChild('sleep', ['60']); c.once('spawn', () => console.log(c.pid));`;
-  const parent = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const parent = spawnChild(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  parent.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   const pid = await until('the grandchild pid', () => (/^\d+$/m.test(out) ? Number(out.trim()) : undefined), 20_000, 50);
   t.is(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), 'sleep');
   parent.kill('SIGKILL');
@@ -47,4 +47,43 @@ const c = spawnChild('sleep', ['60']); c.once('spawn', () => console.log(c.pid))
     }
   }, 10_000, 50);
   t.pass();
+});
+
+test('a daemon left listening on an earlier claim (its claimer killed) does not block a new claim', async (t) => {
+  // The earlier run: a process that claims a block, starts a "daemon" on its .1:179 and is then SIGKILLed.
+  // Its sentinel goes with it; the daemon (here a listener of this worker, standing for one that escaped) stays.
+  const script = `import { claimLoopbackNet } from ${JSON.stringify(new URL('./net.ts', import.meta.url).pathname)};
+const n = await claimLoopbackNet(); console.log(n.prefix); setInterval(() => undefined, 1000);`;
+  const earlier = spawnChild(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  earlier.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const prefix = await until('the earlier claim', () => /^(127\.\d+\.\d+)$/m.exec(out)?.[1], 20_000, 50);
+  // While the earlier claimer lives, its block is passed over.
+  t.not((await claimLoopbackNet({ prefixes: [prefix] })).prefix, prefix);
+  const daemon = createServer((s) => s.destroy());
+  await new Promise<void>((r) => daemon.listen(179, `${prefix}.1`, () => r()));
+  earlier.kill('SIGKILL');
+  await new Promise((r) => earlier.once('exit', r));
+  try {
+    // The same block is drawn first: the new claim passes over it (the daemon is still there) and draws again.
+    const next = await claimLoopbackNet({ prefixes: [prefix] });
+    t.not(next.prefix, prefix);
+    // And the new run's own daemons bind where the leftover would have been in the way.
+    const own = createServer();
+    await new Promise<void>((resolve, reject) => {
+      own.once('error', reject);
+      own.listen(179, next.host(1), () => resolve());
+    });
+    own.close();
+  } finally {
+    daemon.close();
+  }
+  // Once the leftover is gone, its block can be claimed again.
+  t.is((await claimLoopbackNet({ prefixes: [prefix] })).prefix, prefix);
+});
+
+test('freePort never hands out the same port twice in one process', async (t) => {
+  const ports = new Set<number>();
+  for (let i = 0; i < 20; i++) ports.add(await freePort('::1'));
+  t.is(ports.size, 20);
 });

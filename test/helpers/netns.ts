@@ -3,7 +3,7 @@
 // own loopback, addresses, ports and kernel counters (/proc/net/netstat), so nothing else on the host can
 // change what a test observes there.
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { runChild } from './child.js';
 
 const IP = '/usr/sbin/ip';
 const PREFIX = 'rrt-';
@@ -11,7 +11,7 @@ const owned = new Set<string>();
 let hooked = false;
 
 function run(...args: string[]): string {
-  const r = spawnSync(IP, args, { encoding: 'utf8', timeout: 10_000 });
+  const r = runChild(IP, args, { encoding: 'utf8', timeout: 10_000 });
   if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
@@ -30,7 +30,7 @@ function sweep(): void {
   for (const line of run('netns', 'list').split('\n')) {
     const name = line.split(' ')[0] ?? '';
     const m = /^rrt-(\d+)-[0-9a-f]+$/.exec(name);
-    if (m !== null && Number(m[1]) !== process.pid && !alive(Number(m[1]))) spawnSync(IP, ['netns', 'del', name]);
+    if (m !== null && Number(m[1]) !== process.pid && !alive(Number(m[1]))) runChild(IP, ['netns', 'del', name], { timeout: 10_000 });
   }
 }
 
@@ -47,7 +47,7 @@ export function createNetns(): Netns {
   if (!hooked) {
     hooked = true;
     process.once('exit', () => {
-      for (const n of owned) spawnSync(IP, ['netns', 'del', n]);
+      for (const n of owned) runChild(IP, ['netns', 'del', n], { timeout: 10_000 });
     });
   }
   sweep();
@@ -59,7 +59,7 @@ export function createNetns(): Netns {
     name,
     exec: (cmd, ...args) => run('netns', 'exec', name, cmd, ...args),
     remove: () => {
-      spawnSync(IP, ['netns', 'del', name]);
+      runChild(IP, ['netns', 'del', name], { timeout: 10_000 });
       owned.delete(name);
     },
   };

@@ -1,18 +1,19 @@
 // The seed's Kubernetes start line with the real process: two reflectors (DATASTORE_TYPE=kubernetes, KUBECONFIG,
 // IP, RR_REGISTER) configure their mesh through Leases (seen with the real birdc); one SIGKILLed leaves it.
 import test from 'ava';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { FakeApiServer, FakeStore } from './fake-apiserver.js';
 import { bgpPeer, node, tmpDir, writeKubeconfig } from './helpers.js';
 import { makePki } from './pki.js';
+import { execChild, spawnChild } from '../helpers/child.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const run = promisify(execFile);
-const API = '127.80.4.9';
-const RR1 = '127.80.4.1';
-const RR2 = '127.80.4.2';
+const NET = await claimLoopbackNet();
+const API = NET.host(9);
+const RR1 = NET.host(1);
+const RR2 = NET.host(2);
 const BGP_PORT = '17911';
 const children: ChildProcess[] = [];
 const cleanups: Array<() => Promise<void>> = [];
@@ -23,9 +24,8 @@ test.after.always(async () => {
 
 function startReflector(ip: string, kc: string): { proc: ChildProcess; sockets: string } {
   const sockets = tmpDir('rr-sock-');
-  const proc = spawn(process.execPath, ['--import=tsx', 'src/main.ts'], {
+  const proc = spawnChild(process.execPath, ['--import=tsx', 'src/main.ts'], {
     env: {
-      ...process.env,
       DATASTORE_TYPE: 'kubernetes',
       KUBECONFIG: kc,
       IP: ip,
@@ -45,7 +45,7 @@ function startReflector(ip: string, kc: string): { proc: ChildProcess; sockets: 
 
 async function protocols(sockets: string): Promise<string> {
   try {
-    const r = await run('birdc', ['-s', join(sockets, 'bird.ctl'), 'show', 'protocols'], { timeout: 5000 });
+    const r = await execChild('birdc', ['-s', join(sockets, 'bird.ctl'), 'show', 'protocols'], { timeout: 5000 });
     return r.stdout;
   } catch (err) {
     return `birdc failed: ${(err as Error).message}`;
@@ -66,7 +66,7 @@ async function until(what: string, sockets: string, pred: (out: string) => boole
 test('two reflector processes mesh through Leases (Established); SIGKILL of one drops it after its Lease expires', async (t) => {
   const pki = makePki(API);
   const store = new FakeStore();
-  store.create('nodes', node('worker-1', '127.80.4.20/24'));
+  store.create('nodes', node('worker-1', `${NET.host(20)}/24`));
   store.create('bgppeers', bgpPeer('to-rr1', RR1, 64512));
   const server = await FakeApiServer.start(
     { host: API, tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert }, tokens: { rr: 'rr' }, rbac: { rr: ['*'] } },
@@ -78,22 +78,22 @@ test('two reflector processes mesh through Leases (Established); SIGKILL of one 
   const b = startReflector(RR2, kc);
   // Membership is what the Leases decide: each process configures a Mesh_ session to the other, and the two
   // sessions reach Established even though one side learned of the other first and refused it at that moment.
-  const meshA = await until('RR1 Established with RR2', a.sockets, (o) => /Mesh_127_80_4_2\s+BGP\s+master\s+up\s+\S+\s+Established/.test(o), 60_000);
+  const meshA = await until('RR1 Established with RR2', a.sockets, (o) => new RegExp(String.raw`Mesh_${NET.under(2)}\s+BGP\s+master\s+up\s+\S+\s+Established`).test(o), 60_000);
   // A global BGPPeer naming RR1 gives RR1, as calico-node would, a reverse Node_ session with every node.
-  t.regex(meshA, /Node_127_80_4_20\s+BGP/, 'RR1 peers with the worker');
-  const meshB = await until('RR2 Established with RR1', b.sockets, (o) => /Mesh_127_80_4_1\s+BGP\s+master\s+up\s+\S+\s+Established/.test(o), 30_000);
+  t.regex(meshA, new RegExp(String.raw`Node_${NET.under(20)}\s+BGP`), 'RR1 peers with the worker');
+  const meshB = await until('RR2 Established with RR1', b.sockets, (o) => new RegExp(String.raw`Mesh_${NET.under(1)}\s+BGP\s+master\s+up\s+\S+\s+Established`).test(o), 30_000);
   t.notRegex(meshB, /Global_|Node_/, 'no BGPPeer names RR2');
-  t.truthy(store.get('leases', 'kube-system', 'calico-rr-127-80-4-1'));
+  t.truthy(store.get('leases', 'kube-system', `calico-rr-${NET.host(1).replaceAll('.', '-')}`));
 
   b.proc.kill('SIGKILL');
   await once(b.proc, 'exit');
   const killedAt = Date.now();
-  const after = await until('RR2 gone from RR1', a.sockets, (o) => !/Mesh_127_80_4_2/.test(o), 15_000);
+  const after = await until('RR2 gone from RR1', a.sockets, (o) => !new RegExp(String.raw`Mesh_${NET.under(2)}`).test(o), 15_000);
   t.true(Date.now() - killedAt >= 500, 'not before the Lease expired');
-  t.truthy(store.get('leases', 'kube-system', 'calico-rr-127-80-4-2'), 'the dead Lease is still there: expiry did it');
-  t.regex(after, /Node_127_80_4_20/);
+  t.truthy(store.get('leases', 'kube-system', `calico-rr-${NET.host(2).replaceAll('.', '-')}`), 'the dead Lease is still there: expiry did it');
+  t.regex(after, new RegExp(String.raw`Node_${NET.under(20)}`));
 
   a.proc.kill('SIGTERM');
   await once(a.proc, 'exit');
-  t.is(store.get('leases', 'kube-system', 'calico-rr-127-80-4-1'), undefined, 'SIGTERM removed the Lease');
+  t.is(store.get('leases', 'kube-system', `calico-rr-${NET.host(1).replaceAll('.', '-')}`), undefined, 'SIGTERM removed the Lease');
 });

@@ -8,8 +8,11 @@ import { loadKubeConnection } from '../../src/datastore/kubernetes/kubeconfig.js
 import { FakeApiServer, FakeStore } from './fake-apiserver.js';
 import { kubectl, tmpDir, writeKubeconfig } from './helpers.js';
 import { makePki } from './pki.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const HOST = '127.81.4.1';
+const NET = await claimLoopbackNet();
+
+const HOST = NET.host(1);
 const cleanups: Array<() => Promise<void>> = [];
 test.after.always(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);

@@ -1,9 +1,8 @@
 // Shared test helpers: a KeySourceEvents recorder with bounded waiting, kubeconfig writers and sample objects.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { execChild } from '../helpers/child.js';
 import type { KeySourceEvents } from '../../src/datastore/source.js';
 import type { Obj } from './fake-apiserver.js';
 
@@ -141,12 +140,10 @@ export const K = '/calico/bgp/v1';
 /** Debian's kubernetes-client conflicts with other kubectl packages, so CI may unpack it under /opt. */
 export const KUBECTL = process.env.KUBECTL ?? (existsSync('/opt/kubernetes-client/usr/bin/kubectl') ? '/opt/kubernetes-client/usr/bin/kubectl' : 'kubectl');
 
-const run = promisify(execFile);
-
 /** Runs the real kubectl against a kubeconfig (HOME set so it writes no cache elsewhere); never throws. */
 export async function kubectl(kc: string, home: string, args: string[]): Promise<{ ok: boolean; out: string }> {
   try {
-    const r = await run(KUBECTL, args, { env: { ...process.env, KUBECONFIG: kc, HOME: home }, timeout: 20_000 });
+    const r = await execChild(KUBECTL, args, { env: { KUBECONFIG: kc, HOME: home }, timeout: 20_000 });
     return { ok: true, out: r.stdout + r.stderr };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };

@@ -8,8 +8,11 @@ import { createKubernetesSource } from '../../src/datastore/kubernetes/kubernete
 import { FakeApiServer, FakeStore } from './fake-apiserver.js';
 import { K, kubectl, node, Recorder, tmpDir, writeKubeconfig, nodeAddress, V3, resource } from './helpers.js';
 import { makePki } from './pki.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const HOST = '127.80.3.1';
+const NET = await claimLoopbackNet();
+
+const HOST = NET.host(1);
 const cleanups: Array<() => Promise<void>> = [];
 test.after.always(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -110,12 +113,12 @@ test('kubectl get/apply/delete through the fake API server; the source follows e
 });
 
 test('kubeconfig files written by kubectl itself load (embedded CA and client certificate, token)', async (t) => {
-  const pki = makePki('127.80.3.2');
+  const pki = makePki(NET.host(2));
   const client = pki.client('system:node:rr');
   const dir = tmpDir('kubectl-cfg-');
   const kc = join(dir, 'written-by-kubectl');
   const steps = [
-    ['config', 'set-cluster', 'prod', '--server=https://127.80.3.2:6443', `--certificate-authority=${pki.caCertPath}`, '--embed-certs=true'],
+    ['config', 'set-cluster', 'prod', `--server=https://${NET.host(2)}:6443`, `--certificate-authority=${pki.caCertPath}`, '--embed-certs=true'],
     // `config set-credentials` crashes in Debian's kubectl 1.20 build; `config set` writes the same fields.
     ['config', 'set', 'users.rr-cert.client-certificate-data', Buffer.from(client.cert).toString('base64')],
     ['config', 'set', 'users.rr-cert.client-key-data', Buffer.from(client.key).toString('base64')],
@@ -129,7 +132,7 @@ test('kubeconfig files written by kubectl itself load (embedded CA and client ce
     t.true(r.ok, r.out);
   }
   const certConn = loadKubeConnection(kc, {});
-  t.is(certConn.server, 'https://127.80.3.2:6443');
+  t.is(certConn.server, `https://${NET.host(2)}:6443`);
   t.is(certConn.ca?.toString(), pki.caCert);
   t.is(certConn.cert?.toString(), client.cert);
   t.is(certConn.key?.toString(), client.key);

@@ -1,25 +1,27 @@
 // Several reflectors through coordination.k8s.io Leases: each announces itself, all see rr_v4/rr_v6 entries
 // for the live ones; a stopped reflector leaves at once, a SIGKILLed one when its Lease expires.
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { desiredSessions } from '../../src/datastore/calico-sessions.js';
 import {
   createKubernetesSource,
-  kubernetesSourceFromConfig,
   type KubernetesKeySource,
 } from '../../src/datastore/kubernetes/kubernetes-source.js';
+import { kubernetesSourceFromConfig } from '../../src/app/key-source.js';
 import { KubeApiError, KubeClient } from '../../src/datastore/kubernetes/client.js';
 import { desiredLease, leaseName, leasesPath } from '../../src/datastore/kubernetes/lease.js';
 import { loadKubeConnection } from '../../src/datastore/kubernetes/kubeconfig.js';
 import { FakeApiServer, FakeStore, type Obj } from './fake-apiserver.js';
 import { bgpPeer, K, node, Recorder, tmpDir, writeKubeconfig, nodeAddress, V3, resource } from './helpers.js';
 import { makePki } from './pki.js';
+import { spawnChild } from '../helpers/child.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const HOST = '127.80.2.1';
+const HOST = (await claimLoopbackNet()).host(1);
 const NS = 'calico-rr';
 const READ = ['list nodes', 'watch nodes', 'list bgppeers', 'watch bgppeers', 'list bgpconfigurations', 'watch bgpconfigurations'];
 const LEASES = ['list leases', 'watch leases', 'get leases', 'create leases', 'update leases', 'delete leases'];
@@ -110,8 +112,8 @@ test('two reflectors mesh through Leases; a deregistered one deletes its Lease a
 test('a reflector killed with SIGKILL drops out of the mesh when its Lease expires', async (t) => {
   const { store, kc } = await setup();
   const a = await reflector(kc, '10.0.0.1');
-  const child = spawn(process.execPath, ['--import=tsx', 'test/kubernetes/lease-holder.ts'], {
-    env: { ...process.env, KUBECONFIG: kc, RR_IP: '10.0.0.3', LEASE_SECONDS: '2' },
+  const child = spawnChild(process.execPath, ['--import=tsx', 'test/kubernetes/lease-holder.ts'], {
+    env: { KUBECONFIG: kc, RR_IP: '10.0.0.3', LEASE_SECONDS: '2' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
@@ -185,7 +187,7 @@ test('from Config to PeerSpecs: the Calico mapping meshes two Kubernetes-registe
   await reflector(kc, '10.0.0.2');
   await rec.until('both registered', (r) => r.keys.has(rr('10.0.0.1')) && r.keys.has(rr('10.0.0.2')));
   // The Lease mesh (v1 rr entries) and the BGPPeer naming us (a v3 reverse peering with node n1), merged.
-  const { peers } = desiredSessions(rec.keys, { ip: config.ip, port: 179, clusterId: config.register?.clusterId });
+  const { peers } = desiredSessions(rec.keys, { ip: config.identity.ip, port: 179, clusterId: config.datastore.register?.clusterId });
   const byName = new Map(peers.map((p) => [p.name, p]));
   t.deepEqual([...byName.keys()], ['Mesh_10_0_0_2', 'Node_10_0_1_1']);
   t.is(byName.get('Mesh_10_0_0_2')?.routeReflectorClient, false);

@@ -11,13 +11,16 @@ import type { Daemon } from '../session/daemons.js';
 import { FakeApiServer, FakeStore } from './fake-apiserver.js';
 import { bgpConfig, bgpPeer, kubectl, node, tmpDir, writeKubeconfig } from './helpers.js';
 import { makePki } from './pki.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const API = '127.81.0.9';
-const RR = '127.81.0.1';
-const SECURED = '127.81.0.2';
-const PLAIN = '127.81.0.3';
-const SECURED_SESSION = 'Node_127_81_0_2';
-const PLAIN_SESSION = 'Node_127_81_0_3';
+const NET = await claimLoopbackNet();
+
+const API = NET.host(9);
+const RR = NET.host(1);
+const SECURED = NET.host(2);
+const PLAIN = NET.host(3);
+const SECURED_SESSION = `Node_${NET.under(2)}`;
+const PLAIN_SESSION = `Node_${NET.under(3)}`;
 const daemons: Daemon[] = [];
 const rrs: Reflector[] = [];
 const cleanups: Array<() => Promise<void>> = [];
@@ -110,7 +113,7 @@ test('BGPPeer password from a Secret: Established with BIRD 2; kubectl changes t
   t.true(server.requests.some((r) => r.verb === 'patch' && r.resource === 'secrets'));
   await until('the secured session down', () => (state(rr, SECURED_SESSION) !== 'Established' ? true : undefined), 20_000);
   await until('BIRD sees it down', () => (/BGP state:\s+(Connect|Active|Idle)/.test(birdc2(secured, 'show', 'protocols', 'all')) ? true : undefined), 20_000);
-  await until('the mismatch hint', () => (/TCP-MD5 is on for Node_127_81_0_2/.test(rr.log()) ? true : undefined), 20_000);
+  await until('the mismatch hint', () => (new RegExp(String.raw`TCP-MD5 is on for Node_${NET.under(2)}`).test(rr.log()) ? true : undefined), 20_000);
   t.not(state(rr, SECURED_SESSION), 'Established', 'still down with mismatched passwords');
 
   // Back to the password BIRD has: Established again.

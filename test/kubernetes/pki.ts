@@ -1,9 +1,9 @@
 // Test PKI made with the real openssl: a CA, a server certificate for a loopback IP and client certificates
 // (CN = Kubernetes user name), all under a fresh temporary folder.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runChild } from '../helpers/child.js';
 
 export interface Pki {
   dir: string;
@@ -16,7 +16,8 @@ export interface Pki {
 }
 
 function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = runChild('openssl', args, { cwd, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
 }
 
 export function makePki(serverIp: string): Pki {

@@ -7,8 +7,11 @@ import { FakeApiServer, FakeStore, type Obj } from './fake-apiserver.js';
 import { desiredSessions } from '../../src/datastore/calico-sessions.js';
 import { bgpPeer, node, Recorder, tmpDir, writeKubeconfig } from './helpers.js';
 import { makePki } from './pki.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const HOST = '127.81.1.1';
+const NET = await claimLoopbackNet();
+
+const HOST = NET.host(1);
 const PKI = makePki(HOST);
 const READ = ['list nodes', 'watch nodes', 'list bgppeers', 'watch bgppeers', 'list bgpconfigurations', 'watch bgpconfigurations'];
 const cleanups: Array<() => Promise<void>> = [];

@@ -7,8 +7,11 @@ import { createKubernetesSource, type KubernetesKeySource } from '../../src/data
 import { FakeApiServer, FakeStore } from './fake-apiserver.js';
 import { bgpConfig, bgpPeer, K, node, Recorder, tmpDir, writeKubeconfig, nodeAddress, V3, resource } from './helpers.js';
 import { makePki } from './pki.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const HOST = '127.80.1.1';
+const NET = await claimLoopbackNet();
+
+const HOST = NET.host(1);
 const TOKEN = 'rr-token';
 const RBAC = { rr: ['list nodes', 'watch nodes', 'list bgppeers', 'watch bgppeers', 'list bgpconfigurations', 'watch bgpconfigurations'] };
 const PKI = makePki(HOST);
@@ -164,11 +167,11 @@ function lastRv(src: KubernetesKeySource): string {
 }
 
 test('HTTPS with a CA from the kubeconfig and client-certificate authentication (files and inline data)', async (t) => {
-  const pki = makePki('127.80.1.2');
+  const pki = makePki(NET.host(2));
   const store = new FakeStore();
   store.create('nodes', node('tls-node', '10.0.3.1/24'));
   const server = await FakeApiServer.start(
-    { host: '127.80.1.2', tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert }, rbac: { 'system:rr': ['*'] } },
+    { host: NET.host(2), tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert }, rbac: { 'system:rr': ['*'] } },
     store,
   );
   cleanups.push(() => server.stop());
@@ -245,7 +248,8 @@ test('plain http: credentials stay home (as kubectl does), anonymous access work
   const { rec } = await startSource(open);
   await rec.until('snapshot over http', (r) => r.snapshots === 1);
   t.is(nodeAddress(rec.keys, `n1`, 4), '10.0.1.1');
-  t.regex(rec.problems[0] ?? '', /credentials are not sent to the plain-http server http:\/\/127\.80\.1\.1:\d+ \(as kubectl does\); use https/);
+  t.true((rec.problems[0] ?? '').includes(`credentials are not sent to the plain-http server http://${NET.host(1)}:`), rec.problems[0]);
+  t.regex(rec.problems[0] ?? '', /plain-http server http:\/\/[\d.]+:\d+ \(as kubectl does\); use https/);
   t.true(open.requests.every((r) => r.user === 'system:anonymous'), 'no token went over http');
   const closed = await startServer(store, 0, { tls: undefined });
   const denied = await startSource(closed);

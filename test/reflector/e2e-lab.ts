@@ -1,10 +1,10 @@
 // End-to-end lab for reflection tests: our reflector (src/main.ts in a child process, file datastore) and real
-// BIRD 2 / BIRD 1.6 Calico nodes on 127.60.x.y, each in its own temporary directory, all killable.
-import { spawnSync, type ChildProcess } from 'node:child_process';
+// BIRD 2 / BIRD 1.6 Calico nodes on the test file's claimed loopback /24 (or in its own namespace), each in its own temporary directory, all killable.
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnChild } from '../helpers/child.js';
+import { runChild, spawnChild } from '../helpers/child.js';
 
 export const BIRD2 = '/opt/bird2/usr/sbin/bird';
 export const BIRDC2 = '/opt/bird2/usr/sbin/birdc';
@@ -158,7 +158,7 @@ protocol bgp Global_${c.rr.replaceAll('.', '_')} {
 }
 
 export function birdc(n: { socket: string; bird2: boolean }, ...cmd: string[]): string {
-  const r = spawnSync(n.bird2 ? BIRDC2 : BIRDC16, ['-s', n.socket, ...cmd], { encoding: 'utf8', timeout: 5000 });
+  const r = runChild(n.bird2 ? BIRDC2 : BIRDC16, ['-s', n.socket, ...cmd], { encoding: 'utf8', timeout: 5000 });
   return r.stdout + r.stderr;
 }
 
@@ -235,9 +235,9 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 // ---- IPv6 in a network namespace the test creates (loopback gets the fd60:: addresses there) ----------------
 
 export function createNetns(name: string, addrs6: string[]): void {
-  spawnSync('/usr/sbin/ip', ['netns', 'del', name]);
+  runChild('/usr/sbin/ip', ['netns', 'del', name]);
   const run = (...a: string[]) => {
-    const r = spawnSync('/usr/sbin/ip', a, { encoding: 'utf8' });
+    const r = runChild('/usr/sbin/ip', a, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`ip ${a.join(' ')}: ${r.stderr}`);
   };
   run('netns', 'add', name);
@@ -246,7 +246,7 @@ export function createNetns(name: string, addrs6: string[]): void {
 }
 
 export function deleteNetns(name: string): void {
-  spawnSync('/usr/sbin/ip', ['netns', 'del', name]);
+  runChild('/usr/sbin/ip', ['netns', 'del', name]);
 }
 
 function v6Name(a: string): string {
@@ -307,7 +307,7 @@ protocol bgp Global_${v6Name(rr6)} {
 }
 
 export function birdc6(n: BirdNode, ...cmd: string[]): string {
-  const r = spawnSync(n.bird2 ? BIRDC2 : '/usr/sbin/birdc6', ['-s', n.socket, ...cmd], { encoding: 'utf8', timeout: 5000 });
+  const r = runChild(n.bird2 ? BIRDC2 : '/usr/sbin/birdc6', ['-s', n.socket, ...cmd], { encoding: 'utf8', timeout: 5000 });
   return r.stdout + r.stderr;
 }
 

@@ -2,8 +2,11 @@
 // routes at the others until its End-of-RIB; our reflector killed and restarted: the nodes never lose routes.
 import test from 'ava';
 import { bgpRoutes, birdc, sleep, startBird16Node, startBird2Node, startReflector, waitFor, type BirdNode, type NodeConf, type Proc, type ReflectorProc } from './e2e-lab.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const RR = '127.60.0.4';
+const NET = await claimLoopbackNet();
+
+const RR = NET.host(4);
 const procs: Proc[] = [];
 test.after.always(async () => {
   for (const p of procs) await p.stop();
@@ -12,11 +15,11 @@ test.after.always(async () => {
 const keys = {
   '/calico/bgp/v1/global/as_num': '64512',
   [`/calico/bgp/v1/global/peer_v4/${RR}`]: { ip: RR, as_num: '64512' },
-  '/calico/bgp/v1/host/a/ip_addr_v4': '127.60.3.1',
-  '/calico/bgp/v1/host/b/ip_addr_v4': '127.60.3.2',
-  '/calico/bgp/v1/host/c/ip_addr_v4': '127.60.3.3',
+  '/calico/bgp/v1/host/a/ip_addr_v4': NET.host(101),
+  '/calico/bgp/v1/host/b/ip_addr_v4': NET.host(102),
+  '/calico/bgp/v1/host/c/ip_addr_v4': NET.host(103),
 };
-const aConf: NodeConf = { ip: '127.60.3.1', rr: RR, blocks: ['10.62.1.0/26', '10.62.1.64/26'] };
+const aConf: NodeConf = { ip: NET.host(101), rr: RR, blocks: ['10.62.1.0/26', '10.62.1.64/26'] };
 let r: ReflectorProc;
 let a: BirdNode;
 let b: BirdNode;
@@ -29,8 +32,8 @@ const grState = (n: BirdNode): string => birdc(n, 'show', 'protocols', 'all', `G
 test.before(async () => {
   r = startReflector(RR, keys);
   a = startBird2Node(aConf);
-  b = startBird2Node({ ip: '127.60.3.2', rr: RR, blocks: ['10.62.2.0/26'] });
-  c = startBird16Node({ ip: '127.60.3.3', rr: RR, blocks: ['10.62.3.0/26'] });
+  b = startBird2Node({ ip: NET.host(102), rr: RR, blocks: ['10.62.2.0/26'] });
+  c = startBird16Node({ ip: NET.host(103), rr: RR, blocks: ['10.62.3.0/26'] });
   procs.push(r, a, b, c);
   await waitFor('full mesh of routes', () => has(c, '10.62.1.0/26') && has(c, '10.62.1.64/26') && has(c, '10.62.2.0/26') && has(b, '10.62.3.0/26') && has(a, '10.62.3.0/26'), 60_000);
 });

@@ -4,12 +4,12 @@
 // worker). Every client announces one prefix with a next hop, a community and a large community of its own, and
 // reports what it received from the reflector in its *own* terms (its CLI's JSON or text), normalised here to
 // one RouteView so the test compares every daemon's view with what the originating daemon was told to send.
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { childEnv, spawnChild } from '../helpers/child.js';
+import { runChild, spawnChild } from '../helpers/child.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIRD2 = '/opt/bird2/usr/sbin/bird';
@@ -425,7 +425,7 @@ neighbor ${a.rr} {
 
 /** Runs a set-up step that must finish before a daemon starts (exact environment, bounded). */
 function runSync(cmd: string, args: string[]): number | null {
-  return spawnSync(cmd, args, { env: childEnv(), stdio: 'ignore', timeout: 5000 }).status;
+  return runChild(cmd, args, { stdio: 'ignore', timeout: 5000 }).status;
 }
 
 // ---- FRR (bgpd alone, no zebra) ---------------------------------------------------------------------------

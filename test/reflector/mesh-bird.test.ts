@@ -3,9 +3,12 @@
 import path from 'node:path';
 import test from 'ava';
 import { bgpRoutes, birdc, sleep, startBird16Node, startBird2Node, startReflector, waitFor, type BirdNode, type Proc, type ReflectorProc } from './e2e-lab.js';
+import { claimLoopbackNet } from '../helpers/net.js';
 
-const R1 = '127.60.0.2';
-const R2 = '127.60.0.3';
+const NET = await claimLoopbackNet();
+
+const R1 = NET.host(2);
+const R2 = NET.host(3);
 const procs: Proc[] = [];
 test.after.always(async () => {
   for (const p of procs) await p.stop();
@@ -16,9 +19,9 @@ function keys(c1: string, c2: string): Record<string, unknown> {
     '/calico/bgp/v1/global/as_num': '64512',
     [`/calico/bgp/v1/rr_v4/${R1}`]: { ip: R1, cluster_id: c1 },
     [`/calico/bgp/v1/rr_v4/${R2}`]: { ip: R2, cluster_id: c2 },
-    '/calico/bgp/v1/host/a/ip_addr_v4': '127.60.2.1',
+    '/calico/bgp/v1/host/a/ip_addr_v4': NET.host(101),
     [`/calico/bgp/v1/host/a/peer_v4/${R1}`]: { ip: R1, as_num: '64512' },
-    '/calico/bgp/v1/host/c/ip_addr_v4': '127.60.2.3',
+    '/calico/bgp/v1/host/c/ip_addr_v4': NET.host(103),
     [`/calico/bgp/v1/host/c/peer_v4/${R2}`]: { ip: R2, as_num: '64512' },
   };
 }
@@ -31,8 +34,8 @@ let c: BirdNode;
 test.before(async () => {
   r1 = startReflector(R1, keys('1.0.0.1', '1.0.0.2'));
   r2 = startReflector(R2, keys('1.0.0.1', '1.0.0.2'));
-  a = startBird2Node({ ip: '127.60.2.1', rr: R1, blocks: ['10.61.1.0/26'], community: [64512, 11] });
-  c = startBird16Node({ ip: '127.60.2.3', rr: R2, blocks: ['10.61.3.0/26'] });
+  a = startBird2Node({ ip: NET.host(101), rr: R1, blocks: ['10.61.1.0/26'], community: [64512, 11] });
+  c = startBird16Node({ ip: NET.host(103), rr: R2, blocks: ['10.61.3.0/26'] });
   procs.push(r1, r2, a, c);
 });
 
@@ -50,14 +53,14 @@ function diagnose(t: { log: (...a: unknown[]) => void }): void {
 
 test.serial('different cluster IDs: routes cross the mesh with both cluster IDs and the original next hop', async (t) => {
   const atC = await waitFor('a\'s block at c', () => route(c, '10.61.1.0/26'), 60_000).catch((e: unknown) => { diagnose(t); throw e; });
-  t.is(atC.attrs.get('BGP.next_hop'), '127.60.2.1');
-  t.is(atC.attrs.get('BGP.originator_id'), '127.60.2.1');
+  t.is(atC.attrs.get('BGP.next_hop'), NET.host(101));
+  t.is(atC.attrs.get('BGP.originator_id'), NET.host(101));
   t.is(atC.attrs.get('BGP.cluster_list'), '1.0.0.2 1.0.0.1');
   t.is(atC.attrs.get('BGP.community'), '(64512,11)');
   const atA = await waitFor('c\'s block at a', () => route(a, '10.61.3.0/26'), 30_000);
-  t.is(atA.attrs.get('BGP.next_hop'), '127.60.2.3');
+  t.is(atA.attrs.get('BGP.next_hop'), NET.host(103));
   t.is(atA.attrs.get('BGP.cluster_list'), '1.0.0.1 1.0.0.2');
-  t.regex(ours(r1, 'show', 'protocols'), /Mesh_127_60_0_3\s+BGP\s+\S+\s+up/);
+  t.regex(ours(r1, 'show', 'protocols'), new RegExp(String.raw`Mesh_${NET.under(3)}\s+BGP\s+\S+\s+up`));
 });
 
 test.serial('one shared cluster ID: each reflector keeps the other\'s routes but does not pass them to its clients', async (t) => {
@@ -70,22 +73,22 @@ test.serial('one shared cluster ID: each reflector keeps the other\'s routes but
   procs.push(r1, r2);
   await waitFor('a\'s block gone from c', () => route(c, '10.61.1.0/26') === undefined, 60_000);
   await waitFor('c\'s block gone from a', () => route(a, '10.61.3.0/26') === undefined, 30_000);
-  await waitFor('the mesh up again', () => /Mesh_127_60_0_3\s+BGP\s+\S+\s+up/.test(ours(r1, 'show', 'protocols')), 60_000);
+  await waitFor('the mesh up again', () => new RegExp(String.raw`Mesh_${NET.under(3)}\s+BGP\s+\S+\s+up`).test(ours(r1, 'show', 'protocols')), 60_000);
   // r2 still learns a's block over the mesh (accepted from a non-client, as BIRD 1.6 does)...
   const table = await waitFor('a\'s block in r2\'s table', () => {
     const out = ours(r2, 'show', 'route', 'all', '10.61.1.0/26');
     return out.includes('10.61.1.0/26') ? out : undefined;
   }, 30_000);
-  t.regex(table, /Mesh_127_60_0_2/);
+  t.regex(table, new RegExp(String.raw`Mesh_${NET.under(2)}`));
   t.regex(table, /BGP.cluster_list: 1.0.0.1/);
   // ...while both nodes are connected again and still do not see each other's block.
   await waitFor('nodes\' sessions back', () => /Established/.test(birdc(c, 'show', 'protocols', 'all')) && /Established/.test(birdc(a, 'show', 'protocols', 'all')), 30_000);
   // r2 sends its table over the mesh only after its own restart hold, so wait for it rather than look once.
   const fromMesh = await waitFor('c\'s block in r1\'s table over the mesh', () => {
     const out = ours(r1, 'show', 'route', 'all', '10.61.3.0/26');
-    return /Mesh_127_60_0_3/.test(out) ? out : undefined;
+    return new RegExp(`Mesh_${NET.under(3)}`).test(out) ? out : undefined;
   }, 30_000);
-  t.regex(fromMesh, /Mesh_127_60_0_3/);
+  t.regex(fromMesh, new RegExp(String.raw`Mesh_${NET.under(3)}`));
   await sleep(6500); // past the reflectors' restart hold (End-of-RIB + 5 s settle)
   t.is(route(c, '10.61.1.0/26'), undefined);
   t.is(route(a, '10.61.3.0/26'), undefined);

@@ -1,7 +1,10 @@
 import test from 'ava';
 import { parsePathInfo } from '../../src/rib/decision.js';
-import { importCheck, exportAllowed, exportAllowedRaw, mayReflect, clusterIdsToPrepend, reflectAttributes, idFromDottedQuad, idToDottedQuad } from '../../src/reflector/policy.js';
+import { importCheck, exportAllowed, exportAllowedRaw, mayReflect, clusterIdsToPrepend } from '../../src/reflector/policy.js';
+import { reflectAttributes } from '../../src/wire/reflect-rewrite.js';
 import { attrs, walkAttrs, quad } from '../rib/helpers.js';
+import { DEFAULT_CONTEXT, decodeAttributes, removeRawAttribute, setRawAttribute } from '../../src/wire/index.js';
+import { BASIC_ATTRS, cat, h, toHex } from '../wire/helpers.js';
 
 const C1 = quad('1.0.0.1');
 const client = { isClient: true, clusterId: C1 };
@@ -66,11 +69,6 @@ test('unknown optional transitive gets Partial, unknown non-transitive is droppe
   t.deepEqual(got.map((g) => g.type), [1, 2, 3, 9, 10, 99]);
 });
 
-test('dotted quad ids round-trip', (t) => {
-  t.is(idToDottedQuad(idFromDottedQuad('255.1.0.254')), '255.1.0.254');
-  t.throws(() => idFromDottedQuad('1.2.3'));
-});
-
 test('exportAllowedRaw agrees with exportAllowed on parsed attributes', (t) => {
   const mesh2 = { isClient: false, clusterId: quad('2.0.0.2') };
   for (const cl of [undefined, ['1.0.0.1'], ['3.3.3.3', '1.0.0.1'], ['2.0.0.2']]) {
@@ -79,4 +77,25 @@ test('exportAllowedRaw agrees with exportAllowed on parsed attributes', (t) => {
       t.is(exportAllowedRaw(raw, from, to), exportAllowed(parsePathInfo(raw), from, to));
     }
   }
+});
+
+// Moved from test/wire/build.test.ts with the second reflectAttributes (src/wire/attribute-block.ts, removed): its
+// single cluster ID is the [clusterId] case of the one in src/wire/reflect-rewrite.ts.
+test('raw attribute edits and RFC 4456 reflection', (t) => {
+  const ctx = DEFAULT_CONTEXT;
+  const block = h(BASIC_ATTRS);
+  const r1 = reflectAttributes(block, 0x0a000001, [0x0a0000fe]);
+  t.deepEqual(decodeAttributes(r1, ctx).map((a) => a.type), [1, 2, 3, 9, 10]);
+  t.deepEqual(decodeAttributes(r1, ctx).slice(3), [
+    { type: 9, flags: 0x80, originatorId: '10.0.0.1' },
+    { type: 10, flags: 0x80, clusterList: ['10.0.0.254'] },
+  ]);
+  // A second reflector keeps ORIGINATOR_ID and prepends its cluster id.
+  const r2 = reflectAttributes(r1, 0x0a000002, [0x0a0000fd]);
+  t.deepEqual(decodeAttributes(r2, ctx).slice(3), [
+    { type: 9, flags: 0x80, originatorId: '10.0.0.1' },
+    { type: 10, flags: 0x80, clusterList: ['10.0.0.253', '10.0.0.254'] },
+  ]);
+  t.is(toHex(removeRawAttribute(r2, 9)), toHex(cat(BASIC_ATTRS, '80 0a 08 0a0000fd 0a0000fe')));
+  t.is(toHex(setRawAttribute(block, 3, 0x40, h('0a000002'))), toHex(h(BASIC_ATTRS.replace('0a000001', '0a000002'))));
 });

@@ -2,8 +2,10 @@
 // over IPv6, plus IPv4 nodes, all inside a network namespace this test creates (fd60:: addresses on its lo).
 import test from 'ava';
 import { bgpRoutes, birdc, createNetns, deleteNetns, startBird16Node, startBird2Node, startBird2Node6, startBird6Node, startReflector6, waitFor, type BirdNode, type Proc } from './e2e-lab.js';
+import { netnsName } from '../helpers/net.js';
 
-const NS = `rr60v6-${process.pid}`;
+// Inside its own namespace the 127.60.5.x addresses (and port 179) are this run's alone.
+const NS = netnsName('rr60v6');
 const RR = '127.60.5.1';
 const RR6 = 'fd60::1';
 const procs: Proc[] = [];

@@ -2,7 +2,7 @@
 // a helper flushes our stale routes at our End-of-RIB (§4.2), so the marker may go only once every configured
 // peer is back with its own, or the deferral time is up; peers that hold nothing of ours get it at once.
 import test from 'ava';
-import { ConfigError, loadGracefulRestartConfig } from '../../src/config.js';
+import { ConfigError, loadGracefulRestartConfig } from '../../src/config/index.js';
 import { EndOfRibDeferral, endOfRibAtOnce, restartComplete, type PeerProgress } from '../../src/reflector/restart-plan.js';
 
 const peer = (name: string, o: Partial<PeerProgress> = {}): PeerProgress => ({ name, up: true, gracefulRestart: true, restarting: false, endOfRibIn: false, ...o });

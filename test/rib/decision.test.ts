@@ -1,5 +1,6 @@
 import test from 'ava';
-import { parsePathInfo, selectBest, addressSortKey, type Candidate } from '../../src/rib/decision.js';
+import { parsePathInfo, selectBest, type Candidate } from '../../src/rib/decision.js';
+import { addressSortKey } from '../../src/net/address.js';
 import { attrs, quad, type AttrSpec } from './helpers.js';
 
 function cand(spec: AttrSpec, opts: Partial<Omit<Candidate, 'info'>> = {}): Candidate {

@@ -7,9 +7,11 @@ import { MessageType } from '../../src/wire/types.js';
 import { makeOpen } from './speaker.js';
 
 const [rr, count, as] = [process.argv[2]!, Number(process.argv[3]), Number(process.argv[4])];
+// The /24 prefixes the test claimed for the nodes, 249 hosts (.1–.249) each, numbered as in load.test.ts.
+const nets = (process.argv[5] ?? '').split(',');
 const nodes: { addr: string; open: Buffer }[] = [];
 for (let i = 0; i < count; i++) {
-  const addr = `127.30.${1 + (i >> 8)}.${i & 0xff}`;
+  const addr = `${nets[Math.floor(i / 249)]!}.${1 + (i % 249)}`;
   nodes.push({ addr, open: encodeOpen(makeOpen({ as, bgpId: addr, holdTime: 90 })) });
 }
 const KEEPALIVE = encodeKeepalive();

@@ -1,4 +1,4 @@
-// Interop with real daemons configured as Calico nodes on loopback (127.30.0.50–59): BIRD 2, BIRD 1.6,
+// Interop with real daemons configured as Calico nodes on loopback (.50–.59 of a /24 claimed per run): BIRD 2, BIRD 1.6,
 // GoBGP and ExaBGP establish, exchange KEEPALIVEs past two hold intervals, send their routes; a SIGSTOPped
 // peer hits our hold timer (NOTIFICATION 4/0) and comes back after SIGCONT.
 import test from 'ava';
@@ -10,20 +10,23 @@ import {
   birdcShowProtocols, gobgpAddRoute, gobgpNeighbor, startBird16, startBird2, startExabgp, startGobgp, type Daemon, type NodeConf,
 } from './daemons.js';
 import { until } from './speaker.js';
+import { claimLoopbackNet } from '../helpers/net.js';
+
+const NET = await claimLoopbackNet();
 
 log.level = 'warn';
 
-const RR = '127.30.0.50';
+const RR = NET.host(50);
 const AS = 64512;
 const HOLD = 9;
 const GOBGP_API = 50551;
 
 const nodes = {
-  bird2: { ip: '127.30.0.51', rr: RR, as: AS, holdTime: HOLD, block: '10.65.51.0/26' },
-  bird16: { ip: '127.30.0.52', rr: RR, as: AS, holdTime: HOLD, block: '10.65.52.0/26' },
-  gobgp: { ip: '127.30.0.53', rr: RR, as: AS, holdTime: HOLD, block: '10.65.53.0/26' },
-  exabgp: { ip: '127.30.0.54', rr: RR, as: AS, holdTime: HOLD, block: '10.65.54.0/26' },
-  silent: { ip: '127.30.0.55', rr: RR, as: AS, holdTime: 3, block: '10.65.55.0/26' },
+  bird2: { ip: NET.host(51), rr: RR, as: AS, holdTime: HOLD, block: '10.65.51.0/26' },
+  bird16: { ip: NET.host(52), rr: RR, as: AS, holdTime: HOLD, block: '10.65.52.0/26' },
+  gobgp: { ip: NET.host(53), rr: RR, as: AS, holdTime: HOLD, block: '10.65.53.0/26' },
+  exabgp: { ip: NET.host(54), rr: RR, as: AS, holdTime: HOLD, block: '10.65.54.0/26' },
+  silent: { ip: NET.host(55), rr: RR, as: AS, holdTime: 3, block: '10.65.55.0/26' },
 } satisfies Record<string, NodeConf>;
 type NodeName = keyof typeof nodes;
 
@@ -113,9 +116,9 @@ for (const name of ['bird2', 'bird16', 'gobgp', 'exabgp'] as const) {
       gobgpAddRoute(nodes.gobgp, GOBGP_API);
     } else if (name === 'bird2' || name === 'bird16') {
       const out = birdcShowProtocols(daemons.get(name)!, name === 'bird2');
-      t.regex(out, /Node_127_30_0_50\s+BGP\s+\S*\s*up\s.*Established/);
+      t.regex(out, new RegExp(String.raw`Node_${NET.under(50)}\s+BGP\s+\S*\s*up\s.*Established`));
       // What the node sees of our OPEN: the capabilities of the original reflector, GR restart time 120.
-      const all = birdcShowProtocols(daemons.get(name)!, name === 'bird2', 'all', 'Node_127_30_0_50');
+      const all = birdcShowProtocols(daemons.get(name)!, name === 'bird2', 'all', `Node_${NET.under(50)}`);
       if (name === 'bird16') {
         t.regex(all, /Neighbor caps:\s+refresh enhanced-refresh restart-able AS4 add-path-rx\s*\n/);
         t.regex(all, /Session:\s+internal multihop AS4 add-path-tx/);

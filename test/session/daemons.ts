@@ -1,9 +1,10 @@
 // Real BGP daemons configured as Calico nodes (calico-datastore.md §9) for the interop tests: BIRD 1.6,
 // BIRD 2, GoBGP and ExaBGP, each in a temporary directory, on its own loopback address, killable.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runChild, spawnChild } from '../helpers/child.js';
 
 export const BIRD2 = '/opt/bird2/usr/sbin/bird';
 export const BIRDC2 = '/opt/bird2/usr/sbin/birdc';
@@ -32,8 +33,8 @@ function tmp(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-function start(name: string, cmd: string, args: string[], dir: string, env: NodeJS.ProcessEnv = process.env, socket?: string): Daemon {
-  const proc = spawn(cmd, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(name: string, cmd: string, args: string[], dir: string, env: Record<string, string> = {}, socket?: string): Daemon {
+  const proc = spawnChild(cmd, args, { cwd: dir, env });
   let out = '';
   const keep = (d: Buffer): void => {
     out += d.toString();
@@ -85,7 +86,7 @@ protocol bgp ${name} {
 `;
   writeFileSync(path.join(dir, 'bird.cfg'), cfg);
   const sock = path.join(dir, 'bird.ctl');
-  return start('bird1.6', '/usr/sbin/bird', ['-f', '-c', 'bird.cfg', '-s', sock, '-P', 'bird.pid'], dir, process.env, sock);
+  return start('bird1.6', '/usr/sbin/bird', ['-f', '-c', 'bird.cfg', '-s', sock, '-P', 'bird.pid'], dir, {}, sock);
 }
 
 /** Node side of BIRD 2 (calico/node v3.x with BIRD 2 syntax: one ipv4 channel). */
@@ -111,7 +112,7 @@ protocol bgp ${name} {
 `;
   writeFileSync(path.join(dir, 'bird.cfg'), cfg);
   const sock = path.join(dir, 'bird.ctl');
-  return start('bird2', BIRD2, ['-f', '-c', 'bird.cfg', '-s', sock, '-P', 'bird.pid'], dir, process.env, sock);
+  return start('bird2', BIRD2, ['-f', '-c', 'bird.cfg', '-s', sock, '-P', 'bird.pid'], dir, {}, sock);
 }
 
 /** GoBGP as a node: iBGP to the reflector, graceful restart, ADD-PATH, listening only on its own address. */
@@ -149,12 +150,12 @@ export function startGobgp(c: NodeConf, apiPort: number): Daemon {
 
 /** Adds a route to a running GoBGP through its CLI. */
 export function gobgpAddRoute(c: NodeConf, apiPort: number): void {
-  const r = spawnSync('/usr/bin/gobgp', ['-u', c.ip, '-p', String(apiPort), 'global', 'rib', 'add', c.block, 'nexthop', c.ip, '-a', 'ipv4'], { encoding: 'utf8' });
+  const r = runChild('/usr/bin/gobgp', ['-u', c.ip, '-p', String(apiPort), 'global', 'rib', 'add', c.block, 'nexthop', c.ip, '-a', 'ipv4'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`gobgp rib add failed: ${r.stderr}`);
 }
 
 export function gobgpNeighbor(c: NodeConf, apiPort: number): string {
-  const r = spawnSync('/usr/bin/gobgp', ['-u', c.ip, '-p', String(apiPort), 'neighbor', c.rr], { encoding: 'utf8' });
+  const r = runChild('/usr/bin/gobgp', ['-u', c.ip, '-p', String(apiPort), 'neighbor', c.rr], { encoding: 'utf8' });
   return r.stdout + r.stderr;
 }
 
@@ -180,7 +181,6 @@ export function startExabgp(c: NodeConf): Daemon {
 `;
   writeFileSync(path.join(dir, 'exabgp.conf'), cfg);
   const env = {
-    ...process.env,
     'exabgp.daemon.user': 'root',
     'exabgp.daemon.daemonize': 'false',
     'exabgp.tcp.bind': '',
@@ -194,6 +194,6 @@ export function startExabgp(c: NodeConf): Daemon {
 
 /** `birdc show protocols` through the daemon's control socket (BIRD 1.6 or 2). */
 export function birdcShowProtocols(d: Daemon, bird2: boolean, ...more: string[]): string {
-  const r = spawnSync(bird2 ? BIRDC2 : '/usr/sbin/birdc', ['-s', d.socket!, 'show', 'protocols', ...more], { encoding: 'utf8', timeout: 5000 });
+  const r = runChild(bird2 ? BIRDC2 : '/usr/sbin/birdc', ['-s', d.socket!, 'show', 'protocols', ...more], { encoding: 'utf8', timeout: 5000 });
   return r.stdout + r.stderr;
 }

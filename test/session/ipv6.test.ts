@@ -1,7 +1,6 @@
 // IPv6 sessions (family 6) with real daemons as Calico nodes on [::1] (distinct ports, since loopback has one
 // IPv6 address): BIRD 2 with an ipv6 channel and BIRD 1.6 (bird6). MP-BGP IPv6 only; their blocks arrive.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,12 +11,16 @@ import type { PeerSpec } from '../../src/peers/peer-spec.js';
 import { decodeMessage } from '../../src/wire/index.js';
 import { AttrType, MessageType } from '../../src/wire/types.js';
 import { BIRD2 } from './daemons.js';
+import { spawnChild } from '../helpers/child.js';
+import { freePort } from '../helpers/net.js';
 import { until } from './speaker.js';
 
 log.level = 'warn';
 
 const AS = 64512;
 const RR_ID = '127.30.0.60';
+// OS ports on [::1], taken before any test is declared (ava wants the declarations in one synchronous run).
+const PORTS = [await freePort('::1'), await freePort('::1'), await freePort('::1'), await freePort('::1')];
 const cleanups: (() => Promise<void> | void)[] = [];
 test.after.always(async () => {
   for (const c of cleanups.reverse()) await c();
@@ -37,7 +40,7 @@ interface Case {
 
 const cases: Case[] = [
   {
-    name: 'BIRD 2', rrPort: 17930, nodePort: 17931, routerId: '127.30.0.61', block: 'fd00:65:61::/122', bin: BIRD2, announces: true,
+    name: 'BIRD 2', rrPort: PORTS[0]!, nodePort: PORTS[1]!, routerId: '127.30.0.61', block: 'fd00:65:61::/122', bin: BIRD2, announces: true,
     config: (c) => `router id ${c.routerId};
 protocol device { scan time 2; }
 protocol static { ipv6; route ${c.block} blackhole; }
@@ -51,7 +54,7 @@ protocol bgp Node_rr {
 `,
   },
   {
-    name: 'BIRD 1.6 (bird6)', rrPort: 17933, nodePort: 17932, routerId: '127.30.0.62', block: 'fd00:65:62::/122', bin: '/usr/sbin/bird6', announces: false,
+    name: 'BIRD 1.6 (bird6)', rrPort: PORTS[2]!, nodePort: PORTS[3]!, routerId: '127.30.0.62', block: 'fd00:65:62::/122', bin: '/usr/sbin/bird6', announces: false,
     config: (c) => `router id ${c.routerId};
 listen bgp address ::1 port ${c.nodePort};
 protocol device { scan time 2; }
@@ -77,7 +80,7 @@ for (const c of cases) {
     await listener.listen();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rr-v6-'));
     writeFileSync(path.join(dir, 'bird.cfg'), c.config(c));
-    const proc = spawn(c.bin, ['-f', '-c', 'bird.cfg', '-s', path.join(dir, 'bird.ctl'), '-P', 'bird.pid'], { cwd: dir, stdio: 'ignore' });
+    const proc = spawnChild(c.bin, ['-f', '-c', 'bird.cfg', '-s', path.join(dir, 'bird.ctl'), '-P', 'bird.pid'], { cwd: dir, stdio: 'ignore' });
     const exited = new Promise((r) => proc.once('exit', r));
     cleanups.push(async () => {
       proc.kill('SIGKILL');

@@ -1,9 +1,9 @@
-// Load on the session layer: a burst of 1,000 raw-socket nodes (127.30.1.0–127.30.4.255) that must all become
-// Established, and a peer sending 1,000,000 prefixes while a hold-time-3 BIRD 2 session must not expire (the
-// longest event-loop stall is measured with monitorEventLoopDelay and printed). How fast, against BIRD 2 in the
-// same run, is bench/responsiveness.ts's job; the time bounds here only catch a hang.
+// Load on the session layer: a burst of 1,000 raw-socket nodes (on five claimed loopback /24s) that must all
+// become Established, and a peer sending 1,000,000 prefixes while a hold-time-3 BIRD 2 session must not expire
+// (the longest event-loop stall is measured with monitorEventLoopDelay and printed). How fast, against BIRD 2 in
+// the same run, is bench/responsiveness.ts's job; the time bounds here only catch a hang.
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,14 @@ import type { PeerSpec } from '../../src/peers/peer-spec.js';
 import { encodeOpen } from '../../src/wire/index.js';
 import { startBird2, type Daemon } from './daemons.js';
 import { makeOpen, until } from './speaker.js';
+import { spawnChild } from '../helpers/child.js';
+import { claimLoopbackNet } from '../helpers/net.js';
+
+const NET = await claimLoopbackNet();
+// The burst's nodes: 249 hosts per claimed /24, so five of them for 1,000 nodes (burst-peers.ts numbers them alike).
+const NODE_NETS: string[] = [];
+for (let i = 0; i < 5; i++) NODE_NETS.push((await claimLoopbackNet()).prefix);
+const burstAddress = (i: number): string => `${NODE_NETS[Math.floor(i / 249)]!}.${1 + (i % 249)}`;
 
 log.level = 'warn';
 
@@ -44,7 +52,7 @@ interface BurstResult {
 /** One burst of `count` nodes against a fresh listener and sessions on `rr`; everything is torn down after. */
 async function burst(t: import('ava').ExecutionContext, rr: string, count: number): Promise<BurstResult> {
   const addrs: string[] = [];
-  for (let i = 0; i < count; i++) addrs.push(`127.30.${1 + (i >> 8)}.${i & 0xff}`);
+  for (let i = 0; i < count; i++) addrs.push(burstAddress(i));
   const listener = new BgpListener({ addresses: [rr], port: 179 });
   const byAddr = new Map<string, BgpSession>();
   let established = 0;
@@ -64,7 +72,7 @@ async function burst(t: import('ava').ExecutionContext, rr: string, count: numbe
   listener.setLookup((a) => byAddr.get(a));
   await listener.listen();
   // The nodes run in their own process (built on the same codec), as separate hosts would.
-  const child = spawn(process.execPath, ['--import=tsx', path.join(here, 'burst-peers.ts'), rr, String(count), String(AS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawnChild(process.execPath, ['--import=tsx', path.join(here, 'burst-peers.ts'), rr, String(count), String(AS), NODE_NETS.join(',')], { stdio: ['pipe', 'pipe', 'inherit'] });
   const teardown = async (): Promise<void> => {
     child.kill('SIGKILL');
     await Promise.all([...byAddr.values()].map((s) => s.stop()));
@@ -116,7 +124,7 @@ async function burst(t: import('ava').ExecutionContext, rr: string, count: numbe
 test.serial('burst: 1,000 nodes connecting at once are all Established', async (t) => {
   // One burst; burst() asserts that every node and every session got there (within 60 s: a hang, not a speed).
   // The time is printed; the speed target (ours vs BIRD 2 on the same burst) is `bench/responsiveness.ts`.
-  const r = await burst(t, '127.30.0.20', 1000);
+  const r = await burst(t, NET.host(20), 1000);
   console.log(`burst: ${r.line}`);
 });
 
@@ -152,10 +160,10 @@ function buildFlood(count: number, nextHop: string): { blob: Buffer; updates: nu
 }
 
 test.serial('stall: 1,000,000 prefixes from one peer; a hold-time-3 session stays up; longest loop stall printed', async (t) => {
-  const RR = '127.30.0.30';
-  const FLOOD = '127.30.0.31';
-  const KA_FLOOD = '127.30.0.33';
-  const NODE = { ip: '127.30.0.32', rr: RR, as: AS, holdTime: 3, block: '10.65.32.0/26' };
+  const RR = NET.host(30);
+  const FLOOD = NET.host(31);
+  const KA_FLOOD = NET.host(33);
+  const NODE = { ip: NET.host(32), rr: RR, as: AS, holdTime: 3, block: '10.65.32.0/26' };
   const listener = new BgpListener({ addresses: [RR], port: 179 });
   const flood = new BgpSession(spec(RR, FLOOD), { passive: true });
   const kaFlood = new BgpSession(spec(RR, KA_FLOOD), { passive: true });
@@ -185,7 +193,7 @@ test.serial('stall: 1,000,000 prefixes from one peer; a hold-time-3 session stay
     const blobPath = path.join(dir, `${addr}.bin`);
     writeFileSync(blobPath, blob);
     const open = encodeOpen(makeOpen({ as: AS, bgpId: addr, holdTime: 90 })).toString('hex');
-    const child = spawn(process.execPath, [path.join(here, 'flood-peer.mjs'), RR, '179', addr, open, blobPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawnChild(process.execPath, [path.join(here, 'flood-peer.mjs'), RR, '179', addr, open, blobPath], { stdio: ['pipe', 'pipe', 'inherit'] });
     children.push(child);
     await until(() => session.state === 'Established', 5_000, `flood peer ${addr} Established`);
     return () => child.stdin!.write('go\n');

@@ -9,10 +9,13 @@ import { SessionManager } from '../../src/session/session-manager.js';
 import { BgpSession } from '../../src/session/session.js';
 import type { BgpState } from '../../src/session/fsm.js';
 import { Speaker, until } from './speaker.js';
+import { claimLoopbackNet } from '../helpers/net.js';
+
+const NET = await claimLoopbackNet();
 
 log.level = 'warn';
 
-const RR = '127.30.0.40';
+const RR = NET.host(40);
 const AS = 64512;
 const cleanups: (() => Promise<void> | void)[] = [];
 test.after.always(async () => {
@@ -46,9 +49,9 @@ test.serial('manager: start, stop (Cease/3), restart on change (Cease/6), unchan
     return sp;
   };
 
-  const a = spec('127.30.0.41');
-  const b = spec('127.30.0.42');
-  const c = spec('127.30.0.43');
+  const a = spec(NET.host(41));
+  const b = spec(NET.host(42));
+  const c = spec(NET.host(43));
   await mgr.apply(planReconcile(mgr.running(), [a, b, c]));
   t.deepEqual(created, [a.name, b.name, c.name]);
   const [spA, spB, spC] = [await connect(a.neighborAddress), await connect(b.neighborAddress), await connect(c.neighborAddress)];
@@ -57,7 +60,7 @@ test.serial('manager: start, stop (Cease/3), restart on change (Cease/6), unchan
   const sinceA = sessionA.establishedSince!.getTime();
 
   // b removed, c changed (cluster ID), a unchanged, d new.
-  const d = spec('127.30.0.44');
+  const d = spec(NET.host(44));
   const plan = planReconcile(mgr.running(), [a, { ...c, clusterId: '1.0.0.1' }, d]);
   t.deepEqual([plan.start.length, plan.stop.length, plan.restart.length, plan.unchanged.length], [1, 1, 1, 1]);
   await mgr.apply(plan);
@@ -86,7 +89,7 @@ test.serial('manager: start, stop (Cease/3), restart on change (Cease/6), unchan
 
 test.serial('backoff: a peer that keeps sending garbage meets a growing idle hold', async (t) => {
   const listener = new BgpListener({ addresses: [RR], port: 1790 });
-  const s = new BgpSession(spec('127.30.0.45', { port: 1790 }), { passive: true, idleHoldBase: 0.2, idleHoldCap: 0.8 });
+  const s = new BgpSession(spec(NET.host(45), { port: 1790 }), { passive: true, idleHoldBase: 0.2, idleHoldCap: 0.8 });
   listener.setPeers([s]);
   await listener.listen();
   cleanups.push(async () => {
@@ -107,7 +110,7 @@ test.serial('backoff: a peer that keeps sending garbage meets a growing idle hol
   s.start();
   for (let i = 0; i < 4; i++) {
     await until(() => s.state === 'Active', 30_000, 'out of idle hold');
-    const sp = await Speaker.connect('127.30.0.45', RR, 1790, { as: AS, bgpId: '127.30.0.45' }, false);
+    const sp = await Speaker.connect(NET.host(45), RR, 1790, { as: AS, bgpId: NET.host(45) }, false);
     sp.write(Buffer.alloc(19, 0x00));
     await sp.closedPromise;
     t.deepEqual(sp.notifications().map((n) => [n.code, n.subcode]), [[1, 1]]);
@@ -135,7 +138,7 @@ test.serial('IPv6: a family-6 session on [::1] negotiates IPv6 unicast only', as
   });
   s.start();
   sp = await Speaker.connect('::1', '::1', port, {
-    as: AS, bgpId: '127.30.0.46', holdTime: 90, autoKeepalive: true,
+    as: AS, bgpId: NET.host(46), holdTime: 90, autoKeepalive: true,
     capabilities: [{ kind: 'multiprotocol', code: 1, afi: 2, safi: 1 }, { kind: 'as4', code: 65, as: AS }],
   });
   await sp.waitFor(() => sp!.established, 3000, 'established');

@@ -1,4 +1,4 @@
-// Sessions and listener against raw in-test speakers on loopback (127.30.0.0/24): establishment, every
+// Sessions and listener against raw in-test speakers on loopback (a /24 claimed per run): establishment, every
 // NOTIFICATION the reflector must send for bad input, unknown addresses, hold expiry, collision, stop.
 import test from 'ava';
 import net from 'node:net';
@@ -9,11 +9,14 @@ import type { PeerSpec } from '../../src/peers/peer-spec.js';
 import { BgpError, decodeShutdownMessage, encodeOpen, encodeKeepalive } from '../../src/wire/index.js';
 import { MessageType } from '../../src/wire/types.js';
 import { makeOpen, Speaker, until } from './speaker.js';
+import { claimLoopbackNet } from '../helpers/net.js';
+
+const NET = await claimLoopbackNet();
 
 log.level = process.env.SESSION_TEST_LOG ?? 'warn';
 
-const RR = '127.30.0.1';
-const RR_ID = '127.30.0.1';
+const RR = NET.host(1);
+const RR_ID = NET.host(1);
 const PORT = 179;
 const AS = 64512;
 
@@ -55,9 +58,9 @@ test.after.always(async () => {
 });
 
 test.serial('a raw speaker reaches Established and negotiation reflects both OPENs', async (t) => {
-  const s = session('127.30.0.2');
+  const s = session(NET.host(2));
   const established = new Promise((r) => s.once('established', r));
-  const sp = await speaker('127.30.0.2', {
+  const sp = await speaker(NET.host(2), {
     holdTime: 30,
     capabilities: [
       { kind: 'route-refresh', code: 2 },
@@ -83,7 +86,7 @@ test.serial('a raw speaker reaches Established and negotiation reflects both OPE
   t.deepEqual(n.gracefulRestart, { peerRestartTime: 77, peerRestarting: true, peerNotification: false, afis: [{ afi: 1, safi: 1, forwardingPreserved: true }] });
   t.true(n.recvCtx.addPathV4);
   t.false(n.sendCtx.addPathV4);
-  t.is(n.peerBgpId, '127.30.0.2');
+  t.is(n.peerBgpId, NET.host(2));
   // Our OPEN as the peer saw it: AS, hold 240, router ID, and the capabilities of the original reflector.
   const open = sp.peerOpen()!;
   t.is(open.myAs, AS);
@@ -96,9 +99,9 @@ test.serial('a raw speaker reaches Established and negotiation reflects both OPE
 });
 
 test.serial('an UPDATE is framed and handed up whole; counters move', async (t) => {
-  const s = sessions.get('127.30.0.2')!;
+  const s = sessions.get(NET.host(2))!;
   const sp = speakers[0]!;
-  // ORIGIN IGP, AS_PATH empty, NEXT_HOP 127.30.0.2, LOCAL_PREF 100; NLRI 10.65.1.0/26.
+  // ORIGIN IGP, AS_PATH empty, NEXT_HOP .2, LOCAL_PREF 100; NLRI 10.65.1.0/26.
   const attrs = Buffer.from([0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 3, 4, 127, 30, 0, 2, 0x40, 5, 4, 0, 0, 0, 100]);
   const nlri = Buffer.from([0, 0, 0, 0, 26, 10, 65, 1, 0]); // path id 0 (ADD-PATH rx negotiated), /26
   const body = Buffer.concat([Buffer.from([0, 0, attrs.length >> 8, attrs.length & 0xff]), attrs, nlri]);
@@ -116,8 +119,8 @@ test.serial('an UPDATE is framed and handed up whole; counters move', async (t) 
 });
 
 test.serial('reportUpdateError: a session-reset error sends its NOTIFICATION; treat-as-withdraw does nothing', async (t) => {
-  const s = session('127.30.0.21');
-  const sp = await speaker('127.30.0.21');
+  const s = session(NET.host(21));
+  const sp = await speaker(NET.host(21));
   await sp.waitFor(() => sp.established, 2000, 'established');
   await until(() => s.state === 'Established', 2000, 'session established');
   t.false(s.reportUpdateError(new BgpError(3, 6, 'bad ORIGIN', { action: 'treat-as-withdraw' })));
@@ -131,7 +134,7 @@ test.serial('reportUpdateError: a session-reset error sends its NOTIFICATION; tr
 
 test.serial('connection from an unknown address is refused with Cease/5', async (t) => {
   const before = listener.rejected;
-  const sp = await speaker('127.30.0.99');
+  const sp = await speaker(NET.host(99));
   await sp.closedPromise;
   t.deepEqual(sp.notifications().map((n) => [n.code, n.subcode]), [[6, 5]]);
   t.is(listener.rejected, before + 1);
@@ -150,8 +153,8 @@ async function expectNotification(t: import('ava').ExecutionContext, addr: strin
 }
 
 test.serial('garbage (bad marker) gets 1/1 while another session stays Established', async (t) => {
-  const healthy = sessions.get('127.30.0.2')!;
-  await expectNotification(t, '127.30.0.3', (sp) => sp.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')), 1, 1);
+  const healthy = sessions.get(NET.host(2))!;
+  await expectNotification(t, NET.host(3), (sp) => sp.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')), 1, 1);
   t.is(healthy.state, 'Established');
 });
 
@@ -159,29 +162,29 @@ test.serial('header errors: bad length 1/2 (data = length field), bad type 1/3',
   const bad = Buffer.alloc(19, 0xff);
   bad.writeUInt16BE(5000, 16);
   bad[18] = 2;
-  const sp = await expectNotification(t, '127.30.0.4', (s) => s.write(bad), 1, 2);
+  const sp = await expectNotification(t, NET.host(4), (s) => s.write(bad), 1, 2);
   t.deepEqual([...sp.notifications()[0]!.data], [0x13, 0x88]);
   const badType = Buffer.alloc(19, 0xff);
   badType.writeUInt16BE(19, 16);
   badType[18] = 9;
-  await expectNotification(t, '127.30.0.5', (s) => s.write(badType), 1, 3);
+  await expectNotification(t, NET.host(5), (s) => s.write(badType), 1, 3);
 });
 
 test.serial('OPEN errors: peer AS 2/2, identifier 2/3 (zero and ours), hold time 2/6, version 2/1', async (t) => {
   const openWith = (o: Parameters<typeof makeOpen>[0]) => (s: Speaker) => s.write(encodeOpen(makeOpen(o)));
-  await expectNotification(t, '127.30.0.6', openWith({ as: 64513, bgpId: '127.30.0.6' }), 2, 2);
-  await expectNotification(t, '127.30.0.7', openWith({ as: AS, bgpId: '0.0.0.0' }), 2, 3);
-  await expectNotification(t, '127.30.0.8', openWith({ as: AS, bgpId: RR_ID }), 2, 3);
-  await expectNotification(t, '127.30.0.9', openWith({ as: AS, bgpId: '127.30.0.9', holdTime: 2 }), 2, 6);
-  const v3 = await expectNotification(t, '127.30.0.10', openWith({ as: AS, bgpId: '127.30.0.10', version: 3 }), 2, 1);
+  await expectNotification(t, NET.host(6), openWith({ as: 64513, bgpId: NET.host(6) }), 2, 2);
+  await expectNotification(t, NET.host(7), openWith({ as: AS, bgpId: '0.0.0.0' }), 2, 3);
+  await expectNotification(t, NET.host(8), openWith({ as: AS, bgpId: RR_ID }), 2, 3);
+  await expectNotification(t, NET.host(9), openWith({ as: AS, bgpId: NET.host(9), holdTime: 2 }), 2, 6);
+  const v3 = await expectNotification(t, NET.host(10), openWith({ as: AS, bgpId: NET.host(10), version: 3 }), 2, 1);
   t.deepEqual([...v3.notifications()[0]!.data], [0, 4]);
   // A 4-octet AS peer configured with its real AS but announcing no AS4 capability: Bad Peer AS.
-  await expectNotification(t, '127.30.0.11', openWith({ as: 23456, bgpId: '127.30.0.11', capabilities: [] }), 2, 2);
+  await expectNotification(t, NET.host(11), openWith({ as: 23456, bgpId: NET.host(11), capabilities: [] }), 2, 2);
 });
 
 test.serial('a 4-octet AS peer (AS_TRANS in My AS) is accepted', async (t) => {
-  const s = session('127.30.0.12', { passive: true }, { localAs: 4200000001, peerAs: 4200000001 });
-  const sp = await speaker('127.30.0.12', { as: 4200000001 });
+  const s = session(NET.host(12), { passive: true }, { localAs: 4200000001, peerAs: 4200000001 });
+  const sp = await speaker(NET.host(12), { as: 4200000001 });
   await sp.waitFor(() => sp.established, 2000, 'established');
   t.is(s.state, 'Established');
   t.is(sp.peerOpen()!.myAs, 23456);
@@ -193,9 +196,9 @@ test.serial('FSM errors: UPDATE in OpenSent 5/1, OPEN in Established 5/3', async
   update.writeUInt16BE(23, 16);
   update[18] = 2;
   update.fill(0, 19);
-  await expectNotification(t, '127.30.0.13', (s) => s.write(update), 5, 1);
-  const s = session('127.30.0.14');
-  const sp = await speaker('127.30.0.14');
+  await expectNotification(t, NET.host(13), (s) => s.write(update), 5, 1);
+  const s = session(NET.host(14));
+  const sp = await speaker(NET.host(14));
   await sp.waitFor(() => sp.established, 2000, 'established');
   await until(() => s.state === 'Established', 2000, 'session established');
   const down = new Promise<string>((r) => s.once('down', (reason) => r(reason)));
@@ -206,8 +209,8 @@ test.serial('FSM errors: UPDATE in OpenSent 5/1, OPEN in Established 5/3', async
 });
 
 test.serial('hold timer expiry: a silent peer gets 4/0 and the session goes down; the peer dialing back during idle hold is taken', async (t) => {
-  const s = session('127.30.0.15');
-  const sp = await speaker('127.30.0.15', { holdTime: 3 });
+  const s = session(NET.host(15));
+  const sp = await speaker(NET.host(15), { holdTime: 3 });
   await sp.waitFor(() => sp.established, 2000, 'established');
   t.is(s.negotiated!.holdTime, 3);
   const t0 = Date.now();
@@ -222,15 +225,15 @@ test.serial('hold timer expiry: a silent peer gets 4/0 and the session goes down
   t.is(s.state, 'Idle'); // idle hold after the error
   // While we wait in idle hold, the peer may dial us: its connection is taken (two speakers that refused each
   // other once must not keep refusing each other in lockstep).
-  const again = await speaker('127.30.0.15', { holdTime: 3 });
+  const again = await speaker(NET.host(15), { holdTime: 3 });
   await again.waitFor(() => again.established, 2000, 'established again during idle hold');
   t.deepEqual(again.notifications(), []);
   t.is(s.state, 'Established');
 });
 
 test.serial('hold time 0: no keepalives, session stays up', async (t) => {
-  const s = session('127.30.0.16');
-  const sp = await speaker('127.30.0.16', { holdTime: 0 });
+  const s = session(NET.host(16));
+  const sp = await speaker(NET.host(16), { holdTime: 0 });
   await sp.waitFor(() => sp.established, 2000, 'established');
   t.is(s.negotiated!.holdTime, 0);
   t.is(s.negotiated!.keepaliveTime, 0);
@@ -254,11 +257,11 @@ function listenAsPeer(addr: string, opts: Parameters<typeof makeOpen>[0]): Promi
 }
 
 for (const [label, peerId, keep] of [
-  ['higher', '127.30.0.200', 'incoming'],
-  ['lower', '127.30.0.0', 'outgoing'],
+  ['higher', NET.host(200), 'incoming'],
+  ['lower', `${NET.prefix}.0`, 'outgoing'],
 ] as const) {
   test.serial(`collision: both sides connect at once, peer identifier ${label} than ours → keep the ${keep} connection`, async (t) => {
-    const addr = label === 'higher' ? '127.30.0.17' : '127.30.0.18';
+    const addr = label === 'higher' ? NET.host(17) : NET.host(18);
     const opts = { as: AS, bgpId: peerId, holdTime: 90, keepaliveDelayMs: 300 };
     const peerSide = await listenAsPeer(addr, opts);
     const s = new BgpSession(spec(addr), { connectRetryTime: 30 });
@@ -280,9 +283,9 @@ for (const [label, peerId, keep] of [
 }
 
 test.serial('an incoming connection while Established without graceful restart is refused with Cease/7', async (t) => {
-  const s = sessions.get('127.30.0.16')!;
+  const s = sessions.get(NET.host(16))!;
   t.is(s.state, 'Established');
-  const sp = await speaker('127.30.0.16', { holdTime: 0 });
+  const sp = await speaker(NET.host(16), { holdTime: 0 });
   await sp.closedPromise;
   t.deepEqual(sp.notifications().map((n) => [n.code, n.subcode]), [[6, 7]]);
   t.is(s.state, 'Established');
@@ -293,11 +296,11 @@ test.serial('a peer with graceful restart that reconnects replaces the old conne
     { kind: 'as4' as const, code: 65 as const, as: AS },
     { kind: 'graceful-restart' as const, code: 64 as const, restarting: false, notification: false, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: false }] },
   ];
-  const s = session('127.30.0.19');
-  const first = await speaker('127.30.0.19', { capabilities: gr });
+  const s = session(NET.host(19));
+  const first = await speaker(NET.host(19), { capabilities: gr });
   await first.waitFor(() => first.established, 2000, 'established');
   const down = new Promise<[string, boolean]>((r) => s.once('down', (reason, info) => r([reason, info.graceful])));
-  const second = await speaker('127.30.0.19', { capabilities: gr.map((c) => (c.kind === 'graceful-restart' ? { ...c, restarting: true } : c)) });
+  const second = await speaker(NET.host(19), { capabilities: gr.map((c) => (c.kind === 'graceful-restart' ? { ...c, restarting: true } : c)) });
   await second.waitFor(() => second.established, 2000, 'second established');
   const [reason, graceful] = await down;
   t.true(graceful, reason);
@@ -308,7 +311,7 @@ test.serial('a peer with graceful restart that reconnects replaces the old conne
 });
 
 test.serial('stop() sends Cease/2 with the shutdown message and emits down', async (t) => {
-  const s = sessions.get('127.30.0.2')!;
+  const s = sessions.get(NET.host(2))!;
   const sp = speakers[0]!;
   const down = new Promise<string>((r) => s.once('down', (reason) => r(reason)));
   await s.stop(2, 'shutting down');
@@ -320,15 +323,15 @@ test.serial('stop() sends Cease/2 with the shutdown message and emits down', asy
   t.regex(await down, /stopped/);
   t.is(s.state, 'Idle');
   // A stopped session refuses its peer.
-  const again = await speaker('127.30.0.2');
+  const again = await speaker(NET.host(2));
   await again.closedPromise;
   t.deepEqual(again.notifications().map((x) => [x.code, x.subcode]), [[6, 5]]);
 });
 
 test.serial('a keepalive arriving byte by byte with coalesced messages does not upset the FSM', async (t) => {
-  const s = session('127.30.0.20');
-  const sp = await speaker('127.30.0.20', { autoKeepalive: false }, false);
-  const open = encodeOpen(makeOpen({ as: AS, bgpId: '127.30.0.20', holdTime: 9 }));
+  const s = session(NET.host(20));
+  const sp = await speaker(NET.host(20), { autoKeepalive: false }, false);
+  const open = encodeOpen(makeOpen({ as: AS, bgpId: NET.host(20), holdTime: 9 }));
   const ka = encodeKeepalive();
   // OPEN + KEEPALIVE + KEEPALIVE in one write.
   sp.write(Buffer.concat([open, ka, ka]));

@@ -1,8 +1,8 @@
 // KeySource for DATASTORE_TYPE=kubernetes: list/watch Nodes, BGPPeers, BGPConfigurations (presented as the Calico
 // v3 resource keys etcd v3 holds), the Secrets BGPPeer passwords name (/calico/secrets/v1 keys, secret-follower.ts)
 // and, when this reflector registers, route-reflector Leases (/calico/bgp/v1 rr entries).
+import { DEFAULTS } from '../../config/defaults.js';
 import { checkParsedValue, MAX_RESOURCE_BYTES } from '../safe-value.js';
-import type { Config } from '../../config.js';
 import type { KeySnapshot, KeySource, KeySourceEvents } from '../source.js';
 import { KubeClient, type KubeObject } from './client.js';
 import { loadKubeConnection, type KubeConnection } from './kubeconfig.js';
@@ -48,23 +48,6 @@ type Kind = 'nodes' | 'bgpPeers' | 'bgpConfigurations' | 'leases';
 export function createKubernetesSource(opts: KubernetesSourceOptions): KubernetesKeySource {
   const conn = loadKubeConnection(opts.kubeconfigPath, opts.env ?? process.env, opts.serviceAccountDir);
   return new KubernetesKeySource(conn, opts);
-}
-
-/**
- * The source for a loaded Config (DATASTORE_TYPE=kubernetes): KUBECONFIG or in-cluster, IP/IP6, and the
- * self-registration switch (RR_REGISTER / RR_CLUSTER_ID) with its TTL as the Lease duration.
- */
-export function kubernetesSourceFromConfig(config: Config, extra: Partial<KubernetesSourceOptions> = {}): KubernetesKeySource {
-  return createKubernetesSource({
-    kubeconfigPath: config.kubeconfig,
-    register: config.register !== undefined,
-    ip: config.ip,
-    ip6: config.ip6,
-    clusterId: config.register?.clusterId,
-    leaseDurationSeconds: config.register?.ttlSeconds,
-    secretNamespace: config.secretNamespace,
-    ...extra,
-  });
 }
 
 export class KubernetesKeySource implements KeySource {
@@ -114,7 +97,7 @@ export class KubernetesKeySource implements KeySource {
     this.name = `kubernetes:${connection.server}`;
     this.client = new KubeClient(connection);
     this.leaseNamespace = opts.leaseNamespace ?? connection.namespace ?? 'default';
-    this.secretNamespace = opts.secretNamespace ?? 'kube-system';
+    this.secretNamespace = opts.secretNamespace ?? DEFAULTS.NAMESPACE.value;
   }
 
   /** Per-collection counters (lists, watches, events, bookmarks) for tests and diagnostics. */
@@ -178,7 +161,7 @@ export class KubernetesKeySource implements KeySource {
         ip: this.opts.ip,
         ip6: this.opts.ip6,
         clusterId: this.opts.clusterId,
-        leaseDurationSeconds: this.opts.leaseDurationSeconds ?? 30,
+        leaseDurationSeconds: this.opts.leaseDurationSeconds ?? DEFAULTS.RR_REGISTER_TTL.value,
       };
       this.lease = new LeaseKeeper(this.client, identity, (m, d) => this.problem(m, d));
       // Our own rr entries are part of every key set from the first snapshot on (we are registered by

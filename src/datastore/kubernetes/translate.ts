@@ -1,7 +1,7 @@
 // Pure translation of Kubernetes objects into keys: Nodes, BGPPeers and BGPConfigurations into the Calico v3
 // resources etcd v3 would hold (calico-sessions.ts computes the sessions from them), route-reflector Leases into
 // /calico/bgp/v1 rr entries; and the password of a BGPPeer from its Secret.
-import { Address4, Address6 } from 'ip-address';
+import { canonicalAddress as canonicalText } from '../../net/address.js';
 import type { KubeObject } from './client.js';
 import { checkParsedValue, describeValue, MAX_RESOURCE_BYTES } from '../safe-value.js';
 import { CALICO_V3_PREFIX } from '../calico-v3.js';
@@ -204,53 +204,10 @@ export function diffKeys(prev: ReadonlyMap<string, string>, next: ReadonlyMap<st
   return out;
 }
 
+/** Canonical address text (net/address.ts); IPv6 in mixed notation ("::ffff:1.2.3.4") is refused here. */
 export function canonicalAddress(family: 4 | 6, text: string): string | undefined {
-  if (text.includes('/') || text.includes('%') || text === '') return undefined;
-  if (family === 4) return Address4.isValid(text) ? new Address4(text).correctForm() : undefined;
-  return Address6.isValid(text) && !text.includes('.') ? new Address6(text).correctForm() : undefined;
-}
-
-/** "10.0.0.1/24" → address 10.0.0.1, network 10.0.0.0/24; a bare address counts as a host route. */
-function parseCidrOrAddress(family: 4 | 6, text: string): { address: string; network: string } | undefined {
-  const slash = text.indexOf('/');
-  const addrText = slash >= 0 ? text.slice(0, slash) : text;
-  const address = canonicalAddress(family, addrText);
-  if (address === undefined) return undefined;
-  const max = family === 4 ? 32 : 128;
-  const lenText = slash >= 0 ? text.slice(slash + 1) : String(max);
-  if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > max) return undefined;
-  const len = Number(lenText);
-  const a = family === 4 ? new Address4(`${address}/${len}`) : new Address6(`${address}/${len}`);
-  const network = `${a.startAddress().correctForm()}/${len}`;
-  return { address, network };
-}
-
-/** spec.peerIP: an address, or (newer Calico) "addr:port" / "[v6addr]:port"; the port has no v1 key, so it is dropped. */
-function parsePeerIP(text: string): { family: 4 | 6; address: string } | undefined {
-  if (text === '') return undefined;
-  const v4 = canonicalAddress(4, text);
-  if (v4 !== undefined) return { family: 4, address: v4 };
-  const v6 = canonicalAddress(6, text);
-  if (v6 !== undefined) return { family: 6, address: v6 };
-  const bracket = /^\[([^\]]+)\]:\d+$/.exec(text);
-  if (bracket !== null) {
-    const a = canonicalAddress(6, bracket[1]!);
-    return a === undefined ? undefined : { family: 6, address: a };
-  }
-  const hostPort = /^([0-9.]+):\d+$/.exec(text);
-  if (hostPort !== null) {
-    const a = canonicalAddress(4, hostPort[1]!);
-    return a === undefined ? undefined : { family: 4, address: a };
-  }
-  return undefined;
-}
-
-function parseAsn(v: unknown): number | undefined {
-  let n: number;
-  if (typeof v === 'number') n = v;
-  else if (typeof v === 'string' && /^\s*\d+\s*$/.test(v)) n = Number(v.trim());
-  else return undefined;
-  return Number.isInteger(n) && n >= 1 && n <= 0xffffffff ? n : undefined;
+  if (family === 6 && text.includes('.')) return undefined;
+  return canonicalText(family, text);
 }
 
 export function nameOf(o: KubeObject): string {

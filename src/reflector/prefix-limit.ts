@@ -1,5 +1,5 @@
-// Per-peer maximum prefixes per AFI (RFC 4486 Cease subcode 1, data = AFI/SAFI/limit as RFC 4486 §4 asks):
-// checked after each UPDATE against the reflector's Adj-RIB-In count; a warning level first, then Cease + idle hold.
+// Import policy, last step: per-peer maximum prefixes per AFI (RFC 4486 Cease subcode 1, data = AFI/SAFI/limit as RFC 4486 §4 asks):
+// checked after each UPDATE against the Adj-RIB-In count; a warning level first, then Cease + idle hold.
 import type { PeerSpec } from '../peers/peer-spec.js';
 import type { Logger } from '../log.js';
 import { CeaseSubcode } from '../wire/types.js';

@@ -1,7 +1,14 @@
-// Maximum AS_PATH length (MAX_AS_PATH_LENGTH): an UPDATE whose AS_PATH is longer is treated as withdraw
-// (RFC 7606 §2 semantics) by rewriting it into a withdrawal of the same NLRI before the reflector sees it.
-import { scanUpdate, ScannedUpdate } from '../wire/update-scan.js';
-import { AttrType, ATTR_FLAG_EXTENDED_LENGTH, ATTR_FLAG_OPTIONAL, HEADER_LEN, MessageType, type CodecContext } from '../wire/types.js';
+// Two whole-UPDATE helpers for the import policy's MAX_AS_PATH_LENGTH check (src/reflector/as-path-limit.ts):
+// the AS_PATH length of an UPDATE as received, and the same UPDATE rewritten as a withdrawal of its NLRI
+// (RFC 7606 §2 treat-as-withdraw semantics). Bytes only; the policy (limit, counters, log) is the caller's.
+import { RawAttributeCursor } from './attribute-block.js';
+import { AsPathTally } from './as-path.js';
+import { scanUpdate, ScannedUpdate } from './update-scan.js';
+import { AttrType, ATTR_FLAG_EXTENDED_LENGTH, ATTR_FLAG_OPTIONAL, HEADER_LEN, MessageType, type CodecContext } from './types.js';
+import { u16 } from './util.js';
+
+const cursor = new RawAttributeCursor();
+const tally = new AsPathTally();
 
 /**
  * RFC 4271 §9.1.2.2 path length: each AS of an AS_SEQUENCE (and confederation sequence) counts one, a whole
@@ -9,32 +16,15 @@ import { AttrType, ATTR_FLAG_EXTENDED_LENGTH, ATTR_FLAG_OPTIONAL, HEADER_LEN, Me
  */
 export function asPathLength(msg: Uint8Array, ctx: CodecContext): number {
   if (msg.length < HEADER_LEN + 4 || msg[18] !== MessageType.UPDATE) return -1;
-  const wlen = (msg[19]! << 8) | msg[20]!;
-  let o = 21 + wlen;
-  if (o + 2 > msg.length) return -1;
-  const alen = (msg[o]! << 8) | msg[o + 1]!;
-  o += 2;
-  const end = Math.min(o + alen, msg.length);
-  const asSize = ctx.as4 ? 4 : 2;
-  while (o + 3 <= end) {
-    const flags = msg[o]!;
-    const type = msg[o + 1]!;
-    const ext = (flags & ATTR_FLAG_EXTENDED_LENGTH) !== 0;
-    const len = ext ? (o + 4 <= end ? (msg[o + 2]! << 8) | msg[o + 3]! : -1) : msg[o + 2]!;
-    if (len < 0) return -1;
-    const v = o + (ext ? 4 : 3);
-    if (v + len > end) return -1;
-    if (type === AttrType.AS_PATH) {
-      let n = 0;
-      for (let p = v; p + 2 <= v + len;) {
-        const segType = msg[p]!;
-        const count = msg[p + 1]!;
-        n += segType === 1 || segType === 4 ? 1 : count; // AS_SET, AS_CONFED_SET count as one
-        p += 2 + count * asSize;
-      }
-      return n;
-    }
-    o = v + len;
+  const attrsAt = HEADER_LEN + 2 + u16(msg, HEADER_LEN);
+  if (attrsAt + 2 > msg.length) return -1;
+  const start = attrsAt + 2;
+  const end = Math.min(start + u16(msg, attrsAt), msg.length);
+  const c = cursor.reset(msg, start, end);
+  while (c.next()) {
+    if (c.type !== AttrType.AS_PATH) continue;
+    const t = tally.read(msg, c.valueStart, c.end, ctx.as4 ? 4 : 2);
+    return t.sequenceAses + t.confedSequenceAses + t.otherAses + t.sets + t.confedSets;
   }
   return -1;
 }
@@ -80,29 +70,4 @@ export function asWithdrawal(msg: Uint8Array, ctx: CodecContext, scratch = new S
   out.writeUInt16BE(attrBlock.length, 21 + withdrawn.length);
   attrBlock.copy(out, 23 + withdrawn.length);
   return out;
-}
-
-/** Per-peer filter: the message to hand to the reflector (the original, or its withdrawal when too long). */
-export class AsPathLimit {
-  private readonly scratch = new ScannedUpdate();
-  /** UPDATEs treated as withdraw, per peer name. */
-  readonly treated = new Map<string, number>();
-
-  constructor(readonly maxLength: number) {}
-
-  filter(peer: string, msg: Buffer, ctx: CodecContext, onFirst?: (length: number) => void): Buffer {
-    if (this.maxLength <= 0) return msg;
-    const n = asPathLength(msg, ctx);
-    if (n <= this.maxLength) return msg;
-    const w = asWithdrawal(msg, ctx, this.scratch);
-    if (w === undefined) return msg;
-    const count = (this.treated.get(peer) ?? 0) + 1;
-    this.treated.set(peer, count);
-    if (count === 1) onFirst?.(n);
-    return w;
-  }
-
-  forget(peer: string): void {
-    this.treated.delete(peer);
-  }
 }
