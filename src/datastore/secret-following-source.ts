@@ -22,7 +22,8 @@ export class SecretFollowingSource implements KeySource {
   private wanted = new Set<string>();
 
   constructor(
-    private readonly inner: KeySource,
+    /** The datastore it wraps. */
+    readonly inner: KeySource,
     private readonly access: SecretAccess,
   ) {
     this.name = inner.name;

@@ -3,6 +3,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { createKeySource, registrationEntries } from '../../src/app/key-source.js';
 import { EtcdV2KeySource } from '../../src/datastore/etcdv2-source.js';
 import { MergedKeySource } from '../../src/datastore/merged-source.js';
+import { SecretFollowingSource } from '../../src/datastore/secret-following-source.js';
 import { desiredSessions } from '../../src/datastore/calico-sessions.js';
 import type { KeySource } from '../../src/datastore/source.js';
 import { Etcd } from './etcd-harness.js';
@@ -37,7 +38,8 @@ test.serial('ETCD_ENDPOINTS only: v2 and v3 keyspaces merged (v1 keys and v3 res
   withV2.ctl('put', `${R}/bgppeers/rr`, JSON.stringify({ kind: 'BGPPeer', metadata: { name: 'rr' }, spec: { peerIP: '10.0.0.80', asNumber: 65020 } }));
   withV2.ctl('put', `${R}/bgpconfigurations/default`, JSON.stringify({ kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: 65020 } }));
   const src = fromEnv({ IP: '10.0.0.80', ETCD_ENDPOINTS: withV2.url });
-  t.true(src instanceof MergedKeySource);
+  // Wrapped so that BGPPeer password Secrets come from the Kubernetes API (secret-following-source.ts).
+  t.true(src instanceof SecretFollowingSource && src.inner instanceof MergedKeySource);
   t.is(src.name, `etcdv2:${withV2.url}+etcdv3:${withV2.url}`);
   const rec = new Recorder();
   await src.start(rec);

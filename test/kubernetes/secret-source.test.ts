@@ -24,12 +24,12 @@ const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const ENV = { ip: '10.0.0.10', port: 179 };
 const session = (r: Recorder, name: string): ReturnType<typeof desiredSessions>['peers'][number] | undefined => desiredSessions(r.keys, ENV).peers.find((p) => p.name === name);
 const problems = (r: Recorder): string[] => desiredSessions(r.keys, ENV).problems.map((p) => `${p.key}: ${p.reason}`);
-/** rr-global (peerIP = us) gives the reflector a session with node n1; `plain` (another IP) a global one. */
+/** Both BGPPeers name us (peerIP) for one node each: the secured one n1, the plain one n2 (reverse peerings). */
 const SECURED = 'Node_10_0_1_1';
-const PLAIN = 'Global_10_0_0_11';
+const PLAIN = 'Node_10_0_2_2';
 
 function securedPeer(name: string, peerIP: string, secretName: string, key: string): Obj {
-  const p = bgpPeer(name, peerIP, 64512);
+  const p = bgpPeer(name, peerIP, 64512, 'n1');
   (p.spec as Record<string, unknown>).password = { secretKeyRef: { name: secretName, key } };
   return p;
 }
@@ -55,8 +55,9 @@ async function setup(store: FakeStore, rules: string[], secretNamespace?: string
 test('the password follows its Secret: missing → withheld, created → set, changed → changed, deleted → withheld', async (t) => {
   const store = new FakeStore();
   store.create('nodes', node('n1', '10.0.1.1/24'));
+  store.create('nodes', node('n2', '10.0.2.2/24'));
   store.create('bgppeers', securedPeer('rr-global', '10.0.0.10', 'bgp-secrets', 'rr-password'));
-  store.create('bgppeers', bgpPeer('plain', '10.0.0.11', 64512));
+  store.create('bgppeers', bgpPeer('plain', '10.0.0.10', 64512, 'n2'));
   // The same name in another namespace must not count.
   store.create('secrets', secret('default', 'bgp-secrets', { 'rr-password': b64('wrong-namespace') }));
   // Only Secrets in calico-system, only the ones the reflector reads.
@@ -115,8 +116,9 @@ test('the password follows its Secret: missing → withheld, created → set, ch
 test('a 403 on Secrets names the missing rule; the other peers are configured meanwhile', async (t) => {
   const store = new FakeStore();
   store.create('nodes', node('n1', '10.0.1.1/24'));
+  store.create('nodes', node('n2', '10.0.2.2/24'));
   store.create('bgppeers', securedPeer('secured', '10.0.0.10', 'bgp-secrets', 'k'));
-  store.create('bgppeers', bgpPeer('plain', '10.0.0.11', 64512));
+  store.create('bgppeers', bgpPeer('plain', '10.0.0.10', 64512, 'n2'));
   store.create('secrets', secret('kube-system', 'bgp-secrets', { k: b64('pw') }));
   // Without RBAC for Secrets nothing is read by default: RBAC with no secrets rule at all.
   const { rec } = await setup(store, READ);
