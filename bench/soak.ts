@@ -3,7 +3,10 @@
 // Prints the reflector's event-loop lag p99 per window (its own /metrics) and its RSS curve, then checks that no
 // steady client lost its session and that every client's final view is complete and correct.
 //
-//   node --import=tsx bench/soak.ts [--minutes 10] [--clients 1000] [--flap 0.1] [--sample 10] [--markdown]
+//   node --import=tsx bench/soak.ts [--minutes 10] [--clients 1000] [--flap 0.1] [--sample 10] [--markdown] [--built]
+//
+// --built runs dist/main.js (npm run build first), as the image does: without tsx's compiler in the process,
+// so its RSS is the figure the manifests' requests and limits come from.
 //
 // Loopback only (127.100.6.0/22); everything it starts is killed when it ends.
 import { spawn } from 'node:child_process';
@@ -234,7 +237,8 @@ async function main(): Promise<void> {
   for (let i = 0; i < CLIENTS; i++) keys[`/calico/bgp/v1/host/node${i}/ip_addr_v4`] = clientIp(i);
   writeFileSync(ds, JSON.stringify(keys));
   const profArgs = PROF_DIR !== null ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`, '--cpu-prof-interval=500'] : [];
-  const rr = spawn(process.execPath, [...profArgs, '--import=tsx', 'src/main.ts'], {
+  const entry = process.argv.includes('--built') ? ['dist/main.js'] : ['--import=tsx', 'src/main.ts'];
+  const rr = spawn(process.execPath, [...profArgs, ...entry], {
     cwd: ROOT,
     env: { ...process.env, IP: RR, DATASTORE_TYPE: 'file', DATASTORE_FILE: ds, SOCKET_DIR: dir, METRICS_LISTEN: `${RR}:${METRICS_PORT}`, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -24,6 +24,8 @@ export interface ControlAdapterDeps {
   configure(mode: 'apply' | 'check'): Promise<ConfigureResult>;
   lastReconfiguration(): Date;
   shuttingDown(): boolean;
+  /** Printed after BIRD's version in `show status` (StatusView.software); unset: BIRD's line as is. */
+  software?: string;
   /** Stamps enable/disable times (default the wall clock); the same clock as the book's and the sockets'. */
   clock?: Clock;
   /** Per datastore resource, its set fields that are not applied (Calico v3 resources). */
@@ -137,6 +139,7 @@ export class ControlAdapter implements ControlModel {
       lastReboot: this.d.startedAt,
       lastReconfiguration: this.d.lastReconfiguration(),
       phase: this.d.shuttingDown() ? 'shuttingDown' : 'running',
+      ...(this.d.software !== undefined ? { software: this.d.software } : {}),
     };
   }
 

@@ -10,10 +10,15 @@ export interface MetricsAdapterDeps {
   datastore(): DatastoreMetricsView;
   listening(): boolean;
   connectionsRefused?(): Record<string, number>;
+  build?: { version: string; nodeVersion: string };
 }
 
 export class MetricsAdapter implements MetricsModel {
-  constructor(private readonly d: MetricsAdapterDeps) {}
+  readonly build: { version: string; nodeVersion: string } | undefined;
+
+  constructor(private readonly d: MetricsAdapterDeps) {
+    this.build = d.build;
+  }
 
   sessions(): SessionMetricsView[] {
     const now = Date.now();

@@ -14,6 +14,8 @@ import { BgpListener } from '../session/listener.js';
 import { SessionManager } from '../session/session-manager.js';
 import type { SessionOptions } from '../session/session.js';
 import { ControlServer, socketPathFor } from '../control/server.js';
+import { describeSocketAccess, type SocketAccess } from '../control/socket-access.js';
+import type { MappingProblem } from '../datastore/calico-mapping.js';
 import { timeFormatsFromSetting } from '../control/timefmt.js';
 import type { ConfigureResult } from '../control/model.js';
 import { createMetricsRegistry } from '../metrics/registry.js';
@@ -23,6 +25,8 @@ import { ControlAdapter } from './control-adapter.js';
 import { MetricsAdapter } from './metrics-adapter.js';
 import { SessionBook } from './session-book.js';
 import { systemClock, type Clock } from '../clock.js';
+import { buildInfo, softwareText, type BuildInfo } from './build-info.js';
+import { applySummary, readyLine } from './start-lines.js';
 
 /** Longest the BGP listener waits for the datastore's first snapshot before it opens anyway. */
 const FIRST_SYNC_WAIT_MS = 3000;
@@ -41,6 +45,8 @@ export interface AppOptions {
   clock?: Clock;
   /** Where NODENAME / HOSTNAME are read (default process.env): which Calico Node we are. */
   identityEnv?: Readonly<Record<string, string | undefined>>;
+  /** Owner, group and mode of the control sockets; default read from SOCKET_OWNER/SOCKET_GROUP/SOCKET_MODE. */
+  socketAccess?: SocketAccess;
 }
 
 export class ReflectorApp {
@@ -63,6 +69,8 @@ export class ReflectorApp {
   /** Applies run one after another, each with the latest desired list. */
   private reconcileChain: Promise<void> = Promise.resolve();
   private desired: PeerSpec[] | undefined;
+  private desiredProblems: MappingProblem[] = [];
+  private readonly build: BuildInfo = buildInfo();
 
   constructor(private readonly config: Config, private readonly options: AppOptions = {}) {
     const { identity, hardening, gracefulRestart: gr } = config;
@@ -101,7 +109,7 @@ export class ReflectorApp {
       clusterId: config.datastore.register?.clusterId,
       ...nodeIdentityFromEnv(options.identityEnv ?? process.env, hostname()),
     };
-    this.feed = new DesiredPeersFeed(this.source, this.mappingEnv, (peers) => this.onDesired(peers), {
+    this.feed = new DesiredPeersFeed(this.source, this.mappingEnv, (peers, problems) => this.onDesired(peers, problems), {
       onProblem: (message) => {
         this.lastError = message;
       },
@@ -110,7 +118,7 @@ export class ReflectorApp {
 
   async start(): Promise<void> {
     const { identity, observability: c } = this.config;
-    this.log.info({ ip: identity.ip, ip6: identity.ip6, datastore: this.source.name, bgpPort: identity.bgpPort }, 'starting route reflector');
+    this.log.info({ ip: identity.ip, ip6: identity.ip6, datastore: this.source.name, bgpPort: identity.bgpPort, version: this.build.version, nodeVersion: this.build.nodeVersion }, `starting route reflector ${softwareText(this.build)} on Node.js ${this.build.nodeVersion}`);
     for (const note of this.config.notes) this.log.info(note);
     for (const warning of this.config.warnings) this.log.warn(warning);
 
@@ -124,13 +132,25 @@ export class ReflectorApp {
       shuttingDown: () => this.stopping,
       clock: this.clock,
       notApplied: () => this.feed.lastResult?.notApplied ?? [],
+      software: softwareText(this.build),
     });
+    const access = this.options.socketAccess ?? c.socketAccess;
     const timeFormats = timeFormatsFromSetting(c.birdTimeformat.spec);
-    for (const family of [4, 6] as const) {
+    // bird6.ctl only with IPv6 on: an IPv6 socket with nothing behind it would tell birdc6 and bird_exporter
+    // that a daemon runs. Said once, since both need a flag changed (the exporter fails its whole scrape on a
+    // missing socket).
+    const families = identity.ip6 !== undefined ? ([4, 6] as const) : ([4] as const);
+    for (const family of families) {
       const server = new ControlServer();
-      await server.start(socketPathFor(c.socketDir, family), family, model, { timeFormats, configPath: this.source.name, now: this.clock });
+      await server.start(socketPathFor(c.socketDir, family), family, model, { timeFormats, configPath: this.source.name, now: this.clock, ...access });
       this.controls.push(server);
-      this.log.info({ socket: server.socketPath }, 'control socket ready');
+      this.log.info({ socket: server.socketPath, access: describeSocketAccess(access) }, 'control socket ready');
+    }
+    if (identity.ip6 === undefined) {
+      this.log.info(
+        { socket: socketPathFor(c.socketDir, 6) },
+        'IPv6 off (IP6 unset): no bird6.ctl is created; run bird_exporter with -bird.ipv6=false (it fails the whole scrape on a missing socket) and birdc, not birdc6',
+      );
     }
 
     if (c.metricsListen !== undefined) {
@@ -140,6 +160,7 @@ export class ReflectorApp {
         datastore: () => this.datastoreView(),
         listening: () => this.listening,
         connectionsRefused: () => ({ ...this.listener.refusedByReason }),
+        build: this.build,
       });
       const listen = `${c.metricsListen.host !== undefined ? (c.metricsListen.host.includes(':') ? `[${c.metricsListen.host}]` : c.metricsListen.host) : ''}:${c.metricsListen.port}`;
       this.metrics = await startMetricsServer(listen, createMetricsRegistry(metricsModel), metricsModel);
@@ -162,6 +183,8 @@ export class ReflectorApp {
     await firstSync;
     await this.listener.listen();
     this.listening = true;
+    const addresses = [identity.ip, ...(identity.ip6 !== undefined ? [identity.ip6] : [])];
+    this.log.info({ addresses, port: identity.bgpPort, sessions: this.desired?.length ?? 0 }, readyLine(addresses, identity.bgpPort, this.desired ?? []));
   }
 
   private datastoreView(): DatastoreMetricsView {
@@ -176,8 +199,9 @@ export class ReflectorApp {
   }
 
   /** The feed's desired session list (after the first snapshot and every change): apply it in order. */
-  private onDesired(peers: PeerSpec[]): void {
+  private onDesired(peers: PeerSpec[], problems: MappingProblem[]): void {
     this.desired = peers;
+    this.desiredProblems = problems;
     // The configured sessions are the peers our End-of-RIB waits for after a restart (not "whoever is up").
     this.reflector.setExpectedPeers(peers.map((p) => p.name));
     this.lastError = undefined;
@@ -193,12 +217,17 @@ export class ReflectorApp {
     const peers = this.desired;
     if (this.stopping || peers === undefined) return;
     const plan = planReconcile(this.sessions.running(), peers);
-    if (plan.start.length + plan.stop.length + plan.restart.length === 0) return;
+    const summary = applySummary(peers, this.desiredProblems);
+    if (plan.start.length + plan.stop.length + plan.restart.length === 0) {
+      this.log.info(summary.fields, summary.text);
+      return;
+    }
     for (const p of plan.start) this.log.info({ peer: p.name, address: p.neighborAddress, as: p.peerAs, keys: p.sourceKeys }, 'session added by the datastore');
     for (const p of plan.stop) this.log.info({ peer: p.name, address: p.neighborAddress, as: p.peerAs }, 'session removed by the datastore');
     for (const r of plan.restart) this.log.info({ peer: r.to.name, address: r.to.neighborAddress, as: r.to.peerAs }, 'session parameters changed: restarting it');
     await this.sessions.apply(plan);
     this.lastReconfiguration = this.clock();
+    this.log.info(summary.fields, summary.text);
   }
 
   private firstReconcileDone: () => void = () => undefined;

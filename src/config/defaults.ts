@@ -54,6 +54,10 @@ export const DEFAULTS = {
 
   // --- observability and the control sockets ---
   SOCKET_DIR: { value: '/sockets' },
+  // Who may connect to bird.ctl / bird6.ctl (a bird_exporter sidecar under its own uid needs the group).
+  SOCKET_OWNER: { value: undefined, text: 'the process\'s uid' },
+  SOCKET_GROUP: { value: undefined, text: 'the process\'s group' },
+  SOCKET_MODE: { value: '0660', note: '(as BIRD creates them)' },
   // On IP only, not on every interface of a hostNetwork host (METRICS_LISTEN=":9180" asks for every address).
   METRICS_LISTEN: { value: `$IP:${DEFAULT_METRICS_PORT}`, text: `\`$IP:${DEFAULT_METRICS_PORT}\` (this reflector's address only)` },
   LOG_LEVEL: { value: 'info' },

@@ -45,6 +45,9 @@ const AREAS: readonly Area[] = [
     title: 'Observability and control sockets',
     vars: {
       SOCKET_DIR: 'where bird.ctl and bird6.ctl are created',
+      SOCKET_OWNER: 'numeric uid the control sockets are given (chown; only root may change it)',
+      SOCKET_GROUP: 'numeric gid the control sockets are given (e.g. the pod\'s fsGroup, shared with bird_exporter)',
+      SOCKET_MODE: 'octal file mode of the control sockets (the group needs write to connect)',
       METRICS_LISTEN: 'host:port of /metrics, /healthz, /readyz (:9180 = every address; off disables)',
       LOG_LEVEL: 'fatal, error, warn, info, debug, trace, silent',
       LOG_FORMAT: 'auto (readable on a terminal, else JSON), json, pretty',

@@ -27,6 +27,44 @@ export interface ObservabilityConfig {
   logLevel: LogLevel;
   logFormat: LogFormat;
   birdTimeformat: BirdTimeformat;
+  /** Owner, group and mode of the control sockets (SOCKET_OWNER, SOCKET_GROUP, SOCKET_MODE). */
+  socketAccess: SocketAccessSettings;
+}
+
+/** Who may use the control sockets; uid/gid undefined: as the process creates them. */
+export interface SocketAccessSettings {
+  mode: number;
+  uid?: number;
+  gid?: number;
+}
+
+const MAX_ID = 0xfffffffe; // (uid_t)-1 means "leave unchanged" to chown(2): not an id.
+
+/** A numeric uid/gid: the image has no user database for the sidecar's group, so names are not looked up. */
+function numericId(r: EnvReader, name: string): number | undefined {
+  const v = r.get(name);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v.value) || Number(v.value) > MAX_ID) {
+    r.bad(name, `"${v.value}" is not a numeric id (0-${MAX_ID}); names are not looked up`);
+    return undefined;
+  }
+  return Number(v.value);
+}
+
+function readSocketAccess(r: EnvReader): SocketAccessSettings {
+  const uid = numericId(r, 'SOCKET_OWNER');
+  const gid = numericId(r, 'SOCKET_GROUP');
+  const m = r.get('SOCKET_MODE')?.value ?? String(DEFAULTS.SOCKET_MODE.value);
+  let mode = parseInt(String(DEFAULTS.SOCKET_MODE.value), 8);
+  if (!/^0?[0-7]{3}$/.test(m)) {
+    r.bad('SOCKET_MODE', `"${m}" is not an octal file mode such as 0660`);
+  } else if ((parseInt(m, 8) & 0o200) === 0) {
+    // Without the owner's write bit even our own tools (rr-ctl, birdc as the same uid) could not connect.
+    r.bad('SOCKET_MODE', `${m} leaves the owner without write permission: nobody of that uid could connect`);
+  } else {
+    mode = parseInt(m, 8);
+  }
+  return { mode, ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}) };
 }
 
 /** Splits a BIRD timeformat spec into its quoted strings and bare words. */
@@ -97,7 +135,7 @@ export function readObservability(r: EnvReader, ip: string): ObservabilityConfig
     }
   }
   birdTimeformat ??= fromDefault(parseBirdTimeformat(DEFAULTS.BIRD_TIMEFORMAT.value), 'BIRD_TIMEFORMAT');
-  return { socketDir, metricsListen, logLevel, logFormat, birdTimeformat };
+  return { socketDir, metricsListen, logLevel, logFormat, birdTimeformat, socketAccess: readSocketAccess(r) };
 }
 
 /**

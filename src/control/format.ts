@@ -38,7 +38,7 @@ export function statusReply(v: StatusView, ctx: FormatContext): ReplyLine[] {
         ? 'Reconfiguration in progress'
         : 'Daemon is up and running';
   return [
-    line(1000, `BIRD ${BIRD_VERSION}`),
+    line(1000, v.software !== undefined ? `BIRD ${BIRD_VERSION} (${v.software})` : `BIRD ${BIRD_VERSION}`),
     line(1011, `Router ID is ${v.routerId}`),
     line(1011, `Current server time is ${t(ctx.now)}`),
     line(1011, `Last reboot on ${t(v.lastReboot)}`),

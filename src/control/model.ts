@@ -142,6 +142,12 @@ export interface StatusView {
   lastReboot: Date;
   lastReconfiguration: Date;
   phase: 'running' | 'reconfiguring' | 'shuttingDown';
+  /**
+   * What really runs (e.g. "calico-ts-route-reflector 0.1.0"), printed in brackets after BIRD's version on the
+   * first line. bird_exporter (HEAD) takes the version from the first `BIRD (\S+)` match, so it still reads
+   * "1.6.8" and keeps working; the Debian 1.4.1 exporter never asks for `show status`. Unset: BIRD's line as is.
+   */
+  software?: string;
 }
 
 /** Where packets for a route go; BIRD's `via`, `dev`, and the special destinations. */

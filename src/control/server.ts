@@ -109,8 +109,12 @@ export class ControlServer {
       });
     });
     server.on('error', (err) => clog.error({ err, socketPath }, 'control socket error'));
-    await chmod(socketPath, options.mode ?? 0o660);
-    if (options.uid !== undefined || options.gid !== undefined) await chown(socketPath, options.uid ?? -1, options.gid ?? -1);
+    try {
+      await applyAccess(socketPath, options);
+    } catch (err) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw err;
+    }
     this.server = server;
     this.path = socketPath;
     clog.info({ socketPath, family }, 'control socket listening');
@@ -141,6 +145,28 @@ export class ControlServer {
     if (this.path !== undefined) await unlink(this.path).catch(() => undefined);
     this.path = undefined;
   }
+}
+
+/**
+ * Owner and group first, then the mode (SOCKET_OWNER / SOCKET_GROUP / SOCKET_MODE, see socket-access.ts). A
+ * refused chown names the setting and the usual fix, since the default (the pod's fsGroup) is easy to miss.
+ */
+async function applyAccess(socketPath: string, options: ControlServerOptions): Promise<void> {
+  if (options.uid !== undefined || options.gid !== undefined) {
+    try {
+      await chown(socketPath, options.uid ?? -1, options.gid ?? -1);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code !== 'EPERM') throw err;
+      const groups = process.getgroups?.().join(',') ?? '?';
+      const wanted = [options.uid !== undefined ? `SOCKET_OWNER=${options.uid}` : '', options.gid !== undefined ? `SOCKET_GROUP=${options.gid}` : ''].filter((x) => x !== '').join(' ');
+      throw new Error(
+        `cannot give ${socketPath} ${wanted}: ${err.message}. This process runs as uid ${process.getuid?.() ?? '?'} with groups ${groups}; ` +
+          'a non-root process can only set a group it is in (Kubernetes: make SOCKET_GROUP the pod\'s securityContext.fsGroup), and only root can change the owner',
+      );
+    }
+  }
+  await chmod(socketPath, options.mode ?? 0o660);
 }
 
 /** BIRD unlinks whatever socket is at the path before binding; we do too, but never remove a non-socket. */

@@ -49,6 +49,8 @@ export interface DatastoreMetricsView {
 }
 
 export interface MetricsModel {
+  /** bgp_rr_build_info's labels (constant for the process); absent: no build_info series. */
+  build?: { version: string; nodeVersion: string };
   sessions(): SessionMetricsView[];
   ribs(): RibMetricsView[];
   updateGroups(): UpdateGroupMetricsView[];

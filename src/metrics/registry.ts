@@ -9,6 +9,15 @@ export function createMetricsRegistry(model: MetricsModel): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
 
+  if (model.build !== undefined) {
+    // The usual *_build_info convention: always 1, the facts are the labels (join on them in queries).
+    new Gauge({
+      name: 'bgp_rr_build_info',
+      help: 'Version of the reflector and of Node.js it runs on (always 1)',
+      labelNames: ['version', 'node_version'],
+      registers: [registry],
+    }).set({ version: model.build.version, node_version: model.build.nodeVersion }, 1);
+  }
   new Counter({
     name: 'bgp_rr_connections_refused_total',
     help: 'Incoming BGP connections refused by the listener: unknown_address (Cease sent, closed at once), refused_budget (reset at once: too many refusals in flight), max_pending (MAX_PENDING_CONNECTIONS reached), per_address (too many pending from one configured address)',

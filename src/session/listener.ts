@@ -290,6 +290,15 @@ export function listenHint(err: NodeJS.ErrnoException, port: number): string {
     );
   }
   if (err.code === 'EADDRNOTAVAIL') return ': the address is not configured on any interface of this host (network namespace)';
-  if (err.code === 'EADDRINUSE') return ': another process (another BGP daemon?) already listens there';
+  if (err.code === 'EADDRINUSE') {
+    // On a Calico cluster the usual holder is calico-node's BIRD, which listens on every address of its node
+    // (port 179 unless a BGPConfiguration sets listenPort); see the README's "Port 179" section.
+    return (
+      `: another process already listens there. On a Calico node this is most likely calico-node's BIRD on this node ` +
+      `(it binds port ${port === 179 ? '179' : `${port} when BGPConfiguration listenPort says so`} on every address). ` +
+      `Run the reflector on dedicated nodes where calico-node does not run BGP (the manifests' reflector label and taint, ` +
+      `with calico-node kept off them), or give the reflector another BGP_PORT and name it in the BGPPeer's peerIP ("IP:port")`
+    );
+  }
   return '';
 }

@@ -1,19 +1,16 @@
 // The RBAC manifest's rules, enforced by the fake API server, are enough for the Kubernetes datastore with a
 // BGP password Secret (and nothing wider): the Secret named in the Role is read in the pod's namespace, another
-// Secret gets a 403 that names it. The Deployment sets NAMESPACE from its own namespace, where the Role lives.
+// Secret gets a 403 that names it. The DaemonSet sets NAMESPACE from its own namespace, where the Role lives.
 import test from 'ava';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
 import { createKubernetesSource } from '../../src/datastore/kubernetes/kubernetes-source.js';
 import { FakeApiServer, FakeStore, type Obj } from '../kubernetes/fake-apiserver.js';
 import { bgpPeer, K, node, Recorder, tmpDir, writeKubeconfig } from '../kubernetes/helpers.js';
 import { makePki } from '../kubernetes/pki.js';
 import { claimLoopbackNet } from '../helpers/net.js';
+import { render, reflectorPod } from './render.js';
 
 const NET = await claimLoopbackNet();
 
-const DIR = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
 const HOST = NET.host(1);
 const cleanups: Array<() => Promise<void>> = [];
 test.after.always(async () => {
@@ -26,9 +23,6 @@ const list = (v: unknown): Doc[] => (Array.isArray(v) ? v.filter(isObj) : []);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
 const meta = (d: Doc | undefined): Doc => (isObj(d?.metadata) ? d.metadata : {});
 
-function docs(file: string): Doc[] {
-  return parseAllDocuments(readFileSync(DIR + file, 'utf8')).map((d) => d.toJS() as unknown).filter(isObj);
-}
 
 /** The fake server's rule strings ("verb resource [namespace [name]]") that the manifest grants to the account. */
 function grantedRules(rbac: Doc[], sa: string, saNamespace: string): string[] {
@@ -53,12 +47,11 @@ function grantedRules(rbac: Doc[], sa: string, saNamespace: string): string[] {
 }
 
 test('the manifest RBAC lets the reflector read its password Secret in its namespace, by name only', async (t) => {
-  const rbac = docs('rbac-route-reflector.yaml');
-  const deploy = docs('routereflector.yaml').find((d) => d.kind === 'Deployment');
-  const podNs = String(meta(deploy).namespace);
-  const pod = (((deploy?.spec as Doc).template as Doc).spec as Doc);
-  const sa = String(pod.serviceAccountName);
-  const rr = list(pod.containers).find((c) => String(c.image).includes('route-reflector'));
+  // The overlay as kubectl renders it: the RBAC and the DaemonSet together.
+  const rbac = render('kubernetes');
+  const { ds, pod, rr } = reflectorPod(rbac);
+  const podNs = String(meta(ds).namespace);
+  const sa = String((pod as Doc).serviceAccountName);
   const nsEnv = list(rr?.env).find((e) => e.name === 'NAMESPACE');
   t.is(((nsEnv?.valueFrom as Doc)?.fieldRef as Doc)?.fieldPath, 'metadata.namespace', 'NAMESPACE is the pod\'s own namespace');
   const role = rbac.find((d) => d.kind === 'Role' && list(d.rules).some((r) => strings(r.resources).includes('secrets')));

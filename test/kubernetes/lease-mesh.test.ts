@@ -198,7 +198,7 @@ test('from Config to PeerSpecs: the Calico mapping meshes two Kubernetes-registe
 });
 
 test('the RBAC manifest in deploy/kubernetes grants enough: a registered reflector meets no 403', async (t) => {
-  const text = readFileSync('deploy/kubernetes/rbac-route-reflector.yaml', 'utf8');
+  const text = readFileSync('deploy/kubernetes/overlays/kubernetes/rbac-route-reflector.yaml', 'utf8');
   const rules: string[] = [];
   for (const doc of text.split(/^---$/m)) {
     const obj = parseYaml(doc) as { kind?: string; rules?: Array<{ resources: string[]; verbs: string[] }> };

@@ -126,7 +126,7 @@ test('a 403 on Secrets names the missing rule; the other peers are configured me
   t.truthy(session(rec, PLAIN));
   await rec.until('the 403', (r) => r.problems.some((p) => p.includes('403')));
   const forbidden = rec.problems.find((p) => p.includes('403'))!;
-  t.regex(forbidden, /^list secrets \(metadata.name=bgp-secrets\): 403 Forbidden: missing RBAC permission: verb "list" on resource "secrets" in API group "" at namespace kube-system \(see deploy\/kubernetes\/rbac-route-reflector.yaml\)/);
+  t.regex(forbidden, /^list secrets \(metadata.name=bgp-secrets\): 403 Forbidden: missing RBAC permission: verb "list" on resource "secrets" in API group "" at namespace kube-system \(see deploy\/kubernetes\/overlays\/kubernetes\/rbac-route-reflector.yaml\)/);
   t.true(problems(rec).some((p) => /^BGPPeer secured: waiting for password Secret kube-system\/bgp-secrets key "k" \(not listed yet\); peer withheld/.test(p)), problems(rec).join('\n'));
   t.deepEqual(desiredSessions(rec.keys, ENV).peers.map((p) => p.name), [PLAIN], 'never configured without its password');
 });

@@ -102,7 +102,7 @@ export class LeaseKeeper {
         const hint =
           err instanceof KubeApiError && err.status === 403
             ? ` (missing RBAC permission on leases.coordination.k8s.io in namespace ${this.id.namespace}: ` +
-              'get, create, update, delete; see deploy/kubernetes/rbac-route-reflector.yaml)'
+              'get, create, update, delete; see deploy/kubernetes/overlays/kubernetes/rbac-route-reflector.yaml)'
             : '';
         this.problem(`Lease ${this.id.namespace}/${this.name}: renew failed: ${e.message}${hint}`, { lease: this.name });
       })

@@ -176,7 +176,7 @@ export class Reflector {
       if (err.status === 403) {
         return (
           `${what}: 403 Forbidden: missing RBAC permission: verb "${action}" on resource "${this.opts.resource}" ` +
-          `in API group "${this.opts.group}" at ${scope} (see deploy/kubernetes/rbac-route-reflector.yaml). ` +
+          `in API group "${this.opts.group}" at ${scope} (see deploy/kubernetes/overlays/kubernetes/rbac-route-reflector.yaml). ` +
           `Server said: ${err.message}`
         );
       }
