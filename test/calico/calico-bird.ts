@@ -5,11 +5,11 @@
 // Test-only differences: `listen bgp address` (many daemons share the loopback), short connect/error timers, a
 // static blackhole route for the node's block instead of IPAM, and `protocol direct` for 127/8 so that the
 // recursive next hops (other loopback addresses) resolve.
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnChild } from '../helpers/child.js';
+import { runChild, spawnChild } from '../helpers/child.js';
 
 export interface CalicoBirdPeer {
   neighbor: string;
@@ -99,7 +99,7 @@ export function startCalicoBird(n: CalicoBirdNode): CalicoBird {
     socket,
     proc,
     birdc: (...args: string[]) => {
-      const r = spawnSync('/usr/sbin/birdc', ['-s', socket, ...args], { encoding: 'utf8', timeout: 5000 });
+      const r = runChild('/usr/sbin/birdc', ['-s', socket, ...args], { encoding: 'utf8', timeout: 5000 });
       return `${r.stdout ?? ''}${r.stderr ?? ''}${proc.exitCode !== null ? `\n[bird exited ${proc.exitCode}: ${out}]` : ''}`;
     },
     stop: async () => {

@@ -3,22 +3,20 @@
 // node that has that password (BIRD's own view). Without a Kubernetes API the session is never started: one log
 // line names the BGPPeer, the Secret and the key, and BIRD never sees it Established.
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { CALICO_V3_PREFIX } from '../../src/datastore/calico-v3.js';
 import { md5Available } from '../../src/session/tcp-md5.js';
 import { Etcd, ETCD_HOST } from '../datastore/etcd-harness.js';
 import { ROOT, sleep, until } from '../hardening/lab.js';
 import { claimLoopbackNet, freePort } from '../helpers/net.js';
-import { spawnChild, SYSTEM_PATH } from '../helpers/child.js';
+import { execChild, spawnChild } from '../helpers/child.js';
 import { FakeApiServer, FakeStore } from '../kubernetes/fake-apiserver.js';
 import { tmpDir, writeKubeconfig } from '../kubernetes/helpers.js';
 import { makePki } from '../kubernetes/pki.js';
 import { bgpStates, protocolName, startCalicoBird } from './calico-bird.js';
 
-const run = promisify(execFile);
+const run = execChild;
 const NET = await claimLoopbackNet();
 const RR = NET.host(1);
 const NODE = NET.host(11);
@@ -51,7 +49,7 @@ function startOurs(env: Record<string, string>): { sock: string; log: () => stri
 
 async function show(sock: string): Promise<Map<string, string>> {
   try {
-    return bgpStates((await run('/usr/sbin/birdc', ['-s', sock, 'show', 'protocols'], { timeout: 5000, env: { PATH: SYSTEM_PATH } })).stdout);
+    return bgpStates((await run('/usr/sbin/birdc', ['-s', sock, 'show', 'protocols'], { timeout: 5000 })).stdout);
   } catch {
     return new Map();
   }

@@ -3,11 +3,10 @@
 // maxRestartTime → the restart time BIRD reads in our graceful restart capability; and a field we do not apply
 // (filters) is named in our `show protocols all` and once in the log.
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { gtsmAvailable } from '../../src/session/gtsm.js';
 import { birdc2, startBird2Node, startReflector, until } from '../hardening/lab.js';
 import { claimLoopbackNet } from '../helpers/net.js';
-import { SYSTEM_PATH } from '../helpers/child.js';
+import { runChild } from '../helpers/child.js';
 import { protocolName } from './calico-bird.js';
 
 const NET = await claimLoopbackNet();
@@ -41,7 +40,7 @@ test('ttlSecurity and maxRestartTime reach the wire; filters is reported as not 
   // BIRD 2 prints the neighbour's capabilities: our graceful restart with maxRestartTime.
   const neighbor = all.slice(all.indexOf('Neighbor capabilities'));
   t.regex(neighbor, /Graceful restart[\s\S]*?Restart time: 300/);
-  const ours = spawnSync('birdc', ['-s', rr.sock, 'show', 'protocols', 'all', protocolName(N1)], { encoding: 'utf8', env: { PATH: SYSTEM_PATH } }).stdout;
+  const ours = runChild('birdc', ['-s', rr.sock, 'show', 'protocols', 'all', protocolName(N1)], { encoding: 'utf8' }).stdout;
   t.regex(ours, /Not applied:\s+BGPPeer to-n1: spec\.filters/);
   t.is(rr.log().split('\n').filter((l) => l.includes('not applied: BGPPeer to-n1')).length, 1);
 });

@@ -9,22 +9,20 @@
 // Mixed cluster: the second reflector is BIRD configured as calico-node renders a reflector; ours and it mesh and
 // serve the same clients.
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { CALICO_V3_PREFIX } from '../../src/datastore/calico-v3.js';
 import { Etcd, ETCD_HOST } from '../datastore/etcd-harness.js';
 import { ROOT, until } from '../hardening/lab.js';
 import { claimLoopbackNet, freePort } from '../helpers/net.js';
-import { spawnChild, SYSTEM_PATH } from '../helpers/child.js';
+import { execChild, spawnChild } from '../helpers/child.js';
 import { FakeApiServer, FakeStore } from '../kubernetes/fake-apiserver.js';
 import { KUBECTL, tmpDir, writeKubeconfig } from '../kubernetes/helpers.js';
 import { makePki } from '../kubernetes/pki.js';
 import { bgpStates, protocolName, startCalicoBird, type CalicoBird } from './calico-bird.js';
 
-const run = promisify(execFile);
+const run = execChild;
 const NET = await claimLoopbackNet();
 const AS = 64512;
 const CID = '244.0.0.1';
@@ -73,7 +71,7 @@ function startOurs(ip: string, nodeName: string, env: Record<string, string>): O
 
 async function birdc(sock: string, ...args: string[]): Promise<string> {
   try {
-    const r = await run('/usr/sbin/birdc', ['-s', sock, ...args], { timeout: 5000, env: { PATH: SYSTEM_PATH } });
+    const r = await run('/usr/sbin/birdc', ['-s', sock, ...args], { timeout: 5000 });
     return r.stdout;
   } catch (e) {
     return `birdc failed: ${(e as Error).message}`;
@@ -138,7 +136,7 @@ async function datastore(kind: 'etcd' | 'kubernetes'): Promise<Record<string, st
   const admin = writeKubeconfig(dir, { server: server.url, caData: pki.caCert, token: 'admin' }, 'admin');
   const kc = writeKubeconfig(dir, { server: server.url, caData: pki.caCert, token: 'rr' }, 'rr');
   writeFileSync(join(dir, 'topology.yaml'), kddYaml());
-  const r = await run(KUBECTL, ['apply', '--validate=false', '-f', join(dir, 'topology.yaml')], { env: { PATH: SYSTEM_PATH, KUBECONFIG: admin, HOME: dir }, timeout: 20_000 });
+  const r = await run(KUBECTL, ['apply', '--validate=false', '-f', join(dir, 'topology.yaml')], { env: { KUBECONFIG: admin, HOME: dir }, timeout: 20_000 });
   if (!/bgppeer.crd.projectcalico.org\/peer-with-route-reflectors created/.test(r.stdout)) throw new Error(`kubectl apply: ${r.stdout}${r.stderr}`);
   return { DATASTORE_TYPE: 'kubernetes', KUBECONFIG: kc };
 }
