@@ -28,6 +28,8 @@ export interface ControlAdapterDeps {
   software?: string;
   /** Stamps enable/disable times (default the wall clock); the same clock as the book's and the sockets'. */
   clock?: Clock;
+  /** Per datastore resource, its set fields that are not applied (Calico v3 resources). */
+  notApplied?: () => ReadonlyArray<{ resource: string; fields: readonly string[] }>;
 }
 
 const FSM_TO_PROTOCOL_STATE = { Established: 'up' } as const;
@@ -157,11 +159,14 @@ export class ControlAdapter implements ControlModel {
       stats.importUpdates = { received: c.prefixesAnnounced, rejected, filtered: 0, ignored: 0, accepted: Math.max(0, c.prefixesAnnounced - rejected) };
       stats.importWithdraws = { received: c.prefixesWithdrawn, rejected: 0, ignored: 0, accepted: c.prefixesWithdrawn };
     }
+    const from = new Set(rec.session.spec.sourceKeys);
+    const notApplied = (this.d.notApplied?.() ?? []).filter((n) => from.has(n.resource)).map((n) => `${n.resource}: ${n.fields.join(', ')}`);
     return {
       name,
       kind: 'BGP',
       table: 'master',
       description: 'Connection to BGP peer', // the original's bgp_template, so bird_exporter labels stay the same
+      ...(notApplied.length > 0 ? { notApplied: notApplied.join('; ') } : {}),
       state: protocolState(rec),
       since: rec.since,
       message: rec.message,

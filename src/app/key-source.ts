@@ -9,6 +9,8 @@ import { FileKeySource } from '../datastore/file-source.js';
 import { MergedKeySource } from '../datastore/merged-source.js';
 import type { KeySource } from '../datastore/source.js';
 import { createKubernetesSource, type KubernetesKeySource, type KubernetesSourceOptions } from '../datastore/kubernetes/kubernetes-source.js';
+import { loadKubeConnection } from '../datastore/kubernetes/kubeconfig.js';
+import { SecretFollowingSource, type SecretAccess } from '../datastore/secret-following-source.js';
 
 
 export interface KeySourceFactories {
@@ -25,7 +27,26 @@ export function registrationEntries(config: Pick<Config, 'identity' | 'datastore
   return entries;
 }
 
+/**
+ * How the etcd and file datastores read BGPPeer password Secrets: as calico-node does in etcd mode, KUBECONFIG,
+ * else the in-cluster service account; when neither works, the reason (such sessions are then held back).
+ */
+export function secretAccessFromConfig(config: Pick<Config, 'datastore'>, env: NodeJS.ProcessEnv = process.env, serviceAccountDir?: string): SecretAccess {
+  const ds = config.datastore;
+  try {
+    return { connection: loadKubeConnection(ds.kubeconfig, env, serviceAccountDir), namespace: ds.secretNamespace };
+  } catch (e) {
+    return { unavailable: `no Kubernetes API to read Secrets from: ${e instanceof Error ? e.message : String(e)}`, namespace: ds.secretNamespace };
+  }
+}
+
 export function createKeySource(config: Pick<Config, 'identity' | 'datastore'>, factories: KeySourceFactories = {}): KeySource {
+  const source = createDatastoreSource(config, factories);
+  // The Kubernetes source follows the password Secrets itself; every other datastore gets them from the API.
+  return config.datastore.type === 'kubernetes' ? source : new SecretFollowingSource(source, secretAccessFromConfig(config));
+}
+
+function createDatastoreSource(config: Pick<Config, 'identity' | 'datastore'>, factories: KeySourceFactories): KeySource {
   const ds = config.datastore;
   const registration =
     ds.register !== undefined ? { entries: registrationEntries(config), ttlSeconds: ds.register.ttlSeconds } : undefined;

@@ -1,8 +1,9 @@
 // The running reflector: wires the datastore, the Calico mapping, the sessions, the RIB, the control sockets
 // and the metrics endpoint together, and owns their start-up and shut-down order. No protocol logic here.
 import { log as rootLog, type Logger } from '../log.js';
+import { hostname } from 'node:os';
 import type { Config } from '../config/index.js';
-import { desiredPeers, type MappingEnv } from '../datastore/calico-mapping.js';
+import { desiredSessions, nodeIdentityFromEnv, type SessionsEnv } from '../datastore/calico-sessions.js';
 import { DesiredPeersFeed } from '../datastore/desired-feed.js';
 import { createKeySource, kubernetesSourceFromConfig } from './key-source.js';
 import type { KeySource } from '../datastore/source.js';
@@ -42,6 +43,8 @@ export interface AppOptions {
   restarting?: boolean;
   /** Wall clock for every time the control sockets print (start, reconfiguration, state changes, "now"). */
   clock?: Clock;
+  /** Where NODENAME / HOSTNAME are read (default process.env): which Calico Node we are. */
+  identityEnv?: Readonly<Record<string, string | undefined>>;
   /** Owner, group and mode of the control sockets; default read from SOCKET_OWNER/SOCKET_GROUP/SOCKET_MODE. */
   socketAccess?: SocketAccess;
 }
@@ -59,7 +62,7 @@ export class ReflectorApp {
   private readonly startedAt: Date;
   private lastReconfiguration: Date;
   private readonly feed: DesiredPeersFeed;
-  private readonly mappingEnv: MappingEnv;
+  private readonly mappingEnv: SessionsEnv;
   private lastError: string | undefined;
   private listening = false;
   private stopping = false;
@@ -99,7 +102,13 @@ export class ReflectorApp {
       createKeySource(config, {
         kubernetes: (c) => kubernetesSourceFromConfig(c),
       });
-    this.mappingEnv = { ip: identity.ip, ip6: identity.ip6, port: identity.bgpPort };
+    this.mappingEnv = {
+      ip: identity.ip,
+      ip6: identity.ip6,
+      port: identity.bgpPort,
+      clusterId: config.datastore.register?.clusterId,
+      ...nodeIdentityFromEnv(options.identityEnv ?? process.env, hostname()),
+    };
     this.feed = new DesiredPeersFeed(this.source, this.mappingEnv, (peers, problems) => this.onDesired(peers, problems), {
       onProblem: (message) => {
         this.lastError = message;
@@ -122,6 +131,7 @@ export class ReflectorApp {
       lastReconfiguration: () => this.lastReconfiguration,
       shuttingDown: () => this.stopping,
       clock: this.clock,
+      notApplied: () => this.feed.lastResult?.notApplied ?? [],
       software: softwareText(this.build),
     });
     const access = this.options.socketAccess ?? c.socketAccess;
@@ -224,7 +234,8 @@ export class ReflectorApp {
 
   /** `birdc configure` and SIGHUP: apply the datastore as it is now; `check` only reports bad entries. */
   async configure(mode: 'apply' | 'check'): Promise<ConfigureResult> {
-    const { problems } = desiredPeers(this.feed.current, this.mappingEnv);
+    // Warnings (entries used as they are) do not fail a check; skipped entries and bad resources do.
+    const problems = desiredSessions(this.feed.current, this.mappingEnv).problems.filter((p) => p.kind !== 'warning');
     if (mode === 'check') {
       return problems.length === 0 ? { ok: true } : { ok: false, error: problems.map((p) => `${p.key}: ${p.reason}`).join('; ') };
     }

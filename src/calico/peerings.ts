@@ -3,6 +3,7 @@
 // the BGP sessions calico-node's BIRD would have on that node out, with every field that is not applied and every
 // bad resource named. Shared by the etcd v3 and Kubernetes datastores.
 import { canonicalIPv4, canonicalIPv6, addressForName } from '../net/address.js';
+import { describeValue } from '../datastore/safe-value.js';
 import { durationSeconds, parseGoDuration } from './duration.js';
 import { evaluateSelector, parseSelector, SelectorError, type Labels, type Selector } from './selector.js';
 
@@ -113,7 +114,7 @@ export const CALICO_DEFAULT_AS = 64512;
 
 /**
  * Every field, and what this computation does with it. 'honoured': carried into the sessions (or the result);
- * 'reported': named in notHonoured when set; 'irrelevant': not about BGP peering (dataplane fields), ignored.
+ * 'reported': named in notHonoured when set.
  * A field not listed here is reported too.
  */
 export const FIELD_TABLE = {
@@ -135,11 +136,12 @@ export const FIELD_TABLE = {
   Node: {
     'metadata.labels': 'honoured', 'bgp.ipv4Address': 'honoured', 'bgp.ipv6Address': 'honoured', 'bgp.asNumber': 'honoured',
     'bgp.routeReflectorClusterID': 'honoured',
-    'bgp.ipv4IPIPTunnelAddr': 'irrelevant', ipv4VXLANTunnelAddr: 'irrelevant', ipv6VXLANTunnelAddr: 'irrelevant',
-    vxlanTunnelMACAddr: 'irrelevant', vxlanTunnelMACAddrV6: 'irrelevant', orchRefs: 'irrelevant', addresses: 'irrelevant',
-    wireguard: 'irrelevant', interfaceName: 'irrelevant',
+    // Dataplane fields calico-node's BGP does not read either; named when set on our Node, like any field we do not apply.
+    'bgp.ipv4IPIPTunnelAddr': 'reported', ipv4VXLANTunnelAddr: 'reported', ipv6VXLANTunnelAddr: 'reported',
+    vxlanTunnelMACAddr: 'reported', vxlanTunnelMACAddrV6: 'reported', orchRefs: 'reported', addresses: 'reported',
+    wireguard: 'reported', interfaceName: 'reported',
   },
-} as const satisfies Record<string, Record<string, 'honoured' | 'reported' | 'irrelevant'>>;
+} as const satisfies Record<string, Record<string, 'honoured' | 'reported'>>;
 
 // ---- value parsing ----
 
@@ -289,16 +291,16 @@ function parseNode(r: CalicoResource, notes: Notes): NodeModel {
     const addr = slash >= 0 ? text.slice(0, slash) : text;
     const ip = family === 4 ? canonicalIPv4(addr) : canonicalIPv6(addr);
     if (ip === undefined || (slash >= 0 && !/^\d{1,3}$/.test(text.slice(slash + 1)))) {
-      notes.error(what, `spec.bgp.${field} ${JSON.stringify(raw)} is not an IPv${family} address or CIDR; no IPv${family} sessions with this node`);
+      notes.error(what, `spec.bgp.${field} ${describeValue(raw)} is not an IPv${family} address or CIDR; no IPv${family} sessions with this node`);
     } else node.ip[family] = ip;
   }
   const as = parseAs(bgp.asNumber);
-  if (as === 'bad') notes.error(what, `spec.bgp.asNumber ${JSON.stringify(bgp.asNumber)} is not an AS number; the global AS is used`);
+  if (as === 'bad') notes.error(what, `spec.bgp.asNumber ${describeValue(bgp.asNumber)} is not an AS number; the global AS is used`);
   else if (as !== undefined) node.as = as;
   const cid = bgp.routeReflectorClusterID;
   if (cid !== undefined && cid !== null && cid !== '') {
     const c = typeof cid === 'string' ? canonicalIPv4(cid.trim()) : undefined;
-    if (c === undefined) notes.error(what, `spec.bgp.routeReflectorClusterID ${JSON.stringify(cid)} is not a dotted-quad IPv4 address; ignored`);
+    if (c === undefined) notes.error(what, `spec.bgp.routeReflectorClusterID ${describeValue(cid)} is not a dotted-quad IPv4 address; ignored`);
     else node.clusterId = c;
   }
   return node;
@@ -315,7 +317,7 @@ function selectorField(what: string, field: string, v: unknown, notes: Notes): S
     return parseSelector(v);
   } catch (e) {
     if (!(e instanceof SelectorError)) throw e;
-    notes.error(what, `spec.${field}: ${e.message}; it matches no node (as in calico-node)`);
+    notes.error(what, `spec.${field}: selector ${describeValue(e.text)}: ${e.reason} at position ${e.position}; it matches no node (as in calico-node)`);
     return null;
   }
 }
@@ -339,7 +341,7 @@ function parsePeer(r: CalicoResource, notes: Notes): PeerModel | undefined {
   };
   const as = parseAs(spec.asNumber);
   if (as === 'bad') {
-    notes.error(what, `spec.asNumber ${JSON.stringify(spec.asNumber)} is not an AS number; skipped`);
+    notes.error(what, `spec.asNumber ${describeValue(spec.asNumber)} is not an AS number; skipped`);
     return undefined;
   }
   p.asNumber = as ?? 0;
@@ -347,7 +349,7 @@ function parsePeer(r: CalicoResource, notes: Notes): PeerModel | undefined {
     const raw = spec.peerIP;
     const parsed = typeof raw === 'string' ? parsePeerIP(raw) : undefined;
     if (parsed === undefined && !p.localWorkload) {
-      notes.error(what, raw === undefined || raw === '' ? 'neither spec.peerIP nor spec.peerSelector is set; skipped' : `spec.peerIP ${JSON.stringify(raw)} is not IP, IP:port or [IPv6]:port; skipped`);
+      notes.error(what, raw === undefined || raw === '' ? 'neither spec.peerIP nor spec.peerSelector is set; skipped' : `spec.peerIP ${describeValue(raw)} is not IP, IP:port or [IPv6]:port; skipped`);
       return undefined;
     }
     if (parsed !== undefined) p.peerIP = parsed;
@@ -357,39 +359,39 @@ function parsePeer(r: CalicoResource, notes: Notes): PeerModel | undefined {
   }
   if (node !== '' && p.nodeSelector !== undefined) notes.warn(what, 'spec.node and spec.nodeSelector are both set; nodeSelector is used, as in calico-node');
   const las = parseAs(spec.localASNumber);
-  if (las === 'bad') notes.error(what, `spec.localASNumber ${JSON.stringify(spec.localASNumber)} is not an AS number; ignored`);
+  if (las === 'bad') notes.error(what, `spec.localASNumber ${describeValue(spec.localASNumber)} is not an AS number; ignored`);
   else if (las !== undefined) p.localAs = las;
   const nal = spec.numAllowedLocalASNumbers;
   if (nal !== undefined && nal !== null && nal !== 0) {
     if (typeof nal === 'number' && Number.isInteger(nal) && nal > 0 && nal <= 10) p.allowLocalAs = nal;
-    else notes.error(what, `spec.numAllowedLocalASNumbers ${JSON.stringify(nal)} is not 1..10; ignored`);
+    else notes.error(what, `spec.numAllowedLocalASNumbers ${describeValue(nal)} is not 1..10; ignored`);
   }
   const ttl = spec.ttlSecurity;
   if (ttl !== undefined && ttl !== null) {
     if (typeof ttl === 'number' && Number.isInteger(ttl) && ttl >= 0 && ttl <= 255) p.ttlSecurity = ttl;
-    else notes.error(what, `spec.ttlSecurity ${JSON.stringify(ttl)} is not a hop count 0..255; ignored`);
+    else notes.error(what, `spec.ttlSecurity ${describeValue(ttl)} is not a hop count 0..255; ignored`);
   }
   const nhm = spec.nextHopMode;
   if (nhm !== undefined && nhm !== null && nhm !== '') {
     if (nhm === 'Auto' || nhm === 'Self' || nhm === 'Keep') {
       p.nextHopMode = nhm;
       p.keepNextHop = false; // keepOriginalNextHop is ignored once nextHopMode is set (confd getNextHopMode)
-    } else notes.error(what, `spec.nextHopMode ${JSON.stringify(nhm)} is not Auto, Self or Keep; ignored`);
+    } else notes.error(what, `spec.nextHopMode ${describeValue(nhm)} is not Auto, Self or Keep; ignored`);
   }
   const pw = parseSecretRef(spec.password);
   if (pw === 'bad') {
-    notes.error(what, `spec.password has no secretKeyRef with a name and a key (${JSON.stringify(spec.password)}); skipped, never run without its password`);
+    notes.error(what, `spec.password has no secretKeyRef with a name and a key (${describeValue(spec.password)}); skipped, never run without its password`);
     return undefined;
   }
   if (pw !== undefined) p.password = pw;
   const sa = spec.sourceAddress;
   if (sa === 'None') p.useNodeIP = false;
   else if (sa !== undefined && sa !== null && sa !== '' && sa !== 'UseNodeIP') {
-    notes.error(what, `spec.sourceAddress ${JSON.stringify(sa)} is not UseNodeIP or None; UseNodeIP used`);
+    notes.error(what, `spec.sourceAddress ${describeValue(sa)} is not UseNodeIP or None; UseNodeIP used`);
   }
   for (const [field, key] of [['maxRestartTime', 'restart'], ['keepaliveTime', 'keepalive']] as const) {
     const d = parseDurationField(spec[field]);
-    if (d === 'bad') notes.error(what, `spec.${field} ${JSON.stringify(spec[field])} is not a duration such as "120s"; ignored`);
+    if (d === 'bad') notes.error(what, `spec.${field} ${describeValue(spec[field])} is not a duration such as "120s"; ignored`);
     else if (d !== undefined) p[key] = d;
   }
   const table: Record<string, string> = FIELD_TABLE.BGPPeer;
@@ -440,31 +442,31 @@ export function computePeerings(input: PeeringInput): PeeringResult {
   const defWhat = 'BGPConfiguration default';
   let globalAs = CALICO_DEFAULT_AS;
   const gas = parseAs(def.asNumber);
-  if (gas === 'bad') notes.error(defWhat, `spec.asNumber ${JSON.stringify(def.asNumber)} is not an AS number; ${CALICO_DEFAULT_AS} used`);
+  if (gas === 'bad') notes.error(defWhat, `spec.asNumber ${describeValue(def.asNumber)} is not an AS number; ${CALICO_DEFAULT_AS} used`);
   else if (gas !== undefined) globalAs = gas;
   const meshOn = def.nodeToNodeMeshEnabled !== false;
   let globalListenPort = 0;
   const glp = parsePort(def.listenPort);
-  if (glp === 'bad') notes.error(defWhat, `spec.listenPort ${JSON.stringify(def.listenPort)} is not a port; 179 used`);
+  if (glp === 'bad') notes.error(defWhat, `spec.listenPort ${describeValue(def.listenPort)} is not a port; 179 used`);
   else if (glp !== undefined) globalListenPort = glp;
   const nodeListenPorts = new Map<string, number>();
   for (const [name, spec] of cfgs) {
     if (!name.startsWith('node.')) continue;
     const lp = parsePort(spec.listenPort);
-    if (lp === 'bad') notes.error(`BGPConfiguration ${name}`, `spec.listenPort ${JSON.stringify(spec.listenPort)} is not a port; ignored`);
+    if (lp === 'bad') notes.error(`BGPConfiguration ${name}`, `spec.listenPort ${describeValue(spec.listenPort)} is not a port; ignored`);
     else if (lp !== undefined) nodeListenPorts.set(name.slice(5), lp);
   }
   const meshPassword = parseSecretRef(def.nodeMeshPassword);
   if (meshPassword === 'bad') notes.error(defWhat, 'spec.nodeMeshPassword has no secretKeyRef with a name and a key; mesh sessions are not started');
   const meshRestart = parseDurationField(def.nodeMeshMaxRestartTime);
-  if (meshRestart === 'bad') notes.error(defWhat, `spec.nodeMeshMaxRestartTime ${JSON.stringify(def.nodeMeshMaxRestartTime)} is not a duration; ignored`);
+  if (meshRestart === 'bad') notes.error(defWhat, `spec.nodeMeshMaxRestartTime ${describeValue(def.nodeMeshMaxRestartTime)} is not a duration; ignored`);
 
   const { node: self, foundBy } = findSelf(nodes, input.self, notes);
   const selfAs = self.as ?? globalAs;
   let clusterId = self.clusterId;
   if (input.self.clusterId !== undefined && input.self.clusterId.trim() !== '') {
     const c = canonicalIPv4(input.self.clusterId.trim());
-    if (c === undefined) notes.error('reflector', `cluster ID ${JSON.stringify(input.self.clusterId)} is not a dotted quad; ${clusterId ?? 'none'} used`);
+    if (c === undefined) notes.error('reflector', `cluster ID ${describeValue(input.self.clusterId)} is not a dotted quad; ${clusterId ?? 'none'} used`);
     else {
       if (clusterId !== undefined && clusterId !== c) notes.warn(`Node ${self.name}`, `routeReflectorClusterID ${clusterId} is overridden by the operator's cluster ID ${c}`);
       clusterId = c;
@@ -557,6 +559,9 @@ export function computePeerings(input: PeeringInput): PeeringResult {
     for (const p of peers) {
       const isGlobal = p.nodeSelector === undefined && p.node === '';
       if (globalPass !== isGlobal) continue;
+      // Without a Node we are no Calico node: global BGPPeers (every node's peerings) are not ours; only what the
+      // nodes dial at us (the reverse pass) and a BGPPeer naming our NODENAME are.
+      if (isGlobal && self.virtual) continue;
       if (p.localWorkload) continue; // workload peerings belong to the node running the workloads, not to a reflector
       let locals: string[] = [];
       if (p.nodeSelector !== undefined) locals = nodesMatching(p.nodeSelector).map((n) => n.name);
@@ -679,8 +684,8 @@ export function computePeerings(input: PeeringInput): PeeringResult {
     const f: string[] = [];
     for (const [k, v] of Object.entries(spec)) {
       if (k === 'bgp') {
-        for (const [bk, bv] of Object.entries(obj(v))) if (nodeTable[`bgp.${bk}`] === undefined && isSet(bv)) f.push(`spec.bgp.${bk}`);
-      } else if (nodeTable[k] === undefined && isSet(v)) f.push(`spec.${k}`);
+        for (const [bk, bv] of Object.entries(obj(v))) if (nodeTable[`bgp.${bk}`] !== 'honoured' && isSet(bv)) f.push(`spec.bgp.${bk}`);
+      } else if (nodeTable[k] !== 'honoured' && isSet(v)) f.push(`spec.${k}`);
     }
     if (f.length > 0) notHonoured.push({ resource: `Node ${self.name}`, fields: f.sort() });
   }

@@ -41,6 +41,7 @@ export const DEFAULTS = {
   ETCD_ALLOW_INSECURE_CREDENTIALS: { value: false },
   KUBECONFIG: { value: undefined, text: 'in-cluster service account' },
   NAMESPACE: { value: 'kube-system' },
+  NODENAME: { value: undefined, text: 'the host name (`HOSTNAME`, else the OS host name, lower-cased), then the Node whose address is `IP`' },
   DATASTORE_FILE: {
     value: `${DEFAULT_DATA_DIR}/${DEFAULT_DATASTORE_BASENAME}`,
     text: `\`${DEFAULT_DATA_DIR}/${DEFAULT_DATASTORE_BASENAME}\` when that folder is writable, else \`./${DEFAULT_DATASTORE_BASENAME}\``,

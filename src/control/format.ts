@@ -191,6 +191,7 @@ function bgpDetails(p: ProtocolView, b: BgpSessionView): string[] {
 export function protocolDetails(p: ProtocolView): string[] {
   const out: string[] = [];
   if (p.description !== undefined) out.push(`  Description:    ${p.description}`);
+  if (p.notApplied !== undefined) out.push(`  Not applied:    ${p.notApplied}`);
   if (p.message !== undefined) out.push(`  Message:        ${p.message}`);
   out.push(`  Preference:     ${p.preference}`);
   out.push(`  Input filter:   ${p.importFilter}`);

@@ -123,6 +123,8 @@ export interface ProtocolView {
   /** Time of the last protocol state change. */
   since: Date;
   description?: string;
+  /** Settings of the datastore resources behind this session that are not applied ("BGPPeer x: spec.filters"). */
+  notApplied?: string;
   /** Operator message given with disable/restart, if any. */
   message?: string;
   preference: number;

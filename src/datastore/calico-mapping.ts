@@ -22,6 +22,8 @@ export interface MappingProblem {
   /** The full datastore key at fault. */
   key: string;
   reason: string;
+  /** 'warning': the entry is used, but something about it is worth knowing (default: it was skipped). */
+  kind?: 'warning';
 }
 
 export interface MappingResult {

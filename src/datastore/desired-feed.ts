@@ -1,7 +1,8 @@
 // Glue between a KeySource and the peer manager: folds snapshots and changes into the current key set, coalesces
 // bursts, runs the pure Calico mapping and hands over the desired sessions; each mapping problem is logged once.
 import { log, type Logger } from '../log.js';
-import { desiredPeers, type MappingEnv, type MappingProblem } from './calico-mapping.js';
+import type { MappingProblem } from './calico-mapping.js';
+import { desiredSessions, SECRETS_PREFIX, type SessionsEnv, type SessionsResult } from './calico-sessions.js';
 import { loggableValue } from './safe-value.js';
 import type { KeySnapshot, KeySource } from './source.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
@@ -19,6 +20,9 @@ export class DesiredPeersFeed {
   private synced = false;
   private timer: NodeJS.Timeout | undefined;
   private reported = new Set<string>();
+  private reportedNotApplied = new Set<string>();
+  /** The last computation (sessions, problems, fields not applied, our identity), for show protocols and metrics. */
+  lastResult: SessionsResult | undefined;
   private readonly debounceMs: number;
   private readonly logger: Logger;
   private stopped = false;
@@ -32,7 +36,7 @@ export class DesiredPeersFeed {
    */
   constructor(
     private readonly source: KeySource,
-    private readonly env: MappingEnv,
+    private readonly env: SessionsEnv,
     private readonly onDesired: (peers: PeerSpec[], problems: MappingProblem[]) => void,
     options: DesiredPeersFeedOptions = {},
   ) {
@@ -65,8 +69,10 @@ export class DesiredPeersFeed {
         if (value === undefined) this.keys.delete(key);
         else this.keys.set(key, value);
         this.lastUpdate = new Date();
-        // The value as logged has its secrets (a peer's TCP-MD5 password) redacted and is cut short.
-        if (value === undefined) this.logger.debug({ key: logText(key) }, 'datastore key deleted');
+        // The value as logged has its secrets (a peer's TCP-MD5 password) redacted and is cut short; a Secret's
+        // value is never logged.
+        if (key.startsWith(`${SECRETS_PREFIX}/`)) this.logger.debug({ key: logText(key) }, value === undefined ? 'secret forgotten' : 'secret read');
+        else if (value === undefined) this.logger.debug({ key: logText(key) }, 'datastore key deleted');
         else if (this.logger.isLevelEnabled('debug')) this.logger.debug({ key: logText(key), value: loggableValue(value) }, 'datastore key written');
         if (this.synced) this.schedule();
       },
@@ -98,15 +104,27 @@ export class DesiredPeersFeed {
   /** Runs the mapping now (also usable by tests instead of waiting for the debounce). */
   emit(): void {
     if (!this.synced || this.stopped) return;
-    const { peers, problems } = desiredPeers(this.keys, this.env);
+    const result = desiredSessions(this.keys, this.env);
+    const { peers, problems } = result;
+    this.lastResult = result;
     // Each bad entry is logged once while it stays bad, not on every unrelated change.
     const now = new Set<string>();
     for (const p of problems) {
       const id = `${p.key}\u0000${p.reason}`;
       now.add(id);
-      if (!this.reported.has(id)) this.logger.warn({ key: logText(p.key) }, logText(`datastore entry skipped: ${p.key}: ${p.reason}`));
+      if (this.reported.has(id)) continue;
+      if (p.kind === 'warning') this.logger.warn({ key: logText(p.key) }, logText(`datastore: ${p.key}: ${p.reason}`));
+      else this.logger.warn({ key: logText(p.key) }, logText(`datastore entry skipped: ${p.key}: ${p.reason}`));
     }
     this.reported = now;
+    // Fields of Calico resources that are not applied: one line per resource (again only when its list changes).
+    const na = new Set<string>();
+    for (const n of result.notApplied) {
+      const id = `${n.resource}\u0000${n.fields.join(',')}`;
+      na.add(id);
+      if (!this.reportedNotApplied.has(id)) this.logger.warn({ resource: logText(n.resource), fields: n.fields }, logText(`not applied: ${n.resource}: ${n.fields.join(', ')}`));
+    }
+    this.reportedNotApplied = na;
     this.onDesired(peers, problems);
   }
 }

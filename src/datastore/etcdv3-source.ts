@@ -1,12 +1,12 @@
-// etcd's v3 API (package etcd3): the /calico/bgp/v1 layout stored in the v3 keyspace plus Calico v3 resources
-// (nodes, bgppeers, bgpconfigurations) translated into the same keys; one list at a revision, watches from it.
+// etcd's v3 API (package etcd3): the /calico/bgp/v1 layout stored in the v3 keyspace plus the Calico v3 resources
+// (nodes, bgppeers, bgpconfigurations) as stored; one list at a revision, watches from it.
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Etcd3, Range, isRecoverableError, type IKeyValue, type IOptions, type Lease } from 'etcd3';
 import { log } from '../log.js';
 import { Backoff, errorText, sleep } from './backoff.js';
 import { CALICO_BGP_PREFIX } from './calico-mapping.js';
-import { CALICO_V3_KINDS, CALICO_V3_PREFIX, parseV3Key, translateV3Resource, type Translation } from './calico-v3.js';
+import { CALICO_V3_KINDS, CALICO_V3_PREFIX, parseV3Key } from './calico-v3.js';
 import { OutageReporter, type RegistrationEntry } from './etcdv2-source.js';
 import type { TlsFiles } from './http-client.js';
 import { KeyPublisher } from './key-publisher.js';
@@ -147,7 +147,7 @@ export class EtcdV3KeySource implements KeySource {
       try {
         const { raw, revision } = await this.list(client);
         if (signal.aborted) break;
-        const view = new V3View(raw, events);
+        const view = new V3View(raw);
         publisher.resync(view.keys());
         outage.ok();
         firstAttempt();
@@ -293,56 +293,28 @@ export class EtcdV3KeySource implements KeySource {
 }
 
 /**
- * The v3 keyspace as the mapping sees it: /calico/bgp/v1 keys as they are, plus translated resources.
- * Explicit v1 keys win over translated ones (an operator's deliberate entry beats derived data).
+ * The v3 keyspace as the reflector reads it: /calico/bgp/v1 keys and the Calico v3 resources (nodes, bgppeers,
+ * bgpconfigurations) as they are stored; calico-sessions.ts computes the sessions from both.
  */
 class V3View {
-  private readonly direct = new Map<string, string>();
-  private readonly translated = new Map<string, Translation>();
-  private cache: Map<string, string> | undefined;
+  private readonly kept = new Map<string, string>();
 
-  constructor(
-    raw: ReadonlyMap<string, string>,
-    private readonly events: KeySourceEvents,
-  ) {
+  constructor(raw: ReadonlyMap<string, string>) {
     for (const [k, v] of raw) this.put(k, v);
   }
 
   /** False for keys the reflector does not read (the watch range spans some). */
   put(key: string, value: string): boolean {
-    if (key.startsWith(`${CALICO_BGP_PREFIX}/`)) {
-      this.cache = undefined;
-      this.direct.set(key, value);
-      return true;
-    }
-    const t = translateV3Resource(key, value);
-    if (t === undefined) return false;
-    if ('error' in t) this.events.problem(`${key}: ${t.error}; skipped`, { key });
-    this.cache = undefined;
-    this.translated.set(key, t);
+    if (!key.startsWith(`${CALICO_BGP_PREFIX}/`) && parseV3Key(key) === undefined) return false;
+    this.kept.set(key, value);
     return true;
   }
 
   delete(key: string): boolean {
-    if (key.startsWith(`${CALICO_BGP_PREFIX}/`)) {
-      this.cache = undefined;
-      return this.direct.delete(key);
-    }
-    if (parseV3Key(key) === undefined) return false;
-    this.cache = undefined;
-    return this.translated.delete(key);
+    return this.kept.delete(key);
   }
 
   keys(): Map<string, string> {
-    if (this.cache !== undefined) return this.cache;
-    const out = new Map<string, string>();
-    for (const rkey of [...this.translated.keys()].sort()) {
-      const t = this.translated.get(rkey);
-      if (t === undefined || 'error' in t) continue;
-      for (const [k, v] of t.keys) out.set(k, v);
-    }
-    for (const [k, v] of this.direct) out.set(k, v);
-    this.cache = out;
-    return out;
+    return this.kept;
   }
 }

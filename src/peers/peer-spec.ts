@@ -29,6 +29,13 @@ export interface PeerSpec {
   password?: string;
   /** GTSM / TTL security (RFC 5082) for a directly connected peer; absent = the TTL_SECURITY default. */
   ttlSecurity?: boolean;
+  /**
+   * With ttlSecurity: how many hops away the peer may be (Calico BGPPeer ttlSecurity, BIRD `multihop N`): we send
+   * with TTL 255 and accept TTL ≥ 256 − N. Absent = 1 (RFC 5082, directly connected).
+   */
+  ttlSecurityHops?: number;
+  /** Restart time (s) announced in our graceful restart capability (Calico maxRestartTime); absent = the default. */
+  restartTime?: number;
   /** Maximum prefixes accepted per AFI from this peer; absent = the MAX_PREFIXES default, 0 = no limit. */
   maxPrefixes?: number;
 }
@@ -49,6 +56,8 @@ export function sessionParametersEqual(a: PeerSpec, b: PeerSpec): boolean {
     a.routerId === b.routerId &&
     a.password === b.password &&
     a.ttlSecurity === b.ttlSecurity &&
+    a.ttlSecurityHops === b.ttlSecurityHops &&
+    a.restartTime === b.restartTime &&
     a.maxPrefixes === b.maxPrefixes
   );
 }

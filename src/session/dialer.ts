@@ -38,7 +38,7 @@ export function dial(spec: PeerSpec, ttlSecurity: boolean, hintAfterMs: number, 
     try {
       socket = connectSecured({
         family: spec.family, host: spec.neighborAddress, port: spec.port, localAddress: spec.localAddress,
-        password: spec.password, ttlSecurity,
+        password: spec.password, ttlSecurity, minTtl: gtsmMinTtl(spec),
       });
     } catch (e) {
       throw new Error(`cannot open a ${spec.password !== undefined ? 'TCP-MD5 ' : ''}${ttlSecurity ? 'GTSM ' : ''}connection: ${e instanceof Error ? e.message : String(e)}`);
@@ -63,7 +63,13 @@ export function dial(spec: PeerSpec, ttlSecurity: boolean, hintAfterMs: number, 
 /** Prepares a socket the listener accepted from the peer's address; throws when GTSM cannot be set. */
 export function prepareAccepted(socket: net.Socket, spec: PeerSpec, ttlSecurity: boolean): void {
   socket.setNoDelay(true);
-  if (ttlSecurity) applyGtsm(socket, spec.family);
+  if (ttlSecurity) applyGtsm(socket, spec.family, gtsmMinTtl(spec));
+}
+
+/** GTSM's lowest accepted TTL: 256 − the spec's hop count (Calico ttlSecurity), 255 (directly connected) by default. */
+export function gtsmMinTtl(spec: PeerSpec): number {
+  const hops = spec.ttlSecurityHops;
+  return hops !== undefined && hops >= 1 && hops <= 255 ? 256 - hops : 255;
 }
 
 /** Sends a Cease NOTIFICATION on a socket we will not use and closes it. */

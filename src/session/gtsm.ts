@@ -7,13 +7,13 @@ import { handleFd, nativeSockopt } from './tcp-md5.js';
 export const GTSM_TTL = 255;
 
 /** Applies GTSM to an accepted (connected) socket. Throws when the addon or the kernel refuses. */
-export function applyGtsm(socket: net.Socket, family: 4 | 6): void {
+export function applyGtsm(socket: net.Socket, family: 4 | 6, minTtl: number = GTSM_TTL): void {
   const n = nativeSockopt();
   if (n instanceof Error) throw n;
   const fd = handleFd(socket);
   if (fd === undefined) throw new Error('socket has no file descriptor');
   n.setTtl(fd, family, GTSM_TTL);
-  n.setMinTtl(fd, family, GTSM_TTL);
+  n.setMinTtl(fd, family, minTtl);
 }
 
 /** Whether GTSM can be used here: true, or why not. */

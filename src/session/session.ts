@@ -82,7 +82,10 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
       outboundLimitBytes: opts.outboundLimitBytes ?? OUTBOUND_QUEUE_LIMIT,
     };
     this.ttlSecurity = spec.ttlSecurity ?? this.opts.ttlSecurity;
-    const localOpts: LocalOptions = { ...DEFAULT_LOCAL_OPTIONS, ...opts.local };
+    let localOpts: LocalOptions = { ...DEFAULT_LOCAL_OPTIONS, ...opts.local };
+    // A per-peer restart time (Calico maxRestartTime) replaces the configured one in our capability.
+    const gr = localOpts.gracefulRestart;
+    if (spec.restartTime !== undefined && gr !== null) localOpts = { ...localOpts, gracefulRestart: { ...gr, restartTime: spec.restartTime } };
     this.ourOpen = buildOpen(spec, localOpts);
     this.ourOpenBytes = encodeOpen(this.ourOpen);
     this.fsm = initialState({

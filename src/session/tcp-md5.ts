@@ -94,6 +94,8 @@ export interface SecuredConnectOptions {
    * dropped. (Set before connect(), it would also drop a loopback peer's RST for a refused connect.)
    */
   ttlSecurity?: boolean | undefined;
+  /** With ttlSecurity: the lowest TTL accepted (default 255: directly connected). */
+  minTtl?: number | undefined;
 }
 
 /**
@@ -122,7 +124,7 @@ export function connectSecured(o: SecuredConnectOptions): net.Socket {
     process.nextTick(() => {
       if (socket.destroyed) return;
       try {
-        n.setMinTtl(fd, o.family, 255);
+        n.setMinTtl(fd, o.family, o.minTtl ?? 255);
       } catch (e) {
         socket.destroy(e instanceof Error ? e : new Error(String(e)));
       }

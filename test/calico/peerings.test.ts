@@ -195,7 +195,12 @@ test('which node we are: NODENAME over hostname, then our IP; none: peerIP BGPPe
   // Not a Node: a global BGPPeer to our IP makes every node dial us; the reverse pass gives us a session with each.
   const standalone = computePeerings({
     nodes,
-    bgpPeers: [{ name: 'to-rr', spec: { peerIP: '10.0.0.100', asNumber: 64512 } }],
+    bgpPeers: [
+      { name: 'to-rr', spec: { peerIP: '10.0.0.100', asNumber: 64512 } },
+      // Every node's peering with a ToR: not ours without a Node; a BGPPeer naming our node name is.
+      { name: 'to-tor', spec: { peerIP: '10.0.0.200', asNumber: 65001 } },
+      { name: 'rr-x-tor', spec: { node: 'rr-x', peerIP: '10.0.0.201', asNumber: 65001 } },
+    ],
     bgpConfigurations: [],
     self: { nodeName: 'rr-x', ip: '10.0.0.100', clusterId: '5.5.5.5' },
   });
@@ -203,6 +208,7 @@ test('which node we are: NODENAME over hostname, then our IP; none: peerIP BGPPe
   t.deepEqual(standalone.sessions.map(brief), [
     'Node_10_0_0_1 10.0.0.1:179 as 64512->64512 ibgp rr client 5.5.5.5',
     'Node_10_0_0_2 10.0.0.2:179 as 64512->64512 ibgp rr client 5.5.5.5',
+    'Node_10_0_0_201 10.0.0.201:179 as 64512->65001 ebgp',
   ]);
   // The operator's cluster ID wins over the Node's, and the difference is said.
   const over = computePeerings({ nodes: [node('rr', '10.0.0.1', { cid: '1.1.1.1' })], bgpPeers: [], bgpConfigurations: [], self: { nodeName: 'rr', clusterId: '2.2.2.2' } });

@@ -3,7 +3,8 @@ import { loadConfig } from '../../src/config/index.js';
 import { createKeySource, registrationEntries } from '../../src/app/key-source.js';
 import { EtcdV2KeySource } from '../../src/datastore/etcdv2-source.js';
 import { MergedKeySource } from '../../src/datastore/merged-source.js';
-import { desiredPeers } from '../../src/datastore/calico-mapping.js';
+import { SecretFollowingSource } from '../../src/datastore/secret-following-source.js';
+import { desiredSessions } from '../../src/datastore/calico-sessions.js';
 import type { KeySource } from '../../src/datastore/source.js';
 import { Etcd } from './etcd-harness.js';
 import { Recorder, sleep } from './recorder.js';
@@ -28,7 +29,7 @@ function fromEnv(env: Record<string, string>): KeySource {
   return s;
 }
 
-test.serial('ETCD_ENDPOINTS only: v2 and v3 keyspaces merged, v3 winning where both hold a key', async (t) => {
+test.serial('ETCD_ENDPOINTS only: v2 and v3 keyspaces merged (v1 keys and v3 resources), v3 winning where both hold a key', async (t) => {
   // the seed's README (v2) registers the reflectors; Calico v3 resources describe the nodes and the peer
   withV2.curl('PUT', `${P}/rr_v4/10.0.0.80`, '-d', 'value={"ip":"10.0.0.80","cluster_id":"1.0.0.1"}');
   withV2.curl('PUT', `${P}/rr_v4/10.0.0.81`, '-d', 'value={"ip":"10.0.0.81","cluster_id":"1.0.0.1"}');
@@ -37,20 +38,24 @@ test.serial('ETCD_ENDPOINTS only: v2 and v3 keyspaces merged, v3 winning where b
   withV2.ctl('put', `${R}/bgppeers/rr`, JSON.stringify({ kind: 'BGPPeer', metadata: { name: 'rr' }, spec: { peerIP: '10.0.0.80', asNumber: 65020 } }));
   withV2.ctl('put', `${R}/bgpconfigurations/default`, JSON.stringify({ kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: 65020 } }));
   const src = fromEnv({ IP: '10.0.0.80', ETCD_ENDPOINTS: withV2.url });
-  t.true(src instanceof MergedKeySource);
+  // Wrapped so that BGPPeer password Secrets come from the Kubernetes API (secret-following-source.ts).
+  t.true(src instanceof SecretFollowingSource && src.inner instanceof MergedKeySource);
   t.is(src.name, `etcdv2:${withV2.url}+etcdv3:${withV2.url}`);
   const rec = new Recorder();
   await src.start(rec);
   await rec.waitFor(() => rec.snapshots >= 1, 'merged snapshot');
-  t.is(rec.state.get(`${P}/global/as_num`), '65020'); // v3 (BGPConfiguration) over v2
-  const peers = desiredPeers(rec.state, { ip: '10.0.0.80', port: 179 }).peers;
-  t.deepEqual(peers.map((p) => `${p.name}:${p.localAs}:${p.clusterId}`), ['Global_10_0_1_1:65020:1.0.0.1', 'Mesh_10_0_0_81:65020:1.0.0.1']);
+  // v1 keys from v2 (the reflector mesh, its AS) and the v3 resources (the BGPPeer naming us: reverse peerings
+  // with every node, in the BGPConfiguration's AS), one cluster ID from our rr_v4 entry.
+  const peers = desiredSessions(rec.state, { ip: '10.0.0.80', port: 179 }).peers;
+  t.deepEqual(peers.map((p) => `${p.name}:${p.localAs}:${p.clusterId}`), ['Mesh_10_0_0_81:64512:1.0.0.1', 'Node_10_0_1_1:65020:1.0.0.1']);
   // live from both sides
   withV2.curl('PUT', `${P}/rr_v4/10.0.0.82`, '-d', 'value={"ip":"10.0.0.82"}');
   withV2.ctl('put', `${R}/nodes/n2`, JSON.stringify({ kind: 'Node', metadata: { name: 'n2' }, spec: { bgp: { ipv4Address: '10.0.1.2/24' } } }));
-  await rec.waitFor(() => rec.state.has(`${P}/rr_v4/10.0.0.82`) && rec.state.has(`${P}/host/n2/ip_addr_v4`), 'changes from both keyspaces');
-  // deleting the v3 value uncovers the v2 one
-  withV2.ctl('del', `${R}/bgpconfigurations/default`);
+  await rec.waitFor(() => rec.state.has(`${P}/rr_v4/10.0.0.82`) && rec.state.has(`${R}/nodes/n2`), 'changes from both keyspaces');
+  // a key both keyspaces hold: v3 wins; deleting it there uncovers the v2 value
+  withV2.ctl('put', `${P}/global/as_num`, '65020');
+  await rec.waitFor(() => rec.state.get(`${P}/global/as_num`) === '65020', 'v3 value wins');
+  withV2.ctl('del', `${P}/global/as_num`);
   await rec.waitFor(() => rec.state.get(`${P}/global/as_num`) === '64512', 'v2 value uncovered');
   t.is(rec.snapshots, 1);
   t.deepEqual(rec.problems(), []);

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { EtcdV3KeySource } from '../../src/datastore/etcdv3-source.js';
-import { desiredPeers } from '../../src/datastore/calico-mapping.js';
+import { desiredSessions } from '../../src/datastore/calico-sessions.js';
 import { createKeySource } from '../../src/app/key-source.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { KeySource } from '../../src/datastore/source.js';
@@ -40,7 +40,11 @@ function source(extra: Partial<ConstructorParameters<typeof EtcdV3KeySource>[0]>
 }
 
 function names(keys: ReadonlyMap<string, string>, ip: string, ip6?: string): string[] {
-  return desiredPeers(keys, { ip, ip6, port: 179 }).peers.map((p) => `${p.family}/${p.name}`);
+  return desiredSessions(keys, { ip, ip6, port: 179 }).peers.map((p) => `${p.family}/${p.name}`);
+}
+
+function problems(keys: ReadonlyMap<string, string>, ip: string): string[] {
+  return desiredSessions(keys, { ip, port: 179 }).problems.map((p) => `${p.key}: ${p.reason}`);
 }
 
 test.serial('the /calico/bgp/v1 layout written with etcdctl put: list, live puts and deletes', async (t) => {
@@ -69,7 +73,7 @@ test.serial('the /calico/bgp/v1 layout written with etcdctl put: list, live puts
   t.deepEqual(rec.problems(), []);
 });
 
-test.serial('Calico v3 resources (Node, BGPPeer, BGPConfiguration) are translated and followed live', async (t) => {
+test.serial('Calico v3 resources (Node, BGPPeer, BGPConfiguration) are read as stored and followed live', async (t) => {
   const node = (name: string, v4: string, v6?: string): string =>
     JSON.stringify({
       kind: 'Node',
@@ -95,32 +99,29 @@ test.serial('Calico v3 resources (Node, BGPPeer, BGPConfiguration) are translate
 
   const rec = new Recorder();
   await source().start(rec);
-  t.is(rec.state.get(`${P}/global/as_num`), '65010');
-  t.is(rec.state.get(`${P}/host/node-a/ip_addr_v4`), '10.0.1.1');
-  t.is(rec.state.get(`${P}/host/node-a/ip_addr_v6`), 'fd00:1::1');
-  t.is(rec.state.get(`${P}/host/node-b/ip_addr_v6`), '');
-  t.deepEqual(JSON.parse(rec.state.get(`${P}/global/peer_v4/10.0.0.30`) ?? ''), { ip: '10.0.0.30', as_num: '65010' });
-  t.truthy(rec.state.get(`${P}/host/node-a/peer_v6/fd00::30`));
-  t.false([...rec.state.keys()].some((k) => k.includes('ippool')));
-  t.true(rec.problems().some((m) => m.includes(`${R}/bgppeers/broken`) && m.includes('not-an-ip')));
-  t.deepEqual(names(rec.state, '10.0.0.30', 'fd00::30'), ['4/Global_10_0_1_1', '4/Global_10_0_1_2', '6/Node_fd00_1__1']);
+  // The resources arrive as stored; the ones the reflector does not read do not.
+  t.deepEqual([...rec.state.keys()].sort(), [`${R}/bgpconfigurations/default`, `${R}/bgppeers/broken`, `${R}/bgppeers/rr-global`, `${R}/bgppeers/rr6-node-a`, `${R}/nodes/node-a`, `${R}/nodes/node-b`]);
+  t.deepEqual((JSON.parse(rec.state.get(`${R}/bgppeers/rr-global`) ?? '') as { spec?: unknown }).spec, { peerIP: '10.0.0.30', asNumber: 65010 });
+  // calico-node's computation for a reflector at 10.0.0.30 / fd00::30 without a Node: reverse peerings with
+  // every node (the global BGPPeer names our IP), and with node-a over IPv6 (its BGPPeer names our IPv6 address).
+  t.deepEqual(names(rec.state, '10.0.0.30', 'fd00::30'), ['4/Node_10_0_1_1', '4/Node_10_0_1_2', '6/Node_fd00_1__1']);
+  t.true(problems(rec.state, '10.0.0.30').some((m) => m.startsWith('BGPPeer broken: spec.peerIP "not-an-ip"')));
 
   // live: node-b moves, node-c joins, the global peer goes
   await client.put(`${R}/nodes/node-b`).value(node('node-b', '10.0.1.22/24'));
   await client.put(`${R}/nodes/node-c`).value(node('node-c', '10.0.1.3/24'));
-  await rec.waitFor(() => rec.state.get(`${P}/host/node-c/ip_addr_v4`) === '10.0.1.3', 'node-c');
-  await rec.waitFor(() => rec.state.get(`${P}/host/node-b/ip_addr_v4`) === '10.0.1.22', 'node-b moved');
-  t.deepEqual(names(rec.state, '10.0.0.30'), ['4/Global_10_0_1_1', '4/Global_10_0_1_22', '4/Global_10_0_1_3']);
+  await rec.waitFor(() => rec.state.has(`${R}/nodes/node-c`), 'node-c');
+  await rec.waitFor(() => names(rec.state, '10.0.0.30').includes('4/Node_10_0_1_22'), 'node-b moved');
+  t.deepEqual(names(rec.state, '10.0.0.30'), ['4/Node_10_0_1_1', '4/Node_10_0_1_22', '4/Node_10_0_1_3']);
   await client.delete().key(`${R}/bgppeers/rr-global`);
-  await rec.waitFor(() => !rec.state.has(`${P}/global/peer_v4/10.0.0.30`), 'peer deleted');
+  await rec.waitFor(() => !rec.state.has(`${R}/bgppeers/rr-global`), 'peer deleted');
   t.deepEqual(names(rec.state, '10.0.0.30'), []);
   await client.delete().key(`${R}/nodes/node-c`);
-  await rec.waitFor(() => !rec.state.has(`${P}/host/node-c/ip_addr_v4`), 'node deleted');
-  // an explicit v1 key written in the v3 keyspace wins over the translated one
-  etcd.ctl('put', `${P}/global/as_num`, '64999');
-  await rec.waitFor(() => rec.state.get(`${P}/global/as_num`) === '64999', 'explicit key wins');
-  etcd.ctl('del', `${P}/global/as_num`);
-  await rec.waitFor(() => rec.state.get(`${P}/global/as_num`) === '65010', 'translated value back');
+  await rec.waitFor(() => !rec.state.has(`${R}/nodes/node-c`), 'node deleted');
+  // v1 keys in the v3 keyspace keep working next to the resources
+  etcd.ctl('put', `${P}/rr_v4/10.0.0.31`, '{"ip":"10.0.0.31"}');
+  etcd.ctl('put', `${P}/rr_v4/10.0.0.30`, '{"ip":"10.0.0.30"}');
+  await rec.waitFor(() => names(rec.state, '10.0.0.30').includes('4/Mesh_10_0_0_31'), 'v1 mesh entry');
   t.is(rec.snapshots, 1);
 });
 

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BIRD2, BIRDC2, type Daemon } from '../session/daemons.js';
-import { runChild, spawnChild } from '../helpers/child.js';
+import { keepOutput, runChild, spawnChild, startDaemon } from '../helpers/child.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const AS = 64512;
@@ -23,17 +23,6 @@ export interface Reflector {
   stop: () => Promise<void>;
 }
 
-/** Collects a child's stdout and stderr (the last ~2-4 MB) for assertions on its log. */
-export function keepOutput(proc: ChildProcess): () => string {
-  let out = '';
-  const keep = (d: Buffer): void => {
-    out += d.toString();
-    if (out.length > 4_000_000) out = out.slice(-2_000_000);
-  };
-  proc.stdout?.on('data', keep);
-  proc.stderr?.on('data', keep);
-  return () => out;
-}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -135,21 +124,9 @@ protocol bgp ${name} {
 `;
   writeFileSync(path.join(dir, 'bird.cfg'), cfg);
   const sock = path.join(dir, 'bird.ctl');
-  const proc = spawnChild(BIRD2, ['-f', '-c', 'bird.cfg', '-s', sock, '-P', 'bird.pid'], { cwd: dir, ...(c.netns !== undefined ? { netns: c.netns } : {}) });
-  let out = '';
-  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  return {
-    name: 'bird2', proc, dir, socket: sock, output: () => out,
-    stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGKILL');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const d: Daemon = startDaemon('bird2', BIRD2, ['-f', '-c', 'bird.cfg', '-s', sock, '-P', 'bird.pid'], dir, { removeDir: true, ...(c.netns !== undefined ? { netns: c.netns } : {}) });
+  d.socket = sock;
+  return d;
 }
 
 /**

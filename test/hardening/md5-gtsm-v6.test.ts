@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BIRD2, BIRDC2 } from '../session/daemons.js';
-import { keepOutput, protocols, ROOT, sleep, tcpExtIn, until } from './lab.js';
+import { keepOutput } from '../helpers/child.js';
+import { protocols, ROOT, sleep, tcpExtIn, until } from './lab.js';
 import { runChild, spawnChild } from '../helpers/child.js';
 import { netnsName } from '../helpers/net.js';
 

@@ -9,6 +9,7 @@
 // spawnChild starts a long-running child; runChild (like spawnSync) and execChild (like a promisified execFile)
 // run a command to its end under the same rules.
 import { execFile, spawn, spawnSync, type ChildProcess, type SpawnOptions, type SpawnSyncReturns, type StdioOptions } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -110,4 +111,56 @@ export async function execChild(cmd: string, args: readonly string[], o: Omit<Ru
     ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
     ...(o.timeout !== undefined ? { timeout: o.timeout } : {}),
   });
+}
+
+/** A daemon a test started: its output kept for assertions, stopped (and its folder removed) in cleanup. */
+export interface OwnedDaemon {
+  name: string;
+  proc: ChildProcess;
+  /** The daemon's own folder (config, sockets, pid file). */
+  dir: string;
+  /** The last OUTPUT_KEEP_BYTES or so of stdout and stderr together. */
+  output: () => string;
+  alive: () => boolean;
+  exited: Promise<void>;
+  /**
+   * Stops it: SIGCONT first (a SIGSTOPped daemon takes no other signal), then `signal` (default SIGKILL),
+   * SIGKILL after 5 s if it is still there; removes `dir` when the daemon was started with removeDir.
+   */
+  stop: (signal?: NodeJS.Signals) => Promise<void>;
+}
+
+const OUTPUT_KEEP_BYTES = 4_000_000;
+
+/** Collects a child's stdout and stderr (the last 2–4 MB) for assertions on its log. */
+export function keepOutput(proc: ChildProcess): () => string {
+  let out = '';
+  const keep = (d: Buffer): void => {
+    out += d.toString();
+    if (out.length > OUTPUT_KEEP_BYTES) out = out.slice(-OUTPUT_KEEP_BYTES / 2);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  return () => out;
+}
+
+/** Starts a daemon owned by this worker (spawnChild) whose files live in `dir`; it runs in `o.cwd ?? dir`. */
+export function startDaemon(name: string, cmd: string, args: readonly string[], dir: string, o: ChildOptions & { removeDir?: boolean } = {}): OwnedDaemon {
+  const proc = spawnChild(cmd, args, { ...o, cwd: o.cwd ?? dir });
+  const output = keepOutput(proc);
+  const alive = (): boolean => proc.exitCode === null && proc.signalCode === null;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  return {
+    name, proc, dir, output, alive, exited,
+    stop: async (signal: NodeJS.Signals = 'SIGKILL') => {
+      if (alive()) {
+        proc.kill('SIGCONT');
+        proc.kill(signal);
+        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+      if (o.removeDir === true) rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -150,3 +150,23 @@ export async function kubectl(kc: string, home: string, args: string[]): Promise
     return { ok: false, out: `${e.stdout ?? ''}${e.stderr ?? ''}${e.message}` };
   }
 }
+
+/** Where the Kubernetes source publishes Nodes, BGPPeers and BGPConfigurations (as etcd v3 stores Calico v3 resources). */
+export const V3 = '/calico/resources/v3/projectcalico.org';
+
+/** A published v3 resource (labels, spec), or undefined when the key set has none of that name. */
+export function resource(keys: ReadonlyMap<string, string>, kind: 'nodes' | 'bgppeers' | 'bgpconfigurations', name: string): { labels: Record<string, string>; spec: Record<string, unknown> } | undefined {
+  const v = keys.get(`${V3}/${kind}/${name}`);
+  if (v === undefined) return undefined;
+  const doc = JSON.parse(v) as { metadata: { labels?: Record<string, string> }; spec?: Record<string, unknown> };
+  return { labels: doc.metadata.labels ?? {}, spec: doc.spec ?? {} };
+}
+
+/** A published Node's BGP address of one family without its prefix length ('' when it has none), undefined when no such Node. */
+export function nodeAddress(keys: ReadonlyMap<string, string>, name: string, family: 4 | 6 = 4): string | undefined {
+  const r = resource(keys, 'nodes', name);
+  if (r === undefined) return undefined;
+  const bgp = (r.spec.bgp ?? {}) as Record<string, unknown>;
+  const a = bgp[family === 4 ? 'ipv4Address' : 'ipv6Address'];
+  return typeof a === 'string' ? a.replace(/\/\d+$/, '').toLowerCase().replace(/^fd00:0:0::/, 'fd00::') : '';
+}

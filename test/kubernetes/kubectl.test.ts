@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { loadKubeConnection } from '../../src/datastore/kubernetes/kubeconfig.js';
 import { createKubernetesSource } from '../../src/datastore/kubernetes/kubernetes-source.js';
 import { FakeApiServer, FakeStore } from './fake-apiserver.js';
-import { K, kubectl, node, Recorder, tmpDir, writeKubeconfig } from './helpers.js';
+import { kubectl, node, Recorder, tmpDir, writeKubeconfig, nodeAddress, V3, resource } from './helpers.js';
 import { makePki } from './pki.js';
 import { claimLoopbackNet } from '../helpers/net.js';
 
@@ -83,9 +83,9 @@ test('kubectl get/apply/delete through the fake API server; the source follows e
   t.regex(applied.out, /bgppeer.crd.projectcalico.org\/rr-global created/);
   t.regex(applied.out, /node\/n2 created/);
   await rec.until('applied objects', (r) =>
-    r.keys.get(`${K}/global/peer_v4/10.0.0.10`) === '{"ip":"10.0.0.10","as_num":"64512"}' &&
-    r.keys.get(`${K}/global/as_num`) === '64513' &&
-    r.keys.get(`${K}/host/n2/ip_addr_v4`) === '10.0.1.2');
+    resource(r.keys, 'bgppeers', 'rr-global')?.spec.asNumber === 64512 &&
+    resource(r.keys, 'bgpconfigurations', 'default')?.spec.asNumber === 64513 &&
+    nodeAddress(r.keys, `n2`, 4) === '10.0.1.2');
 
   // A second apply is a PATCH (three-way merge) of the changed field.
   writeFileSync(join(dir, 'peer.yaml'), 'apiVersion: crd.projectcalico.org/v1\nkind: BGPPeer\nmetadata:\n  name: rr-global\nspec:\n  peerIP: 10.0.0.10\n  asNumber: 65000\n  node: n2\n');
@@ -94,14 +94,14 @@ test('kubectl get/apply/delete through the fake API server; the source follows e
   t.regex(patched.out, /configured/);
   t.true(server.requests.some((r) => r.verb === 'patch' && r.resource === 'bgppeers'));
   await rec.until('peer moved to node n2', (r) =>
-    r.keys.get(`${K}/host/n2/peer_v4/10.0.0.10`) === '{"ip":"10.0.0.10","as_num":"65000"}' && !r.keys.has(`${K}/global/peer_v4/10.0.0.10`));
+    resource(r.keys, 'bgppeers', 'rr-global')?.spec.asNumber === 65000 && resource(r.keys, 'bgppeers', 'rr-global')?.spec.node === 'n2');
 
   const json = await kubectl(admin, dir, ['get', 'bgppeer', 'rr-global', '-o', 'jsonpath={.spec.asNumber}/{.spec.node}']);
   t.is(json.out.trim(), '65000/n2');
 
   const deleted = await kubectl(admin, dir, ['delete', 'node', 'n2']);
   t.true(deleted.ok, deleted.out);
-  await rec.until('n2 gone', (r) => !r.keys.has(`${K}/host/n2/ip_addr_v4`));
+  await rec.until('n2 gone', (r) => !r.keys.has(`${V3}/nodes/n2`));
 
   const forbidden = await kubectl(viewer, dir, ['get', 'bgppeers']);
   t.false(forbidden.ok);

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../src/config/index.js';
-import { desiredPeers } from '../../src/datastore/calico-mapping.js';
+import { desiredSessions } from '../../src/datastore/calico-sessions.js';
 import {
   createKubernetesSource,
   type KubernetesKeySource,
@@ -16,7 +16,7 @@ import { KubeApiError, KubeClient } from '../../src/datastore/kubernetes/client.
 import { desiredLease, leaseName, leasesPath } from '../../src/datastore/kubernetes/lease.js';
 import { loadKubeConnection } from '../../src/datastore/kubernetes/kubeconfig.js';
 import { FakeApiServer, FakeStore, type Obj } from './fake-apiserver.js';
-import { bgpPeer, K, node, Recorder, tmpDir, writeKubeconfig } from './helpers.js';
+import { bgpPeer, K, node, Recorder, tmpDir, writeKubeconfig, V3, resource } from './helpers.js';
 import { makePki } from './pki.js';
 import { spawnChild } from '../helpers/child.js';
 import { claimLoopbackNet } from '../helpers/net.js';
@@ -84,7 +84,7 @@ test('two reflectors mesh through Leases; a deregistered one deletes its Lease a
   t.is(b.rec.keys.get(rr('10.0.0.1')), '{"ip":"10.0.0.1","cluster_id":"1.0.0.1"}');
   t.is(b.rec.keys.get(`${K}/rr_v6/fd00::1`), '{"ip":"fd00::1","cluster_id":"1.0.0.1"}');
   t.is(b.rec.keys.get(rr('10.0.0.2')), '{"ip":"10.0.0.2"}');
-  t.is(a.rec.keys.get(`${K}/global/peer_v4/10.0.0.1`), '{"ip":"10.0.0.1","as_num":"64512"}', 'the rest of the datastore is there too');
+  t.is(resource(a.rec.keys, 'bgppeers', 'to-rr')?.spec.peerIP, '10.0.0.1', 'the rest of the datastore is there too');
   const leaseA = store.get('leases', NS, leaseName('10.0.0.1'))!;
   t.is((leaseA.metadata.labels as Record<string, string>)['projectcalico.org/route-reflector'], 'true');
   t.deepEqual(leaseA.metadata.annotations, {
@@ -186,11 +186,14 @@ test('from Config to PeerSpecs: the Calico mapping meshes two Kubernetes-registe
   await src.start(rec);
   await reflector(kc, '10.0.0.2');
   await rec.until('both registered', (r) => r.keys.has(rr('10.0.0.1')) && r.keys.has(rr('10.0.0.2')));
-  const { peers } = desiredPeers(rec.keys, { ip: config.identity.ip, port: 179 });
+  // The Lease mesh (v1 rr entries) and the BGPPeer naming us (a v3 reverse peering with node n1), merged.
+  const { peers } = desiredSessions(rec.keys, { ip: config.identity.ip, port: 179, clusterId: config.datastore.register?.clusterId });
   const byName = new Map(peers.map((p) => [p.name, p]));
+  t.deepEqual([...byName.keys()], ['Mesh_10_0_0_2', 'Node_10_0_1_1']);
   t.is(byName.get('Mesh_10_0_0_2')?.routeReflectorClient, false);
-  t.is(byName.get('Global_10_0_1_1')?.clusterId, '1.0.0.1', 'registered: own cluster ID on client sessions');
-  t.is(byName.get('Global_10_0_1_1')?.peerAs, 64512);
+  t.is(byName.get('Node_10_0_1_1')?.clusterId, '1.0.0.1', 'registered: own cluster ID on client sessions');
+  t.is(byName.get('Node_10_0_1_1')?.routeReflectorClient, true);
+  t.is(byName.get('Node_10_0_1_1')?.peerAs, 64512);
   t.false(byName.has('Mesh_10_0_0_1'), 'no session to ourselves');
 });
 
@@ -210,7 +213,7 @@ test('the RBAC manifest in deploy/kubernetes grants enough: a registered reflect
   cleanups.push(() => server.stop());
   const kc = writeKubeconfig(tmpDir('kc-'), { server: server.url, caData: PKI.caCert, token: 'sa', namespace: 'kube-system' });
   const a = await reflector(kc, '10.0.0.7');
-  await a.rec.until('registered', (r) => r.keys.has(rr('10.0.0.7')) && r.keys.has(`${K}/host/n1/ip_addr_v4`));
+  await a.rec.until('registered', (r) => r.keys.has(rr('10.0.0.7')) && r.keys.has(`${V3}/nodes/n1`));
   await a.src.stop();
   t.deepEqual(server.requests.filter((r) => r.status === 403), []);
   t.deepEqual(a.rec.problems, []);

@@ -19,7 +19,7 @@ const API = NET.host(9);
 const RR = NET.host(1);
 const SECURED = NET.host(2);
 const PLAIN = NET.host(3);
-const SECURED_SESSION = `Global_${NET.under(2)}`;
+const SECURED_SESSION = `Node_${NET.under(2)}`;
 const PLAIN_SESSION = `Node_${NET.under(3)}`;
 const daemons: Daemon[] = [];
 const rrs: Reflector[] = [];
@@ -53,7 +53,8 @@ test('BGPPeer password from a Secret: Established with BIRD 2; kubectl changes t
   store.create('bgpconfigurations', bgpConfig(64512));
   store.create('nodes', node('secured', `${SECURED}/24`));
   store.create('nodes', node('plain', `${PLAIN}/24`));
-  const global = bgpPeer('rr-global', RR, 64512);
+  // Node-specific (calico-node lets a global BGPPeer to the same IP win, which would sign the plain node's session too).
+  const global = bgpPeer('rr-global', RR, 64512, 'secured');
   (global.spec as Record<string, unknown>).password = { secretKeyRef: { name: 'bgp-secrets', key: 'rr-password' } };
   store.create('bgppeers', global);
   store.create('bgppeers', bgpPeer('rr-plain', RR, 64512, 'plain'));
@@ -112,7 +113,7 @@ test('BGPPeer password from a Secret: Established with BIRD 2; kubectl changes t
   t.true(server.requests.some((r) => r.verb === 'patch' && r.resource === 'secrets'));
   await until('the secured session down', () => (state(rr, SECURED_SESSION) !== 'Established' ? true : undefined), 20_000);
   await until('BIRD sees it down', () => (/BGP state:\s+(Connect|Active|Idle)/.test(birdc2(secured, 'show', 'protocols', 'all')) ? true : undefined), 20_000);
-  await until('the mismatch hint', () => (new RegExp(String.raw`TCP-MD5 is on for Global_${NET.under(2)}`).test(rr.log()) ? true : undefined), 20_000);
+  await until('the mismatch hint', () => (new RegExp(String.raw`TCP-MD5 is on for Node_${NET.under(2)}`).test(rr.log()) ? true : undefined), 20_000);
   t.not(state(rr, SECURED_SESSION), 'Established', 'still down with mismatched passwords');
 
   // Back to the password BIRD has: Established again.

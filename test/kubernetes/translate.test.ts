@@ -1,71 +1,31 @@
-// Pure translation of Kubernetes objects into /calico/bgp/v1 keys (calico-datastore.md §3 and §8).
+// Pure translation of Kubernetes objects into keys: Calico v3 resources (calico-v3-bgp.md §1, KDD) and Lease rr entries.
 import test from 'ava';
-import {
-  bgpConfigurationKeys,
-  bgpPeerKeys,
-  diffKeys,
-  leaseKeys,
-  nodeKeys,
-  translateAll,
-} from '../../src/datastore/kubernetes/translate.js';
+import { CALICO_V3_PREFIX } from '../../src/datastore/calico-v3.js';
+import { diffKeys, leaseKeys, resourceKeys, translateAll } from '../../src/datastore/kubernetes/translate.js';
 import { desiredLease, leaseName, microTime } from '../../src/datastore/kubernetes/lease.js';
 import { bgpConfig, bgpPeer, K, node } from './helpers.js';
 
-test('Node annotations: CIDR → bare address and masked network, IPv6 canonical, own AS', (t) => {
-  const r = nodeKeys(node('n1', '10.0.1.5/24', 'FD00:0:0::5/64', '65001'));
-  t.deepEqual(new Map(r.keys), new Map([
-    [`${K}/host/n1/network_v4`, '10.0.1.0/24'],
-    [`${K}/host/n1/ip_addr_v4`, '10.0.1.5'],
-    [`${K}/host/n1/network_v6`, 'fd00::/64'],
-    [`${K}/host/n1/ip_addr_v6`, 'fd00::5'],
-    [`${K}/host/n1/as_num`, '65001'],
-  ]));
+test('Node → the Calico v3 Node calico-node\'s KDD sees: labels (annotation overlaid by Kubernetes labels), spec.bgp from annotations', (t) => {
+  const n = node('n1', '10.0.1.5/24', 'FD00:0:0::5/64', '65001');
+  n.metadata.labels = { 'route-reflector': 'true', zone: 'k8s' };
+  (n.metadata.annotations as Record<string, string>)['projectcalico.org/labels'] = JSON.stringify({ zone: 'calico', extra: 'x' });
+  (n.metadata.annotations as Record<string, string>)['projectcalico.org/RouteReflectorClusterID'] = '244.0.0.1';
+  const r = resourceKeys('nodes', n);
   t.deepEqual(r.problems, []);
+  t.is(r.keys.length, 1);
+  t.is(r.keys[0]![0], `${CALICO_V3_PREFIX}/nodes/n1`);
+  t.deepEqual(JSON.parse(r.keys[0]![1]), {
+    metadata: { name: 'n1', labels: { extra: 'x', zone: 'k8s', 'route-reflector': 'true' } },
+    spec: { bgp: { ipv4Address: '10.0.1.5/24', ipv6Address: 'FD00:0:0::5/64', asNumber: '65001', routeReflectorClusterID: '244.0.0.1' } },
+  });
+  t.regex(resourceKeys('nodes', node('a/b')).problems[0]!, /Node with unusable name "a\/b" ignored/);
 });
 
-test('Node without Calico annotations still has empty ip_addr keys; bad values are reported', (t) => {
-  t.deepEqual(new Map(nodeKeys(node('bare')).keys), new Map([
-    [`${K}/host/bare/ip_addr_v4`, ''],
-    [`${K}/host/bare/ip_addr_v6`, ''],
-  ]));
-  const bad = nodeKeys(node('bad', '10.0.0.300/24', '10.0.0.1', 'sixty'));
-  t.is(new Map(bad.keys).get(`${K}/host/bad/ip_addr_v4`), '');
-  t.is(new Map(bad.keys).get(`${K}/host/bad/ip_addr_v6`), '');
-  t.false(new Map(bad.keys).has(`${K}/host/bad/as_num`));
-  t.is(bad.problems.length, 3);
-  t.regex(bad.problems[0]!, /Node bad: annotation projectcalico.org\/IPv4Address="10.0.0.300\/24"/);
-});
-
-test('BGPPeer: global when spec.node is empty, node-specific otherwise, as_num as a string', (t) => {
-  t.deepEqual(bgpPeerKeys(bgpPeer('g', '10.0.0.10', 64512)).keys, [
-    [`${K}/global/peer_v4/10.0.0.10`, '{"ip":"10.0.0.10","as_num":"64512"}'],
-  ]);
-  t.deepEqual(bgpPeerKeys(bgpPeer('n', 'FD00::10', 65000, 'n1')).keys, [
-    [`${K}/host/n1/peer_v6/fd00::10`, '{"ip":"fd00::10","as_num":"65000"}'],
-  ]);
-  t.deepEqual(bgpPeerKeys(bgpPeer('port', '[fd00::10]:179', 65000)).keys, [
-    [`${K}/global/peer_v6/fd00::10`, '{"ip":"fd00::10","as_num":"65000"}'],
-  ]);
-  t.deepEqual(bgpPeerKeys(bgpPeer('e', '', 65000)).keys, []);
-  t.regex(bgpPeerKeys(bgpPeer('e', 'nope', 65000)).problems[0]!, /BGPPeer e: spec.peerIP "nope"/);
-  t.regex(bgpPeerKeys(bgpPeer('a', '10.0.0.1', 0)).problems[0]!, /spec.asNumber 0/);
-  const sel = bgpPeer('s', '10.0.0.1', 1);
-  (sel.spec as Record<string, unknown>).nodeSelector = 'all()';
-  t.deepEqual(bgpPeerKeys(sel).keys, []);
-});
-
-test('BGPConfiguration default → global keys; other names produce nothing', (t) => {
-  t.deepEqual(bgpConfigurationKeys(bgpConfig(65010)).keys, [[`${K}/global/as_num`, '65010']]);
-  const full = bgpConfig(1);
-  full.spec = { asNumber: 64513, nodeToNodeMeshEnabled: false, logSeverityScreen: 'Warning' };
-  t.deepEqual(new Map(bgpConfigurationKeys(full).keys), new Map([
-    [`${K}/global/as_num`, '64513'],
-    [`${K}/global/node_mesh`, '{"enabled":false}'],
-    [`${K}/global/loglevel`, 'none'],
-  ]));
-  const other = bgpConfig(65010);
-  other.metadata.name = 'node.n1';
-  t.deepEqual(bgpConfigurationKeys(other).keys, []);
+test('BGPPeer and BGPConfiguration → their v3 resource keys with spec as given (selectors kept)', (t) => {
+  const p = bgpPeer('sel', '', 0);
+  p.spec = { nodeSelector: 'all()', peerSelector: "route-reflector == 'true'" };
+  t.deepEqual(resourceKeys('bgppeers', p).keys, [[`${CALICO_V3_PREFIX}/bgppeers/sel`, JSON.stringify({ metadata: { name: 'sel', labels: {} }, spec: p.spec })]]);
+  t.deepEqual(resourceKeys('bgpconfigurations', bgpConfig(65010)).keys, [[`${CALICO_V3_PREFIX}/bgpconfigurations/default`, '{"metadata":{"name":"default","labels":{}},"spec":{"asNumber":65010}}']]);
 });
 
 test('Lease: live → rr_v4/rr_v6 entries with cluster_id; expired → nothing; needs the label', (t) => {
@@ -91,7 +51,7 @@ test('Lease: live → rr_v4/rr_v6 entries with cluster_id; expired → nothing; 
   t.is(microTime(Date.parse('2026-05-06T07:08:09.123Z')), '2026-05-06T07:08:09.123000Z');
 });
 
-test('translateAll: next Lease expiry, peer clash reported; diffKeys writes and deletes', (t) => {
+test('translateAll: next Lease expiry, every object as its resource key; diffKeys writes and deletes', (t) => {
   const now = 1_000_000;
   const a = desiredLease({ namespace: 'ns', ip: '10.0.0.1', leaseDurationSeconds: 10 }, now);
   const b = desiredLease({ namespace: 'ns', ip: '10.0.0.2', leaseDurationSeconds: 5 }, now);
@@ -105,8 +65,9 @@ test('translateAll: next Lease expiry, peer clash reported; diffKeys writes and 
     now,
   );
   t.is(all.nextExpiryMs, now + 5000);
-  t.is(all.keys.get(`${K}/global/peer_v4/10.0.0.1`), '{"ip":"10.0.0.1","as_num":"64513"}');
-  t.true(all.problems.some((p) => /BGPPeer p2: .* also produced by another BGPPeer/.test(p)));
+  t.deepEqual([...all.keys.keys()].filter((k) => k.startsWith(CALICO_V3_PREFIX)).sort(), [
+    `${CALICO_V3_PREFIX}/bgpconfigurations/default`, `${CALICO_V3_PREFIX}/bgppeers/p1`, `${CALICO_V3_PREFIX}/bgppeers/p2`, `${CALICO_V3_PREFIX}/nodes/n1`,
+  ]);
   t.true(all.keys.has(`${K}/rr_v4/10.0.0.2`));
   const diff = diffKeys(new Map([['a', '1'], ['b', '2']]), new Map([['a', '1'], ['b', '3'], ['c', '4']]));
   t.deepEqual(diff, [['b', '3'], ['c', '4']]);

@@ -1,10 +1,9 @@
 // End-to-end lab for reflection tests: our reflector (src/main.ts in a child process, file datastore) and real
 // BIRD 2 / BIRD 1.6 Calico nodes on the test file's claimed loopback /24 (or in its own namespace), each in its own temporary directory, all killable.
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runChild, spawnChild } from '../helpers/child.js';
+import { runChild, startDaemon, type OwnedDaemon } from '../helpers/child.js';
 
 export const BIRD2 = '/opt/bird2/usr/sbin/bird';
 export const BIRDC2 = '/opt/bird2/usr/sbin/birdc';
@@ -12,40 +11,15 @@ export const BIRD16 = '/usr/sbin/bird';
 export const BIRDC16 = '/usr/sbin/birdc';
 const REPO = new URL('../../', import.meta.url).pathname;
 
-export interface Proc {
-  name: string;
-  proc: ChildProcess;
-  dir: string;
-  output: () => string;
-  stop: (signal?: NodeJS.Signals) => Promise<void>;
-}
+export type Proc = OwnedDaemon;
 
 export function tmp(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
 function start(name: string, cmd: string, args: string[], dir: string, env: Record<string, string> = {}, netns?: string): Proc {
-  // Exactly `env` (plus PATH), tied to the test worker; setpriv and `ip netns exec` exec the command, so the
-  // child's pid is the daemon's (signals such as SIGSTOP reach it).
-  const proc = spawnChild(cmd, args, { cwd: dir, env, ...(netns !== undefined ? { netns } : {}) });
-  let out = '';
-  const keep = (d: Buffer): void => {
-    out += d.toString();
-    if (out.length > 400_000) out = out.slice(-200_000);
-  };
-  proc.stdout?.on('data', keep);
-  proc.stderr?.on('data', keep);
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  return {
-    name, proc, dir, output: () => out,
-    stop: async (signal: NodeJS.Signals = 'SIGKILL') => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill(signal);
-      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
+  // setpriv and `ip netns exec` exec the command, so the child's pid is the daemon's (SIGSTOP reaches it).
+  return startDaemon(name, cmd, args, dir, { env, ...(netns !== undefined ? { netns } : {}) });
 }
 
 export interface NodeConf {

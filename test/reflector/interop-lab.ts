@@ -4,12 +4,11 @@
 // worker). Every client announces one prefix with a next hop, a community and a large community of its own, and
 // reports what it received from the reflector in its *own* terms (its CLI's JSON or text), normalised here to
 // one RouteView so the test compares every daemon's view with what the originating daemon was told to send.
-import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runChild, spawnChild } from '../helpers/child.js';
+import { runChild, spawnChild, startDaemon, type OwnedDaemon } from '../helpers/child.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIRD2 = '/opt/bird2/usr/sbin/bird';
@@ -65,13 +64,7 @@ export interface RouteView {
   largeCommunities: string[];
 }
 
-export interface Proc {
-  name: string;
-  proc: ChildProcess;
-  dir: string;
-  output: () => string;
-  stop: () => Promise<void>;
-}
+export type Proc = OwnedDaemon;
 
 export interface Client extends Proc {
   impl: string;
@@ -88,25 +81,7 @@ export function tmp(prefix: string): string {
 
 /** Starts a daemon whose files are all in `dir` (removed on stop); it runs in `cwd`, by default `dir`. */
 function startProc(name: string, cmd: string, args: string[], dir: string, env: Record<string, string> = {}, cwd = dir): Proc {
-  const proc = spawnChild(cmd, args, { env, cwd });
-  let out = '';
-  const keep = (d: Buffer): void => {
-    out += d.toString();
-    if (out.length > 400_000) out = out.slice(-200_000);
-  };
-  proc.stdout?.on('data', keep);
-  proc.stderr?.on('data', keep);
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  return {
-    name, proc, dir, output: () => out,
-    stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGKILL');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return startDaemon(name, cmd, args, dir, { env, cwd, removeDir: true });
 }
 
 /** Runs a CLI (exact environment, bounded in time) and returns its exit code and output. */

@@ -1,10 +1,9 @@
 // Real BGP daemons configured as Calico nodes (calico-datastore.md §9) for the interop tests: BIRD 1.6,
 // BIRD 2, GoBGP and ExaBGP, each in a temporary directory, on its own loopback address, killable.
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runChild, spawnChild } from '../helpers/child.js';
+import { runChild, startDaemon, type OwnedDaemon } from '../helpers/child.js';
 
 export const BIRD2 = '/opt/bird2/usr/sbin/bird';
 export const BIRDC2 = '/opt/bird2/usr/sbin/birdc';
@@ -20,40 +19,15 @@ export interface NodeConf {
   block: string;
 }
 
-export interface Daemon {
-  name: string;
-  proc: ChildProcess;
-  dir: string;
-  socket?: string;
-  output: () => string;
-  stop: () => Promise<void>;
-}
+/** A daemon with its control socket, when it has one. */
+export type Daemon = OwnedDaemon & { socket?: string };
 
 function tmp(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
 function start(name: string, cmd: string, args: string[], dir: string, env: Record<string, string> = {}, socket?: string): Daemon {
-  const proc = spawnChild(cmd, args, { cwd: dir, env });
-  let out = '';
-  const keep = (d: Buffer): void => {
-    out += d.toString();
-    if (out.length > 200_000) out = out.slice(-100_000);
-  };
-  proc.stdout?.on('data', keep);
-  proc.stderr?.on('data', keep);
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const d: Daemon = {
-    name, proc, dir, output: () => out,
-    stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGCONT');
-        proc.kill('SIGKILL');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const d: Daemon = startDaemon(name, cmd, args, dir, { env, removeDir: true });
   if (socket !== undefined) d.socket = socket;
   return d;
 }

@@ -1,5 +1,6 @@
-// KeySource for DATASTORE_TYPE=kubernetes: list/watch Nodes, BGPPeers, BGPConfigurations, the Secrets BGPPeer
-// passwords name (and, when this reflector registers, route-reflector Leases) and present them as /calico/bgp/v1/... keys.
+// KeySource for DATASTORE_TYPE=kubernetes: list/watch Nodes, BGPPeers, BGPConfigurations (presented as the Calico
+// v3 resource keys etcd v3 holds), the Secrets BGPPeer passwords name (/calico/secrets/v1 keys, secret-follower.ts)
+// and, when this reflector registers, route-reflector Leases (/calico/bgp/v1 rr entries).
 import { DEFAULTS } from '../../config/defaults.js';
 import { checkParsedValue, MAX_RESOURCE_BYTES } from '../safe-value.js';
 import type { KeySnapshot, KeySource, KeySourceEvents } from '../source.js';
@@ -7,19 +8,8 @@ import { KubeClient, type KubeObject } from './client.js';
 import { loadKubeConnection, type KubeConnection } from './kubeconfig.js';
 import { desiredLease, LeaseKeeper, leasesPath } from './lease.js';
 import { Reflector } from './reflector.js';
-import {
-  bgpConfigurationKeys,
-  bgpPeerKeys,
-  diffKeys,
-  leaseKeys,
-  nameOf,
-  nodeKeys,
-  referencedSecrets,
-  RR_LABEL_SELECTOR,
-  type SecretSet,
-  translateAll,
-  type Translation,
-} from './translate.js';
+import { referencedSecretNames, SecretFollower } from './secret-follower.js';
+import { diffKeys, leaseKeys, nameOf, resourceKeys, RR_LABEL_SELECTOR, translateAll, type Translation } from './translate.js';
 
 export interface KubernetesSourceOptions {
   /** KUBECONFIG; undefined or "" = the in-cluster service account. */
@@ -78,7 +68,7 @@ export class KubernetesKeySource implements KeySource {
    * those Secrets are read and held, and RBAC may grant exactly them (resourceNames). Not part of ready(): a
    * Secret we may not read must not hold back every other peering; only its own peers wait.
    */
-  private readonly secretWatches = new Map<string, { reflector: Reflector; secret?: KubeObject; synced: boolean }>();
+  private secrets?: SecretFollower;
   private common?: { initialBackoffMs: number; maxBackoffMs: number; watchTimeoutSeconds: number };
   private lease?: LeaseKeeper;
   private events?: KeySourceEvents;
@@ -114,7 +104,7 @@ export class KubernetesKeySource implements KeySource {
   get stats(): Record<string, { lists: number; watches: number; events: number; bookmarks: number }> {
     const out: Record<string, { lists: number; watches: number; events: number; bookmarks: number }> = {};
     for (const [k, r] of this.reflectors) out[k] = { ...r.stats };
-    for (const [name, w] of this.secretWatches) out[`secret:${name}`] = { ...w.reflector.stats };
+    Object.assign(out, this.secrets?.stats ?? {});
     return out;
   }
 
@@ -192,9 +182,7 @@ export class KubernetesKeySource implements KeySource {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
-    const secretReflectors = [...this.secretWatches.values()].map((w) => w.reflector);
-    this.secretWatches.clear();
-    await Promise.all([...this.reflectors.values(), ...secretReflectors].map((r) => r.stop()));
+    await Promise.all([...[...this.reflectors.values()].map((r) => r.stop()), this.secrets?.stop()]);
     await this.lease?.stop();
     this.client.close();
   }
@@ -210,13 +198,13 @@ export class KubernetesKeySource implements KeySource {
           for (const o of items) map.set(objectKey(o), o);
           if (kind === 'nodes') {
             this.nodeTr.clear();
-            for (const o of items) this.nodeTr.set(objectKey(o), nodeKeys(o));
+            for (const o of items) this.nodeTr.set(objectKey(o), resourceKeys('nodes', o));
           }
           if (kind === 'leases') {
             for (const k of [...this.leaseSeen.keys()]) if (!map.has(k)) this.leaseSeen.delete(k);
             for (const o of items) this.observeLease(o);
           }
-          if (kind === 'bgpPeers') this.followSecrets();
+          if (kind === 'bgpPeers' || kind === 'bgpConfigurations') this.followSecrets();
           const first = !this.synced.has(kind);
           this.synced.add(kind);
           // After a re-list nothing guarantees we saw each deletion: resend the whole set.
@@ -232,7 +220,7 @@ export class KubernetesKeySource implements KeySource {
           if (kind === 'nodes') {
             // Nodes are the big collection: translate only the one that changed, and publish its own diff.
             const prev = this.nodeTr.get(key);
-            const next = type === 'DELETED' ? undefined : nodeKeys(obj);
+            const next = type === 'DELETED' ? undefined : resourceKeys('nodes', obj);
             if (next === undefined) this.nodeTr.delete(key);
             else this.nodeTr.set(key, next);
             // Nodes change all the time (status, heartbeats, labels) without touching what we read.
@@ -240,7 +228,7 @@ export class KubernetesKeySource implements KeySource {
             this.publishNode(prev, next);
             return;
           }
-          if (kind === 'bgpPeers') this.followSecrets();
+          if (kind === 'bgpPeers' || kind === 'bgpConfigurations') this.followSecrets();
           if (kind !== 'leases' && type === 'MODIFIED' && before !== undefined && this.sameTranslation(kind, before, obj)) return;
           if (kind === 'leases') {
             if (type === 'DELETED') this.leaseSeen.delete(key);
@@ -253,68 +241,17 @@ export class KubernetesKeySource implements KeySource {
     );
   }
 
-  /** Start a list+watch for each Secret a BGPPeer now names; stop those no BGPPeer names any more. */
+  /** Follow each Secret a BGPPeer (or the mesh password) now names; stop following those no longer named. */
   private followSecrets(): void {
     if (this.stopped || this.common === undefined) return;
-    const wanted = referencedSecrets(this.objects.bgpPeers.values());
-    for (const [name, w] of this.secretWatches) {
-      if (wanted.has(name)) continue;
-      this.secretWatches.delete(name);
-      void w.reflector.stop();
-    }
-    for (const name of wanted) {
-      if (this.secretWatches.has(name)) continue;
-      const watch: { reflector: Reflector; secret?: KubeObject; synced: boolean } = {
-        synced: false,
-        reflector: new Reflector(
-          this.client,
-          {
-            ...this.common,
-            path: `/api/v1/namespaces/${encodeURIComponent(this.secretNamespace)}/secrets`,
-            resource: 'secrets',
-            group: '',
-            namespace: this.secretNamespace,
-            fieldSelector: `metadata.name=${name}`,
-          },
-          {
-            replace: (items) => {
-              watch.secret = items.find((o) => nameOf(o) === name && this.admit('secrets', o));
-              watch.synced = true;
-              this.secretChanged(name);
-            },
-            event: (type, obj) => {
-              if (nameOf(obj) !== name) return;
-              watch.secret = type === 'DELETED' || !this.admit('secrets', obj) ? undefined : obj;
-              this.secretChanged(name);
-            },
-            problem: (m, d) => this.problem(m, d),
-          },
-        ),
-      };
-      this.secretWatches.set(name, watch);
-      watch.reflector.start();
-    }
-  }
-
-  /** A followed Secret changed: re-translate; the diff carries only the BGPPeers whose password changed. */
-  private secretChanged(name: string): void {
-    if (this.secretWatches.has(name)) this.publish('diff');
-  }
-
-  private secretSet(): SecretSet {
-    const byName = new Map<string, KubeObject>();
-    const pending = new Set<string>();
-    for (const [name, w] of this.secretWatches) {
-      if (!w.synced) pending.add(name);
-      else if (w.secret !== undefined) byName.set(name, w.secret);
-    }
-    return { namespace: this.secretNamespace, byName, pending };
+    this.secrets ??= new SecretFollower(this.client, { ...this.common, namespace: this.secretNamespace }, () => this.publish('diff'), (m, d) => this.problem(m, d));
+    const resources = translateAll({ nodes: [], leases: [], bgpPeers: this.objects.bgpPeers.values(), bgpConfigurations: this.objects.bgpConfigurations.values() }, 0);
+    this.secrets.follow(referencedSecretNames(resources.keys));
   }
 
   private sameTranslation(kind: 'bgpPeers' | 'bgpConfigurations', a: KubeObject, b: KubeObject): boolean {
-    if (kind === 'bgpConfigurations') return JSON.stringify(bgpConfigurationKeys(a)) === JSON.stringify(bgpConfigurationKeys(b));
-    const secrets = this.secretSet();
-    return JSON.stringify(bgpPeerKeys(a, secrets)) === JSON.stringify(bgpPeerKeys(b, secrets));
+    const k = kind === 'bgpPeers' ? 'bgppeers' : 'bgpconfigurations';
+    return JSON.stringify(resourceKeys(k, a)) === JSON.stringify(resourceKeys(k, b));
   }
 
   private observeLease(o: KubeObject): void {
@@ -355,13 +292,13 @@ export class KubernetesKeySource implements KeySource {
         bgpPeers: this.objects.bgpPeers.values(),
         bgpConfigurations: this.objects.bgpConfigurations.values(),
         leases: this.objects.leases.values(),
-        secrets: this.secretSet(),
       },
       now,
       (l) => this.leaseSeen.get(objectKey(l))?.at,
     );
     const small = t.keys;
     for (const [k, v] of this.ownEntries) small.set(k, v);
+    for (const [k, v] of this.secrets?.entries() ?? []) small.set(k, v);
     this.report(t.problems);
     if (!this.snapshotSent || mode === 'snapshot') {
       const first = !this.snapshotSent;

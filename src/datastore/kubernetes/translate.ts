@@ -1,8 +1,11 @@
-// Pure translation of Kubernetes objects (Node, BGPPeer with its password Secret, BGPConfiguration, route-reflector
-// Lease) into the /calico/bgp/v1/... keys that Calico's BGP syncer produces from them, so one mapping serves every datastore.
-import { canonicalAddress as canonicalText, canonicalNetwork } from '../../net/address.js';
+// Pure translation of Kubernetes objects into keys: Nodes, BGPPeers and BGPConfigurations into the Calico v3
+// resources etcd v3 would hold (calico-sessions.ts computes the sessions from them), route-reflector Leases into
+// /calico/bgp/v1 rr entries; and the password of a BGPPeer from its Secret.
+import { canonicalAddress as canonicalText } from '../../net/address.js';
 import type { KubeObject } from './client.js';
-import { describeValue } from '../safe-value.js';
+import { checkParsedValue, describeValue, MAX_RESOURCE_BYTES } from '../safe-value.js';
+import { CALICO_V3_PREFIX } from '../calico-v3.js';
+import { nodeFromKubernetes } from '../../calico/peerings.js';
 
 export const PREFIX = '/calico/bgp/v1';
 export const ANN_IPV4 = 'projectcalico.org/IPv4Address';
@@ -29,8 +32,6 @@ export interface ObjectSets {
   bgpPeers: Iterable<KubeObject>;
   bgpConfigurations: Iterable<KubeObject>;
   leases: Iterable<KubeObject>;
-  /** Secrets that BGPPeer passwords refer to; undefined = none known (such peers are withheld). */
-  secrets?: SecretSet;
 }
 
 /**
@@ -40,7 +41,7 @@ export interface ObjectSets {
 export interface SecretSet {
   namespace: string;
   /** Secret name → Secret (core/v1, `data` values in base64). A name absent here is a missing Secret. */
-  byName: ReadonlyMap<string, KubeObject>;
+  byName: ReadonlyMap<string, object>;
   /** Names not listed yet: their peers wait ("waiting for"), which is not yet a missing Secret. */
   pending?: ReadonlySet<string>;
 }
@@ -49,11 +50,6 @@ export interface SecretSet {
 export interface SecretRef {
   name: string;
   key: string;
-}
-
-export interface BgpPeerTranslation extends Translation {
-  /** The key this BGPPeer would produce if its password were known: left out (never sent without it). */
-  withheldKey?: string;
 }
 
 export interface FullTranslation {
@@ -75,26 +71,9 @@ export function translateAll(sets: ObjectSets, nowMs: number, renewedAt?: (lease
     for (const [k, v] of t.keys) keys.set(k, v);
     problems.push(...t.problems);
   };
-  for (const n of byName(sets.nodes)) add(nodeKeys(n));
-  for (const c of byName(sets.bgpConfigurations)) add(bgpConfigurationKeys(c));
-  const withheld: Array<[string, string]> = [];
-  for (const p of byName(sets.bgpPeers)) {
-    const t = bgpPeerKeys(p, sets.secrets);
-    for (const [k] of t.keys) {
-      if (keys.has(k)) t.problems.push(`BGPPeer ${nameOf(p)}: ${k} is also produced by another BGPPeer; the later name wins`);
-    }
-    if (t.withheldKey !== undefined) withheld.push([nameOf(p), t.withheldKey]);
-    add(t);
-  }
-  // A node-specific peering withheld for its password leaves that host to a global BGPPeer for the same address,
-  // if there is one (as if the node-specific BGPPeer did not exist): say so, since its password may differ.
-  for (const [name, key] of withheld) {
-    const m = /^\/calico\/bgp\/v1\/host\/[^/]+\/(peer_v[46]\/.+)$/.exec(key);
-    const global = m === null ? undefined : `${PREFIX}/global/${m[1]!}`;
-    if (global !== undefined && keys.has(global)) {
-      problems.push(`BGPPeer ${name}: while it is withheld, its node peers through the global entry ${global} (another BGPPeer) instead`);
-    }
-  }
+  for (const n of byName(sets.nodes)) add(resourceKeys('nodes', n));
+  for (const c of byName(sets.bgpConfigurations)) add(resourceKeys('bgpconfigurations', c));
+  for (const p of byName(sets.bgpPeers)) add(resourceKeys('bgppeers', p));
   for (const l of byName(sets.leases)) {
     const t = leaseKeys(l, nowMs, renewedAt?.(l));
     add(t);
@@ -106,88 +85,19 @@ export function translateAll(sets: ObjectSets, nowMs: number, renewedAt?: (lease
 }
 
 /**
- * Node → host/<name>/ip_addr_v4 and ip_addr_v6 (bare address, "" when absent, as the syncer always writes
- * them), network_v4/v6 (the masked CIDR) when the annotation is set, as_num when the node has its own AS.
+ * A Node, BGPPeer or BGPConfiguration as the Calico v3 resource calico-node's KDD sees (for a Node:
+ * nodeFromKubernetes, labels and spec.bgp from the projectcalico.org/ annotations), under the key etcd v3 would
+ * store it at, so that calico-sessions.ts reads both datastores the same way.
  */
-export function nodeKeys(node: KubeObject): Translation {
-  const name = nameOf(node);
-  const out: Translation = { keys: [], problems: [] };
-  if (name === '' || name.includes('/')) {
-    out.problems.push(`Node with unusable name ${describeValue(name)} ignored`);
-    return out;
-  }
-  const ann = annotationsOf(node);
-  const host = `${PREFIX}/host/${name}`;
-  for (const family of [4, 6] as const) {
-    const annName = family === 4 ? ANN_IPV4 : ANN_IPV6;
-    const raw = ann[annName];
-    let addr = '';
-    if (raw !== undefined && raw.trim() !== '') {
-      const parsed = parseCidrOrAddress(family, raw.trim());
-      if (parsed === undefined) {
-        out.problems.push(`Node ${name}: annotation ${annName}=${describeValue(raw)} is not an IPv${family} address or CIDR`);
-      } else {
-        addr = parsed.address;
-        out.keys.push([`${host}/network_v${family}`, parsed.network]);
-      }
-    }
-    out.keys.push([`${host}/ip_addr_v${family}`, addr]);
-  }
-  const asRaw = ann[ANN_ASN];
-  if (asRaw !== undefined && asRaw.trim() !== '') {
-    const asn = parseAsn(asRaw);
-    if (asn === undefined) out.problems.push(`Node ${name}: annotation ${ANN_ASN}=${describeValue(asRaw)} is not an AS number`);
-    else out.keys.push([`${host}/as_num`, String(asn)]);
-  }
-  return out;
-}
-
-/**
- * BGPPeer (crd.projectcalico.org/v1) → global/peer_vN/<peerIP> when spec.node is empty, else
- * host/<spec.node>/peer_vN/<peerIP>; value {"ip":..., "as_num":"<asNumber>"} (as_num as a string, like libcalico-go),
- * plus "password" (the TCP-MD5 key) when spec.password.secretKeyRef names a Secret key in `secrets`.
- * A BGPPeer whose password cannot be read (Secret or key missing, unusable value) produces NO key, only a
- * problem naming the BGPPeer, the Secret and the key: a peering meant to be signed never runs unsigned; it
- * appears as soon as the Secret does (the source re-translates on every change of a Secret it follows).
- */
-export function bgpPeerKeys(peer: KubeObject, secrets?: SecretSet): BgpPeerTranslation {
-  const name = nameOf(peer);
-  const out: BgpPeerTranslation = { keys: [], problems: [] };
-  const spec = recordOf(peer.spec);
-  if (spec.nodeSelector !== undefined && spec.nodeSelector !== '' || spec.peerSelector !== undefined && spec.peerSelector !== '') {
-    out.problems.push(`BGPPeer ${name}: nodeSelector/peerSelector peers have no /calico/bgp/v1 form; ignored`);
-    return out;
-  }
-  const peerIP = typeof spec.peerIP === 'string' ? spec.peerIP.trim() : '';
-  const parsed = parsePeerIP(peerIP);
-  if (parsed === undefined) {
-    out.problems.push(`BGPPeer ${name}: spec.peerIP ${describeValue(spec.peerIP)} is not an IP address; ignored`);
-    return out;
-  }
-  const asn = parseAsn(spec.asNumber);
-  if (asn === undefined) {
-    out.problems.push(`BGPPeer ${name}: spec.asNumber ${describeValue(spec.asNumber)} is not an AS number; ignored`);
-    return out;
-  }
-  const node = typeof spec.node === 'string' ? spec.node.trim() : '';
-  if (node.includes('/')) {
-    out.problems.push(`BGPPeer ${name}: spec.node ${describeValue(node)} is not a node name; ignored`);
-    return out;
-  }
-  const scope = node === '' ? `${PREFIX}/global` : `${PREFIX}/host/${node}`;
-  const key = `${scope}/peer_v${parsed.family}/${parsed.address}`;
-  const entry: { ip: string; as_num: string; password?: string } = { ip: parsed.address, as_num: String(asn) };
-  if (spec.password !== undefined && spec.password !== null) {
-    const pw = peerPassword(name, spec.password, secrets);
-    out.problems.push(...pw.problems);
-    if (pw.password === undefined) {
-      out.withheldKey = key;
-      return out;
-    }
-    entry.password = pw.password;
-  }
-  out.keys.push([key, JSON.stringify(entry)]);
-  return out;
+export function resourceKeys(kind: 'nodes' | 'bgppeers' | 'bgpconfigurations', o: KubeObject): Translation {
+  const name = nameOf(o);
+  const what = kind === 'nodes' ? 'Node' : kind === 'bgppeers' ? 'BGPPeer' : 'BGPConfiguration';
+  if (name === '' || name.includes('/')) return { keys: [], problems: [`${what} with unusable name ${describeValue(name)} ignored`] };
+  const why = checkParsedValue(o, { maxBytes: MAX_RESOURCE_BYTES });
+  if (why !== undefined) return { keys: [], problems: [`${what} ${name.length > 200 ? `${name.slice(0, 200)}…` : name}: ${why}; ignored`] };
+  const r = kind === 'nodes' ? nodeFromKubernetes(o) : { name, labels: labelsOf(o), spec: o.spec ?? {} };
+  const doc = { metadata: { name, labels: r.labels ?? {} }, spec: r.spec ?? {} };
+  return { keys: [[`${CALICO_V3_PREFIX}/${kind}/${name}`, JSON.stringify(doc)]], problems: [] };
 }
 
 /** spec.password → {name, key} of its secretKeyRef, or the reason it is unusable. */
@@ -228,7 +138,7 @@ export function peerPassword(peerName: string, password: unknown, secrets: Secre
   if (secret === undefined) {
     return { problems: [`BGPPeer ${peerName}: password ${what}: the Secret does not exist in namespace ${ns}; ${withheld}`] };
   }
-  const data = recordOf(secret.data);
+  const data = recordOf((secret as { data?: unknown }).data);
   const raw = data[ref.key];
   if (raw === undefined || raw === null) {
     const have = Object.keys(data).sort().map((k) => JSON.stringify(k)).join(', ');
@@ -247,29 +157,6 @@ export function peerPassword(peerName: string, password: unknown, secrets: Secre
   // `echo secret | base64` is the classic mistake; the other side most likely has no line break in its password.
   if (/[\r\n]$/.test(text)) problems.push(`BGPPeer ${peerName}: password ${what} ends with a line break (echo without -n?); used as it is`);
   return { password: text, problems };
-}
-
-/**
- * BGPConfiguration "default" → global/as_num, global/node_mesh, global/loglevel. Other BGPConfigurations
- * (node.<name>) only carry per-node settings the reflector does not read, so they produce nothing.
- */
-export function bgpConfigurationKeys(cfg: KubeObject): Translation {
-  const out: Translation = { keys: [], problems: [] };
-  if (nameOf(cfg) !== 'default') return out;
-  const spec = recordOf(cfg.spec);
-  if (spec.asNumber !== undefined && spec.asNumber !== null) {
-    const asn = parseAsn(spec.asNumber);
-    if (asn === undefined) out.problems.push(`BGPConfiguration default: spec.asNumber ${describeValue(spec.asNumber)} is not an AS number`);
-    else out.keys.push([`${PREFIX}/global/as_num`, String(asn)]);
-  }
-  if (typeof spec.nodeToNodeMeshEnabled === 'boolean') {
-    out.keys.push([`${PREFIX}/global/node_mesh`, JSON.stringify({ enabled: spec.nodeToNodeMeshEnabled })]);
-  }
-  if (typeof spec.logSeverityScreen === 'string' && spec.logSeverityScreen !== '') {
-    const s = spec.logSeverityScreen.toLowerCase();
-    out.keys.push([`${PREFIX}/global/loglevel`, s === 'debug' ? 'debug' : s === 'info' ? 'info' : 'none']);
-  }
-  return out;
 }
 
 /**
@@ -321,47 +208,6 @@ export function diffKeys(prev: ReadonlyMap<string, string>, next: ReadonlyMap<st
 export function canonicalAddress(family: 4 | 6, text: string): string | undefined {
   if (family === 6 && text.includes('.')) return undefined;
   return canonicalText(family, text);
-}
-
-/** "10.0.0.1/24" → address 10.0.0.1, network 10.0.0.0/24; a bare address counts as a host route. */
-function parseCidrOrAddress(family: 4 | 6, text: string): { address: string; network: string } | undefined {
-  const slash = text.indexOf('/');
-  const addrText = slash >= 0 ? text.slice(0, slash) : text;
-  const address = canonicalAddress(family, addrText);
-  if (address === undefined) return undefined;
-  const max = family === 4 ? 32 : 128;
-  const lenText = slash >= 0 ? text.slice(slash + 1) : String(max);
-  if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > max) return undefined;
-  const len = Number(lenText);
-  return { address, network: canonicalNetwork(family, address, len) };
-}
-
-/** spec.peerIP: an address, or (newer Calico) "addr:port" / "[v6addr]:port"; the port has no v1 key, so it is dropped. */
-function parsePeerIP(text: string): { family: 4 | 6; address: string } | undefined {
-  if (text === '') return undefined;
-  const v4 = canonicalAddress(4, text);
-  if (v4 !== undefined) return { family: 4, address: v4 };
-  const v6 = canonicalAddress(6, text);
-  if (v6 !== undefined) return { family: 6, address: v6 };
-  const bracket = /^\[([^\]]+)\]:\d+$/.exec(text);
-  if (bracket !== null) {
-    const a = canonicalAddress(6, bracket[1]!);
-    return a === undefined ? undefined : { family: 6, address: a };
-  }
-  const hostPort = /^([0-9.]+):\d+$/.exec(text);
-  if (hostPort !== null) {
-    const a = canonicalAddress(4, hostPort[1]!);
-    return a === undefined ? undefined : { family: 4, address: a };
-  }
-  return undefined;
-}
-
-function parseAsn(v: unknown): number | undefined {
-  let n: number;
-  if (typeof v === 'number') n = v;
-  else if (typeof v === 'string' && /^\s*\d+\s*$/.test(v)) n = Number(v.trim());
-  else return undefined;
-  return Number.isInteger(n) && n >= 1 && n <= 0xffffffff ? n : undefined;
 }
 
 export function nameOf(o: KubeObject): string {
