@@ -2,7 +2,7 @@
 // calico-node's computation in peerings.ts carries) narrowed by what our sessions can apply (calico-sessions.ts).
 // src/calico/README.md holds this table as rendered by renderFieldTable(); test/calico/field-table.test.ts
 // checks that the two agree.
-import { FIELD_TABLE } from './peerings.js';
+import { FIELD_TABLE } from './resources.js';
 
 export type Verdict = 'honoured' | 'reported';
 

@@ -9,7 +9,8 @@ import { CALICO_V3_PREFIX, parseV3Key } from './calico-v3.js';
 import { peerPassword, type SecretSet } from './kubernetes/translate.js';
 import { describeValue, MAX_RESOURCE_BYTES, safeJsonParse } from './safe-value.js';
 import type { KeySnapshot } from './source.js';
-import { computePeerings, type CalicoResource, type CalicoSession, type PeeringResult } from '../calico/peerings.js';
+import { computePeerings, type CalicoSession, type PeeringResult } from '../calico/peerings.js';
+import type { CalicoResource } from '../calico/resources.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
 
 /** Where the Secrets that BGPPeer passwords name appear in a key set (never in a datastore: see secret-following-source.ts). */

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { fieldRows, renderFieldTable } from '../../src/calico/field-table.js';
-import { FIELD_TABLE } from '../../src/calico/peerings.js';
+import { FIELD_TABLE } from '../../src/calico/resources.js';
 import { desiredSessions, secretKey } from '../../src/datastore/calico-sessions.js';
 import { CALICO_V3_PREFIX } from '../../src/datastore/calico-v3.js';
 
