@@ -1,5 +1,7 @@
 // BIRD 1.6.8 CLI text for each `show` reply, made from the ControlModel views (pure, no I/O).
 // Column widths, labels and codes follow what BIRD 1.6.8 printed (captured from BIRD 1.6.8, see test/fixtures/bird/README.md).
+// Over 400 lines on purpose: every reply shares the same column, time and address helpers, and reading the
+// formats side by side against the captures is how they are checked.
 
 import type {
   AsPathSegment,

@@ -1,5 +1,7 @@
 // The pure Calico mapping: /calico/bgp/v1/... keys → the BGP sessions this reflector should run, following the
 // original bird.cfg/bird6.cfg templates (calico-datastore.md §4–§5) with bad entries skipped instead of fatal.
+// A little over 400 lines: the key layout, the per-entry checks and the templates' rules read in one order, as
+// the original templates did; each entry's checks are small functions below desiredPeers.
 import { addressForName, canonicalAddress, canonicalClusterId, unusableNeighbour } from '../net/address.js';
 import { describeValue, safeJsonParse } from './safe-value.js';
 import type { KeySnapshot } from './source.js';
