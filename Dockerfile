@@ -18,7 +18,8 @@ FROM node:24-bookworm-slim
 WORKDIR /app
 # The variables the reflector reads (README "Configuration" has defaults and details; test/deploy/dockerfile-env
 # checks this list against the code). Every etcd variable may also be given with a CALICO_ prefix.
-#   Identity:      IP (required), IP6 (IPv6 off when unset), BGP_PORT
+#   Identity:      IP (required), IP6 (IPv6 off when unset), BGP_PORT, NODENAME (else HOSTNAME, which the
+#                  runtime sets: which Calico Node this reflector is)
 #   Datastore:     DATASTORE_TYPE, ETCD_ENDPOINTS, ETCD_AUTHORITY, ETCD_SCHEME, ETCD_CA_CERT_FILE, ETCD_CERT_FILE,
 #                  ETCD_KEY_FILE, ETCD_USERNAME, ETCD_PASSWORD, ETCD_ALLOW_INSECURE_CREDENTIALS, KUBECONFIG,
 #                  NAMESPACE, DATASTORE_FILE, DATASTORE_FILE_MAX_BYTES, RR_REGISTER, RR_CLUSTER_ID, RR_REGISTER_TTL

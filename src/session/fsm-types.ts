@@ -36,6 +36,9 @@ export interface ConnRecord {
   /** The peer's BGP identifier and whether it advertised graceful restart, once its OPEN was accepted. */
   bgpId: string | null;
   gracefulRestart: boolean;
+  /** A valid OPEN from the Established graceful-restart peer came on this connection: it replaces the
+   *  Established one when the peer confirms it with its KEEPALIVE (see PeerFsm.open). */
+  takeover: boolean;
 }
 
 export interface PeerFsmState {

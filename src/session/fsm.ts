@@ -215,17 +215,21 @@ class Step {
           // RFC 4724 §4.2: a Receiving Speaker that "still considers the BGP session as being established ...
           // MUST treat the subsequent open connection from the peer as an indication of the termination of
           // the old TCP session" and close the previous one, keeping the new one. We take "open connection"
-          // to mean a connection that carried a valid OPEN: negotiate() has checked the version, the peer AS
-          // (the session's AS, which the peer's address alone does not prove) and the BGP identifier, and the
-          // identifier must be the one of the Established session. Until then the new connection is only a
-          // candidate and the Established session stays up, so a bare TCP connect, garbage or a wrong OPEN
-          // from the peer's address (any local user on the node, or a SNATed pod) no longer resets it.
-          // BIRD (bgp_incoming_connection) and FRR (bgp_accept) instead drop the Established session as soon
-          // as the TCP connection is accepted; GoBGP closes every connection accepted while Established and
-          // only notices a restart when the old TCP session fails.
-          this.out.push({ do: 'log', id: conn.id, fields: { bgpId: ev.peerBgpId }, text: 'valid OPEN on a new connection from the Established graceful-restart peer: it restarted, replacing the old connection (routes kept as stale)' });
-          other.benign = true;
-          this.close(other, 'peer reconnected (graceful restart)', true);
+          // to mean a connection the peer has opened as a session: it carried a valid OPEN (negotiate() checked
+          // the version, the peer AS, which the peer's address alone does not prove, and the BGP identifier,
+          // which must be the Established session's) and the peer confirmed it with its KEEPALIVE. Until then
+          // the new connection is only a candidate and the Established session stays up, so a bare TCP
+          // connect, garbage or a wrong OPEN from the peer's address (any local user on the node, or a SNATed
+          // pod) does not reset it; nor does a collision: the peer's own connection attempt, opened before its
+          // side of the Established session came up, carries a valid OPEN too, but a peer that still holds
+          // the Established session answers our OPEN on it with Cease 7 (BIRD's bgp_rx_open does), never a
+          // KEEPALIVE. Replacing at the OPEN instead reset the session at that peer, which as a graceful
+          // restart helper then flushed every route not re-sent yet (BIRD ends a second restart within one
+          // with rt_refresh_end). BIRD (bgp_incoming_connection) and FRR (bgp_accept) drop the Established
+          // session as soon as the TCP connection is accepted; GoBGP closes every connection accepted while
+          // Established and only notices a restart when the old TCP session fails.
+          this.out.push({ do: 'log', id: conn.id, fields: { bgpId: ev.peerBgpId }, text: 'valid OPEN on a new connection from the Established graceful-restart peer: it replaces the old connection once the peer confirms it with a KEEPALIVE' });
+          conn.takeover = true;
           continue;
         }
         if (grPeer) {
@@ -283,6 +287,14 @@ class Step {
 
   private established(conn: ConnRecord): void {
     const s = this.s;
+    const old = this.conn(s.est);
+    if (conn.takeover && old !== undefined && old !== conn) {
+      // The peer confirmed the new connection: it restarted (see open()). The old one goes first, reported
+      // down as graceful, so its routes stay as stale until the peer's End-of-RIB on the new one.
+      this.out.push({ do: 'log', id: conn.id, text: 'peer reconnected (graceful restart): it confirmed the new connection, replacing the old one (routes kept as stale)' });
+      old.benign = true;
+      this.close(old, 'peer reconnected (graceful restart)', true);
+    }
     s.est = conn.id;
     s.establishedAt = this.now;
     conn.wasEstablished = true;
@@ -383,7 +395,7 @@ function plainAction(a: FsmAction, id: number): PeerAction | undefined {
 }
 
 function newConn(id: number, dir: Direction, state: BgpState): ConnRecord {
-  return { id, dir, state, opened: false, benign: false, wasEstablished: false, bgpId: null, gracefulRestart: false };
+  return { id, dir, state, opened: false, benign: false, wasEstablished: false, bgpId: null, gracefulRestart: false, takeover: false };
 }
 
 function describeEvent(ev: FsmEvent): string {

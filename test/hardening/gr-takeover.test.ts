@@ -173,12 +173,12 @@ test.serial('connections from the node address without a valid OPEN leave the Es
   t.true(noisy.length <= 6, `${noisy.length} lines`);
 });
 
-test.serial('a restarted BIRD whose old TCP session never ended is taken over on its valid OPEN', async (t) => {
+test.serial('a restarted BIRD whose old TCP session never ended is taken over on its valid, confirmed OPEN', async (t) => {
   // BIRD A hangs: its kernel keeps the TCP session, so no FIN or RST reaches the reflector (as after a reboot).
   birdA.proc.kill('SIGSTOP');
   const birdB = startBird('b', 1179);
   await until('the new BIRD to establish', () => (birdSession(birdB)?.state === 'Established' ? true : undefined), 30_000, 250);
-  t.true(rrOut.includes('valid OPEN on a new connection from the Established graceful-restart peer'), 'replaced on the OPEN');
+  t.true(rrOut.includes('valid OPEN on a new connection from the Established graceful-restart peer'), 'a candidate on its OPEN');
   t.true(rrOut.includes('peer reconnected (graceful restart)'));
   await until('the route from the new BIRD', () => (/1 of 1 routes/.test(rrRouteCount()) ? true : undefined), 20_000, 250);
   birdA.proc.kill('SIGKILL');

@@ -191,7 +191,7 @@ test('an incoming connection while Established without graceful restart: refused
   t.deepEqual(r.ev({ type: 'TcpConnectionValid' }), [{ do: 'reject', subcode: 7, kind: 'collision', text: 'incoming connection while Established: connection collision, keeping the existing one' }]);
 });
 
-test('RFC 4724 §4.2: with graceful restart, a new connection replaces the Established one only on a valid OPEN with its BGP identifier', (t) => {
+test('RFC 4724 §4.2: with graceful restart, a new connection replaces the Established one only once the peer confirms its valid OPEN with a KEEPALIVE', (t) => {
   const r = started();
   const est = r.establishOut('10.0.0.9', true);
   // A bare connect: a candidate next to the Established session, which stays up when it goes away.
@@ -209,17 +209,34 @@ test('RFC 4724 §4.2: with graceful restart, a new connection replaces the Estab
   t.deepEqual(wrong.filter((a) => a.do === 'send-notification' || a.do === 'release').map((a) => [a.do, 'id' in a ? a.id : 0]), [['send-notification', other], ['release', other]]);
   t.true(wrong.some((a) => a.do === 'log' && a.throttle === 'gr-wrong-id'));
   t.is(r.s.est, est);
-  // The same identifier: the old connection is closed at once and reported down as graceful; the new one goes on.
+  // The same identifier, then the peer's Cease 7 on it (a collision: the peer still holds the Established
+  // session, as BIRD answers an OPEN on a second connection): the Established session is untouched.
+  r.ev({ type: 'TcpConnectionValid' });
+  const collided = r.lastConn();
+  r.conn(collided, { type: 'TcpConnectionConfirmed' });
+  const open1 = r.ev({ type: 'BGPOpen', id: collided, holdTime: 90, keepaliveTime: 30, peerBgpId: '10.0.0.9', gracefulRestart: true });
+  t.false(dos(open1).includes('down'), 'no takeover at the OPEN');
+  t.is(r.s.est, est);
+  const ceased = r.conn(collided, { type: 'NotifMsg', reason: 'NOTIFICATION received: Cease, connection collision resolution' });
+  t.false(dos(ceased).includes('down'));
+  t.deepEqual(idleHolds(ceased), []);
+  t.is(r.s.est, est);
+  t.is(sessionState(r.s), 'Established');
+  // The same identifier and the peer's KEEPALIVE (it restarted): the old connection is closed and reported
+  // down as graceful, then the new one is Established.
   r.ev({ type: 'TcpConnectionValid' });
   const next = r.lastConn();
   r.conn(next, { type: 'TcpConnectionConfirmed' });
-  const take = r.ev({ type: 'BGPOpen', id: next, holdTime: 90, keepaliveTime: 30, peerBgpId: '10.0.0.9', gracefulRestart: true });
+  const open2 = r.ev({ type: 'BGPOpen', id: next, holdTime: 90, keepaliveTime: 30, peerBgpId: '10.0.0.9', gracefulRestart: true });
+  t.false(dos(open2).includes('down'));
+  t.is(r.s.est, est);
+  const take = r.conn(next, { type: 'KeepAliveMsg' });
   t.deepEqual(take.find((a) => a.do === 'release'), { do: 'release', id: est, reason: 'peer reconnected (graceful restart)', silent: true });
   t.deepEqual(take.find((a) => a.do === 'down'), { do: 'down', id: est, reason: 'peer reconnected (graceful restart)', graceful: true });
+  t.true(dos(take).indexOf('down') < dos(take).indexOf('announce-established'), 'the old session is down before the new one is announced');
   t.deepEqual(idleHolds(take), []);
-  t.is(sessionState(r.s), 'OpenConfirm');
-  t.true(dos(r.conn(next, { type: 'KeepAliveMsg' })).includes('announce-established'));
   t.is(r.s.est, next);
+  t.is(sessionState(r.s), 'Established');
 });
 
 test('Event 2 ManualStop: Cease on every connection, timers stopped, Idle without idle hold; the old state is untouched', (t) => {
