@@ -2,11 +2,12 @@
 // a bad variable is one stderr line naming it (validated before the logger starts: no pino stack trace);
 // --help prints every variable with the README's default and starts nothing; --version prints package.json's.
 import test from 'ava';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runChild, spawnChild } from '../helpers/child.js';
+import { spawnChild } from '../helpers/child.js';
+import { ensureBuilt } from '../helpers/build.js';
 import { claimLoopbackNet, freePort } from '../helpers/net.js';
 import { until } from '../helpers/until.js';
 import { perVariableDefaults, readmeVariableRows } from './readme-tables.js';
@@ -14,22 +15,9 @@ import { perVariableDefaults, readmeVariableRows } from './readme-tables.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = path.join(ROOT, 'dist/main.js');
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
 
-test.before(() => {
-  // What ships is the compiled output; build it when src/ is newer (as test/container/entrypoint.test.ts does).
-  if (!existsSync(MAIN) || statSync(MAIN).mtimeMs < newest(path.join(ROOT, 'src'))) {
-    const r = runChild('sh', ['scripts/build.sh'], { cwd: ROOT, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
-  }
-});
+// What ships is the compiled output; build it when src/ is newer.
+test.before(ensureBuilt);
 
 interface Run {
   code: number | null;

@@ -4,7 +4,8 @@
 import test from 'ava';
 import type { ChildProcess } from 'node:child_process';
 import { runChild, spawnChild } from '../helpers/child.js';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { ensureBuilt } from '../helpers/build.js';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,24 +23,9 @@ const METRICS_PORT = await freePort(RR);
 const running: ChildProcess[] = [];
 const daemons: Daemon[] = [];
 
-/** Newest modification time of any file under a folder. */
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
 
-test.before(() => {
-  // The image runs the compiled output; build it when the test runs before `npm run build` or after an edit.
-  const main = path.join(ROOT, 'dist/main.js');
-  if (!existsSync(main) || statSync(main).mtimeMs < newest(path.join(ROOT, 'src'))) {
-    const r = runChild('sh', ['scripts/build.sh'], { cwd: ROOT, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
-  }
-});
+// The image runs the compiled output; build it when the test runs before `npm run build` or after an edit.
+test.before(ensureBuilt);
 
 test.after.always(async () => {
   for (const p of running) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
