@@ -34,7 +34,7 @@ function run(args: string[], env: Record<string, string>, timeoutMs = 15_000): P
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
@@ -101,7 +101,7 @@ test('--help: every README variable with its README default, exit 0, the daemon 
 
   // The contrast: the same environment without --help does start (control socket appears), and stops on SIGTERM.
   const child = spawnChild(process.execPath, [MAIN], { env, cwd: ROOT });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   await until('bird.ctl created', () => (existsSync(path.join(sockets, 'bird.ctl')) ? true : undefined), 15_000);
   child.kill('SIGTERM');
   t.is(await exited, 0);

@@ -39,7 +39,7 @@ function entrypoint(env: NodeJS.ProcessEnv): { proc: ChildProcess; output: () =>
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
   return { proc, output: () => out, exited };
 }
 
@@ -165,7 +165,7 @@ function entrypointAsNobody(nodeBin: string, env: Record<string, string>, o: { b
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
   return { proc, output: () => out, exited };
 }
 

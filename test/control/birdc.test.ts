@@ -140,7 +140,7 @@ test('birdc interactive mode on stdin runs several commands on one connection', 
       next();
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
       clearTimeout(timer);
       if (code === 0) resolve(stdout);
       else reject(new Error(`birdc exited with ${code}: ${stdout}`));

@@ -31,7 +31,7 @@ function start(cmd: string, args: string[], env: Record<string, string> = {}): {
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
   return { proc, output: () => out, exited };
 }
 

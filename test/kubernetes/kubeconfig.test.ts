@@ -135,7 +135,8 @@ test('kubeconfig: real YAML: block scalars, anchors and aliases, flow style, com
   t.throws(() => parseKubeconfig(bomb, '/tmp/kc'), { instanceOf: KubeConfigError }, 'alias expansion is bounded');
 });
 
-/** Runs real kubectl with exactly KUBECONFIG (and PATH) set; its merged view is the oracle. */
+/** Runs real kubectl with exactly KUBECONFIG (and PATH) set; its merged view is the oracle. Waits for 'close', not
+ * 'exit': the exit can come before the last of its stdout is read. */
 async function kubectlView(kubeconfig: string): Promise<Record<string, unknown>> {
   const child = spawnChild('/opt/kubernetes-client/usr/bin/kubectl', ['config', 'view', '--merge', '--raw', '-o', 'json'], {
     env: { KUBECONFIG: kubeconfig, HOME: tmpDir('kchome-') },
@@ -144,7 +145,7 @@ async function kubectlView(kubeconfig: string): Promise<Record<string, unknown>>
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   if (code !== 0) throw new Error(`kubectl: ${err}`);
   return JSON.parse(out) as Record<string, unknown>;
 }
