@@ -272,6 +272,9 @@ export class Reflector {
     let budget = this.slice;
     let steps = 0;
     for (const e of this.syncing) {
+      // A member waiting for its socket's 'drain' costs nothing and is skipped: charging it would let a few
+      // blocked sockets at the front of the set use up every slice's budget and starve the members behind them.
+      if (e.member.waitingDrain) continue;
       // At least one catch-up step per slice, so a zero budget still makes progress.
       if (steps++ > 0 && performance.now() > deadline) { more = true; break; }
       if (e.group.syncStep(e.member, budget)) this.syncing.delete(e);

@@ -11,6 +11,9 @@ import {
   tokenizeSelector,
   type Selector,
 } from '../../src/calico/selector.js';
+import { fixedSeeds } from '../helpers/property.js';
+
+fixedSeeds('test/calico/selector.test.ts');
 
 interface Cases {
   selectors: Array<{ selector: string; matches: Record<string, string>[]; nonMatches: Record<string, string>[] }>;

@@ -3,6 +3,9 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { MAX_COMMAND_LENGTH, parseCommand, patternMatches, type Command } from '../../src/control/commands.js';
+import { fixedSeeds } from '../helpers/property.js';
+
+fixedSeeds('test/control/commands.test.ts');
 
 const ok = (line: string, family: 4 | 6 = 4): Command => {
   const r = parseCommand(line, family);

@@ -14,6 +14,9 @@ import { loggableValue } from '../../src/datastore/safe-value.js';
 import { leaseKeys, peerPassword, resourceKeys } from '../../src/datastore/kubernetes/translate.js';
 import type { KubeObject } from '../../src/datastore/kubernetes/client.js';
 import { canonicalIPv4 } from '../../src/net/address.js';
+import { fixedSeeds } from '../helpers/property.js';
+
+fixedSeeds('test/datastore/hostile-values.property.test.ts');
 
 const P = '/calico/bgp/v1';
 const OWN = '10.0.0.10';

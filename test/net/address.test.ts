@@ -3,6 +3,9 @@ import test from 'ava';
 import fc from 'fast-check';
 import { ipv4ToUint32, ipv6FromString, ipv6ToMixedString, ipv6ToString, uint32ToIpv4 } from '../../src/net/address.js';
 import { h } from '../wire/helpers.js';
+import { fixedSeeds } from '../helpers/property.js';
+
+fixedSeeds('test/net/address.test.ts');
 
 // Moved from test/reflector/policy.test.ts (idFromDottedQuad/idToDottedQuad are these two now).
 test('dotted quad ids round-trip', (t) => {

@@ -2,6 +2,9 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { ipv4Value, ipv6Value, ipv6ValueToString, keyToString, parsePrefix } from '../../src/net/prefix.js';
+import { fixedSeeds } from '../helpers/property.js';
+
+fixedSeeds('test/net/prefix.test.ts');
 
 // Moved from test/rib/intern-keys.test.ts.
 test('prefix keys round-trip through text', (t) => {

@@ -5,6 +5,9 @@ import { keyToString, v4Key, v6Key } from '../../src/net/prefix.js';
 import { ipv6FromString } from '../../src/net/address.js';
 import { PrefixIndexV4, PrefixIndexV6 } from '../../src/rib/prefix-index.js';
 import { attrs } from './helpers.js';
+import { fixedSeeds } from '../helpers/property.js';
+
+fixedSeeds('test/rib/intern-keys.test.ts');
 
 test('interning: equal bytes give the same entry, refcounts free it', (t) => {
   const tab = new AttrTable();

@@ -6,6 +6,9 @@ import { idleHoldSeconds, jitterMs, transition } from '../../src/session/fsm.js'
 import { buildOpen, negotiate, negotiateHoldTime } from '../../src/session/negotiate.js';
 import { BgpError, encodeKeepalive, encodeNotification, encodeOpen, decodeOpen } from '../../src/wire/index.js';
 import { MessageType, type Capability, type OpenMessage } from '../../src/wire/types.js';
+import { fixedSeeds } from '../helpers/property.js';
+
+fixedSeeds('test/session/units.test.ts');
 
 const spec4 = { family: 4 as const, localAs: 64512, peerAs: 64512, routerId: '10.0.0.1' };
 

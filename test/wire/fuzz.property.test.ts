@@ -8,6 +8,9 @@ import {
 } from '../../src/wire/index.js';
 import { ctxArb, messageArb, updateArb } from './arbitraries.js';
 import { expectSame } from './helpers.js';
+import { fixedSeeds } from '../helpers/property.js';
+
+fixedSeeds('test/wire/fuzz.property.test.ts');
 
 const RUNS = Number(process.env.WIRE_PROPERTY_RUNS ?? 1);
 const SLOW_MS = 10_000; // one message of at most 64 KiB: anything near this is a hang, not load

@@ -8,6 +8,9 @@ import {
 } from '../../src/wire/index.js';
 import { ctxArb, messageArb, updateArb } from './arbitraries.js';
 import { expectSame } from './helpers.js';
+import { fixedSeeds } from '../helpers/property.js';
+
+fixedSeeds('test/wire/roundtrip.property.test.ts');
 
 const RUNS = Number(process.env.WIRE_PROPERTY_RUNS ?? 1);
 
