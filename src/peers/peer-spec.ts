@@ -3,6 +3,30 @@
 
 export type PeerKind = 'mesh' | 'global' | 'node';
 
+/**
+ * ADD-PATH send (RFC 7911): 'off' = the one best path; 'all' = every usable path the export policy allows;
+ * N = the best N of those (the "add-all-paths" and "add-n-paths" modes of the IETF ADD-PATH guidelines draft,
+ * draft-ietf-idr-add-paths-guidelines).
+ */
+export type AddPathsMode = 'off' | 'all' | number;
+
+/** Largest N of ADD_PATHS=N (and of a peer's add_paths). */
+export const ADD_PATHS_MAX_N = 64;
+
+/** `off`, `all` or 1…64 (case-insensitive, spaces around allowed); undefined for anything else. */
+export function parseAddPaths(text: string): AddPathsMode | undefined {
+  const t = text.trim().toLowerCase();
+  if (t === 'off' || t === 'all') return t;
+  if (!/^\d{1,3}$/.test(t)) return undefined;
+  const n = Number(t);
+  return n >= 1 && n <= ADD_PATHS_MAX_N ? n : undefined;
+}
+
+/** Paths per prefix for a mode: 0 for off, Infinity for all. */
+export function addPathMaxOf(m: AddPathsMode): number {
+  return m === 'off' ? 0 : m === 'all' ? Infinity : m;
+}
+
 export interface PeerSpec {
   /** BIRD protocol name as the original used it: Mesh_10_0_0_2, Global_10_0_0_3, Node_fd00__3. */
   name: string;
@@ -38,6 +62,8 @@ export interface PeerSpec {
   restartTime?: number;
   /** Maximum prefixes accepted per AFI from this peer; absent = the MAX_PREFIXES default, 0 = no limit. */
   maxPrefixes?: number;
+  /** ADD-PATH send for this peer (datastore override); absent = the ADD_PATHS default. */
+  addPaths?: AddPathsMode;
 }
 
 /** The fields whose change requires a session restart (everything but names of source keys). */
@@ -58,6 +84,7 @@ export function sessionParametersEqual(a: PeerSpec, b: PeerSpec): boolean {
     a.ttlSecurity === b.ttlSecurity &&
     a.ttlSecurityHops === b.ttlSecurityHops &&
     a.restartTime === b.restartTime &&
-    a.maxPrefixes === b.maxPrefixes
+    a.maxPrefixes === b.maxPrefixes &&
+    a.addPaths === b.addPaths
   );
 }

@@ -17,6 +17,8 @@ import { addressSortKey, ipv4ToUint32 } from '../net/address.js';
 import { RouteTable, type DecisionPeer } from '../rib/loc-rib.js';
 import type { RibNegotiated, RibPeer, RibRouteRefresh } from '../rib/types.js';
 import { GroupMember, UpdateGroup, signatureKey, type ExportSignature } from '../rib/update-group.js';
+import { AddPathGroup } from '../rib/add-path-group.js';
+import { addPathMaxOf, type AddPathsMode } from '../peers/peer-spec.js';
 import { ExportPolicy } from './export-policy.js';
 import { GracefulRestart } from './graceful-restart.js';
 import { ImportPolicy, type ImportPolicyOptions } from './import-policy.js';
@@ -48,6 +50,11 @@ export interface ReflectorOptions {
   fullTableCacheMax?: number;
   /** MAX_AS_PATH_LENGTH and the prefix limit; none when absent. */
   importPolicy?: ImportPolicyOptions;
+  /**
+   * ADD_PATHS: paths per prefix sent to a peer that negotiated ADD-PATH receive (RFC 7911), unless its PeerSpec
+   * says otherwise; 'off' (the default) sends the one best path to everyone.
+   */
+  addPaths?: AddPathsMode;
   log?: Logger;
 }
 
@@ -71,6 +78,9 @@ export class Reflector {
   private readonly syncing = new Set<Membership>();
   private readonly lagLimit: number;
   private readonly fullTableCacheMax: number | undefined;
+  private readonly addPaths: AddPathsMode;
+  /** ADD-PATH groups per family: while there are none, decide() need not report every decided prefix. */
+  private readonly addPathGroups: Record<Afi, number> = { [AFI_IPV4]: 0, [AFI_IPV6]: 0 } as Record<Afi, number>;
   private closed = false;
   /** Longest synchronous slice of run() in ms, for the event-loop stall figure. */
   maxSliceMs = 0;
@@ -82,6 +92,7 @@ export class Reflector {
     const log = opts.log ?? peerLogger('reflector');
     this.lagLimit = opts.lagLimitBytes ?? DEFAULTS.OUTBOUND_QUEUE_LIMIT.value;
     this.fullTableCacheMax = opts.fullTableCacheMax;
+    this.addPaths = opts.addPaths ?? 'off';
     const peerOf = (i: number): DecisionPeer => this.peers.at(i);
     this.tables = { [AFI_IPV4]: new RouteTable(AFI_IPV4, this.attrs, peerOf), [AFI_IPV6]: new RouteTable(AFI_IPV6, this.attrs, peerOf) } as Record<Afi, RouteTable>;
     const schedule = () => this.schedule();
@@ -119,10 +130,14 @@ export class Reflector {
     r.eorReceived.clear();
     r.families = AFIS.filter((a) => neg.families.includes(a));
     this.restart.sessionUp(r, neg);
+    const addPathMax = addPathMaxOf(spec.addPaths ?? this.addPaths);
     for (const afi of r.families) {
+      // The session's encoding follows what was negotiated; how many paths go out is ours to say (a peer that
+      // can receive several paths while we send one still needs path identifiers on the wire).
+      const addPathTx = neg.addPath.tx[afi] === true;
       const sig: ExportSignature = {
         afi, isClient: r.isClient, clusterId: r.clusterId, as4: neg.as4,
-        addPathTx: neg.addPath.tx[afi] === true, maxMessageLen: neg.sendCtx.maxMessageLen,
+        addPathTx, addPathMax: addPathTx ? Math.max(1, addPathMax) : 1, maxMessageLen: neg.sendCtx.maxMessageLen,
       };
       const group = this.groupFor(sig);
       const member = new GroupMember(r.idx, { send: (b) => (r.peer === peer ? peer.send(b) : true) });
@@ -219,7 +234,9 @@ export class Reflector {
     const groups = this.groups[sig.afi];
     let g = groups.get(key);
     if (g === undefined) {
-      g = new UpdateGroup(this.nextGroupId++, sig, this.attrs, this.tables[sig.afi], this.lagLimit, this.fullTableCacheMax);
+      const args = [this.nextGroupId++, sig, this.attrs, this.tables[sig.afi], this.lagLimit, this.fullTableCacheMax] as const;
+      g = sig.addPathTx ? new AddPathGroup(...args) : new UpdateGroup(...args);
+      if (g.everyDecision) this.addPathGroups[sig.afi]++;
       groups.set(key, g);
       g.rebuild(this.exportPolicy.of(g));
     }
@@ -228,7 +245,8 @@ export class Reflector {
 
   private dropGroup(afi: Afi, g: UpdateGroup): void {
     this.groups[afi].delete(g.key);
-    g.out.clear();
+    if (g.everyDecision) this.addPathGroups[afi]--;
+    g.clear();
     this.exportPolicy.dropGroup(g);
   }
 
@@ -259,11 +277,14 @@ export class Reflector {
         const t = this.tables[afi];
         if (t.pendingDecisions === 0) continue;
         const changed: number[] = [];
-        t.decide(this.slice, (s) => changed.push(s));
+        const decided: number[] | null = this.addPathGroups[afi] > 0 ? [] : null;
+        t.decide(this.slice, (s) => changed.push(s), decided === null ? undefined : (s) => decided.push(s));
         if (t.pendingDecisions > 0) more = true;
-        if (changed.length === 0) continue;
+        if (changed.length === 0 && (decided === null || decided.length === 0)) continue;
         for (const g of this.groups[afi].values()) {
-          g.deliver(g.advise(changed, this.exportPolicy.of(g)), deadline);
+          const slots = g.everyDecision && decided !== null ? decided : changed;
+          if (slots.length === 0) continue;
+          g.deliver(g.advise(slots, this.exportPolicy.of(g)), deadline);
           if (g.fanoutPending) more = true;
         }
         for (const s of changed) if (t.bestPeer[s] < 0) t.releaseIfUnused(s);
@@ -320,7 +341,7 @@ export class Reflector {
     const t = this.tables[afi];
     const e = r.members.get(afi);
     let exported = 0;
-    if (e !== undefined) exported = e.group.out.count - (e.group.out.srcCount[r.idx] ?? 0);
+    if (e !== undefined) exported = e.group.exportedTo(r.idx);
     return { imported: t.importedFrom(r.idx), exported, preferred: t.preferredPerPeer[r.idx] ?? 0, filtered: 0 };
   }
 
@@ -340,7 +361,7 @@ export class Reflector {
     const out = [];
     for (const afi of AFIS) {
       for (const g of this.groups[afi].values()) {
-        out.push({ family: (afi === AFI_IPV6 ? 6 : 4) as 4 | 6, signature: g.key, members: g.members.size, routes: g.out.count, ...g.stats });
+        out.push({ family: (afi === AFI_IPV6 ? 6 : 4) as 4 | 6, signature: g.key, members: g.members.size, routes: g.routeCount, ...g.stats });
       }
     }
     return out;

@@ -75,14 +75,18 @@ export class RouteTable {
     return this.dirty.length - this.dirtyHead;
   }
 
-  /** Decides up to max dirty slots; onChange(slot) for each whose best (peer, attributes) changed. */
-  decide(max: number, onChange: (slot: number) => void): number {
+  /**
+   * Decides up to max dirty slots; onChange(slot) for each whose best (peer, attributes) changed, and
+   * onDecided(slot) for every slot decided (ADD-PATH groups send more than the best path: any change counts).
+   */
+  decide(max: number, onChange: (slot: number) => void, onDecided?: (slot: number) => void): number {
     let n = 0;
     const adj = this.adj;
     while (this.dirtyHead < this.dirty.length && n < max) {
       const slot = this.dirty[this.dirtyHead++];
       n++;
       this.dirtyMark[slot] = 0;
+      if (onDecided !== undefined) onDecided(slot);
       const head = adj.slotHead[slot];
       let best = -1;
       if (head >= 0) {
@@ -130,6 +134,34 @@ export class RouteTable {
     }
     const i = selectBest(cands);
     return i < 0 ? -1 : paths[i];
+  }
+
+  /**
+   * The usable paths of a slot (path numbers of the Adj-RIB-In; malformed attribute sets never count) into
+   * `out`: in decision order, best first, when `ranked`, else in pool order. Ranking repeats the decision
+   * process on what is left, since its MED step does not give a total order.
+   */
+  pathsOf(slot: number, ranked: boolean, out: number[]): void {
+    out.length = 0;
+    const adj = this.adj;
+    if (!ranked) {
+      for (let p = adj.slotHead[slot]; p >= 0; p = adj.pathNext[p]) if (!infoOf(adj.pathAttr[p] as AttrEntry).malformed) out.push(p);
+      return;
+    }
+    const cands: Candidate[] = [];
+    const paths: number[] = [];
+    for (let p = adj.slotHead[slot]; p >= 0; p = adj.pathNext[p]) {
+      const peer = this.peers(adj.pathPeer[p]);
+      cands.push({ info: infoOf(adj.pathAttr[p] as AttrEntry), ebgp: peer.ebgp, peerBgpId: peer.bgpId, peerAddressKey: peer.addressKey, pathId: adj.pathIdOf[p] >>> 0 });
+      paths.push(p);
+    }
+    while (cands.length > 0) {
+      const i = selectBest(cands);
+      if (i < 0) break;
+      out.push(paths[i]);
+      cands.splice(i, 1);
+      paths.splice(i, 1);
+    }
   }
 
   /** Releases the slot of a prefix that has no path left and no pending decision. */

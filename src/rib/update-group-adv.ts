@@ -25,6 +25,14 @@ export interface AnnounceBucket {
   attr: AttrEntry;
   src: number;
   slots: number[];
+  /** ADD-PATH groups: the path identifier of each slot (parallel to slots); null otherwise. */
+  ids: number[] | null;
+}
+
+/** Withdrawn prefixes, with their path identifiers in ADD-PATH groups (parallel to keys; null otherwise). */
+export interface KeyList {
+  keys: PrefixKey[];
+  ids: number[] | null;
 }
 
 export class Delta {
@@ -32,32 +40,35 @@ export class Delta {
   /** Consecutive prefixes usually share attributes and source: remember the last bucket. */
   private last: AnnounceBucket | null = null;
   /** Withdrawn keys, by the peer that must not get them (-1: everyone). */
-  withdraw = new Map<number, PrefixKey[]>();
+  withdraw = new Map<number, KeyList>();
   /** Withdrawals only for one member (it had another peer's route; the new best is its own). */
-  exceptions = new Map<number, PrefixKey[]>();
+  exceptions = new Map<number, KeyList>();
   changed = 0;
 
-  addAnnounce(attr: AttrEntry, src: number, slot: number): void {
+  /** `pathId` only in ADD-PATH groups (every call of one Delta passes one or none). */
+  addAnnounce(attr: AttrEntry, src: number, slot: number, pathId?: number): void {
     let b = this.last;
     if (b === null || b.attr !== attr || b.src !== src) {
       const k = peerKey(attr.id, src);
       b = this.announce.get(k) ?? null;
       if (b === null) {
-        b = { attr, src, slots: [] };
+        b = { attr, src, slots: [], ids: pathId === undefined ? null : [] };
         this.announce.set(k, b);
       }
       this.last = b;
     }
     b.slots.push(slot);
+    if (pathId !== undefined) (b.ids as number[]).push(pathId);
   }
 
-  addWithdraw(map: Map<number, PrefixKey[]>, peer: number, key: PrefixKey): void {
+  addWithdraw(map: Map<number, KeyList>, peer: number, key: PrefixKey, pathId?: number): void {
     let l = map.get(peer);
     if (l === undefined) {
-      l = [];
+      l = { keys: [], ids: pathId === undefined ? null : [] };
       map.set(peer, l);
     }
-    l.push(key);
+    l.keys.push(key);
+    if (pathId !== undefined) (l.ids as number[]).push(pathId);
   }
 
   get empty(): boolean {

@@ -110,10 +110,11 @@ export class PacketWriter {
     return (this.addPathTx ? 5 : 1) + ((len + 7) >> 3);
   }
 
-  private writeV4(addr: number, len: number): void {
+  /** One IPv4 prefix, preceded by its path identifier on an ADD-PATH session (RFC 7911 §3). */
+  private writeV4(addr: number, len: number, pathId: number): void {
     const b = this.buf;
     let o = this.len;
-    if (this.addPathTx) { b.writeUInt32BE(1, o); o += 4; }
+    if (this.addPathTx) { b.writeUInt32BE(pathId >>> 0, o); o += 4; }
     b[o++] = len;
     const n = (len + 7) >> 3;
     if (n > 0) b[o++] = addr >>> 24;
@@ -123,10 +124,10 @@ export class PacketWriter {
     this.len = o;
   }
 
-  private writeV6(key: string): void {
+  private writeV6(key: string, pathId: number): void {
     const b = this.buf;
     let o = this.len;
-    if (this.addPathTx) { b.writeUInt32BE(1, o); o += 4; }
+    if (this.addPathTx) { b.writeUInt32BE(pathId >>> 0, o); o += 4; }
     b[o++] = key.charCodeAt(0);
     for (let i = 1; i < key.length; i++) b[o++] = key.charCodeAt(i);
     this.len = o;
@@ -135,8 +136,12 @@ export class PacketWriter {
   /**
    * Announces slots[from, to) with one exported attribute set. IPv4 with a NEXT_HOP in the attributes uses the
    * classic NLRI field; otherwise (IPv6, or a next hop carried in MP_REACH_NLRI) MP_REACH_NLRI is first.
+   * `pathIds[i]` is the path identifier of `slots[i]` on an ADD-PATH session (1 for every prefix when absent).
    */
-  announce(attr: AttrEntry, slots: readonly number[], from: number, to: number, index: PrefixIndexV4 | PrefixIndexV6, exclude = NO_EXCL): void {
+  announce(
+    attr: AttrEntry, slots: readonly number[], from: number, to: number, index: PrefixIndexV4 | PrefixIndexV6,
+    exclude = NO_EXCL, pathIds?: readonly number[],
+  ): void {
     const mp = attr.nextHop !== null;
     const fixed = 23 + attr.attrs.length + (mp ? 4 + 5 + (attr.nextHop as Buffer).length : 0);
     if (fixed + this.prefixSize(index.afi === AFI_IPV4 ? 32 : 128) > this.maxLen) {
@@ -179,11 +184,11 @@ export class PacketWriter {
         if (v4 !== null) {
           const len = v4.len[s];
           if (this.len + this.prefixSize(len) > limit) break;
-          this.writeV4(v4.addr[s], len);
+          this.writeV4(v4.addr[s], len, pathIds === undefined ? 1 : pathIds[i]);
         } else {
           const key = (v6 as PrefixIndexV6).keys[s];
           if (this.len + this.prefixSize(key.charCodeAt(0)) > limit) break;
-          this.writeV6(key);
+          this.writeV6(key, pathIds === undefined ? 1 : pathIds[i]);
         }
         i++;
         this.prefixes++;
@@ -206,8 +211,11 @@ export class PacketWriter {
     this.finishRun(run, exclude);
   }
 
-  /** Withdraws keys[from, to): IPv4 in the withdrawn routes field, IPv6 in MP_UNREACH_NLRI. */
-  withdraw(keys: readonly PrefixKey[], from: number, to: number, exclude = NO_EXCL): void {
+  /**
+   * Withdraws keys[from, to): IPv4 in the withdrawn routes field, IPv6 in MP_UNREACH_NLRI; `pathIds[i]` as in
+   * announce().
+   */
+  withdraw(keys: readonly PrefixKey[], from: number, to: number, exclude = NO_EXCL, pathIds?: readonly number[]): void {
     const run = this.startRun();
     let i = from;
     while (i < to) {
@@ -222,7 +230,7 @@ export class PacketWriter {
           const k = keys[i] as number;
           const len = v4KeyLen(k);
           if (this.len + this.prefixSize(len) > limit) break;
-          this.writeV4(v4KeyAddr(k), len);
+          this.writeV4(v4KeyAddr(k), len, pathIds === undefined ? 1 : pathIds[i]);
           i++;
           this.prefixes++;
         }
@@ -240,7 +248,7 @@ export class PacketWriter {
         while (i < to) {
           const k = keys[i] as string;
           if (this.len + this.prefixSize(k.charCodeAt(0)) > limit) break;
-          this.writeV6(k);
+          this.writeV6(k, pathIds === undefined ? 1 : pathIds[i]);
           i++;
           this.prefixes++;
         }

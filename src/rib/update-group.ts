@@ -9,7 +9,7 @@ import type { Afi } from '../wire/types.js';
 import type { AttrTable } from './attr-intern.js';
 import type { RouteTable } from './loc-rib.js';
 import type { PrefixKey } from '../net/prefix.js';
-import { AdjRibOut, Delta, adviseSlot, type Exporter } from './update-group-adv.js';
+import { AdjRibOut, Delta, adviseSlot, type Exporter, type KeyList } from './update-group-adv.js';
 import { PacketWriter, type PacketCounts } from './update-group-packet.js';
 
 export interface ExportSignature {
@@ -18,11 +18,13 @@ export interface ExportSignature {
   clusterId: number;
   as4: boolean;
   addPathTx: boolean;
+  /** With addPathTx: paths sent per prefix (Infinity = all; ADD_PATHS in src/config). */
+  addPathMax: number;
   maxMessageLen: number;
 }
 
 export function signatureKey(s: ExportSignature): string {
-  return `${s.afi}|${s.isClient ? 'c' : 'n'}|${s.clusterId}|${s.as4 ? 4 : 2}|${s.addPathTx ? 'ap' : '-'}|${s.maxMessageLen}`;
+  return `${s.afi}|${s.isClient ? 'c' : 'n'}|${s.clusterId}|${s.as4 ? 4 : 2}|${s.addPathTx ? `ap${s.addPathMax === Infinity ? 'all' : s.addPathMax}` : '-'}|${s.maxMessageLen}`;
 }
 
 /** What a group needs from a member's transport. */
@@ -79,7 +81,7 @@ export class GroupMember {
 /** One encoded flush and the members it is owed to; `next` is the first not yet written. */
 interface FanoutJob {
   w: PacketWriter;
-  exceptions: Map<number, PrefixKey[]>;
+  exceptions: Map<number, KeyList>;
   owed: GroupMember[];
   next: number;
 }
@@ -99,10 +101,10 @@ export class UpdateGroup {
    * The whole Adj-RIB-Out encoded once, runs tagged with their source peer, for members that join (or refresh)
    * while nothing changed: 1,000 nodes reconnecting after our restart cost one encode, not 1,000.
    */
-  private fullTable: PacketWriter | null = null;
+  protected fullTable: PacketWriter | null = null;
   readonly members = new Map<number, GroupMember>();
   /** Encoded flushes not yet written to every member they are owed to (see deliver / pump). */
-  private readonly fanout: FanoutJob[] = [];
+  protected readonly fanout: FanoutJob[] = [];
   readonly out: AdjRibOut;
   /** Flushes that produced bytes, and totals, for metrics. */
   readonly stats: SendStats = { messages: 0, prefixes: 0, bytes: 0 };
@@ -111,16 +113,39 @@ export class UpdateGroup {
     readonly id: number,
     readonly sig: ExportSignature,
     attrTable: AttrTable,
-    private readonly table: RouteTable,
+    protected readonly table: RouteTable,
     /** Bytes a live member may have queued past a full socket before it leaves the shared stream. */
     private readonly lagLimit: number = DEFAULTS.OUTBOUND_QUEUE_LIMIT.value,
-    private readonly fullTableCacheMax = FULL_TABLE_CACHE_MAX,
+    protected readonly fullTableCacheMax = FULL_TABLE_CACHE_MAX,
   ) {
     this.key = signatureKey(sig);
     this.out = new AdjRibOut(attrTable);
   }
 
-  private keyOf = (slot: number): PrefixKey => this.table.index.keyOf(slot);
+  protected keyOf = (slot: number): PrefixKey => this.table.index.keyOf(slot);
+
+  /**
+   * False: the group follows best-path changes only (RouteTable.decide's onChange). An ADD-PATH group
+   * (add-path-group.ts) sends several paths per prefix and needs every decided prefix.
+   */
+  get everyDecision(): boolean {
+    return false;
+  }
+
+  /** Routes (paths) in the Adj-RIB-Out. */
+  get routeCount(): number {
+    return this.out.count;
+  }
+
+  /** Routes the member of this peer index holds from us (BIRD's "exported"): all but its own. */
+  exportedTo(peerIdx: number): number {
+    return this.out.count - (this.out.srcCount[peerIdx] ?? 0);
+  }
+
+  /** The group is gone: drop every reference its Adj-RIB-Out holds. */
+  clear(): void {
+    this.out.clear();
+  }
 
   /** Fills the Adj-RIB-Out from the Loc-RIB (a new group); members join afterwards and scan it. */
   rebuild(exporter: Exporter): void {
@@ -163,8 +188,8 @@ export class UpdateGroup {
     if (delta.empty) return null;
     const w = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 1024 + delta.changed * 8);
     const index = this.table.index;
-    for (const [peer, keys] of delta.withdraw) w.withdraw(keys, 0, keys.length, peer);
-    for (const b of delta.announce.values()) w.announce(b.attr, b.slots, 0, b.slots.length, index, b.src);
+    for (const [peer, l] of delta.withdraw) w.withdraw(l.keys, 0, l.keys.length, peer, l.ids ?? undefined);
+    for (const b of delta.announce.values()) w.announce(b.attr, b.slots, 0, b.slots.length, index, b.src, b.ids ?? undefined);
     if (w.size === 0 && delta.exceptions.size === 0) return w;
     this.stats.messages += w.messages;
     this.stats.prefixes += w.prefixes;
@@ -205,8 +230,8 @@ export class UpdateGroup {
     const exc = job.exceptions.get(m.peerIdx);
     let ew: PacketWriter | null = null;
     if (exc !== undefined) {
-      ew = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 64 + exc.length * 20);
-      ew.withdraw(exc, 0, exc.length);
+      ew = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 64 + exc.keys.length * 24);
+      ew.withdraw(exc.keys, 0, exc.keys.length, -1, exc.ids ?? undefined);
       bytes = bytes.length === 0 ? ew.bytes() : Buffer.concat([bytes, ew.bytes()]);
     }
     if (bytes.length === 0) return;
@@ -297,6 +322,36 @@ export class UpdateGroup {
       if (m.waitingDrain) return false;
     }
     const w = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 4096);
+    this.catchUp(m, budget, w);
+    const done = m.scanCursor < 0 && m.dirty.size === 0;
+    if (done) {
+      if (m.eorPending && !m.eorHeld) { w.endOfRib(); m.eorPending = false; }
+      if (m.eorrPending) { w.routeRefresh(2); m.eorrPending = false; }
+      m.state = 'live';
+    }
+    if (w.size > 0) {
+      this.stats.bytes += w.size;
+      this.stats.messages += w.messages;
+      this.stats.prefixes += w.prefixes;
+      m.charge(w);
+      if (!m.transport.send(w.bytes())) {
+        m.waitingDrain = true;
+        if (done) {
+          // The table went out; later changes are noted until the socket drains.
+          m.state = 'blocked';
+        }
+      }
+    }
+    return m.state === 'live';
+  }
+
+  /**
+   * One step of a member's catch-up into `w`: the scan of the Adj-RIB-Out from m.scanCursor, then the prefixes
+   * noted for it, at most `budget` slots or keys in all.
+   */
+  protected catchUp(m: GroupMember, budget: number, w: PacketWriter): void {
+    const t = this.table;
+    const out = this.out;
     const buckets = new Delta();
     const withdraw: PrefixKey[] = [];
     let work = 0;
@@ -322,29 +377,10 @@ export class UpdateGroup {
     }
     if (withdraw.length > 0) w.withdraw(withdraw, 0, withdraw.length);
     for (const b of buckets.announce.values()) w.announce(b.attr, b.slots, 0, b.slots.length, t.index);
-    const done = m.scanCursor < 0 && m.dirty.size === 0;
-    if (done) {
-      if (m.eorPending && !m.eorHeld) { w.endOfRib(); m.eorPending = false; }
-      if (m.eorrPending) { w.routeRefresh(2); m.eorrPending = false; }
-      m.state = 'live';
-    }
-    if (w.size > 0) {
-      this.stats.bytes += w.size;
-      this.stats.messages += w.messages;
-      this.stats.prefixes += w.prefixes;
-      m.charge(w);
-      if (!m.transport.send(w.bytes())) {
-        m.waitingDrain = true;
-        if (done) {
-          // The table went out; later changes are noted until the socket drains.
-          m.state = 'blocked';
-        }
-      }
-    }
-    return m.state === 'live';
   }
 
-  private fullTableWriter(): PacketWriter {
+  /** The whole Adj-RIB-Out encoded once, runs tagged with their source (cached until the next change). */
+  protected fullTableWriter(): PacketWriter {
     if (this.fullTable !== null) return this.fullTable;
     const t = this.table;
     const out = this.out;

@@ -13,6 +13,8 @@ export class FakePeer implements RibPeer {
   readonly spec: PeerSpec;
   sent: Buffer[] = [];
   blocked = false;
+  /** The session negotiated ADD-PATH: we send path identifiers (see negAddPath). */
+  addPath = false;
   resetSession?: (e: BgpError) => void;
   constructor(readonly name: string, address: string, client: boolean, family: 4 | 6 = 4) {
     this.spec = {
@@ -26,7 +28,7 @@ export class FakePeer implements RibPeer {
   }
   /** Messages received since the last take(). */
   take(): { type: number; update?: ParsedUpdate; raw: Buffer }[] {
-    const all = parseStream(Buffer.concat(this.sent));
+    const all = parseStream(Buffer.concat(this.sent), this.addPath);
     this.sent = [];
     return all;
   }

@@ -95,29 +95,38 @@ export interface ParsedUpdate {
   mpUnreach?: { afi: number; withdrawn: string[] };
 }
 
-function readPrefixes(b: Buffer, start: number, end: number, afi: number): string[] {
+/** Prefixes as text; with addPath (RFC 7911) each one as `<path id>@<prefix>`. */
+function readPrefixes(b: Buffer, start: number, end: number, afi: number, addPath = false): string[] {
   const out: string[] = [];
   let p = start;
   while (p < end) {
+    let id = '';
+    if (addPath) {
+      id = `${b.readUInt32BE(p)}@`;
+      p += 4;
+    }
     const len = b[p];
     const n = (len + 7) >> 3;
     const bytes = [...b.subarray(p + 1, p + 1 + n)];
     if (afi === 1) {
       while (bytes.length < 4) bytes.push(0);
-      out.push(`${bytes.join('.')}/${len}`);
+      out.push(`${id}${bytes.join('.')}/${len}`);
     } else {
       while (bytes.length < 16) bytes.push(0);
       const words: string[] = [];
       for (let i = 0; i < 16; i += 2) words.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
-      out.push(`${words.join(':')}/${len}`);
+      out.push(`${id}${words.join(':')}/${len}`);
     }
     p += 1 + n;
   }
   return out;
 }
 
-/** Splits a stream of concatenated BGP messages and parses the UPDATEs (others are reported by type). */
-export function parseStream(buf: Buffer): { type: number; update?: ParsedUpdate; raw: Buffer }[] {
+/**
+ * Splits a stream of concatenated BGP messages and parses the UPDATEs (others are reported by type); with
+ * addPath, NLRI carry path identifiers (prefixes read as `<id>@<prefix>`).
+ */
+export function parseStream(buf: Buffer, addPath = false): { type: number; update?: ParsedUpdate; raw: Buffer }[] {
   const out: { type: number; update?: ParsedUpdate; raw: Buffer }[] = [];
   let p = 0;
   while (p < buf.length) {
@@ -126,20 +135,20 @@ export function parseStream(buf: Buffer): { type: number; update?: ParsedUpdate;
     const raw = buf.subarray(p, p + len);
     if (type === 2) {
       const wl = raw.readUInt16BE(19);
-      const withdrawn = readPrefixes(raw, 21, 21 + wl, 1);
+      const withdrawn = readPrefixes(raw, 21, 21 + wl, 1, addPath);
       const al = raw.readUInt16BE(21 + wl);
       const a = raw.subarray(23 + wl, 23 + wl + al);
-      const nlri = readPrefixes(raw, 23 + wl + al, len, 1);
+      const nlri = readPrefixes(raw, 23 + wl + al, len, 1, addPath);
       const plain: number[] = [];
       const u: ParsedUpdate = { withdrawn, attrs: Buffer.alloc(0), nlri };
       for (const at of walkAttrs(a)) {
         if (at.type === 14) {
           const afi = at.value.readUInt16BE(0);
           const nhl = at.value[3];
-          u.mpReach = { afi, nextHop: at.value.subarray(4, 4 + nhl), nlri: readPrefixes(at.value, 5 + nhl, at.value.length, afi) };
+          u.mpReach = { afi, nextHop: at.value.subarray(4, 4 + nhl), nlri: readPrefixes(at.value, 5 + nhl, at.value.length, afi, addPath) };
         } else if (at.type === 15) {
           const afi = at.value.readUInt16BE(0);
-          u.mpUnreach = { afi, withdrawn: readPrefixes(at.value, 3, at.value.length, afi) };
+          u.mpUnreach = { afi, withdrawn: readPrefixes(at.value, 3, at.value.length, afi, addPath) };
         } else {
           plain.push(...attrBytes(at.flags, at.type, at.value));
         }
