@@ -73,7 +73,7 @@ export class ReflectorApp {
   private readonly build: BuildInfo = buildInfo();
 
   constructor(private readonly config: Config, private readonly options: AppOptions = {}) {
-    const { identity, hardening, gracefulRestart: gr } = config;
+    const { identity, hardening, gracefulRestart: gr, addPaths } = config;
     this.clock = options.clock ?? systemClock;
     this.startedAt = this.clock();
     this.lastReconfiguration = this.startedAt;
@@ -83,6 +83,7 @@ export class ReflectorApp {
       restartDeferralMs: gr.deferralSeconds * 1000,
       lagLimitBytes: hardening.outboundQueueLimitBytes,
       importPolicy: { maxAsPathLength: hardening.maxAsPathLength, prefixLimits: hardening },
+      addPaths: addPaths.mode,
     });
     this.book = new SessionBook(this.reflector, this.clock);
     const sessionOptions: SessionOptions = {
@@ -91,7 +92,10 @@ export class ReflectorApp {
       idleHoldBase: hardening.idleHoldBaseSeconds,
       idleHoldCap: hardening.idleHoldCapSeconds,
       ...options.session,
-      local: { ...options.session?.local, gracefulRestart: { restartTime: gr.restartTimeSeconds, restarting: options.restarting ?? true } },
+      local: {
+        ...options.session?.local, addPaths: addPaths.mode,
+        gracefulRestart: { restartTime: gr.restartTimeSeconds, restarting: options.restarting ?? true },
+      },
     };
     this.sessions = new SessionManager({ onCreate: (s) => this.book.attach(s), onRemove: (s) => this.book.detach(s) }, sessionOptions);
     const addresses = [identity.ip, ...(identity.ip6 !== undefined ? [identity.ip6] : [])];

@@ -79,6 +79,9 @@ export const DEFAULTS = {
   // --- graceful restart ---
   GRACEFUL_RESTART_TIME: { value: 120 },
   RESTART_DEFERRAL_TIME: { value: undefined, text: '`GRACEFUL_RESTART_TIME`' },
+
+  // --- paths ---
+  ADD_PATHS: { value: 'off', note: '(one best path per prefix)' },
 } as const satisfies Record<string, DefaultSpec>;
 
 export type VariableName = keyof typeof DEFAULTS;

@@ -75,6 +75,12 @@ const AREAS: readonly Area[] = [
       RESTART_DEFERRAL_TIME: 'longest our End-of-RIB waits after a start for configured peers not back (s, at most GRACEFUL_RESTART_TIME)',
     },
   },
+  {
+    title: 'Paths (ADD-PATH, RFC 7911)',
+    vars: {
+      ADD_PATHS: 'paths per prefix to peers that can receive several: off (the best one), all, or N (1 … 64)',
+    },
+  },
 ];
 
 /** Every variable exactly once, checked when the module loads (the help test checks it against defaults.ts too). */

@@ -4,6 +4,7 @@
 import { chooseDatastore, readDatastore, type DatastoreOptions, type DatastoreSettings } from './datastore.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigError, EnvReader, type Env } from './fields.js';
+import { readAddPaths, type AddPathsConfig } from './add-paths.js';
 import { readGracefulRestart, type GracefulRestartConfig } from './graceful-restart.js';
 import { readHardening, type HardeningConfig } from './hardening.js';
 import { readIdentity, type IdentityConfig } from './identity.js';
@@ -16,6 +17,7 @@ export type { DatastoreOptions, DatastoreSettings, DatastoreType, EtcdConfig, Re
 export { parseBirdTimeformat, type BirdTimeformat, type LogFormat, type LogLevel, type MetricsListen, type ObservabilityConfig } from './observability.js';
 export { HARDENING_DEFAULTS, loadHardeningConfig, type HardeningConfig } from './hardening.js';
 export { GRACEFUL_RESTART_DEFAULTS, loadGracefulRestartConfig, type GracefulRestartConfig } from './graceful-restart.js';
+export { loadAddPathsConfig, type AddPathsConfig } from './add-paths.js';
 
 /** Kept for their importers; the values live in defaults.ts. */
 export const DEFAULT_SECRET_NAMESPACE = DEFAULTS.NAMESPACE.value;
@@ -27,6 +29,7 @@ export interface Config {
   observability: ObservabilityConfig;
   hardening: HardeningConfig;
   gracefulRestart: GracefulRestartConfig;
+  addPaths: AddPathsConfig;
   /** Informational lines about defaults that were chosen; the app logs them at start. */
   notes: string[];
   /** Risky settings that were accepted (credentials over plain http); logged at warn level at start. */
@@ -44,6 +47,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const observability = readObservability(r, identity.ip);
   const hardening = readHardening(r);
   const gracefulRestart = readGracefulRestart(r);
+  const addPaths = readAddPaths(r);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return { identity, datastore, observability, hardening, gracefulRestart, notes: r.notes, warnings: r.warnings };
+  return { identity, datastore, observability, hardening, gracefulRestart, addPaths, notes: r.notes, warnings: r.warnings };
 }

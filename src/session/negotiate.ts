@@ -9,7 +9,7 @@ import {
   SAFI_UNICAST, type Capability, type OpenMessage,
 } from '../wire/types.js';
 import type { GracefulRestartInfo, Negotiated } from '../wire/negotiated.js';
-import type { PeerSpec } from '../peers/peer-spec.js';
+import type { AddPathsMode, PeerSpec } from '../peers/peer-spec.js';
 import { parseIPv4 } from '../net/address.js';
 
 /** BIRD 1.6's default hold time, which the original reflector used (keepalive = hold / 3). */
@@ -22,6 +22,11 @@ export interface LocalOptions {
   holdTime: number;
   /** Advertise ADD-PATH receive for the session's AFI (RFC 7911). */
   addPathReceive: boolean;
+  /**
+   * Paths per prefix we would send (ADD_PATHS, or the peer's own setting): anything but 'off' advertises
+   * ADD-PATH send too, so a peer that can receive several paths negotiates it.
+   */
+  addPaths: AddPathsMode;
   extendedMessage: boolean;
   /** Graceful restart capability (RFC 4724): restart time, and the R bit when we come back from a restart. */
   gracefulRestart: { restartTime: number; restarting: boolean } | null;
@@ -30,6 +35,7 @@ export interface LocalOptions {
 export const DEFAULT_LOCAL_OPTIONS: LocalOptions = {
   holdTime: DEFAULT_HOLD_TIME,
   addPathReceive: true,
+  addPaths: 'off',
   extendedMessage: true,
   gracefulRestart: { restartTime: DEFAULT_RESTART_TIME, restarting: false },
 };
@@ -58,7 +64,9 @@ export function buildOpen(spec: Pick<PeerSpec, 'family' | 'localAs' | 'routerId'
     });
   }
   caps.push({ kind: 'as4', code: 65, as: spec.localAs });
-  if (opts.addPathReceive) caps.push({ kind: 'add-path', code: 69, families: [{ afi, safi: SAFI_UNICAST, sendReceive: 1 }] });
+  // RFC 7911 §4: Send/Receive 1 = receive, 2 = send, 3 = both.
+  const sendReceive = ((opts.addPathReceive ? 1 : 0) | (opts.addPaths !== 'off' ? 2 : 0)) as 0 | 1 | 2 | 3;
+  if (sendReceive !== 0) caps.push({ kind: 'add-path', code: 69, families: [{ afi, safi: SAFI_UNICAST, sendReceive }] });
   if (opts.extendedMessage) caps.push({ kind: 'extended-message', code: 6 });
   return {
     type: MessageType.OPEN,

@@ -86,6 +86,8 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
     // A per-peer restart time (Calico maxRestartTime) replaces the configured one in our capability.
     const gr = localOpts.gracefulRestart;
     if (spec.restartTime !== undefined && gr !== null) localOpts = { ...localOpts, gracefulRestart: { ...gr, restartTime: spec.restartTime } };
+    // A per-peer ADD-PATH setting (datastore) replaces ADD_PATHS for this session's capability.
+    if (spec.addPaths !== undefined) localOpts = { ...localOpts, addPaths: spec.addPaths };
     this.ourOpen = buildOpen(spec, localOpts);
     this.ourOpenBytes = encodeOpen(this.ourOpen);
     this.fsm = initialState({

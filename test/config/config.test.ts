@@ -270,3 +270,12 @@ test('every bad variable is reported at once', (t) => {
   t.is(e.problems.length, 4);
   t.is(e.name, 'ConfigError');
 });
+
+test('ADD_PATHS: off by default; all, or a number of paths 1-64; anything else fails naming the variable', (t) => {
+  t.is(load({}).addPaths.mode, 'off');
+  t.is(load({ ADD_PATHS: ' ALL ' }).addPaths.mode, 'all');
+  t.is(load({ ADD_PATHS: 'off' }).addPaths.mode, 'off');
+  t.is(load({ ADD_PATHS: '4' }).addPaths.mode, 4);
+  t.is(load({ ADD_PATHS: '64' }).addPaths.mode, 64);
+  for (const bad of ['0', '65', 'on', '-1', '2.5', 'best']) fails(t, { ADD_PATHS: bad }, `ADD_PATHS: "${bad}" is not off, all or a number of paths 1-64`);
+});

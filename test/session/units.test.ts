@@ -122,7 +122,7 @@ test('negotiate: ADD-PATH only when the peer can send; extended message only whe
   t.false(n.addPath.rx[1]);
   t.true(n.extendedMessage);
   t.is(n.recvCtx.maxMessageLen, 65535);
-  const noExt = negotiate(buildOpen(spec4, { holdTime: 240, addPathReceive: false, extendedMessage: false, gracefulRestart: null }), peerOpen([{ kind: 'extended-message', code: 6 }]), spec4);
+  const noExt = negotiate(buildOpen(spec4, { holdTime: 240, addPathReceive: false, addPaths: 'off', extendedMessage: false, gracefulRestart: null }), peerOpen([{ kind: 'extended-message', code: 6 }]), spec4);
   t.false(noExt.extendedMessage);
   t.is(noExt.sendCtx.maxMessageLen, 4096);
 });
@@ -183,4 +183,25 @@ test('timers: §10 jitter in 0.75..1.0 and capped exponential idle hold', (t) =>
     return v >= s * 750 && v <= s * 1000;
   }));
   t.deepEqual([0, 1, 2, 3, 4, 8, 50].map((f) => idleHoldSeconds(f)), [0, 1, 2, 4, 8, 120, 120]);
+});
+
+test('negotiate: ADD-PATH send is offered only with ADD_PATHS on, and needs the peer\'s receive bit (RFC 7911 §4)', (t) => {
+  const local = { holdTime: 240, addPathReceive: true, extendedMessage: true, gracefulRestart: null };
+  const capOf = (o: OpenMessage) => o.parameters.flatMap((p) => ('capabilities' in p ? p.capabilities : [])).find((c) => c.kind === 'add-path');
+  // Our capability's Send/Receive field: 1 (receive) by default, 3 (both) once we may send several paths.
+  const off = buildOpen(spec4, { ...local, addPaths: 'off' });
+  const all = buildOpen(spec4, { ...local, addPaths: 'all' });
+  t.deepEqual(capOf(off), { kind: 'add-path', code: 69, families: [{ afi: 1, safi: 1, sendReceive: 1 }] });
+  t.deepEqual(capOf(all), { kind: 'add-path', code: 69, families: [{ afi: 1, safi: 1, sendReceive: 3 }] });
+  // The capability as bytes on the wire: code 69, length 4, AFI 1, SAFI 1, Send/Receive 3.
+  t.true(encodeOpen(all).includes(Buffer.from([69, 4, 0, 1, 1, 3])));
+  const peer = (sr: 1 | 2 | 3) => peerOpen([{ kind: 'add-path', code: 69, families: [{ afi: 1, safi: 1, sendReceive: sr }] }]);
+  // tx: our send bit and their receive bit; rx: our receive bit and their send bit.
+  const cases: [OpenMessage, 1 | 2 | 3, boolean, boolean][] = [[all, 1, true, false], [all, 2, false, true], [all, 3, true, true], [off, 1, false, false], [off, 3, false, true]];
+  for (const [ours, sr, tx, rx] of cases) {
+    const n = negotiate(ours, peer(sr), spec4);
+    t.is(n.addPath.tx[1], tx, `ours ${JSON.stringify(capOf(ours))} theirs ${sr}`);
+    t.is(n.addPath.rx[1], rx);
+    t.is(n.sendCtx.addPathV4, tx);
+  }
 });
