@@ -227,6 +227,13 @@ function v6Name(a: string): string {
   return a.replaceAll(':', '_');
 }
 
+/** BIRD 2 with a configuration the test writes itself (for options the Calico node templates above lack). */
+export function startBird2WithConfig(name: string, cfg: string, netns: string, dir = tmp('rr60-bird2cfg-')): { proc: Proc; socket: string; bird2: true } {
+  writeFileSync(path.join(dir, 'bird.cfg'), cfg);
+  const socket = path.join(dir, 'bird.ctl');
+  return { proc: start(`bird2 ${name}`, BIRD2, ['-f', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, {}, netns), socket, bird2: true };
+}
+
 /** An IPv6 Calico node on BIRD 2 (ipv6 channel), iBGP over IPv6 to the reflector's IP6. */
 export function startBird2Node6(c: NodeConf, dir = tmp('rr60-bird2v6-')): BirdNode {
   const ip6 = c.ip6 as string;
@@ -286,13 +293,13 @@ export function birdc6(n: BirdNode, ...cmd: string[]): string {
 }
 
 /** Our reflector with IP and IP6, inside a network namespace. */
-export function startReflector6(ip: string, ip6: string, netns: string, keys: Record<string, unknown>, dir = tmp('rr60-ours6-')): ReflectorProc {
+export function startReflector6(ip: string, ip6: string, netns: string, keys: Record<string, unknown>, dir = tmp('rr60-ours6-'), extra: Record<string, string> = {}): ReflectorProc {
   const datastore = path.join(dir, 'datastore.json');
   writeFileSync(datastore, JSON.stringify(keys, null, 1));
   const env = {
-    IP: ip, IP6: ip6, BGP_PORT: '179', DATASTORE_TYPE: 'file', DATASTORE_FILE: datastore, SOCKET_DIR: dir,
+    ...extra, IP: ip, IP6: ip6, BGP_PORT: '179', DATASTORE_TYPE: 'file', DATASTORE_FILE: datastore, SOCKET_DIR: dir,
     METRICS_LISTEN: 'off', LOG_LEVEL: 'info', LOG_FORMAT: 'json',
   };
   const p = start(`reflector ${ip6}`, process.execPath, ['--import=tsx', path.join(REPO, 'src/main.ts')], REPO, env, netns);
-  return { ...p, ip, socketDir: dir, datastore, restart: () => startReflector6(ip, ip6, netns, keys, dir) };
+  return { ...p, ip, socketDir: dir, datastore, restart: () => startReflector6(ip, ip6, netns, keys, dir, extra) };
 }

@@ -1,0 +1,170 @@
+// ADD-PATH end to end (issue 20, RFC 7911), in a network namespace this test creates: three BIRD 2 nodes announce
+// the same /32 (and the same IPv6 /128) with different next hops on a link of the namespace; through our reflector
+// (ADD_PATHS=all) a BIRD 2 node with `add paths rx` and `merge paths` gets all three, and its kernel table holds one
+// ECMP route with three next hops; a BIRD 2 node without ADD-PATH gets the one best path. Withdrawing one path
+// leaves the other two everywhere. Oracles: BIRD's `show route`, the kernel's routing table (`ip route`), and the
+// RFC 4271 decision order for the single best path (lowest BGP identifier among otherwise equal paths).
+import test from 'ava';
+import { runChild } from '../helpers/child.js';
+import { netnsName } from '../helpers/net.js';
+import { birdc, createNetns, deleteNetns, startBird2WithConfig, startReflector6, waitFor, type Proc, type ReflectorProc } from './e2e-lab.js';
+
+const NS = netnsName('rrap');
+const RR = '127.64.0.1';
+const RR6 = 'fd64::1';
+const AS = 64512;
+const ANYCAST4 = '192.0.2.10/32';
+const ANYCAST6 = '2001:db8:ec::10/128';
+/** Announcers a, b, c: router IDs 127.64.0.11-13; next hops on the namespace's link nh0: 100.64.0.11-13 / fd64:ffff::11-13. */
+const ANNOUNCERS = [11, 12, 13];
+const RX = 14; // ADD-PATH receiver with merge paths into the kernel
+const PLAIN = 15; // no ADD-PATH
+
+const procs: Proc[] = [];
+test.after.always(async () => {
+  for (const p of procs.reverse()) await p.stop();
+  deleteNetns(NS);
+});
+
+const ip = (n: number) => `127.64.0.${n}`;
+const ip6 = (n: number) => `fd64::${n}`;
+const nh4 = (n: number) => `100.64.0.${n}`;
+const nh6 = (n: number) => `fd64:ffff::${n}`;
+
+function sh(...args: string[]): string {
+  const r = runChild('/usr/sbin/ip', ['-n', NS, ...args], { encoding: 'utf8', timeout: 10_000 });
+  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const sessions = (n: number, channel4: string, channel6: string) => `
+protocol bgp rr4 {
+  local ${ip(n)} as ${AS}; neighbor ${RR} as ${AS}; multihop; strict bind yes;
+  hold time 30; connect delay time 1; connect retry time 2; error wait time 1,4;
+  ipv4 { ${channel4} };
+}
+protocol bgp rr6 {
+  local ${ip6(n)} as ${AS}; neighbor ${RR6} as ${AS}; multihop; strict bind yes;
+  hold time 30; connect delay time 1; connect retry time 2; error wait time 1,4;
+  ipv6 { ${channel6} };
+}
+`;
+
+function announcerConfig(n: number): string {
+  return `router id ${ip(n)};
+protocol device { scan time 2; }
+protocol static s4 { ipv4; route ${ANYCAST4} via ${nh4(n)}; }
+protocol static s6 { ipv6; route ${ANYCAST6} via ${nh6(n)}; }
+${sessions(n,
+    `import all; export where proto = "s4"; next hop address ${nh4(n)};`,
+    `import all; export where proto = "s6"; next hop address ${nh6(n)};`)}`;
+}
+
+function receiverConfig(n: number, addPaths: boolean): string {
+  const rx = addPaths ? 'add paths rx;' : '';
+  const kernel = addPaths
+    ? `protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; merge paths on; }
+protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; merge paths on; }`
+    : '';
+  return `router id ${ip(n)};
+protocol device { scan time 2; }
+protocol direct { ipv4; ipv6; interface "nh0"; }
+${kernel}
+${sessions(n, `import all; export none; gateway recursive; ${rx}`, `import all; export none; gateway recursive; ${rx}`)}`;
+}
+
+type Bird = ReturnType<typeof startBird2WithConfig>;
+const birds = new Map<number, Bird>();
+
+/** Next hops of the BGP routes BIRD holds for a prefix (`show route <prefix> all` route lines). */
+function nextHopsAt(n: number, prefix: string): string[] {
+  const out = birdc(birds.get(n) as Bird, 'show', 'route', 'for', prefix, 'all');
+  const hops: string[] = [];
+  for (const m of out.matchAll(/BGP\.next_hop:\s+(\S+)/g)) hops.push(m[1]);
+  return hops.sort();
+}
+
+/** Next hops of the kernel's route for a prefix in the namespace (one `via` per ECMP leg). */
+function kernelHops(family: 4 | 6, prefix: string): string[] {
+  const out = sh(family === 4 ? '-4' : '-6', 'route', 'show', prefix.replace(/\/(32|128)$/, ''));
+  return [...out.matchAll(/via (?:inet6 )?(\S+)/g)].map((m) => m[1]).sort();
+}
+
+test.before(async () => {
+  createNetns(NS, [RR6, ...[...ANNOUNCERS, RX, PLAIN].map(ip6)]);
+  // The next hops' link: a veth pair inside the namespace (this kernel has no dummy driver), both ends up.
+  sh('link', 'add', 'nh0', 'type', 'veth', 'peer', 'name', 'nh1');
+  sh('addr', 'add', `${nh4(1)}/24`, 'dev', 'nh0');
+  sh('-6', 'addr', 'add', `${nh6(1)}/64`, 'dev', 'nh0', 'nodad');
+  sh('link', 'set', 'nh1', 'up');
+  sh('link', 'set', 'nh0', 'up');
+  // As the seed's README registers a reflector: a global peer entry naming it, so every host is its client.
+  const keys: Record<string, unknown> = {
+    '/calico/bgp/v1/global/as_num': String(AS),
+    [`/calico/bgp/v1/global/peer_v4/${RR}`]: { ip: RR, as_num: String(AS) },
+    [`/calico/bgp/v1/global/peer_v6/${RR6}`]: { ip: RR6, as_num: String(AS) },
+  };
+  for (const n of [...ANNOUNCERS, RX, PLAIN]) {
+    keys[`/calico/bgp/v1/host/h${n}/ip_addr_v4`] = ip(n);
+    keys[`/calico/bgp/v1/host/h${n}/ip_addr_v6`] = ip6(n);
+  }
+  procs.push(startReflector6(RR, RR6, NS, keys, undefined, { ADD_PATHS: 'all' }));
+  for (const n of ANNOUNCERS) birds.set(n, startBird2WithConfig(`a${n}`, announcerConfig(n), NS));
+  birds.set(RX, startBird2WithConfig('rx', receiverConfig(RX, true), NS));
+  birds.set(PLAIN, startBird2WithConfig('plain', receiverConfig(PLAIN, false), NS));
+  for (const b of birds.values()) procs.push(b.proc);
+  try {
+    await waitFor('three IPv4 and three IPv6 paths at the ADD-PATH node', () => nextHopsAt(RX, ANYCAST4).length === 3 && nextHopsAt(RX, ANYCAST6).length === 3, 60_000, 250);
+  } catch (e) {
+    // What each daemon saw, to tell a session problem from a path problem.
+    for (const [n, b] of birds) console.error(`--- bird ${n}\n${birdc(b, 'show', 'protocols', 'all')}\n${birdc(b, 'show', 'route', 'all')}\n${b.proc.output()}`);
+    console.error(`--- reflector\n${procs[0].output()}`);
+    throw e;
+  }
+});
+
+test.serial('the ADD-PATH node gets all three paths, and its kernel one ECMP route with three next hops', async (t) => {
+  t.deepEqual(nextHopsAt(RX, ANYCAST4), ANNOUNCERS.map(nh4).sort());
+  t.deepEqual(nextHopsAt(RX, ANYCAST6), ANNOUNCERS.map(nh6).sort());
+  const k4 = await waitFor('IPv4 ECMP route in the kernel', () => (kernelHops(4, ANYCAST4).length === 3 ? kernelHops(4, ANYCAST4) : undefined), 20_000, 250);
+  t.deepEqual(k4, ANNOUNCERS.map(nh4).sort());
+  const k6 = await waitFor('IPv6 ECMP route in the kernel', () => (kernelHops(6, ANYCAST6).length === 3 ? kernelHops(6, ANYCAST6) : undefined), 20_000, 250);
+  t.deepEqual(k6, ANNOUNCERS.map(nh6).sort());
+});
+
+test.serial('a node without ADD-PATH gets the one best path (lowest BGP identifier among equal paths)', (t) => {
+  t.deepEqual(nextHopsAt(PLAIN, ANYCAST4), [nh4(11)]);
+  t.deepEqual(nextHopsAt(PLAIN, ANYCAST6), [nh6(11)]);
+  // An announcer without ADD-PATH gets the best path unless it is its own (RFC 4456 §8: not back to its
+  // originator): the best is a's own, so a gets nothing; b and c get a's.
+  t.deepEqual(nextHopsAt(11, ANYCAST4), []);
+  t.deepEqual(nextHopsAt(12, ANYCAST4), [nh4(11)]);
+  t.deepEqual(nextHopsAt(13, ANYCAST6), [nh6(11)]);
+});
+
+test.serial('our control socket lists every path and counts them', (t) => {
+  const sock = `${(procs[0] as ReflectorProc).socketDir}/bird.ctl`;
+  const r = runChild('birdc', ['-s', sock, 'show', 'route', 'for', ANYCAST4, 'all'], { encoding: 'utf8', timeout: 5000 });
+  const hops = [...r.stdout.matchAll(/BGP\.next_hop:\s+(\S+)/g)].map((m) => m[1]).sort();
+  t.deepEqual(hops, ANNOUNCERS.map(nh4).sort(), r.stdout);
+  const count = runChild('birdc', ['-s', sock, 'show', 'route', 'count'], { encoding: 'utf8', timeout: 5000 }).stdout;
+  // Three paths of one network from the announcers (the receivers announce nothing).
+  t.regex(count, /3 of 3 routes for 1 networks/, count);
+});
+
+test.serial('withdrawing one path leaves the other two everywhere; the plain node moves to the next best', async (t) => {
+  const a = birds.get(11) as Bird;
+  t.regex(birdc(a, 'disable', 's4'), /disabled/);
+  t.regex(birdc(a, 'disable', 's6'), /disabled/);
+  const rest4 = [nh4(12), nh4(13)];
+  const rest6 = [nh6(12), nh6(13)];
+  await waitFor('two paths left at the ADD-PATH node and in its kernel', () =>
+    nextHopsAt(RX, ANYCAST4).join() === rest4.join() && nextHopsAt(RX, ANYCAST6).join() === rest6.join() &&
+    kernelHops(4, ANYCAST4).join() === rest4.join() && kernelHops(6, ANYCAST6).join() === rest6.join(), 20_000, 250);
+  await waitFor('the plain node on the next best path', () => nextHopsAt(PLAIN, ANYCAST4).join() === nh4(12) && nextHopsAt(PLAIN, ANYCAST6).join() === nh6(12), 20_000, 250);
+  // The new best is b's own: b gets nothing, c gets b's path, a (its path gone) gets b's.
+  await waitFor('the announcers on the new best path', () => nextHopsAt(12, ANYCAST4).length === 0 && nextHopsAt(13, ANYCAST4).join() === nh4(12) && nextHopsAt(11, ANYCAST4).join() === nh4(12), 20_000, 250);
+  t.regex(birdc(a, 'enable', 's4'), /enabled/);
+  await waitFor('three paths again', () => nextHopsAt(RX, ANYCAST4).length === 3 && kernelHops(4, ANYCAST4).length === 3, 20_000, 250);
+  t.pass();
+});
