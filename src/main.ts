@@ -39,6 +39,9 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const { log } = await import('./log.js');
   const { ReflectorApp } = await import('./app/reflector-app.js');
+  // Compile the route path before the first session can send a table (see reflector/warm-up.ts).
+  const { warmUpRoutePath } = await import('./reflector/warm-up.js');
+  warmUpRoutePath();
   const app = new ReflectorApp(config);
 
   let stopping = false;

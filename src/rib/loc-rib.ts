@@ -42,8 +42,13 @@ export class RouteTable {
   bestPath: Int32Array = new Int32Array(0);
   bestPeer: Int32Array = new Int32Array(0);
   bestAttr: (AttrEntry | null)[] = [];
-  private dirty: number[] = [];
+  /**
+   * Slots waiting for a decision: a ring (capacity a power of two) with no garbage per prefix; a slot is in it
+   * at most once (dirtyMark), so it never holds more than the slots in use.
+   */
+  private dirtyQ = new Int32Array(1024);
   private dirtyHead = 0;
+  private dirtyLen = 0;
   private dirtyMark: Uint8Array = new Uint8Array(0);
   /** Best paths per peer index ("preferred" routes). */
   preferredPerPeer: number[] = [];
@@ -68,11 +73,19 @@ export class RouteTable {
   markDirty(slot: number): void {
     if (this.dirtyMark[slot] === 1) return;
     this.dirtyMark[slot] = 1;
-    this.dirty.push(slot);
+    let q = this.dirtyQ;
+    if (this.dirtyLen === q.length) {
+      const b = new Int32Array(q.length * 2);
+      for (let i = 0; i < this.dirtyLen; i++) b[i] = q[(this.dirtyHead + i) & (q.length - 1)];
+      this.dirtyQ = q = b;
+      this.dirtyHead = 0;
+    }
+    q[(this.dirtyHead + this.dirtyLen) & (q.length - 1)] = slot;
+    this.dirtyLen++;
   }
 
   get pendingDecisions(): number {
-    return this.dirty.length - this.dirtyHead;
+    return this.dirtyLen;
   }
 
   /**
@@ -82,8 +95,12 @@ export class RouteTable {
   decide(max: number, onChange: (slot: number) => void, onDecided?: (slot: number) => void): number {
     let n = 0;
     const adj = this.adj;
-    while (this.dirtyHead < this.dirty.length && n < max) {
-      const slot = this.dirty[this.dirtyHead++];
+    while (this.dirtyLen > 0 && n < max) {
+      // Read the ring each time: a callback that marks a slot dirty may have grown it.
+      const q = this.dirtyQ;
+      const slot = q[this.dirtyHead];
+      this.dirtyHead = (this.dirtyHead + 1) & (q.length - 1);
+      this.dirtyLen--;
       n++;
       this.dirtyMark[slot] = 0;
       if (onDecided !== undefined) onDecided(slot);
@@ -104,13 +121,6 @@ export class RouteTable {
       this.bestPeer[slot] = peer;
       this.bestAttr[slot] = attr;
       onChange(slot);
-    }
-    if (this.dirtyHead === this.dirty.length) {
-      this.dirty.length = 0;
-      this.dirtyHead = 0;
-    } else if (this.dirtyHead > 65536) {
-      this.dirty = this.dirty.slice(this.dirtyHead);
-      this.dirtyHead = 0;
     }
     return n;
   }

@@ -98,9 +98,17 @@ export class PrefixIndexV4 extends SlotAllocator implements PrefixIndex {
 
   insert(addr: number, len: number): number {
     addr >>>= 0;
-    const found = this.lookup(addr, len);
-    if (found >= 0) return found;
     if ((this.live + 1) * 2 > this.mask + 1) this.rehash((this.mask + 1) * 2);
+    // One probe sequence: it ends at the prefix or at the empty bucket where it goes.
+    const t = this.table;
+    const a = addr | 0;
+    let h = this.home(addr, len);
+    for (;;) {
+      const w = t[2 * h + 1];
+      if (w === 0) break;
+      if (t[2 * h] === a && (w & 63) === len) return (w >>> 6) - 1;
+      h = (h + 1) & this.mask;
+    }
     const s = this.allocSlot();
     if (this.addr.length <= s) {
       this.addr = growUint32(this.addr, s + 1);
@@ -108,23 +116,31 @@ export class PrefixIndexV4 extends SlotAllocator implements PrefixIndex {
     }
     this.addr[s] = addr;
     this.len[s] = len;
-    this.place(addr, len, s);
+    t[2 * h] = a;
+    t[2 * h + 1] = ((s + 1) << 6) | len;
     return s;
   }
 
-  private place(addr: number, len: number, s: number): void {
-    const t = this.table;
-    let h = this.home(addr, len);
-    while (t[2 * h + 1] !== 0) h = (h + 1) & this.mask;
-    t[2 * h] = addr | 0;
-    t[2 * h + 1] = ((s + 1) << 6) | len;
-  }
-
+  /**
+   * Doubles the table by walking the old one in bucket order: with Fibonacci hashing an entry's new home is
+   * 2h or 2h + 1 of its old one, so the writes go forward through memory instead of to random buckets.
+   */
   private rehash(size: number): void {
+    const old = this.table;
     this.table = new Int32Array(2 * size);
     this.mask = size - 1;
     this.shift = 32 - Math.log2(size);
-    for (let s = 0; s < this.highWater; s++) if (this.alive[s] === 1) this.place(this.addr[s], this.len[s], s);
+    const t = this.table;
+    const m = this.mask;
+    for (let i = 0; i < old.length; i += 2) {
+      const w = old[i + 1];
+      if (w === 0) continue;
+      const a = old[i];
+      let h = this.home(a >>> 0, w & 63);
+      while (t[2 * h + 1] !== 0) h = (h + 1) & m;
+      t[2 * h] = a;
+      t[2 * h + 1] = w;
+    }
   }
 
   release(slot: number): void {
