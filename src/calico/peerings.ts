@@ -6,6 +6,7 @@
 import { canonicalIPv4, canonicalIPv6, addressForName } from '../net/address.js';
 import { describeValue } from '../datastore/safe-value.js';
 import { evaluateSelector, type Selector } from './selector.js';
+import type { AddPathsMode } from '../peers/peer-spec.js';
 import {
   byName, CALICO_DEFAULT_AS, FIELD_TABLE, isSet, Notes, obj, parseAs, parseDurationField, parseNode, parsePeer, parsePort, parseSecretRef,
   type CalicoResource, type NodeModel, type PeerModel, type ResourceNote, type SecretKeyRef,
@@ -66,6 +67,8 @@ export interface CalicoSession {
   nextHop?: 'self' | 'keep';
   /** `allow local as N`. */
   allowLocalAs?: number;
+  /** ADD-PATH send from the BGPPeer's rr.calico-ts.io/add-paths annotation (ours; calico-node has none). */
+  addPaths?: AddPathsMode;
   /** The resources that made this session: "BGPPeer x", "Node y", "BGPConfiguration default". */
   from: string[];
 }
@@ -112,6 +115,7 @@ interface Entry {
   useNodeIP: boolean;
   restart?: number;
   keepalive?: number;
+  addPaths?: AddPathsMode;
   from: string[];
 }
 
@@ -215,6 +219,7 @@ export function computePeerings(input: PeeringInput): PeeringResult {
     e.useNodeIP = p.useNodeIP;
     if (p.restart !== undefined) e.restart = p.restart;
     if (p.keepalive !== undefined) e.keepalive = p.keepalive;
+    if (p.addPaths !== undefined) e.addPaths = p.addPaths;
     return e;
   };
   /** CL nodesWithIPPortAndAS, including its listen-port test exactly as written there. */
@@ -360,6 +365,7 @@ export function computePeerings(input: PeeringInput): PeeringResult {
         if (e.restart !== undefined) s.restartTimeSeconds = e.restart;
         if (e.keepalive !== undefined) s.keepaliveSeconds = e.keepalive;
         if (e.allowLocalAs !== undefined) s.allowLocalAs = e.allowLocalAs;
+        if (e.addPaths !== undefined) s.addPaths = e.addPaths;
         if (e.nextHopMode === 'Self') s.nextHop = 'self';
         else if (e.nextHopMode === 'Keep' || (e.keepNextHop && !ibgp)) s.nextHop = 'keep';
         sessions.push(s);

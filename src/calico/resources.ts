@@ -5,12 +5,38 @@ import { canonicalIPv4, canonicalIPv6 } from '../net/address.js';
 import { describeValue } from '../datastore/safe-value.js';
 import { durationSeconds, parseGoDuration } from './duration.js';
 import { parseSelector, SelectorError, type Labels, type Selector } from './selector.js';
+import { ADD_PATHS_MAX_N, parseAddPaths, type AddPathsMode } from '../peers/peer-spec.js';
 
-/** One Calico v3 resource: metadata.name, metadata.labels and spec (as stored in etcd or in the CRD). */
+/**
+ * One Calico v3 resource: metadata.name, metadata.labels, our own annotations (OUR_ANNOTATION_PREFIX; Calico's
+ * are not carried) and spec (as stored in etcd or in the CRD).
+ */
 export interface CalicoResource {
   name: string;
   labels?: Readonly<Record<string, string>>;
+  annotations?: Readonly<Record<string, unknown>>;
   spec?: unknown;
+}
+
+/**
+ * Prefix of this reflector's own annotations on Calico resources: settings Calico has no field for. A domain of
+ * our own rather than projectcalico.org/ (whose names the Lease annotations reuse because they mean what Calico's
+ * Node annotations mean), so that a future Calico annotation can never be read with our meaning.
+ */
+export const OUR_ANNOTATION_PREFIX = 'rr.calico-ts.io/';
+/** BGPPeer annotation: ADD-PATH send (RFC 7911) for the sessions this BGPPeer gives us: off, all or 1..64. */
+export const ANN_ADD_PATHS = `${OUR_ANNOTATION_PREFIX}add-paths`;
+
+/**
+ * The annotations of ours in a metadata.annotations value (anything else, such as kubectl's
+ * last-applied-configuration, stays out of the key set); undefined when there is none.
+ */
+export function ourAnnotations(annotations: unknown): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(obj(annotations))) {
+    if (k.startsWith(OUR_ANNOTATION_PREFIX)) (out ??= {})[k] = v;
+  }
+  return out;
 }
 
 
@@ -158,6 +184,8 @@ export interface PeerModel {
   keepalive?: number;
   reverseManual: boolean;
   localWorkload: boolean;
+  /** The rr.calico-ts.io/add-paths annotation; undefined = the ADD_PATHS default. */
+  addPaths?: AddPathsMode;
   unhonoured: string[];
 }
 
@@ -291,6 +319,13 @@ export function parsePeer(r: CalicoResource, notes: Notes): PeerModel | undefine
     const d = parseDurationField(spec[field]);
     if (d === 'bad') notes.error(what, `spec.${field} ${describeValue(spec[field])} is not a duration such as "120s"; ignored`);
     else if (d !== undefined) p[key] = d;
+  }
+  const ap = r.annotations?.[ANN_ADD_PATHS];
+  if (ap !== undefined && ap !== null && ap !== '') {
+    // Kubernetes annotations are strings; a hand-written etcd resource may hold a JSON number.
+    const m = typeof ap === 'string' ? parseAddPaths(ap) : typeof ap === 'number' && Number.isInteger(ap) ? parseAddPaths(String(ap)) : undefined;
+    if (m === undefined) notes.warn(what, `annotation ${ANN_ADD_PATHS} ${describeValue(ap)} is not off, all or 1..${ADD_PATHS_MAX_N}; ignored (the ADD_PATHS default applies)`);
+    else p.addPaths = m;
   }
   const table: Record<string, string> = FIELD_TABLE.BGPPeer;
   for (const [k, v] of Object.entries(spec)) if (table[k] !== 'honoured' && isSet(v)) p.unhonoured.push(`spec.${k}`);

@@ -5,7 +5,7 @@
 import { addressForName, canonicalAddress, canonicalClusterId, unusableNeighbour } from '../net/address.js';
 import { describeValue, safeJsonParse } from './safe-value.js';
 import type { KeySnapshot } from './source.js';
-import type { PeerKind, PeerSpec } from '../peers/peer-spec.js';
+import { ADD_PATHS_MAX_N, parseAddPaths, type AddPathsMode, type PeerKind, type PeerSpec } from '../peers/peer-spec.js';
 
 export const CALICO_BGP_PREFIX = '/calico/bgp/v1';
 /** Global AS when /calico/bgp/v1/global/as_num is absent, as confd v3 and calico/node defaulted it. */
@@ -140,14 +140,15 @@ interface Candidate {
   sourceKeys: string[];
   host?: string;
   password?: string;
-  /** Hardening fields of the peer entry (max_prefixes, ttl_security). */
+  /** Per-entry extension fields of the peer entry (max_prefixes, ttl_security, add_paths). */
   security?: EntrySecurity;
 }
 
-/** Optional hardening fields of a global or node-specific peer entry. */
+/** Optional per-entry extension fields of a peer entry (add_paths also of another reflector's rr entry). */
 interface EntrySecurity {
   maxPrefixes?: number;
   ttlSecurity?: boolean;
+  addPaths?: AddPathsMode;
 }
 
 const KIND_PREFIX: Record<PeerKind, string> = { mesh: 'Mesh_', global: 'Global_', node: 'Node_' };
@@ -209,6 +210,7 @@ export function desiredPeers(keys: KeySnapshot, env: MappingEnv): MappingResult 
       if (c.password !== undefined) spec.password = c.password;
       if (c.security?.maxPrefixes !== undefined) spec.maxPrefixes = c.security.maxPrefixes;
       if (c.security?.ttlSecurity !== undefined) spec.ttlSecurity = c.security.ttlSecurity;
+      if (c.security?.addPaths !== undefined) spec.addPaths = c.security.addPaths;
       peers.push(spec);
     }
   }
@@ -262,7 +264,13 @@ function familyCandidates(
       if (key === ownEntry[0]) continue;
       const peer = entryAddress(key, value, family, problems);
       if (peer === undefined || peer === own) continue; // "Skipping ourselves"
-      list.push({ kind: 'mesh', neighbor: peer, peerAs: meshAs, key, sourceKeys: [key] });
+      const c: Candidate = { kind: 'mesh', neighbor: peer, peerAs: meshAs, key, sourceKeys: [key] };
+      // The other reflector's entry names it as the neighbour, as a peer entry names us: its add_paths is what
+      // every reflector sends it (self-registration writes no add_paths, so then the default applies).
+      const rrObj = parseJsonObject(value);
+      const addPaths = typeof rrObj === 'string' ? undefined : entryAddPaths(key, rrObj, problems);
+      if (addPaths !== undefined) c.security = { addPaths };
+      list.push(c);
     }
   }
 
@@ -404,7 +412,21 @@ function entrySecurity(key: string, obj: JsonObject, problems: MappingProblem[])
     if (typeof ttl === 'boolean') out.ttlSecurity = ttl;
     else problems.push({ key, reason: `ttl_security ${describeValue(ttl)} is not true or false; ignored` });
   }
-  return out.maxPrefixes !== undefined || out.ttlSecurity !== undefined ? out : undefined;
+  const ap = entryAddPaths(key, obj, problems);
+  if (ap !== undefined) out.addPaths = ap;
+  return out.maxPrefixes !== undefined || out.ttlSecurity !== undefined || out.addPaths !== undefined ? out : undefined;
+}
+
+/**
+ * `add_paths` of an entry: ADD-PATH send for the sessions it makes, `"off"`, `"all"`, `"N"` or the number N
+ * (1…64). Absent, null or "": the ADD_PATHS default. A bad value is reported and ignored; the session still runs.
+ */
+function entryAddPaths(key: string, obj: JsonObject, problems: MappingProblem[]): AddPathsMode | undefined {
+  const v = obj.add_paths;
+  if (v === undefined || v === null || v === '') return undefined;
+  const m = typeof v === 'string' ? parseAddPaths(v) : typeof v === 'number' && Number.isInteger(v) ? parseAddPaths(String(v)) : undefined;
+  if (m === undefined) problems.push({ key, reason: `add_paths ${describeValue(v)} is not off, all or 1..${ADD_PATHS_MAX_N}; ignored` });
+  return m;
 }
 
 /** The neighbour address of a host for this family, or undefined (with a problem) when missing, empty, invalid or ours. */

@@ -10,7 +10,7 @@ import { peerPassword, type SecretSet } from './kubernetes/translate.js';
 import { describeValue, MAX_RESOURCE_BYTES, safeJsonParse } from './safe-value.js';
 import type { KeySnapshot } from './source.js';
 import { computePeerings, type CalicoSession, type PeeringResult } from '../calico/peerings.js';
-import type { CalicoResource } from '../calico/resources.js';
+import { ourAnnotations, type CalicoResource } from '../calico/resources.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
 
 /** Where the Secrets that BGPPeer passwords name appear in a key set (never in a datastore: see secret-following-source.ts). */
@@ -90,6 +90,8 @@ export function v3Resources(keys: KeySnapshot, problems: MappingProblem[]): { no
     const labels: Record<string, string> = {};
     for (const [k, v] of Object.entries(obj(md.labels))) if (typeof v === 'string') labels[k] = v;
     const r: CalicoResource = { name: id.name, labels, spec: (doc as Obj).spec };
+    const ours = ourAnnotations(md.annotations);
+    if (ours !== undefined) r.annotations = ours;
     if (id.kind === 'nodes') out.nodes.push(r);
     else if (id.kind === 'bgppeers') out.bgpPeers.push(r);
     else out.bgpConfigurations.push(r);
@@ -133,7 +135,7 @@ function secretSet(keys: KeySnapshot, names: Iterable<string>): { set: SecretSet
  * One calico-node session as a PeerSpec. Mapped: port (peerIP's port or the remote Node's listenPort),
  * localAs/peerAs (localASNumber, the Nodes' and the global AS), the client flag and cluster ID, TCP-MD5,
  * ttlSecurity N → GTSM accepting N hops (min TTL 256 − N), maxRestartTime → the restart time of our graceful
- * restart capability. Always our IP / IP6 as source: it is the address we listen on.
+ * restart capability, the rr.calico-ts.io/add-paths annotation → addPaths. Always our IP / IP6 as source: it is the address we listen on.
  */
 function toPeerSpec(s: CalicoSession, env: MappingEnv, clusterId: string, routerId: string, password: string | undefined): PeerSpec {
   const local = s.family === 4 ? env.ip : (env.ip6 ?? s.localAddress);
@@ -157,6 +159,7 @@ function toPeerSpec(s: CalicoSession, env: MappingEnv, clusterId: string, router
     spec.ttlSecurityHops = s.ttlSecurity;
   }
   if (s.restartTimeSeconds !== undefined) spec.restartTime = Math.min(4095, s.restartTimeSeconds); // the capability's 12 bits
+  if (s.addPaths !== undefined) spec.addPaths = s.addPaths;
   return spec;
 }
 

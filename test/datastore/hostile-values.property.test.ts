@@ -59,12 +59,13 @@ const entryText = fc.oneof(
   {
     weight: 6,
     arbitrary: fc
-      .record({ ip: fc.oneof(fieldText, fc.constant(JSON.stringify(OWN))), as_num: fieldText, cluster_id: fc.option(fieldText), max_prefixes: fc.option(fieldText), ttl_security: fc.option(fieldText), pw: fc.boolean() })
+      .record({ ip: fc.oneof(fieldText, fc.constant(JSON.stringify(OWN))), as_num: fieldText, cluster_id: fc.option(fieldText), max_prefixes: fc.option(fieldText), ttl_security: fc.option(fieldText), add_paths: fc.option(fieldText), pw: fc.boolean() })
       .map((r) => {
         const parts = [`"ip":${r.ip}`, `"as_num":${r.as_num}`];
         if (r.cluster_id !== null) parts.push(`"cluster_id":${r.cluster_id}`);
         if (r.max_prefixes !== null) parts.push(`"max_prefixes":${r.max_prefixes}`);
         if (r.ttl_security !== null) parts.push(`"ttl_security":${r.ttl_security}`);
+        if (r.add_paths !== null) parts.push(`"add_paths":${r.add_paths}`);
         if (r.pw) parts.push(`"password":${JSON.stringify(SECRET)}`);
         return `{${parts.join(',')}}`;
       }),
@@ -119,6 +120,7 @@ test('desiredPeers: any set of hostile entries never throws; problems short and 
         if (!Number.isInteger(p.peerAs) || p.peerAs < 1 || p.peerAs > 0xffffffff) t.fail(`AS ${p.peerAs}`);
         if (p.password !== undefined && p.password !== SECRET) t.fail('a password that was never written');
         if (p.maxPrefixes !== undefined && (!Number.isInteger(p.maxPrefixes) || p.maxPrefixes < 0 || Object.is(p.maxPrefixes, -0))) t.fail(`max_prefixes ${p.maxPrefixes}`);
+        if (p.addPaths !== undefined && p.addPaths !== 'off' && p.addPaths !== 'all' && !(Number.isInteger(p.addPaths) && p.addPaths >= 1 && p.addPaths <= 64)) t.fail(`add_paths ${String(p.addPaths)}`);
       }
     }),
     { numRuns: RUNS },

@@ -5,7 +5,7 @@ import { canonicalAddress as canonicalText } from '../../net/address.js';
 import type { KubeObject } from './client.js';
 import { checkParsedValue, describeValue, MAX_RESOURCE_BYTES } from '../safe-value.js';
 import { CALICO_V3_PREFIX } from '../calico-v3.js';
-import { nodeFromKubernetes } from '../../calico/resources.js';
+import { nodeFromKubernetes, ourAnnotations } from '../../calico/resources.js';
 
 export const PREFIX = '/calico/bgp/v1';
 export const ANN_IPV4 = 'projectcalico.org/IPv4Address';
@@ -96,7 +96,9 @@ export function resourceKeys(kind: 'nodes' | 'bgppeers' | 'bgpconfigurations', o
   const why = checkParsedValue(o, { maxBytes: MAX_RESOURCE_BYTES });
   if (why !== undefined) return { keys: [], problems: [`${what} ${name.length > 200 ? `${name.slice(0, 200)}…` : name}: ${why}; ignored`] };
   const r = kind === 'nodes' ? nodeFromKubernetes(o) : { name, labels: labelsOf(o), spec: o.spec ?? {} };
-  const doc = { metadata: { name, labels: r.labels ?? {} }, spec: r.spec ?? {} };
+  // Our own annotations (a BGPPeer's rr.calico-ts.io/add-paths) as etcd v3 would hold them; no others.
+  const ours = kind === 'nodes' ? undefined : ourAnnotations(o.metadata?.annotations);
+  const doc = { metadata: { name, labels: r.labels ?? {}, ...(ours !== undefined ? { annotations: ours } : {}) }, spec: r.spec ?? {} };
   return { keys: [[`${CALICO_V3_PREFIX}/${kind}/${name}`, JSON.stringify(doc)]], problems: [] };
 }
 
