@@ -5,6 +5,7 @@
 // leaves the other two everywhere. Oracles: BIRD's `show route`, the kernel's routing table (`ip route`), and the
 // RFC 4271 decision order for the single best path (lowest BGP identifier among otherwise equal paths).
 import test from 'ava';
+import { renameSync, writeFileSync } from 'node:fs';
 import { runChild } from '../helpers/child.js';
 import { netnsName } from '../helpers/net.js';
 import { birdc, createNetns, deleteNetns, startBird2WithConfig, startReflector6, waitFor, type Proc, type ReflectorProc } from './e2e-lab.js';
@@ -73,6 +74,7 @@ ${kernel}
 ${sessions(n, `import all; export none; gateway recursive; ${rx}`, `import all; export none; gateway recursive; ${rx}`)}`;
 }
 
+let baseKeys: Record<string, unknown> = {};
 type Bird = ReturnType<typeof startBird2WithConfig>;
 const birds = new Map<number, Bird>();
 
@@ -108,6 +110,7 @@ test.before(async () => {
     keys[`/calico/bgp/v1/host/h${n}/ip_addr_v4`] = ip(n);
     keys[`/calico/bgp/v1/host/h${n}/ip_addr_v6`] = ip6(n);
   }
+  baseKeys = keys;
   procs.push(startReflector6(RR, RR6, NS, keys, undefined, { ADD_PATHS: 'all' }));
   for (const n of ANNOUNCERS) birds.set(n, startBird2WithConfig(`a${n}`, announcerConfig(n), NS));
   birds.set(RX, startBird2WithConfig('rx', receiverConfig(RX, true), NS));
@@ -165,6 +168,42 @@ test.serial('withdrawing one path leaves the other two everywhere; the plain nod
   // The new best is b's own: b gets nothing, c gets b's path, a (its path gone) gets b's.
   await waitFor('the announcers on the new best path', () => nextHopsAt(12, ANYCAST4).length === 0 && nextHopsAt(13, ANYCAST4).join() === nh4(12) && nextHopsAt(11, ANYCAST4).join() === nh4(12), 20_000, 250);
   t.regex(birdc(a, 'enable', 's4'), /enabled/);
-  await waitFor('three paths again', () => nextHopsAt(RX, ANYCAST4).length === 3 && kernelHops(4, ANYCAST4).length === 3, 20_000, 250);
+  t.regex(birdc(a, 'enable', 's6'), /enabled/);
+  await waitFor('three paths again', () => nextHopsAt(RX, ANYCAST4).length === 3 && kernelHops(4, ANYCAST4).length === 3 && nextHopsAt(RX, ANYCAST6).length === 3, 20_000, 250);
   t.pass();
+});
+
+test.serial('a per-peer add_paths in the datastore replaces ADD_PATHS for that node: the best 2 of 3', async (t) => {
+  // A node-specific peer entry for the receiver's host (the v1 keys' per-peer field, README "Per-peer ADD-PATH"):
+  // its session becomes Node_127_64_0_14 with ADD-PATH limited to 2 paths.
+  const r = procs[0] as ReflectorProc;
+  const keys = { ...baseKeys, [`/calico/bgp/v1/host/h${RX}/peer_v4/${RR}`]: { ip: RR, as_num: String(AS), add_paths: '2' } };
+  writeFileSync(`${r.datastore}.tmp`, JSON.stringify(keys));
+  renameSync(`${r.datastore}.tmp`, r.datastore);
+  // The best two by the decision process: equal paths, lowest BGP identifiers first (a and b).
+  const best2 = [nh4(11), nh4(12)];
+  await waitFor('two IPv4 paths at the receiver and in its kernel', () => nextHopsAt(RX, ANYCAST4).join() === best2.join() && kernelHops(4, ANYCAST4).join() === best2.join(), 30_000, 250);
+  // IPv6 has no such entry: still every path.
+  t.deepEqual(nextHopsAt(RX, ANYCAST6), ANNOUNCERS.map(nh6).sort());
+  const protocols = runChild('birdc', ['-s', `${r.socketDir}/bird.ctl`, 'show', 'protocols'], { encoding: 'utf8', timeout: 5000 }).stdout;
+  t.regex(protocols, new RegExp(`Node_127_64_0_${RX}\\s+BGP\\s+\\S+\\s+up`), protocols);
+});
+
+test.serial('route refresh per path: BIRD asks for our table again and gets every path again', async (t) => {
+  const rx = birds.get(RX) as Bird;
+  // BIRD's received-updates counter of a session (`Import updates:` first column).
+  const received = (proto: string): number => Number(/Import updates:\s+(\d+)/.exec(birdc(rx, 'show', 'protocols', 'all', proto))?.[1] ?? NaN);
+  const before = { v4: nextHopsAt(RX, ANYCAST4), v6: nextHopsAt(RX, ANYCAST6), r4: received('rr4'), r6: received('rr6') };
+  t.is(before.v6.length, 3);
+  t.is(before.v4.length, 2);
+  // `reload in` makes BIRD send ROUTE-REFRESH; with RFC 7313 it marks our routes stale at BoRR and drops the
+  // ones we do not send again before EoRR.
+  t.regex(birdc(rx, 'reload', 'in', 'rr6'), /reload/i);
+  t.regex(birdc(rx, 'reload', 'in', 'rr4'), /reload/i);
+  // Every path arrives again (3 IPv6, the best 2 IPv4), and nothing is flushed at EoRR.
+  await waitFor('the table sent again', () => received('rr6') === before.r6 + 3 && received('rr4') === before.r4 + 2, 10_000, 100);
+  await new Promise((res) => setTimeout(res, 500));
+  t.deepEqual(nextHopsAt(RX, ANYCAST6), before.v6);
+  t.deepEqual(nextHopsAt(RX, ANYCAST4), before.v4);
+  t.deepEqual(kernelHops(6, ANYCAST6), ANNOUNCERS.map(nh6).sort());
 });
