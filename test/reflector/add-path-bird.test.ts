@@ -41,12 +41,12 @@ function sh(...args: string[]): string {
 const sessions = (n: number, channel4: string, channel6: string) => `
 protocol bgp rr4 {
   local ${ip(n)} as ${AS}; neighbor ${RR} as ${AS}; multihop; strict bind yes;
-  hold time 30; connect delay time 1; connect retry time 2; error wait time 1,4;
+  hold time 30; connect delay time 1; connect retry time 2; error wait time 1,4; graceful restart on;
   ipv4 { ${channel4} };
 }
 protocol bgp rr6 {
   local ${ip6(n)} as ${AS}; neighbor ${RR6} as ${AS}; multihop; strict bind yes;
-  hold time 30; connect delay time 1; connect retry time 2; error wait time 1,4;
+  hold time 30; connect delay time 1; connect retry time 2; error wait time 1,4; graceful restart on;
   ipv6 { ${channel6} };
 }
 `;
@@ -206,4 +206,40 @@ test.serial('route refresh per path: BIRD asks for our table again and gets ever
   t.deepEqual(nextHopsAt(RX, ANYCAST6), before.v6);
   t.deepEqual(nextHopsAt(RX, ANYCAST4), before.v4);
   t.deepEqual(kernelHops(6, ANYCAST6), ANNOUNCERS.map(nh6).sort());
+});
+
+test.serial('graceful restart per path: an announcer killed and restarted never takes its path away from the others', async (t) => {
+  const a = birds.get(11) as Bird;
+  const r = procs[0] as ReflectorProc;
+  const v4 = [nh4(11), nh4(12)]; // the receiver's best 2 since the per-peer test
+  const v6 = ANNOUNCERS.map(nh6).sort();
+  t.deepEqual(nextHopsAt(RX, ANYCAST6), v6);
+  // SIGKILL: the TCP connection closes without a NOTIFICATION, so we keep a's paths as stale (RFC 4724 §4.2).
+  await a.proc.stop('SIGKILL');
+  const lost: string[] = [];
+  const sample = (when: string) => {
+    if (nextHopsAt(RX, ANYCAST6).join() !== v6.join()) lost.push(`${when}: IPv6 ${nextHopsAt(RX, ANYCAST6).join()}`);
+    if (nextHopsAt(RX, ANYCAST4).join() !== v4.join()) lost.push(`${when}: IPv4 ${nextHopsAt(RX, ANYCAST4).join()}`);
+    if (kernelHops(6, ANYCAST6).length !== 3) lost.push(`${when}: kernel IPv6 ${kernelHops(6, ANYCAST6).join()}`);
+  };
+  for (let i = 0; i < 10; i++) {
+    await new Promise((res) => setTimeout(res, 200));
+    sample(`away ${i}`);
+  }
+  const again = startBird2WithConfig('a11', announcerConfig(11), NS, a.dir);
+  birds.set(11, again);
+  procs.push(again.proc);
+  const ours = () => runChild('birdc', ['-s', `${r.socketDir}/bird.ctl`, 'show', 'protocols'], { encoding: 'utf8', timeout: 5000 }).stdout;
+  for (let i = 0; i < 100 && !/Global_127_64_0_11\s+BGP\s+\S+\s+up/.test(ours()); i++) {
+    sample(`back ${i}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  t.regex(ours(), /Global_127_64_0_11\s+BGP\s+\S+\s+up/);
+  // After its End-of-RIB the stale paths are replaced by the repeated ones: still the same paths everywhere.
+  for (let i = 0; i < 10; i++) {
+    await new Promise((res) => setTimeout(res, 200));
+    sample(`after ${i}`);
+  }
+  t.deepEqual(lost, []);
+  t.deepEqual(nextHopsAt(PLAIN, ANYCAST6), [nh6(11)]);
 });

@@ -228,10 +228,11 @@ function v6Name(a: string): string {
 }
 
 /** BIRD 2 with a configuration the test writes itself (for options the Calico node templates above lack). */
-export function startBird2WithConfig(name: string, cfg: string, netns: string, dir = tmp('rr60-bird2cfg-')): { proc: Proc; socket: string; bird2: true } {
+export function startBird2WithConfig(name: string, cfg: string, netns: string, dir = tmp('rr60-bird2cfg-')): { proc: Proc; socket: string; bird2: true; dir: string } {
   writeFileSync(path.join(dir, 'bird.cfg'), cfg);
   const socket = path.join(dir, 'bird.ctl');
-  return { proc: start(`bird2 ${name}`, BIRD2, ['-f', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, {}, netns), socket, bird2: true };
+  // -R: graceful restart recovery at start (as calico/node runs BIRD); harmless on a first start.
+  return { proc: start(`bird2 ${name}`, BIRD2, ['-f', '-R', '-c', 'bird.cfg', '-s', socket, '-P', 'bird.pid'], dir, {}, netns), socket, bird2: true, dir };
 }
 
 /** An IPv6 Calico node on BIRD 2 (ipv6 channel), iBGP over IPv6 to the reflector's IP6. */
