@@ -10,22 +10,12 @@ import fc from 'fast-check';
 import { Reflector } from '../../src/reflector/reflector.js';
 import type { AddPathsMode } from '../../src/peers/peer-spec.js';
 import { DEFAULT_CONTEXT } from '../../src/wire/types.js';
-import { attrs, updateV4, walkAttrs } from '../rib/helpers.js';
-import { FakePeer, neg, settle, ROUTER_ID } from './fake-peer.js';
+import { walkAttrs } from '../rib/helpers.js';
+import { FakePeer, neg, ROUTER_ID } from './fake-peer.js';
 import { fixedSeeds } from '../helpers/property.js';
+import { opArb, runOps, type Op } from './model-ops.js';
 
 fixedSeeds('test/reflector/add-path-model.test.ts');
-
-type Op =
-  | { k: 'announce'; p: number; x: number; lp: number }
-  | { k: 'withdraw'; p: number; x: number }
-  | { k: 'block'; p: number }
-  | { k: 'drain'; p: number }
-  | { k: 'reset'; p: number }
-  | { k: 'refresh'; p: number }
-  | { k: 'grRestart'; p: number }
-  | { k: 'eor'; p: number }
-  | { k: 'settle' };
 
 const PEERS = 7; // 0..4 clients, 5 and 6 mesh peers (non-clients)
 const CLIENTS = 5;
@@ -33,17 +23,7 @@ const CLIENTS = 5;
 const ADD_PATH = new Set([0, 1, 5]);
 const PREFIXES = 3;
 
-const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ k: fc.constant('announce' as const), p: fc.nat(PEERS - 1), x: fc.nat(PREFIXES - 1), lp: fc.constantFrom(100, 200, 300) }) },
-  { weight: 3, arbitrary: fc.record({ k: fc.constant('withdraw' as const), p: fc.nat(PEERS - 1), x: fc.nat(PREFIXES - 1) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('block' as const), p: fc.nat(PEERS - 1) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('drain' as const), p: fc.nat(PEERS - 1) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('reset' as const), p: fc.nat(PEERS - 1) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('refresh' as const), p: fc.nat(PEERS - 1) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('grRestart' as const), p: fc.nat(PEERS - 1) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('eor' as const), p: fc.nat(PEERS - 1) }) },
-  { weight: 2, arbitrary: fc.constant({ k: 'settle' as const }) },
-);
+const ops = opArb(PEERS, PREFIXES, 8);
 
 const prefixOf = (x: number) => `10.${x}.0.0/24`;
 const addr = (i: number) => (i < CLIENTS ? `10.0.1.${i + 1}` : `10.0.0.${i + 7}`);
@@ -96,43 +76,13 @@ async function runModel(ops: Op[], mode: AddPathsMode, lagLimitBytes: number, sm
     views.push(new Map());
     r.peerUp(peers[i], negOf(i));
   }
-  const sent: Map<string, number>[] = peers.map(() => new Map<string, number>());
-  const stale: Set<string>[] = peers.map(() => new Set());
-  const restart = (i: number, graceful: boolean) => {
-    r.peerDown(peers[i], { graceful });
-    apply(views[i], peers[i]);
-    views[i].clear();
-    if (graceful) for (const x of sent[i].keys()) stale[i].add(x);
-    else {
-      sent[i].clear();
-      stale[i].clear();
-    }
-    peers[i] = mk(i);
-    r.peerUp(peers[i], negOf(i));
-  };
-  for (const op of ops) {
-    if (op.k === 'settle') { await settle(r); continue; }
-    const p = peers[op.p];
-    if (op.k === 'announce') {
-      r.handleUpdate(p, updateV4({ attrs: attrs({ nextHop: nextHopOf(op.p), localPref: op.lp }), nlri: [prefixOf(op.x)] }));
-      sent[op.p].set(prefixOf(op.x), op.lp);
-      stale[op.p].delete(prefixOf(op.x));
-    } else if (op.k === 'withdraw') {
-      r.handleUpdate(p, updateV4({ withdrawn: [prefixOf(op.x)] }));
-      sent[op.p].delete(prefixOf(op.x));
-      stale[op.p].delete(prefixOf(op.x));
-    } else if (op.k === 'eor') {
-      r.handleUpdate(p, updateV4({}));
-      for (const x of stale[op.p]) sent[op.p].delete(x);
-      stale[op.p].clear();
-    } else if (op.k === 'grRestart') restart(op.p, true);
-    else if (op.k === 'reset') restart(op.p, false);
-    else if (op.k === 'block') p.blocked = true;
-    else if (op.k === 'drain') { p.blocked = false; r.handleDrain(p); }
-    else r.handleRouteRefresh(p, { afi: 1, safi: 1, subtype: 0 });
-  }
-  for (const p of peers) { p.blocked = false; r.handleDrain(p); }
-  await settle(r);
+  const sent = await runOps(r, ops, {
+    peers, make: (i) => ({ peer: mk(i), neg: negOf(i) }), prefixOf, nextHopOf,
+    beforeReplace: (i, old) => {
+      apply(views[i], old);
+      views[i].clear();
+    },
+  });
   const max = mode === 'off' ? 1 : mode === 'all' ? Infinity : mode;
   for (let i = 0; i < PEERS; i++) {
     apply(views[i], peers[i]);
@@ -160,7 +110,7 @@ async function runModel(ops: Op[], mode: AddPathsMode, lagLimitBytes: number, sm
   return null;
 }
 
-const runs = (mode: AddPathsMode, lag: number, small = false) => fc.asyncProperty(fc.array(opArb, { maxLength: 60 }), async (ops) => {
+const runs = (mode: AddPathsMode, lag: number, small = false) => fc.asyncProperty(fc.array(ops, { maxLength: 60 }), async (ops) => {
   const res = await runModel(ops, mode, lag, small);
   if (res !== null) throw new Error(res);
   return true;

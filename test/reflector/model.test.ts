@@ -5,37 +5,17 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { Reflector } from '../../src/reflector/reflector.js';
-import { attrs, updateV4, walkAttrs } from '../rib/helpers.js';
-import { FakePeer, neg, settle, ROUTER_ID } from './fake-peer.js';
+import { walkAttrs } from '../rib/helpers.js';
+import { FakePeer, neg, ROUTER_ID } from './fake-peer.js';
 import { fixedSeeds } from '../helpers/property.js';
+import { opArb, runOps, type Op } from './model-ops.js';
 
 fixedSeeds('test/reflector/model.test.ts');
-
-type Op =
-  | { k: 'announce'; p: number; x: number; lp: number }
-  | { k: 'withdraw'; p: number; x: number }
-  | { k: 'block'; p: number }
-  | { k: 'drain'; p: number }
-  | { k: 'reset'; p: number }
-  | { k: 'refresh'; p: number }
-  | { k: 'grRestart'; p: number }
-  | { k: 'eor'; p: number }
-  | { k: 'settle' };
 
 const PEERS = 6; // 0..3 clients, 4 and 5 mesh peers (non-clients)
 const PREFIXES = 12;
 
-const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ k: fc.constant('announce' as const), p: fc.nat(PEERS - 1), x: fc.nat(PREFIXES - 1), lp: fc.constantFrom(100, 200, 300) }) },
-  { weight: 3, arbitrary: fc.record({ k: fc.constant('withdraw' as const), p: fc.nat(PEERS - 1), x: fc.nat(PREFIXES - 1) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('block' as const), p: fc.nat(PEERS - 1) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('drain' as const), p: fc.nat(PEERS - 1) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('reset' as const), p: fc.nat(PEERS - 1) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('refresh' as const), p: fc.nat(PEERS - 1) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('grRestart' as const), p: fc.nat(PEERS - 1) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('eor' as const), p: fc.nat(PEERS - 1) }) },
-  { weight: 2, arbitrary: fc.constant({ k: 'settle' as const }) },
-);
+const ops = opArb(PEERS, PREFIXES);
 
 const prefixOf = (x: number) => `10.${x}.0.0/24`;
 
@@ -62,48 +42,13 @@ async function runModel(ops: Op[], lagLimitBytes: number, small = false): Promis
     views.push(new Map());
     r.peerUp(peers[i], neg(addr(i)));
   }
-  // What each peer announced to us: prefix -> local pref.
-  const sent: Map<string, number>[] = peers.map(() => new Map<string, number>());
-  // Graceful restart: what each peer announced before its restart and has not repeated since (stale).
-  const stale: Set<string>[] = peers.map(() => new Set());
-  for (const op of ops) {
-    if (op.k === 'settle') { await settle(r); continue; }
-    const p = peers[op.p];
-    if (op.k === 'announce') {
-      r.handleUpdate(p, updateV4({ attrs: attrs({ nextHop: `100.64.0.${op.p + 1}`, localPref: op.lp }), nlri: [prefixOf(op.x)] }));
-      sent[op.p].set(prefixOf(op.x), op.lp);
-      stale[op.p].delete(prefixOf(op.x));
-    } else if (op.k === 'withdraw') {
-      r.handleUpdate(p, updateV4({ withdrawn: [prefixOf(op.x)] }));
-      sent[op.p].delete(prefixOf(op.x));
-      stale[op.p].delete(prefixOf(op.x));
-    } else if (op.k === 'eor') {
-      r.handleUpdate(p, updateV4({}));
-      for (const x of stale[op.p]) sent[op.p].delete(x);
-      stale[op.p].clear();
-    } else if (op.k === 'grRestart') {
-      // The peer restarts (RFC 4724): its routes stay (stale) until it repeats them or sends End-of-RIB.
-      r.peerDown(p, { graceful: true });
-      apply(views[op.p], p);
-      views[op.p].clear();
-      for (const x of sent[op.p].keys()) stale[op.p].add(x);
-      peers[op.p] = mk(op.p);
-      r.peerUp(peers[op.p], neg(addr(op.p)));
-    } else if (op.k === 'block') p.blocked = true;
-    else if (op.k === 'drain') { p.blocked = false; r.handleDrain(p); }
-    else if (op.k === 'refresh') r.handleRouteRefresh(p, { afi: 1, safi: 1, subtype: 0 });
-    else if (op.k === 'reset') {
-      r.peerDown(p, { graceful: false });
-      apply(views[op.p], p);
-      views[op.p].clear(); // a new session starts with an empty Adj-RIB-In
-      sent[op.p].clear();
-      stale[op.p].clear();
-      peers[op.p] = mk(op.p);
-      r.peerUp(peers[op.p], neg(addr(op.p)));
-    }
-  }
-  for (const p of peers) { p.blocked = false; r.handleDrain(p); }
-  await settle(r);
+  const sent = await runOps(r, ops, {
+    peers, make: (i) => ({ peer: mk(i), neg: neg(addr(i)) }), prefixOf, nextHopOf: (i) => `100.64.0.${i + 1}`,
+    beforeReplace: (i, old) => {
+      apply(views[i], old);
+      views[i].clear();
+    },
+  });
   // Expected: per prefix, the best among what peers currently announce (LOCAL_PREF, then lowest BGP id).
   for (let i = 0; i < PEERS; i++) {
     apply(views[i], peers[i]);
@@ -132,17 +77,17 @@ async function runModel(ops: Op[], lagLimitBytes: number, small = false): Promis
 }
 
 test('model: every peer ends up with exactly the reflected best paths (lag limit 0)', async (t) => {
-  await fc.assert(fc.asyncProperty(fc.array(opArb, { maxLength: 60 }), async (ops) => (await runModel(ops, 0)) === null), { numRuns: 150 });
+  await fc.assert(fc.asyncProperty(fc.array(ops, { maxLength: 60 }), async (ops) => (await runModel(ops, 0)) === null), { numRuns: 150 });
   t.pass();
 });
 
 test('model: the same with a lag limit (full sockets stay in the stream for a while)', async (t) => {
-  await fc.assert(fc.asyncProperty(fc.array(opArb, { maxLength: 60 }), async (ops) => (await runModel(ops, 300)) === null), { numRuns: 150 });
+  await fc.assert(fc.asyncProperty(fc.array(ops, { maxLength: 60 }), async (ops) => (await runModel(ops, 300)) === null), { numRuns: 150 });
   t.pass();
 });
 
 test('model: the same with slices of 3 prefixes and sliced catch-up scans', async (t) => {
-  await fc.assert(fc.asyncProperty(fc.array(opArb, { maxLength: 60 }), async (ops) => (await runModel(ops, 0, true)) === null), { numRuns: 150 });
+  await fc.assert(fc.asyncProperty(fc.array(ops, { maxLength: 60 }), async (ops) => (await runModel(ops, 0, true)) === null), { numRuns: 150 });
   t.pass();
 });
 
