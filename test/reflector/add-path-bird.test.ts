@@ -150,6 +150,14 @@ test.serial('our control socket lists every path and counts them', (t) => {
   const r = runChild('birdc', ['-s', sock, 'show', 'route', 'for', ANYCAST4, 'all'], { encoding: 'utf8', timeout: 5000 });
   const hops = [...r.stdout.matchAll(/BGP\.next_hop:\s+(\S+)/g)].map((m) => m[1]).sort();
   t.deepEqual(hops, ANNOUNCERS.map(nh4).sort(), r.stdout);
+  // As BIRD 1.6 lists several routes of one network: the prefix on the first line, the others indented below,
+  // one marked best (`*`).
+  const brief = runChild('birdc', ['-s', sock, 'show', 'route', 'for', ANYCAST4], { encoding: 'utf8', timeout: 5000 }).stdout;
+  const lines = brief.split('\n').filter((l) => /\[Global_/.test(l));
+  t.is(lines.length, 3, brief);
+  t.true(lines[0].startsWith(ANYCAST4), brief);
+  t.true(lines.slice(1).every((l) => /^\s+via /.test(l)), brief);
+  t.is(lines.filter((l) => l.includes('] * ')).length, 1, brief);
   const count = runChild('birdc', ['-s', sock, 'show', 'route', 'count'], { encoding: 'utf8', timeout: 5000 }).stdout;
   // Three paths of one network from the announcers (the receivers announce nothing).
   t.regex(count, /3 of 3 routes for 1 networks/, count);
