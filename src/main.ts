@@ -39,7 +39,14 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const { log } = await import('./log.js');
   const { ReflectorApp } = await import('./app/reflector-app.js');
-  const app = new ReflectorApp(config);
+  let app: InstanceType<typeof ReflectorApp>;
+  try {
+    app = await ReflectorApp.create(config);
+  } catch (err) {
+    // A datastore that cannot be built (an unreadable kubeconfig): the same one line as a failed start.
+    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'cannot start');
+    process.exit(1);
+  }
 
   let stopping = false;
   const stop = (signal: string): void => {
