@@ -3,20 +3,13 @@
 // src/app so that src/datastore does not depend on the configuration (src/config imports from below it).
 import type { Config } from '../config/index.js';
 import { rrEntryValue, rrKey } from '../datastore/calico-mapping.js';
-import { EtcdV2KeySource, type RegistrationEntry } from '../datastore/etcdv2-source.js';
-import { EtcdV3KeySource } from '../datastore/etcdv3-source.js';
-import { FileKeySource } from '../datastore/file-source.js';
-import { MergedKeySource } from '../datastore/merged-source.js';
+import type { RegistrationEntry } from '../datastore/etcdv2-source.js';
 import type { KeySource } from '../datastore/source.js';
-import { createKubernetesSource, type KubernetesKeySource, type KubernetesSourceOptions } from '../datastore/kubernetes/kubernetes-source.js';
-import { loadKubeConnection } from '../datastore/kubernetes/kubeconfig.js';
-import { SecretFollowingSource, type SecretAccess } from '../datastore/secret-following-source.js';
+import type { SecretAccess } from '../datastore/secret-following-source.js';
 
-
-export interface KeySourceFactories {
-  /** The kubernetes datastore (issue 9) plugs in here. */
-  kubernetes?: (config: Pick<Config, 'identity' | 'datastore'>) => KeySource;
-}
+// Every datastore module is imported when its DATASTORE_TYPE is chosen, not at start: etcd3 (with gRPC and
+// protobufjs), the YAML parser and the Kubernetes client together cost tens of MiB of RSS that a reflector on
+// another datastore never uses (issue 18; test/app/lazy-datastore.test.ts fails on an eager import).
 
 /** Our own rr_v4 (and rr_v6) entries as the seed's README writes them, for self-registration. */
 export function registrationEntries(config: Pick<Config, 'identity' | 'datastore'>): RegistrationEntry[] {
@@ -31,8 +24,9 @@ export function registrationEntries(config: Pick<Config, 'identity' | 'datastore
  * How the etcd and file datastores read BGPPeer password Secrets: as calico-node does in etcd mode, KUBECONFIG,
  * else the in-cluster service account; when neither works, the reason (such sessions are then held back).
  */
-export function secretAccessFromConfig(config: Pick<Config, 'datastore'>, env: NodeJS.ProcessEnv = process.env, serviceAccountDir?: string): SecretAccess {
+export async function secretAccessFromConfig(config: Pick<Config, 'datastore'>, env: NodeJS.ProcessEnv = process.env, serviceAccountDir?: string): Promise<SecretAccess> {
   const ds = config.datastore;
+  const { loadKubeConnection } = await import('../datastore/kubernetes/kubeconfig.js');
   try {
     return { connection: loadKubeConnection(ds.kubeconfig, env, serviceAccountDir), namespace: ds.secretNamespace };
   } catch (e) {
@@ -40,13 +34,15 @@ export function secretAccessFromConfig(config: Pick<Config, 'datastore'>, env: N
   }
 }
 
-export function createKeySource(config: Pick<Config, 'identity' | 'datastore'>, factories: KeySourceFactories = {}): KeySource {
-  const source = createDatastoreSource(config, factories);
+export async function createKeySource(config: Pick<Config, 'identity' | 'datastore'>): Promise<KeySource> {
+  const source = await createDatastoreSource(config);
   // The Kubernetes source follows the password Secrets itself; every other datastore gets them from the API.
-  return config.datastore.type === 'kubernetes' ? source : new SecretFollowingSource(source, secretAccessFromConfig(config));
+  if (config.datastore.type === 'kubernetes') return source;
+  const [{ SecretFollowingSource }, access] = await Promise.all([import('../datastore/secret-following-source.js'), secretAccessFromConfig(config)]);
+  return new SecretFollowingSource(source, access);
 }
 
-function createDatastoreSource(config: Pick<Config, 'identity' | 'datastore'>, factories: KeySourceFactories): KeySource {
+async function createDatastoreSource(config: Pick<Config, 'identity' | 'datastore'>): Promise<KeySource> {
   const ds = config.datastore;
   const registration =
     ds.register !== undefined ? { entries: registrationEntries(config), ttlSeconds: ds.register.ttlSeconds } : undefined;
@@ -61,41 +57,36 @@ function createDatastoreSource(config: Pick<Config, 'identity' | 'datastore'>, f
         }
       : undefined;
   switch (ds.type) {
-    case 'file':
+    case 'file': {
+      const { FileKeySource } = await import('../datastore/file-source.js');
       return new FileKeySource(ds.file, {
         createIfMissing: ds.fileDefaulted ? { ip: config.identity.ip, ip6: config.identity.ip6 } : undefined,
         maxBytes: ds.fileMaxBytes,
       });
-    case 'etcdv2':
+    }
+    case 'etcdv2': {
       if (common === undefined) throw new Error('etcdv2 datastore without etcd settings');
+      const { EtcdV2KeySource } = await import('../datastore/etcdv2-source.js');
       return new EtcdV2KeySource(common);
-    case 'etcdv3':
+    }
+    case 'etcdv3': {
       if (common === undefined) throw new Error('etcdv3 datastore without etcd settings');
+      const { EtcdV3KeySource } = await import('../datastore/etcdv3-source.js');
       return new EtcdV3KeySource(common);
-    case 'etcd':
+    }
+    case 'etcd': {
       if (common === undefined) throw new Error('etcd datastore without etcd settings');
+      const [{ EtcdV2KeySource }, { EtcdV3KeySource }, { MergedKeySource }] = await Promise.all([
+        import('../datastore/etcdv2-source.js'),
+        import('../datastore/etcdv3-source.js'),
+        import('../datastore/merged-source.js'),
+      ]);
       // v2 where the server offers it (etcd 3.4 with --enable-v2), always v3; v3 wins on a key both hold.
       return new MergedKeySource([new EtcdV2KeySource({ ...common, optional: true }), new EtcdV3KeySource(common)]);
-    case 'kubernetes':
-      if (factories.kubernetes === undefined) throw new Error('the kubernetes datastore is not available in this build');
-      return factories.kubernetes(config);
+    }
+    case 'kubernetes': {
+      const { kubernetesSourceFromConfig } = await import('./kubernetes-key-source.js');
+      return kubernetesSourceFromConfig(config);
+    }
   }
-}
-
-/**
- * The source for a loaded Config (DATASTORE_TYPE=kubernetes): KUBECONFIG or in-cluster, IP/IP6, and the
- * self-registration switch (RR_REGISTER / RR_CLUSTER_ID) with its TTL as the Lease duration.
- */
-export function kubernetesSourceFromConfig(config: Pick<Config, 'identity' | 'datastore'>, extra: Partial<KubernetesSourceOptions> = {}): KubernetesKeySource {
-  const { identity, datastore: ds } = config;
-  return createKubernetesSource({
-    kubeconfigPath: ds.kubeconfig,
-    register: ds.register !== undefined,
-    ip: identity.ip,
-    ip6: identity.ip6,
-    clusterId: ds.register?.clusterId,
-    leaseDurationSeconds: ds.register?.ttlSeconds,
-    secretNamespace: ds.secretNamespace,
-    ...extra,
-  });
 }

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type { Config } from '../config/index.js';
 import { desiredSessions, nodeIdentityFromEnv, type SessionsEnv } from '../datastore/calico-sessions.js';
 import { DesiredPeersFeed } from '../datastore/desired-feed.js';
-import { createKeySource, kubernetesSourceFromConfig } from './key-source.js';
+import { createKeySource } from './key-source.js';
 import type { KeySource } from '../datastore/source.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
 import { planReconcile } from '../peers/reconcile.js';
@@ -18,8 +18,7 @@ import { describeSocketAccess, type SocketAccess } from '../control/socket-acces
 import type { MappingProblem } from '../datastore/calico-mapping.js';
 import { timeFormatsFromSetting } from '../control/timefmt.js';
 import type { ConfigureResult } from '../control/model.js';
-import { createMetricsRegistry } from '../metrics/registry.js';
-import { startMetricsServer, type MetricsServer } from '../metrics/http-server.js';
+import type { MetricsServer } from '../metrics/http-server.js';
 import type { DatastoreMetricsView } from '../metrics/model.js';
 import { ControlAdapter } from './control-adapter.js';
 import { MetricsAdapter } from './metrics-adapter.js';
@@ -32,7 +31,7 @@ import { applySummary, readyLine } from './start-lines.js';
 const FIRST_SYNC_WAIT_MS = 3000;
 
 export interface AppOptions {
-  /** Replaces the datastore chosen from the config (tests). */
+  /** The datastore; ReflectorApp.create builds it from the config when absent (tests pass their own). */
   keySource?: KeySource;
   /** Session timers and behaviour (tests shorten them). */
   session?: SessionOptions;
@@ -72,7 +71,16 @@ export class ReflectorApp {
   private desiredProblems: MappingProblem[] = [];
   private readonly build: BuildInfo = buildInfo();
 
-  constructor(private readonly config: Config, private readonly options: AppOptions = {}) {
+  /**
+   * The app with the datastore its config names (options.keySource, when given, replaces it). Asynchronous
+   * because only the chosen datastore's modules are imported (key-source.ts).
+   */
+  static async create(config: Config, options: AppOptions = {}): Promise<ReflectorApp> {
+    const keySource = options.keySource ?? (await createKeySource(config));
+    return new ReflectorApp(config, { ...options, keySource });
+  }
+
+  constructor(private readonly config: Config, private readonly options: AppOptions & { keySource: KeySource }) {
     const { identity, hardening, gracefulRestart: gr, addPaths } = config;
     this.clock = options.clock ?? systemClock;
     this.startedAt = this.clock();
@@ -101,11 +109,7 @@ export class ReflectorApp {
     const addresses = [identity.ip, ...(identity.ip6 !== undefined ? [identity.ip6] : [])];
     this.listener = new BgpListener({ addresses, port: identity.bgpPort, maxPending: hardening.maxPendingConnections });
     this.sessions.bindListener(this.listener);
-    this.source =
-      options.keySource ??
-      createKeySource(config, {
-        kubernetes: (c) => kubernetesSourceFromConfig(c),
-      });
+    this.source = options.keySource;
     this.mappingEnv = {
       ip: identity.ip,
       ip6: identity.ip6,
@@ -167,6 +171,8 @@ export class ReflectorApp {
         build: this.build,
       });
       const listen = `${c.metricsListen.host !== undefined ? (c.metricsListen.host.includes(':') ? `[${c.metricsListen.host}]` : c.metricsListen.host) : ''}:${c.metricsListen.port}`;
+      // Imported here: with METRICS_LISTEN=off the Prometheus client is never loaded (issue 18, idle RSS).
+      const [{ createMetricsRegistry }, { startMetricsServer }] = await Promise.all([import('../metrics/registry.js'), import('../metrics/http-server.js')]);
       this.metrics = await startMetricsServer(listen, createMetricsRegistry(metricsModel), metricsModel);
       this.log.info({ listen }, 'metrics endpoint ready (/metrics, /healthz, /readyz)');
     }

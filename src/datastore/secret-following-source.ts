@@ -5,9 +5,10 @@
 // "unavailable": calico-sessions.ts then holds its sessions back with one line naming the BGPPeer, Secret and key.
 import { secretKey, type SecretEntry } from './calico-sessions.js';
 import { KeyPublisher } from './key-publisher.js';
-import { KubeClient } from './kubernetes/client.js';
+import type { KubeClient } from './kubernetes/client.js';
 import type { KubeConnection } from './kubernetes/kubeconfig.js';
-import { referencedSecretNames, SecretFollower } from './kubernetes/secret-follower.js';
+import type { SecretFollower } from './kubernetes/secret-follower.js';
+import { referencedSecretNames } from './kubernetes/secret-refs.js';
 import type { KeySnapshot, KeySource, KeySourceEvents } from './source.js';
 
 export type SecretAccess = { connection: KubeConnection; namespace: string } | { unavailable: string; namespace: string };
@@ -20,6 +21,7 @@ export class SecretFollowingSource implements KeySource {
   private client: KubeClient | undefined;
   private publisher: KeyPublisher | undefined;
   private wanted = new Set<string>();
+  private stopped = false;
 
   constructor(
     /** The datastore it wraps. */
@@ -33,6 +35,9 @@ export class SecretFollowingSource implements KeySource {
     const publisher = new KeyPublisher(events);
     this.publisher = publisher;
     if ('connection' in this.access) {
+      // The Kubernetes client (node:https, TLS) is loaded only when there is an API to talk to.
+      const [{ KubeClient }, { SecretFollower }] = await Promise.all([import('./kubernetes/client.js'), import('./kubernetes/secret-follower.js')]);
+      if (this.stopped) return;
       this.client = new KubeClient(this.access.connection);
       this.follower = new SecretFollower(
         this.client,
@@ -76,6 +81,7 @@ export class SecretFollowingSource implements KeySource {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.follower?.stop();
     this.client?.close();
     await this.inner.stop();

@@ -52,7 +52,7 @@ test('show status, protocol and route times come from the injected clock', async
   const config = loadConfig({ IP: rr, DATASTORE_TYPE: 'file', DATASTORE_FILE: ds, SOCKET_DIR: dir, METRICS_LISTEN: 'off' });
 
   let now = new Date(2031, 1, 3, 4, 5, 6); // local time, as BIRD prints
-  const app = new ReflectorApp(config, { clock: () => now, session: { connectRetryTime: 1 } });
+  const app = await ReflectorApp.create(config, { clock: () => now, session: { connectRetryTime: 1 } });
   apps.push(app);
   await app.start();
   const sock = path.join(dir, 'bird.ctl');

@@ -40,7 +40,7 @@ test('v2 peer entries with add_paths and a v3 BGPPeer with the annotation: the P
   etcd.ctl('put', `${R}/nodes/n1`, JSON.stringify({ kind: 'Node', metadata: { name: 'n1' }, spec: { bgp: { ipv4Address: '10.0.2.1/24' } } }));
   etcd.ctl('put', `${R}/bgppeers/to-rr`, bgpPeer('to-rr', '2'));
 
-  const src = createKeySource(loadConfig({ IP: '10.0.0.80', ETCD_ENDPOINTS: etcd.url }));
+  const src = await createKeySource(loadConfig({ IP: '10.0.0.80', ETCD_ENDPOINTS: etcd.url }));
   sources.push(src);
   const rec = new Recorder();
   await src.start(rec);

@@ -23,8 +23,8 @@ test.after.always(async () => {
   await Promise.all([withV2.destroy(), withoutV2.destroy()]);
 });
 
-function fromEnv(env: Record<string, string>): KeySource {
-  const s = createKeySource(loadConfig(env));
+async function fromEnv(env: Record<string, string>): Promise<KeySource> {
+  const s = await createKeySource(loadConfig(env));
   sources.push(s);
   return s;
 }
@@ -37,7 +37,7 @@ test.serial('ETCD_ENDPOINTS only: v2 and v3 keyspaces merged (v1 keys and v3 res
   withV2.ctl('put', `${R}/nodes/n1`, JSON.stringify({ kind: 'Node', metadata: { name: 'n1' }, spec: { bgp: { ipv4Address: '10.0.1.1/24' } } }));
   withV2.ctl('put', `${R}/bgppeers/rr`, JSON.stringify({ kind: 'BGPPeer', metadata: { name: 'rr' }, spec: { peerIP: '10.0.0.80', asNumber: 65020 } }));
   withV2.ctl('put', `${R}/bgpconfigurations/default`, JSON.stringify({ kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: 65020 } }));
-  const src = fromEnv({ IP: '10.0.0.80', ETCD_ENDPOINTS: withV2.url });
+  const src = await fromEnv({ IP: '10.0.0.80', ETCD_ENDPOINTS: withV2.url });
   // Wrapped so that BGPPeer password Secrets come from the Kubernetes API (secret-following-source.ts).
   t.true(src instanceof SecretFollowingSource && src.inner instanceof MergedKeySource);
   t.is(src.name, `etcdv2:${withV2.url}+etcdv3:${withV2.url}`);
@@ -68,7 +68,7 @@ test.serial('self-registration in merged mode writes both keyspaces; deregister 
     { key: `${P}/rr_v4/10.0.0.90`, value: '{"ip":"10.0.0.90","cluster_id":"2.0.0.2"}' },
     { key: `${P}/rr_v6/fd00::90`, value: '{"ip":"fd00::90","cluster_id":"2.0.0.2"}' },
   ]);
-  const src = fromEnv(env);
+  const src = await fromEnv(env);
   const rec = new Recorder();
   await src.start(rec);
   await rec.waitFor(() => rec.state.has(`${P}/rr_v6/fd00::90`), 'own entries visible');
@@ -88,7 +88,7 @@ test.serial('self-registration in merged mode writes both keyspaces; deregister 
 test.serial('deregister right after start (registration still in flight) does not hang and leaves nothing', async (t) => {
   const env = { IP: '10.0.0.91', ETCD_ENDPOINTS: withV2.url, RR_REGISTER: 'true', RR_REGISTER_TTL: '30' };
   for (let i = 0; i < 5; i++) {
-    const src = fromEnv(env);
+    const src = await fromEnv(env);
     await src.start(new Recorder());
     await src.deregister?.();
     await src.stop();
@@ -101,7 +101,7 @@ test.serial('deregister right after start (registration still in flight) does no
 test.serial('a server without the v2 API: merged mode runs on v3 alone; etcdv2 alone says how to fix it', async (t) => {
   withoutV2.ctl('put', `${P}/rr_v4/10.0.0.85`, '{"ip":"10.0.0.85"}');
   const rec = new Recorder();
-  await fromEnv({ IP: '10.0.0.80', ETCD_ENDPOINTS: withoutV2.url }).start(rec);
+  await (await fromEnv({ IP: '10.0.0.80', ETCD_ENDPOINTS: withoutV2.url })).start(rec);
   await rec.waitFor(() => rec.snapshots >= 1, 'snapshot from v3 alone');
   t.deepEqual([...rec.state.keys()], [`${P}/rr_v4/10.0.0.85`]);
   t.deepEqual(rec.problems(), []);

@@ -35,7 +35,7 @@ test('https with a client certificate: both keyspaces through the factory, as ET
     ETCD_KEY_FILE: tls.clientKey,
   });
   t.is(config.datastore.type, 'etcd');
-  const src = createKeySource(config);
+  const src = await createKeySource(config);
   sources.push(src);
   const rec = new Recorder();
   await src.start(rec);

@@ -217,7 +217,7 @@ async function waitLines(lines: { peers: string[] }[], cond: (peers: string[]) =
 test.serial('self-registration: two reflectors find each other; SIGKILL drops one after the lease TTL, SIGTERM at once', async (t) => {
   const base = { ETCD_ENDPOINTS: etcd.url, DATASTORE_TYPE: 'etcdv3', RR_REGISTER: 'true', RR_REGISTER_TTL: '2' };
   // reflector A in this process, built exactly as main builds it
-  const a = createKeySource(loadConfig({ ...base, IP: '10.0.0.50', RR_CLUSTER_ID: '1.0.0.1' }));
+  const a = await createKeySource(loadConfig({ ...base, IP: '10.0.0.50', RR_CLUSTER_ID: '1.0.0.1' }));
   sources.push(a);
   const rec = new Recorder();
   await a.start(rec);

@@ -6,7 +6,7 @@ import { createKeySource } from '../../src/app/key-source.js';
 import { desiredPeers } from '../../src/datastore/calico-mapping.js';
 
 const config = loadConfig(process.env);
-const source = createKeySource(config);
+const source = await createKeySource(config);
 const keys = new Map<string, string>();
 const print = (): void => {
   const peers = desiredPeers(keys, { ip: config.identity.ip, ip6: config.identity.ip6, port: config.identity.bgpPort }).peers.map((p) => p.name);

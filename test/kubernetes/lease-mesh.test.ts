@@ -11,7 +11,7 @@ import {
   createKubernetesSource,
   type KubernetesKeySource,
 } from '../../src/datastore/kubernetes/kubernetes-source.js';
-import { kubernetesSourceFromConfig } from '../../src/app/key-source.js';
+import { kubernetesSourceFromConfig } from '../../src/app/kubernetes-key-source.js';
 import { KubeApiError, KubeClient } from '../../src/datastore/kubernetes/client.js';
 import { desiredLease, leaseName, leasesPath } from '../../src/datastore/kubernetes/lease.js';
 import { loadKubeConnection } from '../../src/datastore/kubernetes/kubeconfig.js';

@@ -2,7 +2,7 @@
 // namespace name, and handed to the Kubernetes source.
 import test from 'ava';
 import { ConfigError, DEFAULT_SECRET_NAMESPACE, loadConfig } from '../../src/config/index.js';
-import { kubernetesSourceFromConfig } from '../../src/app/key-source.js';
+import { kubernetesSourceFromConfig } from '../../src/app/kubernetes-key-source.js';
 import { tmpDir, writeKubeconfig } from './helpers.js';
 
 test('NAMESPACE: default kube-system, a namespace name is taken, anything else is a clear error', (t) => {

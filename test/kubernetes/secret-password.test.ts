@@ -2,7 +2,7 @@
 // not UTF-8 / empty, pending. That such a peer's sessions are held back is tested in test/datastore/calico-sessions.test.ts.
 import test from 'ava';
 import type { KubeObject } from '../../src/datastore/kubernetes/client.js';
-import { referencedSecretNames } from '../../src/datastore/kubernetes/secret-follower.js';
+import { referencedSecretNames } from '../../src/datastore/kubernetes/secret-refs.js';
 import { peerPassword, resourceKeys, secretRefOf, type SecretSet } from '../../src/datastore/kubernetes/translate.js';
 import { bgpPeer } from './helpers.js';
 

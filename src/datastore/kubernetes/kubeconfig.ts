@@ -3,7 +3,7 @@
 // the file, the field and the fix.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { EXEC_API_VERSIONS, ExecCredentialSource, type ExecConfig } from './exec-credential.js';
 
 type YamlValue = null | boolean | number | string | YamlValue[] | { [key: string]: YamlValue };
@@ -86,11 +86,22 @@ export interface MergedKubeconfig {
   paths: string[];
 }
 
+/**
+ * The YAML parser, loaded on the first kubeconfig file read (synchronously: loadKubeConnection is synchronous)
+ * rather than at start: a reflector on the file or etcd datastore without KUBECONFIG never parses one, and the
+ * package costs several MiB of RSS (issue 18).
+ */
+let yamlParse: typeof import('yaml').parse | undefined;
+function parseYaml(text: string): unknown {
+  yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
+  return yamlParse(text, { prettyErrors: false });
+}
+
 function parseDoc(text: string, path: string): { [key: string]: YamlValue } {
   let doc: unknown;
   try {
     // yaml's defaults: YAML 1.2 core schema, unique keys, at most 100 alias expansions (no "billion laughs").
-    doc = parseYaml(text, { prettyErrors: false });
+    doc = parseYaml(text);
   } catch (err) {
     throw new KubeConfigError(`${path}: not YAML: ${(err as Error).message.split('\n')[0]}`);
   }

@@ -8,7 +8,8 @@ import { KubeClient, type KubeObject } from './client.js';
 import { loadKubeConnection, type KubeConnection } from './kubeconfig.js';
 import { desiredLease, LeaseKeeper, leasesPath } from './lease.js';
 import { Reflector } from './reflector.js';
-import { referencedSecretNames, SecretFollower } from './secret-follower.js';
+import { SecretFollower } from './secret-follower.js';
+import { referencedSecretNames } from './secret-refs.js';
 import { diffKeys, leaseKeys, nameOf, resourceKeys, RR_LABEL_SELECTOR, translateAll, type Translation } from './translate.js';
 
 export interface KubernetesSourceOptions {

@@ -3,7 +3,7 @@
 // NAMESPACE, default kube-system; KUBECONFIG, else the in-cluster config): only while some BGPPeer names them.
 // Presented as /calico/secrets/v1/<name> keys (calico-sessions.ts reads them); used by the Kubernetes source and,
 // in etcd mode, by secret-following-source.ts.
-import { checkParsedValue, MAX_RESOURCE_BYTES, safeJsonParse } from '../safe-value.js';
+import { checkParsedValue, MAX_RESOURCE_BYTES } from '../safe-value.js';
 import { secretKey, type SecretEntry } from '../calico-sessions.js';
 import type { KubeClient, KubeObject } from './client.js';
 import { Reflector } from './reflector.js';
@@ -114,22 +114,4 @@ export class SecretFollower {
 /** A Secret too large or deep to judge counts as absent (safe-value.ts limits). */
 function admit(o: KubeObject): boolean {
   return checkParsedValue(o, { maxBytes: MAX_RESOURCE_BYTES }) === undefined;
-}
-
-/** The Secret names the v3 BGPPeers (and the mesh password of BGPConfiguration default) of a key set refer to. */
-export function referencedSecretNames(keys: ReadonlyMap<string, string>): Set<string> {
-  const out = new Set<string>();
-  for (const [k, v] of keys) {
-    const isPeer = k.startsWith('/calico/resources/v3/projectcalico.org/bgppeers/');
-    const isCfg = k === '/calico/resources/v3/projectcalico.org/bgpconfigurations/default';
-    if (!isPeer && !isCfg) continue;
-    const parsed = safeJsonParse(v, { maxBytes: MAX_RESOURCE_BYTES });
-    if (!parsed.ok) continue;
-    const doc = parsed.value;
-    const spec = (doc as { spec?: Record<string, unknown> } | undefined)?.spec;
-    const pw = isPeer ? spec?.password : spec?.nodeMeshPassword;
-    const name = (pw as { secretKeyRef?: { name?: unknown } } | undefined)?.secretKeyRef?.name;
-    if (typeof name === 'string' && name.trim() !== '') out.add(name.trim());
-  }
-  return out;
 }
