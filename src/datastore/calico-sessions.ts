@@ -1,7 +1,7 @@
 // The one path from a datastore's key set to this reflector's sessions, for every datastore: the old
 // /calico/bgp/v1 keys through the v1 mapping (calico-mapping.ts), the Calico v3 resources (Node, BGPPeer,
 // BGPConfiguration, stored under /calico/resources/v3/projectcalico.org/<kind>/<name> by etcd v3 and published
-// in the same layout by the Kubernetes source) through calico-node's peering computation (src/calico/peerings.ts),
+// in the same layout by the Kubernetes source) through calico-node's peering computation (src/datastore/calico/peerings.ts),
 // and the BGPPeer password Secrets (/calico/secrets/v1/<name>, put there by secret-following-source.ts). Pure.
 import { canonicalClusterId, canonicalIPv4 } from '../net/address.js';
 import { CALICO_BGP_PREFIX, desiredPeers, rrKey, type MappingEnv, type MappingProblem } from './calico-mapping.js';
@@ -9,8 +9,8 @@ import { CALICO_V3_PREFIX, parseV3Key } from './calico-v3.js';
 import { peerPassword, type SecretSet } from './kubernetes/translate.js';
 import { describeValue, MAX_RESOURCE_BYTES, safeJsonParse } from './safe-value.js';
 import type { KeySnapshot } from './source.js';
-import { computePeerings, type CalicoSession, type PeeringResult } from '../calico/peerings.js';
-import { ourAnnotations, type CalicoResource } from '../calico/resources.js';
+import { computePeerings, type CalicoSession, type PeeringResult } from './calico/peerings.js';
+import { ourAnnotations, type CalicoResource } from './calico/resources.js';
 import type { PeerSpec } from '../peers/peer-spec.js';
 
 /** Where the Secrets that BGPPeer passwords name appear in a key set (never in a datastore: see secret-following-source.ts). */

@@ -1,5 +1,5 @@
 // The shared path from a key set (v1 keys, Calico v3 resources, password Secrets) to PeerSpecs. Oracles: the
-// documented topology (Calico's documented route-reflector topology, summarised in src/calico/README.md: each reflector has Node_ sessions to
+// documented topology (Calico's documented route-reflector topology, summarised in src/datastore/calico/README.md: each reflector has Node_ sessions to
 // the other reflector, non-client with the same cluster ID, and to every other node as rr clients) and the BIRD
 // meaning of each Calico field (ttlSecurity N = GTSM with N hops, a port in peerIP = the port dialled).
 import test from 'ava';

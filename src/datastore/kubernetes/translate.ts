@@ -5,7 +5,7 @@ import { canonicalAddress as canonicalText } from '../../net/address.js';
 import type { KubeObject } from './client.js';
 import { checkParsedValue, describeValue, MAX_RESOURCE_BYTES } from '../safe-value.js';
 import { CALICO_V3_PREFIX } from '../calico-v3.js';
-import { nodeFromKubernetes, ourAnnotations } from '../../calico/resources.js';
+import { nodeFromKubernetes, ourAnnotations } from '../calico/resources.js';
 
 export const PREFIX = '/calico/bgp/v1';
 export const ANN_IPV4 = 'projectcalico.org/IPv4Address';

@@ -1,6 +1,6 @@
 // What this reflector does with every field of BGPPeer, BGPConfiguration and Node, end to end: FIELD_TABLE (what
 // calico-node's computation in peerings.ts carries) narrowed by what our sessions can apply (calico-sessions.ts).
-// src/calico/README.md holds this table as rendered by renderFieldTable(); test/calico/field-table.test.ts
+// src/datastore/calico/README.md holds this table as rendered by renderFieldTable(); test/datastore/calico/field-table.test.ts
 // checks that the two agree.
 import { FIELD_TABLE } from './resources.js';
 
@@ -63,7 +63,7 @@ export function fieldRows(): FieldRow[] {
   return rows;
 }
 
-/** The Markdown table for src/calico/README.md. */
+/** The Markdown table for src/datastore/calico/README.md. */
 export function renderFieldTable(): string {
   const lines = ['| Resource | Field | | How / why not |', '|---|---|---|---|'];
   for (const r of fieldRows()) lines.push(`| ${r.resource} | \`${r.field}\` | ${r.verdict} | ${r.note} |`);

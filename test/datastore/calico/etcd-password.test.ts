@@ -5,15 +5,15 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { CALICO_V3_PREFIX } from '../../src/datastore/calico-v3.js';
-import { md5Available } from '../../src/session/tcp-md5.js';
-import { Etcd, ETCD_HOST } from '../datastore/etcd-harness.js';
-import { ROOT, sleep, until } from '../hardening/lab.js';
-import { claimLoopbackNet, freePort } from '../helpers/net.js';
-import { execChild, spawnChild } from '../helpers/child.js';
-import { FakeApiServer, FakeStore } from '../kubernetes/fake-apiserver.js';
-import { tmpDir, writeKubeconfig } from '../kubernetes/helpers.js';
-import { makePki } from '../kubernetes/pki.js';
+import { CALICO_V3_PREFIX } from '../../../src/datastore/calico-v3.js';
+import { md5Available } from '../../../src/session/tcp-md5.js';
+import { Etcd, ETCD_HOST } from '../etcd-harness.js';
+import { ROOT, sleep, until } from '../../hardening/lab.js';
+import { claimLoopbackNet, freePort } from '../../helpers/net.js';
+import { execChild, spawnChild } from '../../helpers/child.js';
+import { FakeApiServer, FakeStore } from '../../kubernetes/fake-apiserver.js';
+import { tmpDir, writeKubeconfig } from '../../kubernetes/helpers.js';
+import { makePki } from '../../kubernetes/pki.js';
 import { bgpStates, protocolName, startCalicoBird } from './calico-bird.js';
 
 const run = execChild;

@@ -1,11 +1,11 @@
 // Calico v3 resources as this reflector reads them (BGPPeer, BGPConfiguration, Node): the field table, value
-// parsing with every bad field named, and the Kubernetes Node view. Pure. src/calico/peerings.ts computes the
+// parsing with every bad field named, and the Kubernetes Node view. Pure. src/datastore/calico/peerings.ts computes the
 // sessions from what this module parses.
-import { canonicalIPv4, canonicalIPv6 } from '../net/address.js';
-import { describeValue } from '../datastore/safe-value.js';
+import { canonicalIPv4, canonicalIPv6 } from '../../net/address.js';
+import { describeValue } from '../safe-value.js';
 import { durationSeconds, parseGoDuration } from './duration.js';
 import { parseSelector, SelectorError, type Labels, type Selector } from './selector.js';
-import { ADD_PATHS_MAX_N, parseAddPaths, type AddPathsMode } from '../peers/peer-spec.js';
+import { ADD_PATHS_MAX_N, parseAddPaths, type AddPathsMode } from '../../peers/peer-spec.js';
 
 /**
  * One Calico v3 resource: metadata.name, metadata.labels, our own annotations (OUR_ANNOTATION_PREFIX; Calico's

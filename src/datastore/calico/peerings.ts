@@ -1,12 +1,12 @@
 // calico-node's peering computation (confd client.go updatePeersV1 + bgp_processor.go, read at Calico 87c1590,
-// v3.32; the rules are summarised in src/calico/README.md) from the point of view of one node: this reflector. Pure: Calico v3 resources in,
+// v3.32; the rules are summarised in src/datastore/calico/README.md) from the point of view of one node: this reflector. Pure: Calico v3 resources in,
 // the BGP sessions calico-node's BIRD would have on that node out, with every field that is not applied and every
 // bad resource named. Shared by the etcd v3 and Kubernetes datastores. Just over 400 lines: computePeerings follows
 // confd's passes in one reading order (globals, node-scoped, reverse, mesh), which splitting would scatter.
-import { canonicalIPv4, canonicalIPv6, addressForName } from '../net/address.js';
-import { describeValue } from '../datastore/safe-value.js';
+import { canonicalIPv4, canonicalIPv6, addressForName } from '../../net/address.js';
+import { describeValue } from '../safe-value.js';
 import { evaluateSelector, type Selector } from './selector.js';
-import type { AddPathsMode } from '../peers/peer-spec.js';
+import type { AddPathsMode } from '../../peers/peer-spec.js';
 import {
   byName, CALICO_DEFAULT_AS, FIELD_TABLE, isSet, Notes, obj, parseAs, parseDurationField, parseNode, parsePeer, parsePort, parseSecretRef,
   type CalicoResource, type NodeModel, type PeerModel, type ResourceNote, type SecretKeyRef,

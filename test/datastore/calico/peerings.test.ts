@@ -1,9 +1,9 @@
 // calico-node's peering computation from one node's point of view. Expected sessions are written from the text of
-// Calico's docs and confd's rules (calico-v3-bgp.md §3–§5, copied into src/calico/README.md), not from running it.
+// Calico's docs and confd's rules (calico-v3-bgp.md §3–§5, copied into src/datastore/calico/README.md), not from running it.
 import test from 'ava';
-import { computePeerings, type CalicoSession, type PeeringInput } from '../../src/calico/peerings.js';
-import { nodeFromKubernetes, parsePeerIP, type CalicoResource } from '../../src/calico/resources.js';
-import { parseGoDuration } from '../../src/calico/duration.js';
+import { computePeerings, type CalicoSession, type PeeringInput } from '../../../src/datastore/calico/peerings.js';
+import { nodeFromKubernetes, parsePeerIP, type CalicoResource } from '../../../src/datastore/calico/resources.js';
+import { parseGoDuration } from '../../../src/datastore/calico/duration.js';
 
 const node = (name: string, ip: string, extra: { labels?: Record<string, string>; cid?: string; as?: number; ip6?: string } = {}): CalicoResource => ({
   name,

@@ -10,10 +10,10 @@ import {
   SelectorError,
   tokenizeSelector,
   type Selector,
-} from '../../src/calico/selector.js';
-import { fixedSeeds } from '../helpers/property.js';
+} from '../../../src/datastore/calico/selector.js';
+import { fixedSeeds } from '../../helpers/property.js';
 
-fixedSeeds('test/calico/selector.test.ts');
+fixedSeeds('test/datastore/calico/selector.test.ts');
 
 interface Cases {
   selectors: Array<{ selector: string; matches: Record<string, string>[]; nonMatches: Record<string, string>[] }>;

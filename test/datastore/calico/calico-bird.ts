@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runChild, spawnChild } from '../helpers/child.js';
+import { runChild, spawnChild } from '../../helpers/child.js';
 
 export interface CalicoBirdPeer {
   neighbor: string;

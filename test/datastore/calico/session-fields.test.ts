@@ -3,10 +3,10 @@
 // maxRestartTime → the restart time BIRD reads in our graceful restart capability; and a field we do not apply
 // (filters) is named in our `show protocols all` and once in the log.
 import test from 'ava';
-import { gtsmAvailable } from '../../src/session/gtsm.js';
-import { birdc2, startBird2Node, startReflector, until } from '../hardening/lab.js';
-import { claimLoopbackNet } from '../helpers/net.js';
-import { runChild } from '../helpers/child.js';
+import { gtsmAvailable } from '../../../src/session/gtsm.js';
+import { birdc2, startBird2Node, startReflector, until } from '../../hardening/lab.js';
+import { claimLoopbackNet } from '../../helpers/net.js';
+import { runChild } from '../../helpers/child.js';
 import { protocolName } from './calico-bird.js';
 
 const NET = await claimLoopbackNet();
