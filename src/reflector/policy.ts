@@ -13,7 +13,6 @@
 //   missing" effect when they serve different nodes. RFC 4456 §8 would drop such routes on receipt; the
 //   difference is only visible in `show route` on the reflector.
 import { rawClusterListIncludes } from '../wire/attribute-block.js';
-import type { PathInfo } from '../rib/decision.js';
 
 export interface ReflectSession {
   /** RFC 4456 client (Calico Global_/Node_ session), false for a non-client (Mesh_ reflector). */
@@ -22,27 +21,16 @@ export interface ReflectSession {
   clusterId: number;
 }
 
-export type ImportVerdict = 'accept' | 'originator-loop' | 'cluster-loop';
-
-export function importCheck(info: PathInfo, routerId: number, from: ReflectSession): ImportVerdict {
-  if (info.originatorId === routerId) return 'originator-loop';
-  if (from.isClient && info.clusterList.includes(from.clusterId)) return 'cluster-loop';
-  return 'accept';
-}
-
 /** RFC 4456 §6: client → clients and non-clients; non-client → clients only. (Never to the sender: per member.) */
 export function mayReflect(fromClient: boolean, toClient: boolean): boolean {
   return fromClient || toClient;
 }
 
-/** The full export decision for a route learned on `from`, offered to sessions like `to`. */
-export function exportAllowed(info: PathInfo, from: ReflectSession, to: ReflectSession): boolean {
-  if (!mayReflect(from.isClient, to.isClient)) return false;
-  if (to.isClient && info.clusterList.includes(to.clusterId)) return false;
-  return true;
-}
-
-/** exportAllowed on raw attribute bytes: only CLUSTER_LIST is looked at, nothing is allocated. */
+/**
+ * The export decision for a route learned on `from`, offered to sessions like `to`, on raw attribute bytes: the
+ * reflection matrix, then our client session's cluster ID in CLUSTER_LIST (only CLUSTER_LIST is looked at,
+ * nothing is allocated). The loop checks on receipt are in import-policy.ts.
+ */
 export function exportAllowedRaw(attrs: Uint8Array, from: ReflectSession, to: ReflectSession): boolean {
   if (!mayReflect(from.isClient, to.isClient)) return false;
   return !(to.isClient && rawClusterListIncludes(attrs, to.clusterId));

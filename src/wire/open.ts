@@ -1,10 +1,10 @@
 // OPEN message (RFC 4271 §4.2) with optional parameters, capabilities (RFC 5492) and the RFC 9072 extended
-// optional parameters length; plus validateOpen() for the semantic checks of RFC 4271 §6.2 the session applies.
+// optional parameters length. The semantic checks of RFC 4271 §6.2 are the session's (src/session/negotiate.ts).
 import { struct, u8, u16be, u32be } from '@solana/buffer-layout';
 import { BgpError } from './errors.js';
 import { decodeCapability, encodeCapabilityValue } from './capabilities.js';
 import { newMessage } from './header.js';
-import { ErrorCode, HeaderSubcode, HEADER_LEN, MessageType, OpenSubcode } from './types.js';
+import { ErrorCode, HeaderSubcode, HEADER_LEN, MessageType } from './types.js';
 import type { Capability, OpenMessage, OptionalParameter } from './types.js';
 import { u16, copyBytes } from './util.js';
 import { ipv4ToUint32, uint32ToIpv4 } from '../net/address.js';
@@ -148,31 +148,3 @@ export function openAs(open: OpenMessage): number {
   return open.myAs;
 }
 
-/**
- * RFC 4271 §6.2 checks that need no configuration: version 4, hold time 0 or >= 3, peer AS not 0 (RFC 7607),
- * non-zero BGP Identifier (RFC 6286), no optional parameter other than capabilities. Returns the error to send, or undefined.
- */
-export function validateOpen(open: OpenMessage): BgpError | undefined {
-  if (open.version !== 4) {
-    return new BgpError(ErrorCode.OPEN_MESSAGE, OpenSubcode.UNSUPPORTED_VERSION,
-      `peer speaks BGP version ${open.version}; only version 4 is supported`, { data: Uint8Array.of(0, 4) });
-  }
-  if (open.holdTime === 1 || open.holdTime === 2) {
-    return new BgpError(ErrorCode.OPEN_MESSAGE, OpenSubcode.UNACCEPTABLE_HOLD_TIME,
-      `hold time ${open.holdTime}s is not allowed (must be 0 or at least 3)`);
-  }
-  if (open.myAs === 0 || openAs(open) === 0) {
-    // RFC 7607: AS 0 is never a valid peer AS.
-    return new BgpError(ErrorCode.OPEN_MESSAGE, OpenSubcode.BAD_PEER_AS, 'peer AS 0 is not allowed (RFC 7607)', { data: Uint8Array.of(0, 0) });
-  }
-  if (open.bgpId === '0.0.0.0') {
-    return new BgpError(ErrorCode.OPEN_MESSAGE, OpenSubcode.BAD_BGP_IDENTIFIER, 'BGP identifier 0.0.0.0 is invalid');
-  }
-  for (const p of open.parameters) {
-    if (!isCapabilityParam(p)) {
-      return new BgpError(ErrorCode.OPEN_MESSAGE, OpenSubcode.UNSUPPORTED_OPTIONAL_PARAMETER,
-        `optional parameter type ${p.type} is not supported (only capabilities, type 2)`);
-    }
-  }
-  return undefined;
-}
