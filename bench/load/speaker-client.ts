@@ -71,8 +71,9 @@ export class SpeakerClient {
     return this.request({ op: 'settle', timeoutMs });
   }
 
-  announce(sessions: number[] | 'all', timeoutMs: number): Promise<StepResult> {
-    return this.request({ op: 'announce', sessions, timeoutMs });
+  /** quietMs: stop waiting once nothing arrived for that long (the step is then not ok). */
+  announce(sessions: number[] | 'all', timeoutMs: number, quietMs?: number): Promise<StepResult> {
+    return this.request(quietMs ? { op: 'announce', sessions, timeoutMs, quietMs } : { op: 'announce', sessions, timeoutMs });
   }
 
   withdraw(sessions: number[] | 'all', timeoutMs: number): Promise<StepResult> {
