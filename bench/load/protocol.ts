@@ -17,7 +17,7 @@ export type SpeakerRequest =
   | { id: number; op: 'connect'; timeoutMs: number; sessions?: number[] }
   | { id: number; op: 'settle'; timeoutMs: number }
   | { id: number; op: 'announce'; sessions: number[] | 'all'; timeoutMs: number; quietMs?: number }
-  | { id: number; op: 'withdraw'; sessions: number[] | 'all'; timeoutMs: number }
+  | { id: number; op: 'withdraw'; sessions: number[] | 'all'; timeoutMs: number; quietMs?: number }
   | { id: number; op: 'churn'; sessions: number[]; intervalMs: number; durationMs: number; timeoutMs: number }
   | { id: number; op: 'close' };
 

@@ -854,7 +854,7 @@ async function handle(req: SpeakerRequest): Promise<unknown> {
     case 'connect': return connect(req.timeoutMs, req.sessions);
     case 'settle': return settle(req.timeoutMs);
     case 'announce': return step(req.sessions, true, req.timeoutMs, req.quietMs);
-    case 'withdraw': return step(req.sessions, false, req.timeoutMs);
+    case 'withdraw': return step(req.sessions, false, req.timeoutMs, req.quietMs);
     case 'churn': return churn(req.sessions, req.intervalMs, req.durationMs, req.timeoutMs);
     case 'close':
       closeAll();

@@ -59,6 +59,7 @@ function entry(): { args: string[]; how: string } | undefined {
 export const ours: ReflectorDriver = {
   name: 'ours',
   label: 'ours',
+  addPath: true,
   unavailable: () => (entry() ? undefined : 'src/main.ts and dist/main.js do not exist yet'),
   version: () => `node ${process.version} (${entry()?.how ?? '?'})`,
   start: (cfg) => {
@@ -79,6 +80,8 @@ export const ours: ReflectorDriver = {
         SOCKET_DIR: cfg.workDir,
         METRICS_LISTEN: `${cfg.address}:${30000 + (cfg.port % 10000)}`,
         LOG_LEVEL: 'warn',
+        // ADD-PATH send to every peer that negotiates receive (RFC 7911); a build without the feature ignores it.
+        ...(cfg.addPath ? { ADD_PATHS: 'all' } : {}),
       },
       listen: { address: cfg.address, port: cfg.port },
       readyTimeoutMs: 30000,
