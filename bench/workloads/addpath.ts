@@ -1,7 +1,7 @@
 // Workload "addpath" (RFC 7911): S speakers announce the same N prefixes, each with its own NEXT_HOP, and
 // M clients that offer ADD-PATH receive must each see S paths per prefix (speakers receive nothing, so
 // the expectation is exactly S for every client); then every speaker withdraws everything.
-import type { PlanSpec } from '../load/plan.js';
+import { buildPlan, prefixText, type PlanSpec } from '../load/plan.js';
 import type { ReflectorDriver } from '../reflectors/types.js';
 import { waitBeforeUpdates, withRun, type Env, type Measurement } from './common.js';
 
@@ -21,7 +21,9 @@ export function addPathCase(p: AddPathParams): string {
 export async function runAddPath(driver: ReflectorDriver, env: Env, p: AddPathParams, run: number): Promise<Measurement> {
   const spec: PlanSpec = { kind: 'addpath', n: p.n, sets: p.sets, seed: p.seed, speakers: p.speakers, clients: p.m };
   const speakers = Array.from({ length: p.speakers }, (_, k) => k);
-  const res = await withRun(driver, env, spec, undefined, async (ctx) => {
+  // --fault drop-one: the reflector drops the first prefix (all its paths) towards the first client.
+  const faultPrefix = env.fault ? prefixText(buildPlan(spec), 0) : undefined;
+  const res = await withRun(driver, env, spec, faultPrefix, async (ctx) => {
     const conn = await ctx.sp.connect(env.connectTimeoutMs);
     if (!conn.ok) throw new Error(`not every session reached Established: ${conn.errors.slice(0, 5).join('; ')}; redials ${JSON.stringify(conn.redialCauses)}`);
     const waited = await waitBeforeUpdates(ctx, env);

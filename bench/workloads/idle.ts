@@ -36,10 +36,13 @@ export async function runBareNode(p: IdleParams, run: number): Promise<Measureme
   const gone = new Promise<void>((r) => child.once('exit', () => r()));
   const base: Measurement = { workload: 'idle', reflector: BARE_NODE, case: idleCase(p), params: { c: p.clients, wait_ms: p.waitMs }, run, valid: false, errors: [], metrics: {} };
   try {
-    await new Promise((r) => setTimeout(r, 300 + p.waitMs)); // the reflectors' 300 ms start-up allowance + the idle wait
+    await new Promise((r) => setTimeout(r, 300)); // the reflectors' start-up allowance (withRun)
     if (child.exitCode !== null || !child.pid) return { ...base, errors: [`bare node exited (${child.exitCode})`] };
+    const start = procStats(child.pid);
+    await new Promise((r) => setTimeout(r, p.waitMs));
+    if (child.exitCode !== null) return { ...base, errors: [`bare node exited (${child.exitCode})`] };
     const st = procStats(child.pid);
-    return { ...base, valid: true, metrics: { idle_rss_kib: st.rssKb, peak_rss_kib: st.hwmKb, cpu_idle_s: st.cpuSec } };
+    return { ...base, valid: true, metrics: { start_rss_kib: start.rssKb, idle_rss_kib: st.rssKb, peak_rss_kib: st.hwmKb, cpu_idle_s: st.cpuSec - start.cpuSec } };
   } finally {
     child.kill('SIGKILL');
     await gone;
