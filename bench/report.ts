@@ -128,6 +128,7 @@ function ratio(rows: Row[], r: Row, base: string, keys: string[]): string {
   const cut = b.validRuns === 0 ? b.median.dnf_establish_s ?? b.median.dnf_converge_s : undefined;
   return keys.map((k) => {
     if (cut !== undefined && Number.isFinite(cut) && k.endsWith('_ms') && !Number.isFinite(b.median[k] ?? NaN)) {
+      if (!Number.isFinite(r.median[k] ?? NaN)) return '–';
       return `< ${f((r.median[k] ?? NaN) / (cut * 1000), 3)} (${b.reflector} did not finish)`;
     }
     return f((r.median[k] ?? NaN) / (b.median[k] ?? NaN), 2);

@@ -40,7 +40,7 @@ export async function runBareNode(p: IdleParams, run: number): Promise<Measureme
     if (child.exitCode !== null || !child.pid) return { ...base, errors: [`bare node exited (${child.exitCode})`] };
     const start = procStats(child.pid);
     await new Promise((r) => setTimeout(r, p.waitMs));
-    if (child.exitCode !== null) return { ...base, errors: [`bare node exited (${child.exitCode})`] };
+    if (child.exitCode !== null) return { ...base, errors: [`bare node exited during the wait`] };
     const st = procStats(child.pid);
     return { ...base, valid: true, metrics: { start_rss_kib: start.rssKb, idle_rss_kib: st.rssKb, peak_rss_kib: st.hwmKb, cpu_idle_s: st.cpuSec - start.cpuSec } };
   } finally {
