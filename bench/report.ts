@@ -124,6 +124,8 @@ function ratio(rows: Row[], r: Row, base: string, keys: string[]): string {
   if (r.reflector !== 'ours') return '';
   const b = rows.find((x) => x.workload === r.workload && x.case === r.case && x.reflector === base);
   if (!b || b.skipped || r.skipped) return '–';
+  // No valid run on a side that was not cut off: its figures are not the workload's, a ratio would mislead.
+  if (r.validRuns === 0 && r.median.dnf_establish_s === undefined && r.median.dnf_converge_s === undefined) return 'ours invalid';
   // The baseline cut off in every run: ours's time over the cut-off is an upper bound of the ratio.
   const cut = b.validRuns === 0 ? b.median.dnf_establish_s ?? b.median.dnf_converge_s : undefined;
   return keys.map((k) => {
