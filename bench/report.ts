@@ -47,6 +47,13 @@ export function summarise(ms: Measurement[]): Row[] {
 const f = (x: number | undefined, digits = 3): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
 const s = (ms: number | undefined): string => f(ms === undefined ? undefined : ms / 1000, 3);
 
+/** A step cut off at its limit in every run (no valid run): "did not finish in S s" instead of a number. */
+function dnf(r: Row, key: string): string | undefined {
+  const lim = r.median[key];
+  return r.validRuns === 0 && lim !== undefined && Number.isFinite(lim) ? `did not finish in ${lim >= 120 ? `${lim / 60} min` : `${lim} s`}` : undefined;
+}
+const mib = (kib: number | undefined): string => f((kib ?? NaN) / 1024, 1);
+
 interface Col { head: string; cell: (r: Row) => string }
 
 const COLUMNS: Record<Row['workload'], { cols: Col[]; ratio: string[] }> = {
@@ -54,22 +61,43 @@ const COLUMNS: Record<Row['workload'], { cols: Col[]; ratio: string[] }> = {
     cols: [
       { head: 'converge s', cell: (r) => s(r.median.converge_ms) },
       { head: 'withdraw s', cell: (r) => s(r.median.withdraw_ms) },
-      { head: 'CPU s', cell: (r) => f(r.median.cpu_s, 2) },
-      { head: 'idle/peak RSS MiB', cell: (r) => `${f((r.median.idle_rss_kib ?? NaN) / 1024, 1)} / ${f((r.median.peak_rss_kib ?? NaN) / 1024, 1)}` },
+      { head: 'CPU s (converge + withdraw)', cell: (r) => f(r.median.cpu_s, 2) },
+      { head: 'idle/peak RSS MiB', cell: (r) => `${mib(r.median.idle_rss_kib)} / ${mib(r.median.peak_rss_kib)}` },
       { head: 'B/route', cell: (r) => f(r.median.bytes_per_route, 0) },
     ],
-    ratio: ['converge_ms', 'withdraw_ms'],
+    ratio: ['converge_ms', 'withdraw_ms', 'cpu_s', 'bytes_per_route'],
   },
   calico: {
     cols: [
-      { head: 'establish s', cell: (r) => s(r.median.establish_ms) },
-      { head: 'converge s', cell: (r) => s(r.median.converge_ms) },
+      { head: 'establish s', cell: (r) => dnf(r, 'dnf_establish_s') ?? s(r.median.establish_ms) },
+      { head: 'converge s', cell: (r) => dnf(r, 'dnf_establish_s') ?? dnf(r, 'dnf_converge_s') ?? s(r.median.converge_ms) },
       { head: 'flap ms (w/a)', cell: (r) => `${f(r.median.flap_withdraw_ms, 1)} / ${f(r.median.flap_ms, 1)}` },
       { head: 'CPU s', cell: (r) => f(r.median.cpu_s, 2) },
-      { head: 'peak RSS MiB', cell: (r) => f((r.median.peak_rss_kib ?? NaN) / 1024, 1) },
+      { head: 'peak RSS MiB', cell: (r) => mib(r.median.peak_rss_kib) },
       { head: 'KiB/client', cell: (r) => f(r.median.kib_per_client, 1) },
     ],
-    ratio: ['converge_ms', 'flap_ms'],
+    ratio: ['establish_ms', 'converge_ms', 'flap_withdraw_ms', 'flap_ms', 'cpu_s', 'kib_per_client'],
+  },
+  addpath: {
+    cols: [
+      { head: 'converge s', cell: (r) => s(r.median.converge_ms) },
+      { head: 'withdraw s', cell: (r) => s(r.median.withdraw_ms) },
+      { head: 'paths/prefix seen (mean, min; expected)', cell: (r) => `${f(r.median.paths_per_prefix, 2)}, ${f(r.median.paths_per_prefix_min, 2)}; ${f(r.median.paths_expected, 0)}` },
+      { head: 'ADD-PATH sessions', cell: (r) => f(r.median.addpath_sessions, 0) },
+      { head: 'CPU s', cell: (r) => f(r.median.cpu_s, 2) },
+      { head: 'idle/peak RSS MiB', cell: (r) => `${mib(r.median.idle_rss_kib)} / ${mib(r.median.peak_rss_kib)}` },
+      { head: 'B/path', cell: (r) => f(r.median.bytes_per_path, 0) },
+    ],
+    ratio: ['converge_ms', 'withdraw_ms', 'cpu_s'],
+  },
+  idle: {
+    cols: [
+      { head: 'RSS at start MiB', cell: (r) => mib(r.median.start_rss_kib) },
+      { head: 'idle RSS MiB', cell: (r) => mib(r.median.idle_rss_kib) },
+      { head: 'peak RSS MiB', cell: (r) => mib(r.median.peak_rss_kib) },
+      { head: 'CPU s while idle', cell: (r) => f(r.median.cpu_idle_s, 2) },
+    ],
+    ratio: ['idle_rss_kib'],
   },
   churn: {
     cols: [
@@ -87,26 +115,41 @@ const COLUMNS: Record<Row['workload'], { cols: Col[]; ratio: string[] }> = {
  * may have set the pace (its event-loop utilisation is also in the JSON, but a busy machine inflates it).
  */
 function speakerShare(r: Row): string {
+  if (r.workload === 'idle') return '–';
   const wall = r.workload === 'churn' ? (r.median.window_ms ?? NaN) + (r.median.settle_ms ?? NaN) : r.median.converge_ms;
-  return f((r.median.speaker_cpu_ms ?? NaN) / (wall ?? NaN), 2);
+  // (event-loop utilisation): on a loaded machine CPU/wall stays low while the speaker's loop is saturated
+  return `${f((r.median.speaker_cpu_ms ?? NaN) / (wall ?? NaN), 2)} (${f(r.median.speaker_elu, 2)})`;
 }
 
 function ratio(rows: Row[], r: Row, base: string, keys: string[]): string {
   if (r.reflector !== 'ours') return '';
   const b = rows.find((x) => x.workload === r.workload && x.case === r.case && x.reflector === base);
   if (!b || b.skipped || r.skipped) return '–';
-  return keys.map((k) => f((r.median[k] ?? NaN) / (b.median[k] ?? NaN), 2)).join(' / ');
+  // No valid run on a side that was not cut off: its figures are not the workload's, a ratio would mislead.
+  if (r.validRuns === 0 && r.median.dnf_establish_s === undefined && r.median.dnf_converge_s === undefined) return 'ours invalid';
+  // The baseline cut off in every run: ours's time over the cut-off is an upper bound of the ratio, for the
+  // step that was cut off (a cut-off establish leaves converge unmeasured too); later steps did not run.
+  const cutEst = b.validRuns === 0 ? b.median.dnf_establish_s : undefined;
+  const cutConv = b.validRuns === 0 ? b.median.dnf_converge_s ?? cutEst : undefined;
+  return keys.map((k) => {
+    const cut = k === 'establish_ms' ? cutEst : k === 'converge_ms' ? cutConv : undefined;
+    if (cut !== undefined && Number.isFinite(cut) && !Number.isFinite(b.median[k] ?? NaN)) {
+      if (!Number.isFinite(r.median[k] ?? NaN)) return '–';
+      return `< ${f((r.median[k] ?? NaN) / (cut * 1000), 3)} (${b.reflector} did not finish)`;
+    }
+    return f((r.median[k] ?? NaN) / (b.median[k] ?? NaN), 2);
+  }).join(' / ');
 }
 
 /** One Markdown table per workload; ratios are ours ÷ BIRD measured in this same invocation. */
 export function renderTable(rows: Row[], labels: Record<string, string>): string {
   const out: string[] = [];
-  for (const w of ['table', 'calico', 'churn'] as const) {
+  for (const w of ['table', 'calico', 'churn', 'addpath', 'idle'] as const) {
     const rs = rows.filter((r) => r.workload === w);
     if (!rs.length) continue;
     const spec = COLUMNS[w];
-    const ratioHead = spec.ratio.map((k) => k.replace(/_ms$/, '')).join('/');
-    const head = ['case', 'reflector', ...spec.cols.map((c) => c.head), 'valid', 'speaker CPU/wall', `ours/BIRD2 (${ratioHead})`, `ours/BIRD1.6 (${ratioHead})`];
+    const ratioHead = spec.ratio.map((k) => k.replace(/_(ms|s|kib)$/, '').replace(/_/g, ' ')).join(' / ');
+    const head = ['case', 'reflector', ...spec.cols.map((c) => c.head), 'valid', 'speaker CPU/wall (ELU)', `ours/BIRD2 (${ratioHead})`, `ours/BIRD1.6 (${ratioHead})`];
     out.push(`### ${w}`, '', `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
     for (const r of rs) {
       const cells = r.skipped

@@ -8,20 +8,34 @@ import { parseArgs } from 'node:util';
 import { DRIVERS } from './reflectors/index.js';
 import { newestProfile, renderTop, topFunctions } from './profile.js';
 import { renderSvg, renderTable, summarise } from './report.js';
+import { addPathCase, runAddPath } from './workloads/addpath.js';
 import { runCalico, runChurn } from './workloads/calico.js';
+import { BARE_NODE, idleCase, runBareNode, runIdle } from './workloads/idle.js';
 import { DEFAULT_ENV, type Env, type Measurement } from './workloads/common.js';
 import { runTable } from './workloads/table.js';
 
 export const USAGE = `npm run bench -- [options]
+  --preset issue18 | issue18-quick          the cells of issue 18 (ours,bird2; table N=100k M=1,4,16, 500k M=4,
+                                            1M M=4; calico IPv4 C=1000,3000,5000; addpath; idle), 3 runs and a
+                                            10-minute cut-off; -quick: 1 run, 120 s cut-off. Options given
+                                            beside a preset override it
   --reflectors ours,bird2,bird1,gobgp,frr   which reflectors (not installed ones are reported as skipped)
-  --workload table,calico,churn             which workloads
+  --workload table,calico,churn,addpath,idle  which workloads (default: all five)
   --n 100000,500000 --m 1,4,16              table: prefixes x clients (cross product; default cases
-                                            N=100k M=1,4,16 and N=500k M=4)
+                                            N=100k M=1,4,16, N=500k M=4 and N=1M M=4)
+  --ap-n 100000 --ap-paths 4 --ap-m 16      addpath: prefixes, speakers announcing each (= paths per prefix),
+                                            clients offering ADD-PATH receive (ours runs with ADD_PATHS=all)
+  --quiet-ms 3000                           addpath: a step ends as failed once nothing arrived for this long
+  --idle-wait 2000                          idle: ms with two quiet sessions before RSS is read (ours, BIRD,
+                                            and a bare \`node -e 'setInterval(()=>{},1e9)'\` beside them)
+  --cutoff 600                              s: time limit of each step (establish, converge, ...); a step that
+                                            hits it is reported "did not finish in S s" (sets --timeout and
+                                            --connect-timeout unless those are given)
   --sets 1000 --seed 1                      table: attribute sets, PRNG seed
   --c 100,500,1000 --r 4                    calico: clients, /26 blocks per client
   --churn-c 500 --churn-fraction 0.1 --churn-interval 1000 --churn-duration 30
                                             churn: clients, share flapping, ms between one client's toggles, s
-  --runs 3                                  runs per cell (the table shows medians)
+  --runs 3                                  runs per cell (the table shows medians; the default)
   --port 179 --timeout 600 --connect-timeout 120   BGP port; per-step and connect timeouts in s
   --updates-after 1000                      table/calico: start the updates this many ms after every session is
                                             up (default: once every session got End-of-RIB, at most 15 s)
@@ -36,7 +50,7 @@ export const USAGE = `npm run bench -- [options]
 
 export interface Options {
   reflectors: string[];
-  workloads: ('table' | 'calico' | 'churn')[];
+  workloads: ('table' | 'calico' | 'churn' | 'addpath' | 'idle')[];
   tableCases: { n: number; m: number }[];
   sets: number;
   seed: number;
@@ -47,6 +61,8 @@ export interface Options {
   churnIntervalMs: number;
   churnDurationMs: number;
   ipv6: boolean;
+  addPath: { n: number; speakers: number; m: number; quietMs: number };
+  idleWaitMs: number;
   runs: number;
   env: Env;
   out: string;
@@ -65,9 +81,20 @@ export function parseOptions(argv: string[]): Options {
       'churn-duration': { type: 'string' }, runs: { type: 'string' }, port: { type: 'string' }, timeout: { type: 'string' },
       'connect-timeout': { type: 'string' }, quick: { type: 'boolean' }, 'ipv4-only': { type: 'boolean' },
       out: { type: 'string' }, fault: { type: 'string' }, help: { type: 'boolean' }, 'profile-ours': { type: 'string' },
-      'updates-after': { type: 'string' },
+      'updates-after': { type: 'string' }, preset: { type: 'string' }, 'ap-n': { type: 'string' }, 'ap-paths': { type: 'string' },
+      'ap-m': { type: 'string' }, 'quiet-ms': { type: 'string' }, 'idle-wait': { type: 'string' }, cutoff: { type: 'string' },
     },
   });
+  if (v.preset !== undefined) {
+    if (v.preset !== 'issue18' && v.preset !== 'issue18-quick') throw new Error('--preset takes issue18 or issue18-quick');
+    const quickPreset = v.preset === 'issue18-quick';
+    v.reflectors ??= 'ours,bird2';
+    v.workload ??= 'table,calico,addpath,idle';
+    v.c ??= '1000,3000,5000';
+    v['ipv4-only'] ??= true; // the issue's Calico figures are IPv4 sessions
+    v.runs ??= quickPreset ? '1' : '3';
+    v.cutoff ??= quickPreset ? '120' : '600';
+  }
   if (v.help) {
     console.log(USAGE);
     process.exit(0);
@@ -77,11 +104,12 @@ export function parseOptions(argv: string[]): Options {
   const mList = list(v.m);
   let tableCases: { n: number; m: number }[];
   if (ns || mList) tableCases = (ns ?? [q ? 10000 : 100000]).flatMap((n) => (mList ?? (q ? [4] : [1, 4, 16])).map((m) => ({ n, m })));
-  else tableCases = q ? [{ n: 10000, m: 4 }] : [{ n: 100000, m: 1 }, { n: 100000, m: 4 }, { n: 100000, m: 16 }, { n: 500000, m: 4 }];
+  else tableCases = q ? [{ n: 10000, m: 4 }] : [{ n: 100000, m: 1 }, { n: 100000, m: 4 }, { n: 100000, m: 16 }, { n: 500000, m: 4 }, { n: 1000000, m: 4 }];
   const reflectors = (v.reflectors ?? 'ours,bird2,bird1,gobgp,frr').split(',').filter(Boolean);
   for (const r of reflectors) if (!DRIVERS[r]) throw new Error(`unknown reflector ${r} (known: ${Object.keys(DRIVERS).join(', ')})`);
-  const workloads = (v.workload ?? 'table,calico,churn').split(',').filter(Boolean) as Options['workloads'];
-  for (const w of workloads) if (!['table', 'calico', 'churn'].includes(w)) throw new Error(`unknown workload ${w}`);
+  const workloads = (v.workload ?? 'table,calico,churn,addpath,idle').split(',').filter(Boolean) as Options['workloads'];
+  for (const w of workloads) if (!['table', 'calico', 'churn', 'addpath', 'idle'].includes(w)) throw new Error(`unknown workload ${w}`);
+  const cutoffS = v.cutoff !== undefined ? Number(v.cutoff) : undefined;
   if (v.fault !== undefined && v.fault !== 'drop-one') throw new Error('--fault takes drop-one');
   return {
     reflectors,
@@ -96,12 +124,19 @@ export function parseOptions(argv: string[]): Options {
     churnIntervalMs: Number(v['churn-interval'] ?? 1000),
     churnDurationMs: Number(v['churn-duration'] ?? (q ? 1 : 30)) * 1000,
     ipv6: v['ipv4-only'] !== true,
+    addPath: {
+      n: Number(v['ap-n'] ?? (q ? 10000 : 100000)),
+      speakers: Number(v['ap-paths'] ?? 4),
+      m: Number(v['ap-m'] ?? (q ? 4 : 16)),
+      quietMs: Number(v['quiet-ms'] ?? 3000),
+    },
+    idleWaitMs: Number(v['idle-wait'] ?? (q ? 1000 : 2000)),
     runs: Number(v.runs ?? (q ? 1 : 3)),
     env: {
       ...DEFAULT_ENV,
       port: Number(v.port ?? DEFAULT_ENV.port),
-      timeoutMs: Number(v.timeout ?? (q ? 30 : 600)) * 1000,
-      connectTimeoutMs: Number(v['connect-timeout'] ?? (q ? 30 : 120)) * 1000,
+      timeoutMs: Number(v.timeout ?? cutoffS ?? (q ? 30 : 600)) * 1000,
+      connectTimeoutMs: Number(v['connect-timeout'] ?? cutoffS ?? (q ? 30 : 120)) * 1000,
       settleTimeoutMs: q ? 2000 : DEFAULT_ENV.settleTimeoutMs,
       ...(v.fault ? { fault: 'drop-one' as const } : {}),
       ...(v['updates-after'] !== undefined ? { updatesAfterMs: Number(v['updates-after']) } : {}),
@@ -169,6 +204,35 @@ export async function runBench(o: Options, emit: (m: Measurement) => void = () =
         const fam = o.ipv6 ? 'v4+v6' : 'v4';
         await runCells(w, `C=${c} R=${o.r} ${fam}`, { c, r: o.r, ipv6: o.ipv6 ? 1 : 0 }, (r, run) => runCalico(DRIVERS[r]!, o.env, { c, r: o.r, ipv6: o.ipv6 }, run));
       }
+    } else if (w === 'addpath') {
+      const p = { ...o.addPath, sets: o.sets, seed: o.seed };
+      const params = { n: p.n, paths: p.speakers, m: p.m };
+      // Only drivers that can configure ADD-PATH take part; the others are listed as skipped.
+      for (const r of o.reflectors.filter((x) => !DRIVERS[x]!.addPath)) {
+        push({ workload: w, reflector: r, case: addPathCase(p), params, run: 0, valid: false, skipped: 'no ADD-PATH configuration in its bench driver', errors: [], metrics: {} });
+      }
+      const ok: string[] = [];
+      for (const r of o.reflectors.filter((x) => DRIVERS[x]!.addPath)) {
+        const why = DRIVERS[r]!.unavailable();
+        if (why) push({ workload: w, reflector: r, case: addPathCase(p), params, run: 0, valid: false, skipped: why, errors: [], metrics: {} });
+        else ok.push(r);
+      }
+      for (let run = 1; run <= o.runs; run++) {
+        for (const r of ok) {
+          const t = Date.now();
+          const m = await runAddPath(DRIVERS[r]!, o.env, p, run);
+          log(`${w} ${m.case} ${r} run ${run}/${o.runs}: ${m.valid ? 'valid' : 'INVALID'} in ${((Date.now() - t) / 1000).toFixed(1)} s, paths/prefix seen ${m.metrics.paths_per_prefix?.toFixed(2) ?? '?'}`);
+          push(m);
+        }
+      }
+    } else if (w === 'idle') {
+      const p = { clients: 2, waitMs: o.idleWaitMs };
+      const ok = skip(w, idleCase(p), { c: p.clients, wait_ms: p.waitMs });
+      for (let run = 1; run <= o.runs; run++) {
+        for (const r of ok) push(await runIdle(DRIVERS[r]!, o.env, p, run));
+        push(await runBareNode(p, run)); // the same run: what Node alone costs on this machine now
+        log(`idle run ${run}/${o.runs} done`);
+      }
     } else {
       for (const c of o.churnCases) {
         const p = { c, r: o.r, ipv6: o.ipv6, fraction: o.churnFraction, intervalMs: o.churnIntervalMs, durationMs: o.churnDurationMs };
@@ -184,7 +248,7 @@ async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const started = new Date();
   const info = machine(o.reflectors);
-  const labels = Object.fromEntries(Object.values(DRIVERS).map((d) => [d.name, d.label]));
+  const labels: Record<string, string> = { ...Object.fromEntries(Object.values(DRIVERS).map((d) => [d.name, d.label])), [BARE_NODE]: 'bare node' };
   console.error(`bench: ${o.workloads.join(',')} against ${o.reflectors.join(',')}, ${o.runs} run(s) per cell`);
   const lines: string[] = [];
   const all = await runBench(o, (m) => {

@@ -2,7 +2,7 @@
 // packing, and the canonical text of a received attribute set used to verify what a reflector sent.
 import {
   AFI_IPV4, AFI_IPV6, AsPathSegmentType, AttrType, ATTR_FLAG_OPTIONAL, ATTR_FLAG_TRANSITIVE, buildEndOfRib, buildUpdates, DEFAULT_CONTEXT,
-  encodeAttributes, encodeKeepalive, encodeMessage, MessageType, SAFI_UNICAST,
+  decodeOpen, encodeAttributes, encodeKeepalive, encodeMessage, MessageType, SAFI_UNICAST,
   type PathAttribute,
 } from '../../src/wire/index.js';
 
@@ -11,6 +11,20 @@ import { uint32ToIpv4 } from '../../src/net/address.js';
 export { ipv4ToUint32, uint32ToIpv4 } from '../../src/net/address.js';
 
 export const CTX = DEFAULT_CONTEXT; // 4-octet AS, no ADD-PATH, 4096-octet messages: what our OPEN offers
+/** A session on which ADD-PATH receive was negotiated for IPv4 (RFC 7911): 4-octet path identifiers in NLRI. */
+export const CTX_ADD_PATH = { ...DEFAULT_CONTEXT, addPathV4: true };
+
+/** True when the peer's OPEN offers ADD-PATH send (2 or 3) for AFI/SAFI 1/1 (RFC 7911 §4). */
+export function peerSendsAddPath(open: Uint8Array): boolean {
+  const m = decodeOpen(open);
+  for (const p of m.parameters) {
+    if (!('capabilities' in p)) continue;
+    for (const c of p.capabilities) {
+      if (c.kind === 'add-path' && c.families.some((f) => f.afi === AFI_IPV4 && f.safi === SAFI_UNICAST && (f.sendReceive & 2) !== 0)) return true;
+    }
+  }
+  return false;
+}
 
 /** The attribute values the bench generates; names follow RFC 4271 / RFC 1997. */
 export interface AttrSet {
@@ -29,7 +43,7 @@ export const KEEPALIVE: Buffer = encodeKeepalive();
 export const END_OF_RIB: Record<1 | 2, Buffer> = { 1: buildEndOfRib(AFI_IPV4), 2: buildEndOfRib(AFI_IPV6) };
 
 /** OPEN with the capabilities a Calico node sends: MP IPv4 (bird) or IPv6 (bird6) unicast, route refresh, 4-octet AS. */
-export function openMessage(asn: number, holdTime: number, bgpId: string, afi: 1 | 2 = AFI_IPV4): Buffer {
+export function openMessage(asn: number, holdTime: number, bgpId: string, afi: 1 | 2 = AFI_IPV4, addPathRx = false): Buffer {
   return encodeMessage({
     type: MessageType.OPEN,
     version: 4,
@@ -45,6 +59,8 @@ export function openMessage(asn: number, holdTime: number, bgpId: string, afi: 1
         // Calico's BIRD template sets `graceful restart`; it also makes reflectors send End-of-RIB (RFC 4724),
         // which tells the speaker that a reflector's initial sync is over.
         { kind: 'graceful-restart', code: 64, restarting: false, notification: false, restartTime: 120, families: [{ afi, safi: SAFI_UNICAST, forwardingPreserved: false }] },
+        // RFC 7911 §4: Send/Receive 1 = "willing to receive multiple paths" (the addpath workload's clients).
+        ...(addPathRx ? [{ kind: 'add-path' as const, code: 69 as const, families: [{ afi, safi: SAFI_UNICAST, sendReceive: 1 as const }] }] : []),
       ],
     }],
     extendedParameters: false,

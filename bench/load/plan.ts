@@ -7,7 +7,12 @@ import { attrSignature, CTX, encodeAttrSet, ipv4ToUint32, packAnnounce, packAnno
 export type PlanSpec =
   | { kind: 'table'; n: number; sets: number; seed: number; clients: number }
   /** ipv6: each client also has an IPv6 session (Calico's bird6) announcing R /122 blocks. */
-  | { kind: 'calico'; clients: number; blocks: number; ipv6?: boolean };
+  | { kind: 'calico'; clients: number; blocks: number; ipv6?: boolean }
+  /**
+   * ADD-PATH (RFC 7911): `speakers` sessions each announce the same N prefixes (same attributes but their own
+   * NEXT_HOP) and receive nothing; `clients` sessions offer ADD-PATH receive and must see one path per speaker.
+   */
+  | { kind: 'addpath'; n: number; sets: number; seed: number; speakers: number; clients: number };
 
 export interface PlanSession {
   afi: 1 | 2;
@@ -15,6 +20,8 @@ export interface PlanSession {
   bgpId: string; // always the client's IPv4 address (a router has one BGP identifier)
   /** Receivers count and verify what the reflector sends them; the table source does not. */
   receives: boolean;
+  /** Offers ADD-PATH receive for IPv4 unicast in its OPEN (the addpath plan's clients). */
+  addPathRx?: boolean;
 }
 
 export interface Plan {
@@ -33,6 +40,10 @@ export interface Plan {
   announce: Buffer[]; // per session: all its UPDATEs back to back (empty buffer if none)
   withdraw: Buffer[];
   updateCount: number; // announcing UPDATEs in the whole plan
+  /** Sessions 0..paths-1 each announce every prefix (addpath plan); 1 otherwise (owner[] says who). */
+  paths: number;
+  /** Attribute sets per announcing speaker: set k*setsPerPath + setOf[i] is speaker k's for prefix i. */
+  setsPerPath: number;
 }
 
 /** IPv6 /122 blocks live in fd00:10::/96; the low 32 bits number them. */
@@ -60,7 +71,7 @@ export function loadAddress(i: number): string {
 
 /** IPv4 session addresses of a plan without building it (the reflector's client list). */
 export function planAddresses(spec: PlanSpec): string[] {
-  const n = spec.kind === 'table' ? spec.clients + 1 : spec.clients;
+  const n = spec.kind === 'table' ? spec.clients + 1 : spec.kind === 'addpath' ? spec.speakers + spec.clients : spec.clients;
   return Array.from({ length: n }, (_, i) => loadAddress(i));
 }
 
@@ -116,12 +127,13 @@ function tableSets(count: number, nextHop: number, rand: () => number): AttrSet[
 /** Builds the plan and encodes every UPDATE; all the work the clock must not see. */
 export function buildPlan(spec: PlanSpec): Plan {
   const v4 = planAddresses(spec);
+  const firstReceiver = spec.kind === 'table' ? 1 : spec.kind === 'addpath' ? spec.speakers : 0;
   const sessions: PlanSession[] = [
-    ...v4.map((a, i) => ({ afi: 1 as const, local: a, bgpId: a, receives: spec.kind === 'calico' || i > 0 })),
+    ...v4.map((a, i) => ({ afi: 1 as const, local: a, bgpId: a, receives: i >= firstReceiver, ...(spec.kind === 'addpath' && i >= firstReceiver ? { addPathRx: true } : {}) })),
     ...planAddresses6(spec).map((a, i) => ({ afi: 2 as const, local: a, bgpId: v4[i]!, receives: true })),
   ];
   const v6 = spec.kind === 'calico' && spec.ipv6 === true;
-  const perFamily = spec.kind === 'table' ? spec.n : spec.clients * spec.blocks;
+  const perFamily = spec.kind === 'calico' ? spec.clients * spec.blocks : spec.n;
   const total = v6 ? 2 * perFamily : perFamily;
   const afi = new Uint8Array(total).fill(1);
   const index6 = new PrefixIndex(v6 ? perFamily : 1);
@@ -132,10 +144,16 @@ export function buildPlan(spec: PlanSpec): Plan {
   const index = new PrefixIndex(total);
   let sets: AttrSet[];
   let setOwner: number[];
-  if (spec.kind === 'table') {
+  const paths = spec.kind === 'addpath' ? spec.speakers : 1;
+  if (spec.kind === 'table' || spec.kind === 'addpath') {
     const rand = rng(spec.seed);
     sets = tableSets(spec.sets, nextHopOf(0), rand);
     setOwner = sets.map(() => 0);
+    // ADD-PATH: speaker k announces the same sets with its own NEXT_HOP, so its path is told apart by that alone.
+    for (let k = 1; k < paths; k++) {
+      sets.push(...sets.slice(0, spec.sets).map((x) => ({ ...x, nextHop: nextHopOf(k) })));
+      setOwner.push(...new Array<number>(spec.sets).fill(k));
+    }
     let i = 0;
     let guard = 0;
     while (i < total) {
@@ -189,7 +207,8 @@ export function buildPlan(spec: PlanSpec): Plan {
   const setOwnerId = setOwner.map((o) => ipv4ToUint32(sessions[o]!.bgpId));
   // Group prefixes per set (each set has one owner), so each set packs into as few UPDATEs as possible.
   const bySet: number[][] = sets.map(() => []);
-  for (let i = 0; i < total; i++) bySet[setOf[i]!]!.push(i);
+  const setsPerPath = sets.length / paths;
+  for (let i = 0; i < total; i++) for (let k = 0; k < paths; k++) bySet[setOf[i]! + k * setsPerPath]!.push(i);
   const announceParts: Buffer[][] = sessions.map(() => []);
   const withdrawIdx: number[][] = sessions.map(() => []);
   let updateCount = 0;
@@ -204,7 +223,8 @@ export function buildPlan(spec: PlanSpec): Plan {
     withdrawIdx[o]!.push(...idx);
   });
   const ownCount = new Int32Array(sessions.length);
-  for (let i = 0; i < total; i++) ownCount[owner[i]!]!++;
+  if (paths > 1) ownCount.fill(total, 0, paths);
+  else for (let i = 0; i < total; i++) ownCount[owner[i]!]!++;
   return {
     sessions,
     prefixCount: total,
@@ -223,6 +243,8 @@ export function buildPlan(spec: PlanSpec): Plan {
       ? packWithdraw6(bytes6(idx), idx.map((i) => lens[i]!))
       : packWithdraw(idx.map((i) => addrs[i]!), idx.map((i) => lens[i]!)))),
     updateCount,
+    paths,
+    setsPerPath,
   };
 }
 

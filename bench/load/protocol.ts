@@ -16,15 +16,20 @@ export type SpeakerRequest =
   | { id: number; op: 'setup'; config: SpeakerConfig }
   | { id: number; op: 'connect'; timeoutMs: number; sessions?: number[] }
   | { id: number; op: 'settle'; timeoutMs: number }
-  | { id: number; op: 'announce'; sessions: number[] | 'all'; timeoutMs: number }
-  | { id: number; op: 'withdraw'; sessions: number[] | 'all'; timeoutMs: number }
+  | { id: number; op: 'announce'; sessions: number[] | 'all'; timeoutMs: number; quietMs?: number }
+  | { id: number; op: 'withdraw'; sessions: number[] | 'all'; timeoutMs: number; quietMs?: number }
   | { id: number; op: 'churn'; sessions: number[]; intervalMs: number; durationMs: number; timeoutMs: number }
   | { id: number; op: 'close' };
 
 /** Outcome of one send-and-wait step; timing is measured inside the speaker on one clock. */
 export interface StepResult {
   ok: boolean; // every receiver holds exactly the expected prefixes with the expected attributes
-  ms: number; // first byte written -> last receiver at target (or until the timeout)
+  ms: number; // first byte written -> last receiver at target (or until the timeout; after a quiet stop: the last UPDATE)
+  timedOut: boolean; // the step hit its timeout (a cut-off: "did not finish")
+  /** ADD-PATH plan only: paths per prefix held by the receivers at the end (mean, minimum), sessions with ADD-PATH. */
+  pathsPerPrefix?: number;
+  pathsPerPrefixMin?: number;
+  addPathSessions?: number;
   errors: string[]; // first few problems (missing, unexpected, wrong attributes, lost sessions)
   updatesReceived: number; // UPDATE messages received by all receivers during the step
   prefixesReceived: number; // NLRI + withdrawn prefixes received during the step
@@ -35,6 +40,7 @@ export interface StepResult {
 export interface ConnectResult {
   ok: boolean;
   ms: number; // first connect -> all sessions Established
+  timedOut: boolean;
   redials: number;
   redialCauses: Record<string, number>; // e.g. { ECONNRESET: 3, 'NOTIFICATION 6/5 in opensent': 1 }
   errors: string[];

@@ -71,12 +71,13 @@ export class SpeakerClient {
     return this.request({ op: 'settle', timeoutMs });
   }
 
-  announce(sessions: number[] | 'all', timeoutMs: number): Promise<StepResult> {
-    return this.request({ op: 'announce', sessions, timeoutMs });
+  /** quietMs: stop waiting once nothing arrived for that long (the step is then not ok). */
+  announce(sessions: number[] | 'all', timeoutMs: number, quietMs?: number): Promise<StepResult> {
+    return this.request(quietMs ? { op: 'announce', sessions, timeoutMs, quietMs } : { op: 'announce', sessions, timeoutMs });
   }
 
-  withdraw(sessions: number[] | 'all', timeoutMs: number): Promise<StepResult> {
-    return this.request({ op: 'withdraw', sessions, timeoutMs });
+  withdraw(sessions: number[] | 'all', timeoutMs: number, quietMs?: number): Promise<StepResult> {
+    return this.request(quietMs ? { op: 'withdraw', sessions, timeoutMs, quietMs } : { op: 'withdraw', sessions, timeoutMs });
   }
 
   churn(sessions: number[], intervalMs: number, durationMs: number, timeoutMs: number): Promise<ChurnResult> {

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { buildPlan, prefixText, V6_BLOCKS, type Plan } from './plan.js';
 import type { ChurnResult, ConnectResult, SetupResult, SpeakerConfig, SpeakerReply, SpeakerRequest, StepResult } from './protocol.js';
 import { decodeAttributes, forEachPrefixV4, forEachPrefixV6, isBgpError, scanUpdate, ScannedUpdate } from '../../src/wire/index.js';
-import { attrSignature, CTX, END_OF_RIB, ipv4ToUint32, KEEPALIVE, openMessage, uint32ToIpv4 } from './messages.js';
+import { attrSignature, CTX, CTX_ADD_PATH, END_OF_RIB, ipv4ToUint32, KEEPALIVE, openMessage, peerSendsAddPath, uint32ToIpv4 } from './messages.js';
 
 const TYPE_OPEN = 1;
 const TYPE_UPDATE = 2;
@@ -16,6 +16,8 @@ const MAX_ERRORS = 20;
 const MAX_REDIALS = 100;
 const CONNECT_TIMEOUT_MS = 1000;
 const MAX_SAMPLES = 4_000_000;
+/** ADD-PATH plan: path slots kept per (client, prefix); more than the speakers so a duplicate path shows. */
+const PATH_SLOTS = 8;
 
 type State = 'idle' | 'connecting' | 'opensent' | 'openconfirm' | 'established';
 
@@ -39,6 +41,11 @@ interface Session {
   endOfRib: boolean; // the reflector finished its initial update (RFC 4724 End-of-RIB)
   wanted: boolean; // should be up (redial on failure while connecting)
   announced: boolean;
+  addPathRx: boolean; // offers ADD-PATH receive in its OPEN
+  addPath: boolean; // negotiated: the reflector's OPEN offered ADD-PATH send, NLRI carry path identifiers
+  // ADD-PATH plan receivers: per prefix PATH_SLOTS (path identifier, speaker + 1; 0 = free slot)
+  pid?: Uint32Array;
+  spk?: Uint8Array;
 }
 
 /** What a received attribute block means, decoded once per distinct byte string. */
@@ -61,6 +68,7 @@ let announced: Uint8Array; // prefix i is currently announced by its owner
 let announcedBy: Int32Array;
 const totalAnnounced = [0, 0, 0]; // by AFI
 let atTarget = 0;
+let lastUpdateAt = 0; // last UPDATE received by any receiver (quiet stop of the ADD-PATH step)
 
 // Per-step accounting.
 let errors: string[] = [];
@@ -111,7 +119,10 @@ function setup(c: SpeakerConfig): SetupResult {
     bgpIdNum: ipv4ToUint32(s.bgpId),
     receives: s.receives,
     state: 'idle' as State,
-    held: new Uint8Array(s.receives ? P : 0),
+    held: new Uint8Array(s.receives && plan.paths === 1 ? P : 0),
+    ...(s.receives && plan.paths > 1 ? { pid: new Uint32Array(P * PATH_SLOTS), spk: new Uint8Array(P * PATH_SLOTS) } : {}),
+    addPathRx: s.addPathRx === true,
+    addPath: false,
     count: 0,
     keepaliveMs: (c.holdTime * 1000) / 3,
     holdMs: c.holdTime * 1000,
@@ -126,6 +137,8 @@ function setup(c: SpeakerConfig): SetupResult {
   const lists: number[][] = sessions.map(() => []);
   for (let i = 0; i < P; i++) lists[plan.owner[i]!]!.push(i);
   ownedBy = lists.map((l) => Int32Array.from(l));
+  // ADD-PATH plan: each of the first `paths` sessions announces every prefix.
+  for (let k = 1; k < plan.paths; k++) ownedBy[k] = ownedBy[0]!;
   setCanon = new Int32Array(plan.setSigs.length);
   plan.setSigs.forEach((sig, k) => {
     if (!sigToSet.has(sig)) sigToSet.set(sig, k);
@@ -144,7 +157,10 @@ function setup(c: SpeakerConfig): SetupResult {
  * client, so the JIT has optimised it before any clock starts; every counter is reset afterwards.
  */
 function warmUp(): void {
-  const scratch: Session = { ...sessions[0]!, idx: -1, bgpIdNum: 0, receives: true, held: new Uint8Array(plan.prefixCount), count: 0 };
+  const scratch: Session = {
+    ...sessions[0]!, idx: -1, bgpIdNum: 0, receives: true, held: new Uint8Array(plan.prefixCount), count: 0,
+    ...(plan.paths > 1 ? { pid: new Uint32Array(plan.prefixCount * PATH_SLOTS), spk: new Uint8Array(plan.prefixCount * PATH_SLOTS) } : {}),
+  };
   const feed = (buf: Buffer): void => {
     for (let o = 0; o + 19 <= buf.length;) {
       const len = (buf[o + 16]! << 8) | buf[o + 17]!;
@@ -193,7 +209,7 @@ function dial(s: Session): void {
   sock.on('connect', () => {
     clearTimeout(connectTimer);
     s.state = 'opensent';
-    sock.write(openMessage(cfg.asn, cfg.holdTime, uint32ToIpv4(s.bgpIdNum), s.afi));
+    sock.write(openMessage(cfg.asn, cfg.holdTime, uint32ToIpv4(s.bgpIdNum), s.afi, s.addPathRx));
     s.lastTx = performance.now();
   });
   sock.on('data', (chunk: Buffer) => onData(s, chunk));
@@ -281,6 +297,14 @@ function onData(s: Session, chunk: Buffer): void {
       const hold = Math.min(peerHold, cfg.holdTime);
       s.keepaliveMs = hold > 0 ? (hold * 1000) / 3 : 0;
       s.holdMs = hold * 1000;
+      s.addPath = false;
+      if (s.addPathRx) {
+        try {
+          s.addPath = peerSendsAddPath(buf.subarray(o, o + len));
+        } catch (e) {
+          problem(`${s.local}: OPEN from the reflector does not decode: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
       s.state = 'openconfirm';
       s.endOfRib = false;
       s.sock?.write(KEEPALIVE);
@@ -321,6 +345,7 @@ function lookupAttrs(block: Uint8Array, mpNextHop: Uint8Array | undefined): Attr
 /** Prefix indexes of one NLRI or withdrawn-routes section; -1 where the prefix is not in the plan. */
 interface Section {
   idx: Int32Array;
+  pid: Uint32Array; // path identifier of each prefix (0 without ADD-PATH)
   unknown: string[];
 }
 
@@ -329,23 +354,26 @@ interface Section {
  * each prefix once per distinct section (not once per client) keeps the receive side off the critical path.
  */
 const sectionCache = new Map<string, Section>();
-const EMPTY_SECTION: Section = { idx: new Int32Array(0), unknown: [] };
+const EMPTY_SECTION: Section = { idx: new Int32Array(0), pid: new Uint32Array(0), unknown: [] };
 
-function section(buf: Uint8Array, start: number, end: number, afi: number): Section {
+function section(buf: Uint8Array, start: number, end: number, afi: number, addPath: boolean): Section {
   if (start >= end) return EMPTY_SECTION;
-  const key = afi + Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
+  const key = (addPath ? 'A' : 'N') + afi + Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
   let sec = sectionCache.get(key);
   if (sec) return sec;
   const out: number[] = [];
+  const pids: number[] = [];
   const unknown: string[] = [];
   if (afi === 1) {
-    forEachPrefixV4(buf, start, end, false, (addr, plen) => {
+    forEachPrefixV4(buf, start, end, addPath, (addr, plen, pathId) => {
       const idx = plan.index.get(addr, plen);
       if (idx < 0) unknown.push(`${uint32ToIpv4(addr)}/${plen}`);
       out.push(idx);
+      pids.push(pathId);
     });
   } else {
-    forEachPrefixV6(buf, start, end, false, (b, off, plen) => {
+    forEachPrefixV6(buf, start, end, addPath, (b, off, plen, pathId) => {
+      pids.push(pathId);
       // Plan prefixes are under V6_BLOCKS (a /96) and longer than 96 bits: compare the top 12 octets, key on the rest.
       let idx = -1;
       if (plen > 96 && V6_BLOCKS.every((x, k) => b[off + k] === x)) {
@@ -358,7 +386,7 @@ function section(buf: Uint8Array, start: number, end: number, afi: number): Sect
     });
   }
   if (sectionCache.size > 200_000) sectionCache.clear();
-  sec = { idx: Int32Array.from(out), unknown };
+  sec = { idx: Int32Array.from(out), pid: Uint32Array.from(pids), unknown };
   sectionCache.set(key, sec);
   return sec;
 }
@@ -372,6 +400,8 @@ interface Analysed {
   originatorId: number;
   withdrawn: [Int32Array, Int32Array]; // [IPv4, IPv6] prefix indexes (-1: not in the plan)
   reach: [Int32Array, Int32Array];
+  withdrawnPid: [Uint32Array, Uint32Array]; // path identifiers beside them (0 without ADD-PATH)
+  reachPid: [Uint32Array, Uint32Array];
   setId: [number, number]; // canonical attribute set of the reachable NLRI per family, -1 if none matched
   endOfRib: boolean;
 }
@@ -383,12 +413,16 @@ interface Analysed {
  */
 const messageCache = new Map<string, Analysed>();
 const NONE = new Int32Array(0);
+const NO_PID = new Uint32Array(0);
 
-function analyse(msg: Uint8Array): Analysed {
-  const r: Analysed = { problems: [], hasOriginatorId: false, originatorId: 0, withdrawn: [NONE, NONE], reach: [NONE, NONE], setId: [-1, -1], endOfRib: false };
+function analyse(msg: Uint8Array, addPath = false): Analysed {
+  const r: Analysed = {
+    problems: [], hasOriginatorId: false, originatorId: 0, withdrawn: [NONE, NONE], reach: [NONE, NONE],
+    withdrawnPid: [NO_PID, NO_PID], reachPid: [NO_PID, NO_PID], setId: [-1, -1], endOfRib: false,
+  };
   let u: ScannedUpdate;
   try {
-    u = scanUpdate(msg, CTX, scanned); // the codec's hot path: RFC 7606 validation, offsets only
+    u = scanUpdate(msg, addPath ? CTX_ADD_PATH : CTX, scanned); // the codec's hot path: RFC 7606 validation, offsets only
   } catch (e) {
     r.problems.push(`malformed UPDATE from the reflector: ${isBgpError(e) ? e.message : String(e)}`);
     return r;
@@ -397,9 +431,10 @@ function analyse(msg: Uint8Array): Analysed {
   r.hasOriginatorId = u.hasOriginatorId;
   r.originatorId = u.originatorId;
   r.endOfRib = u.isEndOfRib;
-  const w4 = section(msg, u.withdrawnStart, u.withdrawnEnd, 1);
-  const w6 = u.mpUnreachAfi === 2 ? section(msg, u.mpUnreachStart, u.mpUnreachEnd, 2) : EMPTY_SECTION;
+  const w4 = section(msg, u.withdrawnStart, u.withdrawnEnd, 1, addPath);
+  const w6 = u.mpUnreachAfi === 2 ? section(msg, u.mpUnreachStart, u.mpUnreachEnd, 2, false) : EMPTY_SECTION;
   r.withdrawn = [w4.idx, w6.idx];
+  r.withdrawnPid = [w4.pid, w6.pid];
   const parts: [number, number, number, Uint8Array | undefined][] = [
     [1, u.nlriStart, u.nlriEnd, undefined],
     [2, u.mpReachAfi === 2 ? u.mpReachStart : 0, u.mpReachAfi === 2 ? u.mpReachEnd : 0, u.mpNextHop],
@@ -407,14 +442,17 @@ function analyse(msg: Uint8Array): Analysed {
   for (const [afi, start, end, mpNextHop] of parts) {
     if (end <= start) continue;
     const info = lookupAttrs(u.attrs, mpNextHop);
-    const sec = section(msg, start, end, afi);
+    const sec = section(msg, start, end, afi, afi === 1 && addPath);
     r.reach[afi - 1] = sec.idx;
+    r.reachPid[afi - 1] = sec.pid;
     r.setId[afi - 1] = info.setId;
     // A problem only counts when the route is not the client's own echo; apply() decides that per client.
     if (info.problem) r.problems.push(info.problem);
     for (const x of sec.unknown) r.problems.push(`unexpected prefix ${x}`);
+    // The set this prefix must carry from the speaker whose NEXT_HOP the attributes have (always 0 but ADD-PATH).
+    const path = info.setId >= 0 ? Math.floor(info.setId / plan.setsPerPath) : 0;
     for (const idx of sec.idx) {
-      if (idx >= 0 && info.setId >= 0 && setCanon[plan.setOf[idx]!] !== info.setId) {
+      if (idx >= 0 && info.setId >= 0 && setCanon[plan.setOf[idx]! + path * plan.setsPerPath] !== info.setId) {
         r.problems.push(`${prefixText(plan, idx)} arrived with the attributes of another set`);
       }
     }
@@ -424,10 +462,11 @@ function analyse(msg: Uint8Array): Analysed {
 
 function onUpdate(s: Session, buf: Buffer, o: number, len: number, now: number): void {
   updatesReceived++;
-  const key = buf.toString('latin1', o, o + len);
+  lastUpdateAt = now;
+  const key = (s.addPath ? 'A' : 'N') + buf.toString('latin1', o, o + len);
   let r = messageCache.get(key);
   if (!r) {
-    r = analyse(buf.subarray(o, o + len));
+    r = analyse(buf.subarray(o, o + len), s.addPath);
     if (messageCache.size > 100_000) messageCache.clear();
     messageCache.set(key, r);
   }
@@ -436,6 +475,10 @@ function onUpdate(s: Session, buf: Buffer, o: number, len: number, now: number):
       s.endOfRib = true;
       settleWaiter?.check();
     }
+    return;
+  }
+  if (s.spk) {
+    onUpdatePaths(s, r);
     return;
   }
   const held = s.held;
@@ -472,11 +515,67 @@ function onUpdate(s: Session, buf: Buffer, o: number, len: number, now: number):
       }
     }
   }
+  countChanged(s, before, T);
+}
+
+function countChanged(s: Session, before: number, T: number): void {
   if (before !== s.count) {
     const wasAt = before === T;
     const isAt = s.count === T;
     if (wasAt !== isAt) atTarget += isAt ? 1 : -1;
   }
+}
+
+/**
+ * ADD-PATH plan (RFC 7911 §3): a client's view is keyed by (prefix, path identifier). A withdrawal names the
+ * identifier; an announcement with a known identifier replaces that path; the speaker a path comes from is
+ * told by its NEXT_HOP (its attribute set). Without ADD-PATH every identifier is 0: one path per prefix.
+ */
+function onUpdatePaths(s: Session, r: Analysed): void {
+  const pid = s.pid!;
+  const spk = s.spk!;
+  const before = s.count;
+  const T = target(s);
+  const wi = r.withdrawn[0];
+  const wp = r.withdrawnPid[0];
+  prefixesReceived += wi.length;
+  for (let k = 0; k < wi.length; k++) {
+    const idx = wi[k]!;
+    if (idx < 0) continue;
+    const base = idx * PATH_SLOTS;
+    for (let j = 0; j < PATH_SLOTS; j++) {
+      if (spk[base + j] !== 0 && pid[base + j] === wp[k]) {
+        spk[base + j] = 0;
+        s.count--;
+        break;
+      }
+    }
+  }
+  for (const p of r.problems) problem(`${s.local}: ${p}`);
+  const nlri = r.reach[0];
+  const np = r.reachPid[0];
+  prefixesReceived += nlri.length;
+  const setId = r.setId[0];
+  if (nlri.length && setId >= 0) {
+    const who = Math.floor(setId / plan.setsPerPath) + 1;
+    for (let k = 0; k < nlri.length; k++) {
+      const idx = nlri[k]!;
+      if (idx < 0) continue;
+      const base = idx * PATH_SLOTS;
+      let free = -1;
+      let hit = -1;
+      for (let j = 0; j < PATH_SLOTS; j++) {
+        if (spk[base + j] === 0) { if (free < 0) free = j; } else if (pid[base + j] === np[k]) { hit = j; break; }
+      }
+      if (hit >= 0) spk[base + hit] = who;
+      else if (free >= 0) {
+        spk[base + free] = who;
+        pid[base + free] = np[k]!;
+        s.count++;
+      } else problem(`${s.local}: more than ${PATH_SLOTS} paths for ${prefixText(plan, idx)}`);
+    }
+  }
+  countChanged(s, before, T);
 }
 
 // ---- steps ---------------------------------------------------------------------
@@ -509,6 +608,10 @@ function waitTargets(t0: number, timeoutMs: number): Promise<{ ms: number; timed
 
 /** Exact check after the clock stopped: each receiver holds what is announced by others, nothing else. */
 function verify(): void {
+  if (plan.paths > 1) {
+    verifyPaths();
+    return;
+  }
   let reported = 0;
   for (const r of receivers) {
     let missing = 0;
@@ -528,6 +631,55 @@ function verify(): void {
   }
 }
 
+/** ADD-PATH plan: each receiver holds, for every prefix, one path from each announcing speaker and no other. */
+function verifyPaths(): void {
+  let want = 0;
+  for (let k = 0; k < plan.paths; k++) if (sessions[k]!.announced) want |= 1 << k;
+  let reported = 0;
+  for (const r of receivers) {
+    let missing = 0;
+    let extra = 0;
+    let first = -1;
+    for (let i = 0; i < plan.prefixCount; i++) {
+      let mask = 0;
+      let dup = 0;
+      for (let j = 0; j < PATH_SLOTS; j++) {
+        const w = r.spk![i * PATH_SLOTS + j]!;
+        if (w === 0) continue;
+        const bit = 1 << (w - 1);
+        if (mask & bit) dup++;
+        mask |= bit;
+      }
+      const m = popcount(want & ~mask);
+      const x = popcount(mask & ~want) + dup;
+      if ((m || x) && first < 0) first = i;
+      missing += m;
+      extra += x;
+    }
+    if (missing || extra) {
+      if (reported++ < 5) problem(`${r.local}: ${missing} paths missing, ${extra} extra or not withdrawn (e.g. ${prefixText(plan, first)}; ADD-PATH ${r.addPath ? '' : 'not '}negotiated)`);
+      else errorCount++;
+    }
+  }
+}
+
+function popcount(x: number): number {
+  let n = 0;
+  for (let v = x; v; v &= v - 1) n++;
+  return n;
+}
+
+/** ADD-PATH plan: paths per prefix the receivers hold (mean and minimum over receivers). */
+function pathsSeen(): { pathsPerPrefix: number; pathsPerPrefixMin: number; addPathSessions: number } | Record<string, never> {
+  if (plan.paths === 1 || !receivers.length) return {};
+  const per = receivers.map((r) => r.count / plan.prefixCount);
+  return {
+    pathsPerPrefix: per.reduce((a, x) => a + x, 0) / per.length,
+    pathsPerPrefixMin: Math.min(...per),
+    addPathSessions: receivers.filter((r) => r.addPath).length,
+  };
+}
+
 function selectSessions(sel: number[] | 'all'): Session[] {
   return sel === 'all' ? sessions : sel.map((i) => sessions[i]!);
 }
@@ -545,7 +697,7 @@ function markAnnounced(s: Session, on: boolean, now: number): void {
   totalAnnounced[s.afi] += on ? n : -n;
 }
 
-async function step(sel: number[] | 'all', on: boolean, timeoutMs: number): Promise<StepResult> {
+async function step(sel: number[] | 'all', on: boolean, timeoutMs: number, quietMs?: number): Promise<StepResult> {
   resetStep();
   const list = selectSessions(sel).filter((s) => ownedBy[s.idx]!.length > 0);
   const t0 = performance.now();
@@ -554,14 +706,26 @@ async function step(sel: number[] | 'all', on: boolean, timeoutMs: number): Prom
     markAnnounced(s, on, t0);
   }
   recountTargets();
-  const { ms, timedOut } = await waitTargets(t0, timeoutMs);
-  if (timedOut) problem(`not converged (timeout ${timeoutMs} ms or session lost): ${receivers.length - atTarget} of ${receivers.length} clients not at their target count`);
+  // quietMs: give up once nothing arrived for that long (a reflector sending fewer paths than expected
+  // would otherwise be waited for until the timeout).
+  lastUpdateAt = t0;
+  let quiet = false;
+  const quietTimer = quietMs ? setInterval(() => {
+    if (waiter && performance.now() - lastUpdateAt > quietMs) { quiet = true; finishWait(true); }
+  }, 100) : undefined;
+  const { ms: waited, timedOut } = await waitTargets(t0, timeoutMs);
+  if (quietTimer) clearInterval(quietTimer);
+  // A quiet stop ends at the last UPDATE, not quietMs later.
+  const ms = quiet ? lastUpdateAt - t0 : waited;
+  if (quiet) problem(`not converged: nothing more arrived for ${quietMs} ms; ${receivers.length - atTarget} of ${receivers.length} clients not at their target count`);
+  else if (timedOut) problem(`not converged (timeout ${timeoutMs} ms or session lost): ${receivers.length - atTarget} of ${receivers.length} clients not at their target count`);
+  const seen = pathsSeen();
   verify();
   if (TRACE) {
     for (const [i, tr] of traces) console.error(`trace ${sessions[i]!.local}: ${tr.chunks} chunks ${tr.bytes} B, ${(tr.first - t0).toFixed(1)}..${(tr.last - t0).toFixed(1)} ms, gaps>30ms ${tr.gaps40}, max gap ${tr.maxGap.toFixed(1)}`);
     traces.clear();
   }
-  return { ok: errorCount === 0, ms, errors, updatesReceived, prefixesReceived, ...speakerLoad() };
+  return { ok: errorCount === 0, ms, timedOut: timedOut && !quiet, errors, updatesReceived, prefixesReceived, ...speakerLoad(), ...seen };
 }
 
 /** How busy the speaker itself was during the step: near 1.0 means the load side may be the bottleneck. */
@@ -579,7 +743,7 @@ function connect(timeoutMs: number, sel?: number[]): Promise<ConnectResult> {
       connectWaiter = undefined;
       clearTimeout(timer);
       if (timedOut) problem(`timeout after ${timeoutMs} ms: ${list.filter((s) => s.state !== 'established').length} sessions not Established`);
-      resolve({ ok: errorCount === 0, ms: performance.now() - t0, redials: list.reduce((a, s) => a + s.redials, 0), redialCauses: Object.fromEntries(closeReasons), errors });
+      resolve({ ok: errorCount === 0, ms: performance.now() - t0, timedOut, redials: list.reduce((a, s) => a + s.redials, 0), redialCauses: Object.fromEntries(closeReasons), errors });
       closeReasons.clear();
     };
     const timer = setTimeout(() => done(true), timeoutMs);
@@ -652,7 +816,7 @@ async function churn(sel: number[], intervalMs: number, durationMs: number, time
   const sorted = samples.subarray(0, sampleN).sort();
   const pct = (q: number): number => (sampleN ? sorted[Math.min(sampleN - 1, Math.floor(q * sampleN))]! : NaN);
   return {
-    ok: errorCount === 0, ms, errors, updatesReceived, prefixesReceived, ...speakerLoad(),
+    ok: errorCount === 0, ms, timedOut, errors, updatesReceived, prefixesReceived, ...speakerLoad(),
     windowMs, toggles, delivered: inWindow, deliveredPerSec: inWindow / (windowMs / 1000),
     p50Ms: pct(0.5), p99Ms: pct(0.99), maxMs: sampleN ? sorted[sampleN - 1]! : NaN, samples: sampleN,
   };
@@ -689,8 +853,8 @@ async function handle(req: SpeakerRequest): Promise<unknown> {
     case 'setup': return setup(req.config);
     case 'connect': return connect(req.timeoutMs, req.sessions);
     case 'settle': return settle(req.timeoutMs);
-    case 'announce': return step(req.sessions, true, req.timeoutMs);
-    case 'withdraw': return step(req.sessions, false, req.timeoutMs);
+    case 'announce': return step(req.sessions, true, req.timeoutMs, req.quietMs);
+    case 'withdraw': return step(req.sessions, false, req.timeoutMs, req.quietMs);
     case 'churn': return churn(req.sessions, req.intervalMs, req.durationMs, req.timeoutMs);
     case 'close':
       closeAll();

@@ -11,6 +11,13 @@ function faultFilter(cfg: RrConfig, client: string): string {
   return ` export filter { if net = ${cfg.fault.dropPrefix} then reject; accept; };`;
 }
 
+/** BIRD 2: ADD-PATH is a channel option (`add paths tx` towards clients that receive, `rx` from speakers). */
+function addPaths2(cfg: RrConfig, client: string): string {
+  const tx = cfg.addPath?.send.includes(client) === true;
+  const rx = cfg.addPath?.receive.includes(client) === true;
+  return tx && rx ? ' add paths on;' : tx ? ' add paths tx;' : rx ? ' add paths rx;' : '';
+}
+
 function bird2Config(cfg: RrConfig): string {
   const lines = [
     'log stderr { warning, error, fatal };',
@@ -27,7 +34,7 @@ function bird2Config(cfg: RrConfig): string {
     '}',
   ];
   for (const c of cfg.clients) {
-    const f = faultFilter(cfg, c);
+    const f = faultFilter(cfg, c) + addPaths2(cfg, c);
     lines.push(`protocol bgp ${protoName(c)} from rrc { neighbor ${c} port ${cfg.port} as ${cfg.asn};${f ? ` ipv4 {${f} };` : ''} }`);
   }
   if (cfg.address6 && cfg.clients6?.length) {
@@ -65,7 +72,8 @@ function bird1Config(cfg: RrConfig, v6 = false): string {
     '}',
   ];
   for (const c of v6 ? cfg.clients6 ?? [] : cfg.clients) {
-    lines.push(`protocol bgp ${protoName(c)} from rrc { neighbor ${c} as ${cfg.asn};${faultFilter(cfg, c)} }`);
+    // BIRD 1.6: ADD-PATH is a protocol option, the same words as BIRD 2's channel option.
+    lines.push(`protocol bgp ${protoName(c)} from rrc { neighbor ${c} as ${cfg.asn};${faultFilter(cfg, c)}${addPaths2(cfg, c)} }`);
   }
   return lines.join('\n') + '\n';
 }
@@ -75,6 +83,7 @@ function birdDriver(name: string, label: string, bin: string, render: (c: RrConf
   return {
     name,
     label,
+    addPath: true,
     unavailable: () => (which(bin) ? undefined : `${bin} not installed`),
     version: () => {
       // BIRD prints its version on stderr

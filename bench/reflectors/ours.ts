@@ -1,6 +1,7 @@
 // Our reflector under test: started as Calico would (env + a file datastore in which the reflector
 // is a global peer and every client is a host), from dist/ as the image runs it (built first when src/ is newer),
-// or through tsx from src/ with BENCH_OURS=tsx.
+// or through tsx from src/ with BENCH_OURS=tsx, or another checkout's built dist/ with BENCH_OURS_ROOT=DIR (e.g. main
+// while this branch's bench is newer).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -8,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { startDaemon } from './proc.js';
 import type { ReflectorDriver, RrConfig } from './types.js';
 
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const ROOT = process.env.BENCH_OURS_ROOT ? resolve(process.env.BENCH_OURS_ROOT) : resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 /** The etcd key space of calico-datastore.md §3 as one JSON object (the file datastore's format). */
 export function calicoDatastore(cfg: RrConfig): Record<string, unknown> {
@@ -59,8 +60,9 @@ function entry(): { args: string[]; how: string } | undefined {
 export const ours: ReflectorDriver = {
   name: 'ours',
   label: 'ours',
+  addPath: true,
   unavailable: () => (entry() ? undefined : 'src/main.ts and dist/main.js do not exist yet'),
-  version: () => `node ${process.version} (${entry()?.how ?? '?'})`,
+  version: () => `node ${process.version} (${entry()?.how ?? '?'}${process.env.BENCH_OURS_ROOT ? ` of ${ROOT}` : ''})`,
   start: (cfg) => {
     const e = entry()!;
     const dsFile = join(cfg.workDir, 'datastore.json');
@@ -79,6 +81,8 @@ export const ours: ReflectorDriver = {
         SOCKET_DIR: cfg.workDir,
         METRICS_LISTEN: `${cfg.address}:${30000 + (cfg.port % 10000)}`,
         LOG_LEVEL: 'warn',
+        // ADD-PATH send to every peer that negotiates receive (RFC 7911); a build without the feature ignores it.
+        ...(cfg.addPath ? { ADD_PATHS: 'all' } : {}),
       },
       listen: { address: cfg.address, port: cfg.port },
       readyTimeoutMs: 30000,

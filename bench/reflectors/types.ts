@@ -21,6 +21,11 @@ export interface RrConfig {
   netns?: string;
   workDir: string; // a fresh mkdtemp directory for config, sockets, logs
   fault?: RrFault;
+  /**
+   * ADD-PATH (RFC 7911) workload: send every path to `send` clients (they offer receive), accept several
+   * paths from `receive` ones. Drivers without such a configuration are skipped (`addPath` in the driver).
+   */
+  addPath?: { send: string[]; receive: string[] };
 }
 
 export interface RunningReflector {
@@ -38,6 +43,8 @@ export interface ReflectorDriver {
   unavailable(): string | undefined;
   version(): string;
   start(cfg: RrConfig): Promise<RunningReflector>;
+  /** True when start() honours RrConfig.addPath. */
+  addPath?: boolean;
 }
 
 export function protoName(addr: string): string {

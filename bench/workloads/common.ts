@@ -10,7 +10,7 @@ import { procStatsAll, type ProcStats } from '../reflectors/proc.js';
 import type { ReflectorDriver, RrFault, RunningReflector } from '../reflectors/types.js';
 
 export interface Measurement {
-  workload: 'table' | 'calico' | 'churn';
+  workload: 'table' | 'calico' | 'churn' | 'addpath' | 'idle';
   reflector: string;
   case: string; // e.g. "N=100000 M=4"
   params: Record<string, number>;
@@ -77,7 +77,7 @@ export async function withRun(driver: ReflectorDriver, env: Env, spec: PlanSpec,
   const workDir = mkdtempSync(join(tmpdir(), `bench-${driver.name}-`));
   const clients = [...planAddresses(spec), ...extraClients];
   const clients6 = planAddresses6(spec);
-  const receiver = spec.kind === 'table' ? clients[1]! : clients[0]!;
+  const receiver = spec.kind === 'table' ? clients[1]! : spec.kind === 'addpath' ? clients[spec.speakers]! : clients[0]!;
   const fault: RrFault | undefined = env.fault && faultPrefix ? { client: receiver, dropPrefix: faultPrefix } : undefined;
   // IPv6 needs many IPv6 addresses: the whole run moves into a namespace of its own (loopback only).
   const netns = clients6.length ? `bench-rr-${process.pid}-${++netnsSeq}` : undefined;
@@ -89,6 +89,7 @@ export async function withRun(driver: ReflectorDriver, env: Env, spec: PlanSpec,
     rr = await driver.start({
       address: env.address, port: env.port, asn: env.asn, clusterId: env.clusterId, holdTime: env.holdTime, clients, workDir,
       ...(fault ? { fault } : {}), ...(netns ? { netns, address6: REFLECTOR6, clients6 } : {}),
+      ...(spec.kind === 'addpath' ? { addPath: { send: clients.slice(spec.speakers), receive: clients.slice(0, spec.speakers) } } : {}),
     });
     await new Promise((r) => setTimeout(r, 300)); // let start-up work finish before the idle sample
     const pids = rr.pids;

@@ -41,7 +41,8 @@ test('plans are deterministic, packed into UPDATEs of at most 4096 octets, and d
 test.serial('quick mode against BIRD 2 validates every client of every workload', async (t) => {
   const o = parseOptions(['--quick', '--reflectors', 'bird2', '--port', PORT, '--out', '']);
   const all = await runBench(o);
-  t.is(all.length, o.tableCases.length + o.calicoCases.length + o.churnCases.length);
+  // + one addpath cell, + the idle cell for BIRD 2 and for a bare node
+  t.is(all.length, o.tableCases.length + o.calicoCases.length + o.churnCases.length + 1 + 2);
   for (const m of all) {
     t.is(m.skipped, undefined);
     t.true(m.valid, `${m.workload} ${m.case}: ${m.errors.join('; ')}`);
@@ -54,17 +55,25 @@ test.serial('quick mode against BIRD 2 validates every client of every workload'
   const churn = all.find((m) => m.workload === 'churn')!;
   t.true(churn.metrics.toggles! >= 2);
   t.true(churn.metrics.delivered! > 0 && Number.isFinite(churn.metrics.p99_ms));
+  const ap = all.find((m) => m.workload === 'addpath')!;
+  t.is(ap.metrics.paths_per_prefix, o.addPath.speakers, 'BIRD 2 with add paths tx: one path per speaker at every client');
+  t.is(ap.metrics.paths_per_prefix_min, o.addPath.speakers);
+  t.is(ap.metrics.addpath_sessions, o.addPath.m, 'every client negotiated ADD-PATH receive');
+  const bare = all.find((m) => m.workload === 'idle' && m.reflector === 'node-bare')!;
+  t.true(bare.valid && bare.metrics.idle_rss_kib! > 1024, 'a bare node process has a measurable RSS');
   const text = renderTable(summarise(all), { bird2: 'BIRD 2' });
   t.regex(text, /\| N=10000 M=4 \| BIRD 2 \|/);
 });
 
 test.serial('a reflector that drops one prefix towards one client makes the run invalid', async (t) => {
   const o = parseOptions(['--quick', '--reflectors', 'bird2', '--port', PORT, '--out', '', '--fault', 'drop-one',
-    '--workload', 'table,calico', '--n', '2000', '--m', '2', '--c', '6', '--timeout', '3']);
+    '--workload', 'table,calico,addpath', '--n', '2000', '--m', '2', '--c', '6', '--ap-n', '2000', '--ap-m', '2', '--timeout', '3']);
   const all = await runBench(o);
-  t.is(all.length, 2);
+  t.is(all.length, 3);
   for (const m of all) {
     t.false(m.valid, `${m.workload} must be flagged invalid`);
-    t.true(m.errors.some((e) => /1 missing/.test(e)), m.errors.join('; '));
+    // addpath: the dropped prefix misses one path per speaker at that client
+    const want = m.workload === 'addpath' ? new RegExp(`${o.addPath.speakers} paths missing`) : /1 missing/;
+    t.true(m.errors.some((e) => want.test(e)), m.errors.join('; '));
   }
 });
