@@ -28,6 +28,8 @@ WORKDIR /app
 #   Limits:        MAX_PREFIXES, MAX_PREFIXES_WARNING_PERCENT, MAX_PREFIXES_IDLE_HOLD, MAX_AS_PATH_LENGTH,
 #                  OUTBOUND_QUEUE_LIMIT, MAX_PENDING_CONNECTIONS, TTL_SECURITY, IDLE_HOLD_BASE, IDLE_HOLD_CAP
 #   Restart:       GRACEFUL_RESTART_TIME, RESTART_DEFERRAL_TIME
+#   Paths:         ADD_PATHS (off, all or N: ADD-PATH, RFC 7911)
+#   Node itself:   NODE_OPTIONS (a semi-space flag there replaces the reflector's own young-generation setting)
 #   Set by Kubernetes for the in-cluster service account: KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT
 #   Set below:     NODE_ENV, MALLOC_ARENA_MAX (glibc, not the reflector)
 # MALLOC_ARENA_MAX=2: glibc's per-thread arenas otherwise keep freed memory after session churn (see native/README
