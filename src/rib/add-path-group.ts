@@ -148,7 +148,7 @@ export class AddPathGroup extends UpdateGroup {
     let gone: { id: number; notFor: number; onlyFor: number }[] | null = null;
     for (const o of old) {
       if (next.some((n) => n.id === o.id)) continue;
-      delta.addWithdraw(delta.withdraw, o.src, keyOf(), o.id);
+      delta.addWithdrawSlot(o.src, slot, o.id);
       (gone ??= []).push({ id: o.id, notFor: o.src, onlyFor: -1 });
       changed = true;
     }

@@ -35,12 +35,23 @@ export interface KeyList {
   ids: number[] | null;
 }
 
+/**
+ * Withdrawn prefixes as slots, for the group stream: encoded in the same run() that advised them, before the
+ * engine may release a slot, so the index still holds the prefix (no key built or decoded per prefix).
+ */
+export interface SlotList {
+  slots: number[];
+  ids: number[] | null;
+}
+
 export class Delta {
   announce = new Map<PeerKey, AnnounceBucket>();
   /** Consecutive prefixes usually share attributes and source: remember the last bucket. */
   private last: AnnounceBucket | null = null;
-  /** Withdrawn keys, by the peer that must not get them (-1: everyone). */
-  withdraw = new Map<number, KeyList>();
+  /** Withdrawn slots, by the peer that must not get them (-1: everyone). */
+  withdraw = new Map<number, SlotList>();
+  private lastWithdraw: SlotList | null = null;
+  private lastWithdrawPeer = 0;
   /** Withdrawals only for one member (it had another peer's route; the new best is its own). */
   exceptions = new Map<number, KeyList>();
   changed = 0;
@@ -61,6 +72,23 @@ export class Delta {
     if (pathId !== undefined) (b.ids as number[]).push(pathId);
   }
 
+  /** A withdrawal for the group stream, excluding `peer` (-1: none); `pathId` as in addAnnounce. */
+  addWithdrawSlot(peer: number, slot: number, pathId?: number): void {
+    let l = this.lastWithdraw;
+    if (l === null || this.lastWithdrawPeer !== peer) {
+      l = this.withdraw.get(peer) ?? null;
+      if (l === null) {
+        l = { slots: [], ids: pathId === undefined ? null : [] };
+        this.withdraw.set(peer, l);
+      }
+      this.lastWithdraw = l;
+      this.lastWithdrawPeer = peer;
+    }
+    l.slots.push(slot);
+    if (pathId !== undefined) (l.ids as number[]).push(pathId);
+  }
+
+  /** An exception withdrawal (written per member, possibly later: by key, the slot may be reused by then). */
   addWithdraw(map: Map<number, KeyList>, peer: number, key: PrefixKey, pathId?: number): void {
     let l = map.get(peer);
     if (l === undefined) {
@@ -129,7 +157,7 @@ export function adviseSlot(
   const oldSrc = old === null ? -1 : out.src[slot];
   if (old === exported && oldSrc === newSrc) return false;
   if (exported === null) {
-    delta.addWithdraw(delta.withdraw, oldSrc, index.keyOf(slot));
+    delta.addWithdrawSlot(oldSrc, slot);
   } else {
     delta.addAnnounce(exported, newSrc, slot);
     if (old !== null && oldSrc !== newSrc) delta.addWithdraw(delta.exceptions, newSrc, index.keyOf(slot));

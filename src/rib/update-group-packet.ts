@@ -261,6 +261,63 @@ export class PacketWriter {
     this.finishRun(run, exclude);
   }
 
+  /**
+   * Withdraws slots[from, to) of `index` (live slots: the prefix is read from the index, as announce() does,
+   * so no key is built per prefix); otherwise as withdraw().
+   */
+  withdrawSlots(
+    slots: readonly number[], from: number, to: number, index: PrefixIndexV4 | PrefixIndexV6,
+    exclude = NO_EXCL, pathIds?: readonly number[],
+  ): void {
+    const run = this.startRun();
+    const v4 = index.afi === AFI_IPV4 ? (index as PrefixIndexV4) : null;
+    let i = from;
+    while (i < to) {
+      this.ensure(this.maxLen);
+      const at = this.len;
+      const b = this.buf;
+      this.header(at);
+      if (v4 !== null) {
+        const addr = v4.addr;
+        const lens = v4.len;
+        this.len = at + 21;
+        const limit = at + this.maxLen - 2;
+        while (i < to) {
+          const s = slots[i];
+          const len = lens[s];
+          if (this.len + this.prefixSize(len) > limit) break;
+          this.writeV4(addr[s], len, pathIds === undefined ? 1 : pathIds[i]);
+          i++;
+          this.prefixes++;
+        }
+        b.writeUInt16BE(this.len - at - 21, at + 19);
+        b.writeUInt16BE(0, this.len);
+        this.len += 2;
+      } else {
+        const keys = (index as PrefixIndexV6).keys;
+        b.writeUInt16BE(0, at + 19);
+        const attrAt = at + 23;
+        b[attrAt] = 0x90; b[attrAt + 1] = 15;
+        b.writeUInt16BE(this.afi, attrAt + 4);
+        b[attrAt + 6] = 1;
+        this.len = attrAt + 7;
+        const limit = at + this.maxLen;
+        while (i < to) {
+          const k = keys[slots[i]];
+          if (this.len + this.prefixSize(k.charCodeAt(0)) > limit) break;
+          this.writeV6(k, pathIds === undefined ? 1 : pathIds[i]);
+          i++;
+          this.prefixes++;
+        }
+        b.writeUInt16BE(this.len - attrAt - 4, attrAt + 2);
+        b.writeUInt16BE(this.len - attrAt, at + 21);
+      }
+      this.finishMessage(at);
+    }
+    this.withdrawn += this.prefixes - run.prefixes;
+    this.finishRun(run, exclude);
+  }
+
   /** End-of-RIB marker (RFC 4724 §2). */
   endOfRib(exclude = NO_EXCL): void {
     const run = this.startRun();

@@ -188,7 +188,7 @@ export class UpdateGroup {
     if (delta.empty) return null;
     const w = new PacketWriter(this.sig.afi, this.sig.maxMessageLen, this.sig.addPathTx, 1024 + delta.changed * 8);
     const index = this.table.index;
-    for (const [peer, l] of delta.withdraw) w.withdraw(l.keys, 0, l.keys.length, peer, l.ids ?? undefined);
+    for (const [peer, l] of delta.withdraw) w.withdrawSlots(l.slots, 0, l.slots.length, index, peer, l.ids ?? undefined);
     for (const b of delta.announce.values()) w.announce(b.attr, b.slots, 0, b.slots.length, index, b.src, b.ids ?? undefined);
     if (w.size === 0 && delta.exceptions.size === 0) return w;
     this.stats.messages += w.messages;
