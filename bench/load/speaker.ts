@@ -91,6 +91,21 @@ let waiter: { t0: number; resolve: (ms: number, timedOut: boolean) => void; time
 let connectWaiter: { check: () => void } | undefined;
 let settleWaiter: { check: () => void } | undefined;
 
+/** CLOCK_MONOTONIC in ms, the same clock in every process of this machine (uv_hrtime); performance.now() is not (its origin is per process). */
+function monoNow(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** performance.now() value t as CLOCK_MONOTONIC ms (both read uv_hrtime; the offset is sampled, error ~µs). */
+function toMono(t: number): number {
+  return t + (monoNow() - performance.now());
+}
+
+/** Split load: this process drives only its share of the sessions (see SpeakerConfig.shard). */
+function mine(idx: number): boolean {
+  return !cfg.shard || idx % cfg.shard.count === cfg.shard.index;
+}
+
 function problem(msg: string): void {
   errorCount++;
   if (errors.length < MAX_ERRORS) errors.push(msg);
@@ -117,10 +132,10 @@ function setup(c: SpeakerConfig): SetupResult {
     afi: s.afi,
     local: s.local,
     bgpIdNum: ipv4ToUint32(s.bgpId),
-    receives: s.receives,
+    receives: s.receives && mine(idx),
     state: 'idle' as State,
-    held: new Uint8Array(s.receives && plan.paths === 1 ? P : 0),
-    ...(s.receives && plan.paths > 1 ? { pid: new Uint32Array(P * PATH_SLOTS), spk: new Uint8Array(P * PATH_SLOTS) } : {}),
+    held: new Uint8Array(s.receives && mine(idx) && plan.paths === 1 ? P : 0),
+    ...(s.receives && mine(idx) && plan.paths > 1 ? { pid: new Uint32Array(P * PATH_SLOTS), spk: new Uint8Array(P * PATH_SLOTS) } : {}),
     addPathRx: s.addPathRx === true,
     addPath: false,
     count: 0,
@@ -701,8 +716,10 @@ async function step(sel: number[] | 'all', on: boolean, timeoutMs: number, quiet
   resetStep();
   const list = selectSessions(sel).filter((s) => ownedBy[s.idx]!.length > 0);
   const t0 = performance.now();
+  let wrote = false;
   for (const s of list) {
-    write(s, on ? plan.announce[s.idx]! : plan.withdraw[s.idx]!);
+    // Every worker marks every selected session announced (its clients' targets), but only the owner writes.
+    if (mine(s.idx)) { write(s, on ? plan.announce[s.idx]! : plan.withdraw[s.idx]!); wrote = true; }
     markAnnounced(s, on, t0);
   }
   recountTargets();
@@ -725,7 +742,10 @@ async function step(sel: number[] | 'all', on: boolean, timeoutMs: number, quiet
     for (const [i, tr] of traces) console.error(`trace ${sessions[i]!.local}: ${tr.chunks} chunks ${tr.bytes} B, ${(tr.first - t0).toFixed(1)}..${(tr.last - t0).toFixed(1)} ms, gaps>30ms ${tr.gaps40}, max gap ${tr.maxGap.toFixed(1)}`);
     traces.clear();
   }
-  return { ok: errorCount === 0, ms, timedOut: timedOut && !quiet, errors, updatesReceived, prefixesReceived, ...speakerLoad(), ...seen };
+  return {
+    ok: errorCount === 0, ms, timedOut: timedOut && !quiet, errors, updatesReceived, prefixesReceived, ...speakerLoad(), ...seen,
+    startMono: toMono(t0), endMono: toMono(t0 + ms), wrote,
+  };
 }
 
 /** How busy the speaker itself was during the step: near 1.0 means the load side may be the bottleneck. */
@@ -736,14 +756,18 @@ function speakerLoad(): { speakerCpuMs: number; speakerElu: number } {
 
 function connect(timeoutMs: number, sel?: number[]): Promise<ConnectResult> {
   resetStep();
-  const list = sel ? sel.map((i) => sessions[i]!) : sessions;
+  const list = (sel ? sel.map((i) => sessions[i]!) : sessions).filter((s) => mine(s.idx));
   const t0 = performance.now();
   return new Promise((resolve) => {
     const done = (timedOut: boolean): void => {
       connectWaiter = undefined;
       clearTimeout(timer);
+      const t1 = performance.now();
       if (timedOut) problem(`timeout after ${timeoutMs} ms: ${list.filter((s) => s.state !== 'established').length} sessions not Established`);
-      resolve({ ok: errorCount === 0, ms: performance.now() - t0, timedOut, redials: list.reduce((a, s) => a + s.redials, 0), redialCauses: Object.fromEntries(closeReasons), errors });
+      resolve({
+        ok: errorCount === 0, ms: t1 - t0, timedOut, redials: list.reduce((a, s) => a + s.redials, 0), redialCauses: Object.fromEntries(closeReasons), errors,
+        startMono: toMono(t0), endMono: toMono(t1), speakerElu: speakerLoad().speakerElu,
+      });
       closeReasons.clear();
     };
     const timer = setTimeout(() => done(true), timeoutMs);
@@ -763,19 +787,22 @@ function connect(timeoutMs: number, sel?: number[]): Promise<ConnectResult> {
  */
 function settle(timeoutMs: number): Promise<{ ms: number; endOfRib: number; sessions: number }> {
   const t0 = performance.now();
+  const own = sessions.filter((s) => mine(s.idx));
   return new Promise((resolve) => {
     const done = (): void => {
       settleWaiter = undefined;
       clearTimeout(timer);
-      resolve({ ms: performance.now() - t0, endOfRib: sessions.filter((s) => s.endOfRib).length, sessions: sessions.length });
+      resolve({ ms: performance.now() - t0, endOfRib: own.filter((s) => s.endOfRib).length, sessions: own.length });
     };
     const timer = setTimeout(done, timeoutMs);
-    settleWaiter = { check: () => { if (sessions.every((s) => s.endOfRib)) done(); } };
+    settleWaiter = { check: () => { if (own.every((s) => s.endOfRib)) done(); } };
     settleWaiter.check();
   });
 }
 
 async function churn(sel: number[], intervalMs: number, durationMs: number, timeoutMs: number): Promise<ChurnResult> {
+  // The churn schedule and its delay samples live in one process; the runner never splits it.
+  if (cfg.shard && cfg.shard.count > 1) throw new Error('churn runs in one load process (no shard)');
   resetStep();
   const list = sel.map((i) => sessions[i]!);
   samples = new Float64Array(Math.min(MAX_SAMPLES, Math.max(1024, Math.ceil((durationMs / intervalMs + 2) * list.length * (plan.prefixCount / sessions.length) * receivers.length))));
@@ -817,6 +844,7 @@ async function churn(sel: number[], intervalMs: number, durationMs: number, time
   const pct = (q: number): number => (sampleN ? sorted[Math.min(sampleN - 1, Math.floor(q * sampleN))]! : NaN);
   return {
     ok: errorCount === 0, ms, timedOut, errors, updatesReceived, prefixesReceived, ...speakerLoad(),
+    startMono: toMono(t1), endMono: toMono(t1 + ms), wrote: true,
     windowMs, toggles, delivered: inWindow, deliveredPerSec: inWindow / (windowMs / 1000),
     p50Ms: pct(0.5), p99Ms: pct(0.99), maxMs: sampleN ? sorted[sampleN - 1]! : NaN, samples: sampleN,
   };
