@@ -25,6 +25,15 @@ export interface LoadSpeaker {
 
 const MAX_ERRORS = 20;
 
+/** The workers' errors, taken in turn (worker 0's first, worker 1's first, ...) so no worker's are crowded out. */
+function mergeErrors(lists: string[][]): string[] {
+  const out: string[] = [];
+  for (let k = 0; out.length < MAX_ERRORS && lists.some((l) => k < l.length); k++) {
+    lists.forEach((l, w) => { if (k < l.length && out.length < MAX_ERRORS) out.push(lists.length > 1 ? `worker ${w}: ${l[k]}` : l[k]!); });
+  }
+  return out;
+}
+
 /**
  * Default number of load workers: one up to 999 clients (one event loop keeps up there: ELU < 0.9 at C=1000
  * in the 2026-12-03 runs), then one per 1,000 clients, 2 to 4. More than 4 only adds context switches on a
@@ -39,7 +48,7 @@ export function mergeSteps(parts: StepResult[]): StepResult {
   const writers = parts.filter((p) => p.wrote);
   const startMono = Math.min(...(writers.length ? writers : parts).map((p) => p.startMono));
   const endMono = Math.max(...parts.map((p) => p.endMono));
-  const errors = parts.flatMap((p, w) => p.errors.map((e) => (parts.length > 1 ? `worker ${w}: ${e}` : e))).slice(0, MAX_ERRORS);
+  const errors = mergeErrors(parts.map((p) => p.errors));
   const out: StepResult = {
     ok: parts.every((p) => p.ok),
     ms: Math.max(0, endMono - startMono),
@@ -69,7 +78,7 @@ export function mergeConnects(parts: ConnectResult[]): ConnectResult {
     timedOut: parts.some((p) => p.timedOut),
     redials: parts.reduce((a, p) => a + p.redials, 0),
     redialCauses: causes,
-    errors: parts.flatMap((p, w) => p.errors.map((e) => (parts.length > 1 ? `worker ${w}: ${e}` : e))).slice(0, MAX_ERRORS),
+    errors: mergeErrors(parts.map((p) => p.errors)),
     startMono,
     endMono,
     speakerElu: Math.max(...parts.map((p) => p.speakerElu)),
