@@ -20,7 +20,9 @@ export interface SpeakerConfig {
 
 export type SpeakerRequest =
   | { id: number; op: 'setup'; config: SpeakerConfig }
-  | { id: number; op: 'connect'; timeoutMs: number; sessions?: number[] }
+  | { id: number; op: 'connect'; timeoutMs: number; sessions?: number[]; resume?: boolean }
+  | { id: number; op: 'connectState' } // split load: are all this worker's wanted sessions still Established?
+  | { id: number; op: 'endConnect' } // split load: every worker is up; a session closed from now on is lost
   | { id: number; op: 'settle'; timeoutMs: number }
   | { id: number; op: 'announce'; sessions: number[] | 'all'; timeoutMs: number; quietMs?: number }
   | { id: number; op: 'withdraw'; sessions: number[] | 'all'; timeoutMs: number; quietMs?: number }

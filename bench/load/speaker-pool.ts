@@ -107,8 +107,30 @@ export class SpeakerPool implements LoadSpeaker {
     return { ...parts[0]!, buildMs: Math.max(...parts.map((p) => p.buildMs)) };
   }
 
+  /**
+   * One establish burst over all workers: it ends when every worker's sessions are up at the same time. A worker
+   * done early keeps re-dialling a session the reflector closes while others are still connecting (as one
+   * process would); the coordinator re-checks and resumes until all are up together, then ends the burst.
+   */
   async connect(timeoutMs: number, sessions?: number[]): Promise<ConnectResult> {
-    return mergeConnects(await this.all((c) => c.connect(timeoutMs, sessions)));
+    const deadline = Date.now() + timeoutMs;
+    let parts = await this.all((c) => c.connect(timeoutMs, sessions));
+    const causes: Record<string, number>[] = parts.map((p) => p.redialCauses);
+    if (this.workers > 1) {
+      for (let round = 0; round < 50 && !parts.some((p) => p.timedOut); round++) {
+        const st = await this.all((c) => c.connectState());
+        if (st.every((x) => x.allUp)) break;
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        parts = await this.all((c) => c.connect(left, sessions, true)); // redials and errors are cumulative per worker
+        causes.push(...parts.map((p) => p.redialCauses));
+      }
+      await this.all((c) => c.endConnect());
+    }
+    const merged = mergeConnects(parts);
+    const all: Record<string, number> = {};
+    for (const c of causes) for (const [k, n] of Object.entries(c)) all[k] = (all[k] ?? 0) + n;
+    return { ...merged, redialCauses: all };
   }
 
   async settle(timeoutMs: number): Promise<SettleResult> {

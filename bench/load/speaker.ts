@@ -37,6 +37,7 @@ interface Session {
   lastTx: number;
   lastRx: number;
   redials: number;
+  upAt: number; // when it last reached Established (performance.now)
   lastError?: string; // why the last connection attempt failed (errno code or NOTIFICATION)
   endOfRib: boolean; // the reflector finished its initial update (RFC 4724 End-of-RIB)
   wanted: boolean; // should be up (redial on failure while connecting)
@@ -89,6 +90,10 @@ let delivered = 0;
 
 let waiter: { t0: number; resolve: (ms: number, timedOut: boolean) => void; timer: NodeJS.Timeout } | undefined;
 let connectWaiter: { check: () => void } | undefined;
+// Split load: the establish burst lasts until every worker's sessions are up (the coordinator's endConnect),
+// not only this worker's; until then a session the reflector closes is re-dialled, as in one process.
+let burst = false;
+let connectT0 = 0;
 let settleWaiter: { check: () => void } | undefined;
 
 /** CLOCK_MONOTONIC in ms, the same clock in every process of this machine (uv_hrtime); performance.now() is not (its origin is per process). */
@@ -144,6 +149,7 @@ function setup(c: SpeakerConfig): SetupResult {
     lastTx: 0,
     lastRx: 0,
     redials: 0,
+    upAt: 0,
     endOfRib: false,
     wanted: false,
     announced: false,
@@ -238,7 +244,7 @@ function onClose(s: Session, sock: net.Socket): void {
   s.sock = undefined;
   s.state = 'idle';
   if (!s.wanted) return;
-  if (was === 'established' && connectWaiter) {
+  if (was === 'established' && (connectWaiter || burst)) {
     // Still bringing sessions up: a client would simply re-dial (FRR 8.4 sometimes drops a session it has
     // just established when a start timer fires); count it as a redial, not as a lost session.
     s.lastError = s.lastError ?? 'closed right after Established';
@@ -301,6 +307,7 @@ function onData(s: Session, chunk: Buffer): void {
     } else if (type === TYPE_KEEPALIVE) {
       if (s.state === 'openconfirm') {
         s.state = 'established';
+        s.upAt = now;
         // Our initial table is empty: say so at once, as a GR-capable client does (some reflectors hold
         // their initial update until the client's End-of-RIB arrives).
         s.sock?.write(END_OF_RIB[s.afi]);
@@ -326,7 +333,7 @@ function onData(s: Session, chunk: Buffer): void {
       s.lastTx = now;
     } else if (type === TYPE_NOTIFICATION) {
       s.lastError = `NOTIFICATION ${buf[o + 19]}/${buf[o + 20]} in ${s.state}`;
-      if (s.wanted && s.state === 'established' && !connectWaiter) problem(`${s.local}: NOTIFICATION ${buf[o + 19]}/${buf[o + 20]} from the reflector`);
+      if (s.wanted && s.state === 'established' && !connectWaiter && !burst) problem(`${s.local}: NOTIFICATION ${buf[o + 19]}/${buf[o + 20]} from the reflector`);
     }
     o += len;
   }
@@ -754,15 +761,21 @@ function speakerLoad(): { speakerCpuMs: number; speakerElu: number } {
   return { speakerCpuMs: (c.user + c.system) / 1000, speakerElu: performance.eventLoopUtilization(eluAtStart).utilization };
 }
 
-function connect(timeoutMs: number, sel?: number[]): Promise<ConnectResult> {
-  resetStep();
+/** resume (split load): the same burst goes on (another worker was not done, one of ours went down since). */
+function connect(timeoutMs: number, sel?: number[], resume = false): Promise<ConnectResult> {
+  if (!resume) {
+    resetStep();
+    connectT0 = performance.now();
+  }
+  burst = true;
   const list = (sel ? sel.map((i) => sessions[i]!) : sessions).filter((s) => mine(s.idx));
-  const t0 = performance.now();
+  const t0 = connectT0;
   return new Promise((resolve) => {
     const done = (timedOut: boolean): void => {
       connectWaiter = undefined;
       clearTimeout(timer);
-      const t1 = performance.now();
+      if (!cfg.shard || cfg.shard.count === 1) burst = false; // one process: the burst ends here
+      const t1 = timedOut ? performance.now() : list.reduce((a, s) => Math.max(a, s.upAt), t0);
       if (timedOut) problem(`timeout after ${timeoutMs} ms: ${list.filter((s) => s.state !== 'established').length} sessions not Established`);
       resolve({
         ok: errorCount === 0, ms: t1 - t0, timedOut, redials: list.reduce((a, s) => a + s.redials, 0), redialCauses: Object.fromEntries(closeReasons), errors,
@@ -774,7 +787,7 @@ function connect(timeoutMs: number, sel?: number[]): Promise<ConnectResult> {
     connectWaiter = { check: () => { if (list.every((s) => s.state === 'established')) done(false); } };
     for (const s of list) {
       s.wanted = true;
-      s.redials = 0;
+      if (!resume) s.redials = 0;
       if (s.state === 'idle') dial(s);
     }
     connectWaiter.check(); // all may be up already
@@ -879,7 +892,9 @@ const keepaliveTimer = setInterval(() => {
 async function handle(req: SpeakerRequest): Promise<unknown> {
   switch (req.op) {
     case 'setup': return setup(req.config);
-    case 'connect': return connect(req.timeoutMs, req.sessions);
+    case 'connect': return connect(req.timeoutMs, req.sessions, req.resume === true);
+    case 'connectState': return { allUp: sessions.every((s) => !mine(s.idx) || !s.wanted || s.state === 'established') };
+    case 'endConnect': burst = false; return {};
     case 'settle': return settle(req.timeoutMs);
     case 'announce': return step(req.sessions, true, req.timeoutMs, req.quietMs);
     case 'withdraw': return step(req.sessions, false, req.timeoutMs, req.quietMs);
