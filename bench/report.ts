@@ -111,14 +111,16 @@ const COLUMNS: Record<Row['workload'], { cols: Col[]; ratio: string[] }> = {
 };
 
 /**
- * The load speaker's CPU time over the measured wall time: near 1.0 means the speaker, not the reflector,
- * may have set the pace (its event-loop utilisation is also in the JSON, but a busy machine inflates it).
+ * The load speaker's CPU time over the measured wall time (per worker when the load is split): near 1.0 means
+ * the speaker, not the reflector, may have set the pace (its event-loop utilisation is also in the JSON, but a busy machine inflates it).
  */
 function speakerShare(r: Row): string {
   if (r.workload === 'idle') return '–';
   const wall = r.workload === 'churn' ? (r.median.window_ms ?? NaN) + (r.median.settle_ms ?? NaN) : r.median.converge_ms;
   // (event-loop utilisation): on a loaded machine CPU/wall stays low while the speaker's loop is saturated
-  return `${f((r.median.speaker_cpu_ms ?? NaN) / (wall ?? NaN), 2)} (${f(r.median.speaker_elu, 2)})`;
+  // Split load (K workers): CPU per worker over wall, the busiest worker's ELU, and "×K".
+  const k = r.median.load_workers ?? 1;
+  return `${f((r.median.speaker_cpu_ms ?? NaN) / k / (wall ?? NaN), 2)} (${f(r.median.speaker_elu, 2)})${k > 1 ? ` ×${k}` : ''}`;
 }
 
 function ratio(rows: Row[], r: Row, base: string, keys: string[]): string {

@@ -33,6 +33,9 @@ export const USAGE = `npm run bench -- [options]
                                             --connect-timeout unless those are given)
   --sets 1000 --seed 1                      table: attribute sets, PRNG seed
   --c 100,500,1000 --r 4                    calico: clients, /26 blocks per client
+  --load-workers K                          calico: split the simulated clients over K speaker processes
+                                            (client i in worker i % K; default 1 below C=1000, else
+                                            ceil(C/1000) within 2..4); churn always uses 1
   --churn-c 500 --churn-fraction 0.1 --churn-interval 1000 --churn-duration 30
                                             churn: clients, share flapping, ms between one client's toggles, s
   --runs 3                                  runs per cell (the table shows medians; the default)
@@ -83,6 +86,7 @@ export function parseOptions(argv: string[]): Options {
       out: { type: 'string' }, fault: { type: 'string' }, help: { type: 'boolean' }, 'profile-ours': { type: 'string' },
       'updates-after': { type: 'string' }, preset: { type: 'string' }, 'ap-n': { type: 'string' }, 'ap-paths': { type: 'string' },
       'ap-m': { type: 'string' }, 'quiet-ms': { type: 'string' }, 'idle-wait': { type: 'string' }, cutoff: { type: 'string' },
+      'load-workers': { type: 'string' },
     },
   });
   if (v.preset !== undefined) {
@@ -140,6 +144,7 @@ export function parseOptions(argv: string[]): Options {
       settleTimeoutMs: q ? 2000 : DEFAULT_ENV.settleTimeoutMs,
       ...(v.fault ? { fault: 'drop-one' as const } : {}),
       ...(v['updates-after'] !== undefined ? { updatesAfterMs: Number(v['updates-after']) } : {}),
+      ...(v['load-workers'] !== undefined ? { loadWorkers: Number(v['load-workers']) } : {}),
     },
     out: v.out ?? fileURLToPath(new URL('./results', import.meta.url)),
     ...(v['profile-ours'] ? { profileOurs: resolve(v['profile-ours']) } : {}),

@@ -10,11 +10,19 @@ export interface SpeakerConfig {
   asn: number;
   clusterId: string; // every reflected route must carry it in CLUSTER_LIST
   holdTime: number;
+  /**
+   * Load split over several speaker processes: this one drives only the sessions with idx % count === index
+   * (dials them, answers their KEEPALIVEs, writes their announcements, counts and verifies what they receive),
+   * but tracks every session's announced state so each of its clients knows its exact target.
+   */
+  shard?: { index: number; count: number };
 }
 
 export type SpeakerRequest =
   | { id: number; op: 'setup'; config: SpeakerConfig }
-  | { id: number; op: 'connect'; timeoutMs: number; sessions?: number[] }
+  | { id: number; op: 'connect'; timeoutMs: number; sessions?: number[]; resume?: boolean }
+  | { id: number; op: 'connectState' } // split load: are all this worker's wanted sessions still Established?
+  | { id: number; op: 'endConnect' } // split load: every worker is up; a session closed from now on is lost
   | { id: number; op: 'settle'; timeoutMs: number }
   | { id: number; op: 'announce'; sessions: number[] | 'all'; timeoutMs: number; quietMs?: number }
   | { id: number; op: 'withdraw'; sessions: number[] | 'all'; timeoutMs: number; quietMs?: number }
@@ -34,7 +42,17 @@ export interface StepResult {
   updatesReceived: number; // UPDATE messages received by all receivers during the step
   prefixesReceived: number; // NLRI + withdrawn prefixes received during the step
   speakerCpuMs: number; // the speaker's own CPU time during the step
-  speakerElu: number; // the speaker's event-loop utilisation during the step (1.0 = saturated)
+  speakerElu: number; // the speaker's event-loop utilisation during the step (1.0 = saturated; several workers: the highest)
+  speakerElus?: number[]; // per load worker (split load only)
+  speakerCpuMsEach?: number[];
+  /**
+   * CLOCK_MONOTONIC (process.hrtime, system-wide on Linux, so every worker reads the same clock) in ms: the
+   * first byte this speaker wrote (or when the request arrived if it wrote nothing), and when its last
+   * receiver reached its target (or the step ended). The coordinator's ms = max(end) - min(start of writers).
+   */
+  startMono: number;
+  endMono: number;
+  wrote: boolean;
 }
 
 export interface ConnectResult {
@@ -44,6 +62,10 @@ export interface ConnectResult {
   redials: number;
   redialCauses: Record<string, number>; // e.g. { ECONNRESET: 3, 'NOTIFICATION 6/5 in opensent': 1 }
   errors: string[];
+  startMono: number; // first dial, CLOCK_MONOTONIC ms (see StepResult)
+  endMono: number; // last session Established (or the timeout)
+  speakerElu: number; // during the connect step
+  speakerElus?: number[];
 }
 
 export interface SettleResult {

@@ -62,8 +62,16 @@ export class SpeakerClient {
     return this.request({ op: 'setup', config });
   }
 
-  connect(timeoutMs: number, sessions?: number[]): Promise<ConnectResult> {
-    return this.request(sessions ? { op: 'connect', timeoutMs, sessions } : { op: 'connect', timeoutMs });
+  connect(timeoutMs: number, sessions?: number[], resume = false): Promise<ConnectResult> {
+    return this.request({ op: 'connect', timeoutMs, ...(sessions ? { sessions } : {}), ...(resume ? { resume } : {}) });
+  }
+
+  connectState(): Promise<{ allUp: boolean }> {
+    return this.request({ op: 'connectState' });
+  }
+
+  endConnect(): Promise<void> {
+    return this.request({ op: 'endConnect' });
   }
 
   /** Waits (at most timeoutMs) until the reflector sent End-of-RIB on every session. */

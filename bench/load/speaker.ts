@@ -37,6 +37,7 @@ interface Session {
   lastTx: number;
   lastRx: number;
   redials: number;
+  upAt: number; // when it last reached Established (performance.now)
   lastError?: string; // why the last connection attempt failed (errno code or NOTIFICATION)
   endOfRib: boolean; // the reflector finished its initial update (RFC 4724 End-of-RIB)
   wanted: boolean; // should be up (redial on failure while connecting)
@@ -89,7 +90,26 @@ let delivered = 0;
 
 let waiter: { t0: number; resolve: (ms: number, timedOut: boolean) => void; timer: NodeJS.Timeout } | undefined;
 let connectWaiter: { check: () => void } | undefined;
+// Split load: the establish burst lasts until every worker's sessions are up (the coordinator's endConnect),
+// not only this worker's; until then a session the reflector closes is re-dialled, as in one process.
+let burst = false;
+let connectT0 = 0;
 let settleWaiter: { check: () => void } | undefined;
+
+/** CLOCK_MONOTONIC in ms, the same clock in every process of this machine (uv_hrtime); performance.now() is not (its origin is per process). */
+function monoNow(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** performance.now() value t as CLOCK_MONOTONIC ms (both read uv_hrtime; the offset is sampled, error ~µs). */
+function toMono(t: number): number {
+  return t + (monoNow() - performance.now());
+}
+
+/** Split load: this process drives only its share of the sessions (see SpeakerConfig.shard). */
+function mine(idx: number): boolean {
+  return !cfg.shard || idx % cfg.shard.count === cfg.shard.index;
+}
 
 function problem(msg: string): void {
   errorCount++;
@@ -117,10 +137,10 @@ function setup(c: SpeakerConfig): SetupResult {
     afi: s.afi,
     local: s.local,
     bgpIdNum: ipv4ToUint32(s.bgpId),
-    receives: s.receives,
+    receives: s.receives && mine(idx),
     state: 'idle' as State,
-    held: new Uint8Array(s.receives && plan.paths === 1 ? P : 0),
-    ...(s.receives && plan.paths > 1 ? { pid: new Uint32Array(P * PATH_SLOTS), spk: new Uint8Array(P * PATH_SLOTS) } : {}),
+    held: new Uint8Array(s.receives && mine(idx) && plan.paths === 1 ? P : 0),
+    ...(s.receives && mine(idx) && plan.paths > 1 ? { pid: new Uint32Array(P * PATH_SLOTS), spk: new Uint8Array(P * PATH_SLOTS) } : {}),
     addPathRx: s.addPathRx === true,
     addPath: false,
     count: 0,
@@ -129,6 +149,7 @@ function setup(c: SpeakerConfig): SetupResult {
     lastTx: 0,
     lastRx: 0,
     redials: 0,
+    upAt: 0,
     endOfRib: false,
     wanted: false,
     announced: false,
@@ -223,7 +244,7 @@ function onClose(s: Session, sock: net.Socket): void {
   s.sock = undefined;
   s.state = 'idle';
   if (!s.wanted) return;
-  if (was === 'established' && connectWaiter) {
+  if (was === 'established' && (connectWaiter || burst)) {
     // Still bringing sessions up: a client would simply re-dial (FRR 8.4 sometimes drops a session it has
     // just established when a start timer fires); count it as a redial, not as a lost session.
     s.lastError = s.lastError ?? 'closed right after Established';
@@ -286,6 +307,7 @@ function onData(s: Session, chunk: Buffer): void {
     } else if (type === TYPE_KEEPALIVE) {
       if (s.state === 'openconfirm') {
         s.state = 'established';
+        s.upAt = now;
         // Our initial table is empty: say so at once, as a GR-capable client does (some reflectors hold
         // their initial update until the client's End-of-RIB arrives).
         s.sock?.write(END_OF_RIB[s.afi]);
@@ -311,7 +333,7 @@ function onData(s: Session, chunk: Buffer): void {
       s.lastTx = now;
     } else if (type === TYPE_NOTIFICATION) {
       s.lastError = `NOTIFICATION ${buf[o + 19]}/${buf[o + 20]} in ${s.state}`;
-      if (s.wanted && s.state === 'established' && !connectWaiter) problem(`${s.local}: NOTIFICATION ${buf[o + 19]}/${buf[o + 20]} from the reflector`);
+      if (s.wanted && s.state === 'established' && !connectWaiter && !burst) problem(`${s.local}: NOTIFICATION ${buf[o + 19]}/${buf[o + 20]} from the reflector`);
     }
     o += len;
   }
@@ -701,8 +723,10 @@ async function step(sel: number[] | 'all', on: boolean, timeoutMs: number, quiet
   resetStep();
   const list = selectSessions(sel).filter((s) => ownedBy[s.idx]!.length > 0);
   const t0 = performance.now();
+  let wrote = false;
   for (const s of list) {
-    write(s, on ? plan.announce[s.idx]! : plan.withdraw[s.idx]!);
+    // Every worker marks every selected session announced (its clients' targets), but only the owner writes.
+    if (mine(s.idx)) { write(s, on ? plan.announce[s.idx]! : plan.withdraw[s.idx]!); wrote = true; }
     markAnnounced(s, on, t0);
   }
   recountTargets();
@@ -725,7 +749,10 @@ async function step(sel: number[] | 'all', on: boolean, timeoutMs: number, quiet
     for (const [i, tr] of traces) console.error(`trace ${sessions[i]!.local}: ${tr.chunks} chunks ${tr.bytes} B, ${(tr.first - t0).toFixed(1)}..${(tr.last - t0).toFixed(1)} ms, gaps>30ms ${tr.gaps40}, max gap ${tr.maxGap.toFixed(1)}`);
     traces.clear();
   }
-  return { ok: errorCount === 0, ms, timedOut: timedOut && !quiet, errors, updatesReceived, prefixesReceived, ...speakerLoad(), ...seen };
+  return {
+    ok: errorCount === 0, ms, timedOut: timedOut && !quiet, errors, updatesReceived, prefixesReceived, ...speakerLoad(), ...seen,
+    startMono: toMono(t0), endMono: toMono(t0 + ms), wrote,
+  };
 }
 
 /** How busy the speaker itself was during the step: near 1.0 means the load side may be the bottleneck. */
@@ -734,23 +761,33 @@ function speakerLoad(): { speakerCpuMs: number; speakerElu: number } {
   return { speakerCpuMs: (c.user + c.system) / 1000, speakerElu: performance.eventLoopUtilization(eluAtStart).utilization };
 }
 
-function connect(timeoutMs: number, sel?: number[]): Promise<ConnectResult> {
-  resetStep();
-  const list = sel ? sel.map((i) => sessions[i]!) : sessions;
-  const t0 = performance.now();
+/** resume (split load): the same burst goes on (another worker was not done, one of ours went down since). */
+function connect(timeoutMs: number, sel?: number[], resume = false): Promise<ConnectResult> {
+  if (!resume) {
+    resetStep();
+    connectT0 = performance.now();
+  }
+  burst = true;
+  const list = (sel ? sel.map((i) => sessions[i]!) : sessions).filter((s) => mine(s.idx));
+  const t0 = connectT0;
   return new Promise((resolve) => {
     const done = (timedOut: boolean): void => {
       connectWaiter = undefined;
       clearTimeout(timer);
+      if (!cfg.shard || cfg.shard.count === 1) burst = false; // one process: the burst ends here
+      const t1 = timedOut ? performance.now() : list.reduce((a, s) => Math.max(a, s.upAt), t0);
       if (timedOut) problem(`timeout after ${timeoutMs} ms: ${list.filter((s) => s.state !== 'established').length} sessions not Established`);
-      resolve({ ok: errorCount === 0, ms: performance.now() - t0, timedOut, redials: list.reduce((a, s) => a + s.redials, 0), redialCauses: Object.fromEntries(closeReasons), errors });
+      resolve({
+        ok: errorCount === 0, ms: t1 - t0, timedOut, redials: list.reduce((a, s) => a + s.redials, 0), redialCauses: Object.fromEntries(closeReasons), errors,
+        startMono: toMono(t0), endMono: toMono(t1), speakerElu: speakerLoad().speakerElu,
+      });
       closeReasons.clear();
     };
     const timer = setTimeout(() => done(true), timeoutMs);
     connectWaiter = { check: () => { if (list.every((s) => s.state === 'established')) done(false); } };
     for (const s of list) {
       s.wanted = true;
-      s.redials = 0;
+      if (!resume) s.redials = 0;
       if (s.state === 'idle') dial(s);
     }
     connectWaiter.check(); // all may be up already
@@ -763,19 +800,22 @@ function connect(timeoutMs: number, sel?: number[]): Promise<ConnectResult> {
  */
 function settle(timeoutMs: number): Promise<{ ms: number; endOfRib: number; sessions: number }> {
   const t0 = performance.now();
+  const own = sessions.filter((s) => mine(s.idx));
   return new Promise((resolve) => {
     const done = (): void => {
       settleWaiter = undefined;
       clearTimeout(timer);
-      resolve({ ms: performance.now() - t0, endOfRib: sessions.filter((s) => s.endOfRib).length, sessions: sessions.length });
+      resolve({ ms: performance.now() - t0, endOfRib: own.filter((s) => s.endOfRib).length, sessions: own.length });
     };
     const timer = setTimeout(done, timeoutMs);
-    settleWaiter = { check: () => { if (sessions.every((s) => s.endOfRib)) done(); } };
+    settleWaiter = { check: () => { if (own.every((s) => s.endOfRib)) done(); } };
     settleWaiter.check();
   });
 }
 
 async function churn(sel: number[], intervalMs: number, durationMs: number, timeoutMs: number): Promise<ChurnResult> {
+  // The churn schedule and its delay samples live in one process; the runner never splits it.
+  if (cfg.shard && cfg.shard.count > 1) throw new Error('churn runs in one load process (no shard)');
   resetStep();
   const list = sel.map((i) => sessions[i]!);
   samples = new Float64Array(Math.min(MAX_SAMPLES, Math.max(1024, Math.ceil((durationMs / intervalMs + 2) * list.length * (plan.prefixCount / sessions.length) * receivers.length))));
@@ -817,6 +857,7 @@ async function churn(sel: number[], intervalMs: number, durationMs: number, time
   const pct = (q: number): number => (sampleN ? sorted[Math.min(sampleN - 1, Math.floor(q * sampleN))]! : NaN);
   return {
     ok: errorCount === 0, ms, timedOut, errors, updatesReceived, prefixesReceived, ...speakerLoad(),
+    startMono: toMono(t1), endMono: toMono(t1 + ms), wrote: true,
     windowMs, toggles, delivered: inWindow, deliveredPerSec: inWindow / (windowMs / 1000),
     p50Ms: pct(0.5), p99Ms: pct(0.99), maxMs: sampleN ? sorted[sampleN - 1]! : NaN, samples: sampleN,
   };
@@ -851,7 +892,9 @@ const keepaliveTimer = setInterval(() => {
 async function handle(req: SpeakerRequest): Promise<unknown> {
   switch (req.op) {
     case 'setup': return setup(req.config);
-    case 'connect': return connect(req.timeoutMs, req.sessions);
+    case 'connect': return connect(req.timeoutMs, req.sessions, req.resume === true);
+    case 'connectState': return { allUp: sessions.every((s) => !mine(s.idx) || !s.wanted || s.state === 'established') };
+    case 'endConnect': burst = false; return {};
     case 'settle': return settle(req.timeoutMs);
     case 'announce': return step(req.sessions, true, req.timeoutMs, req.quietMs);
     case 'withdraw': return step(req.sessions, false, req.timeoutMs, req.quietMs);

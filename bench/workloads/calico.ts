@@ -43,7 +43,10 @@ export async function runCalico(driver: ReflectorDriver, env: Env, p: CalicoPara
     if (up.timedOut) {
       const end = ctx.stats();
       ctx.errors.push(`converge: did not finish in ${env.timeoutMs / 1000} s`);
-      return { establish_ms: conn.ms, ...waited, redials: conn.redials, dnf_converge_s: env.timeoutMs / 1000, cpu_s: end.cpuSec - ctx.base.cpuSec, peak_rss_kib: end.hwmKb };
+      return {
+        establish_ms: conn.ms, ...waited, redials: conn.redials, dnf_converge_s: env.timeoutMs / 1000, cpu_s: end.cpuSec - ctx.base.cpuSec, peak_rss_kib: end.hwmKb,
+        speaker_elu: up.speakerElu, load_workers: ctx.sp.workers, ...perWorker('speaker_elu_w', up.speakerElus ?? [up.speakerElu]),
+      };
     }
     const flapper = clientSessions(p, Math.floor(p.c / 2));
     const fw = await ctx.sp.withdraw(flapper, env.timeoutMs);
@@ -66,12 +69,23 @@ export async function runCalico(driver: ReflectorDriver, env: Env, p: CalicoPara
       updates_received: up.updatesReceived,
       speaker_cpu_ms: up.speakerCpuMs,
       speaker_elu: up.speakerElu,
+      load_workers: ctx.sp.workers,
+      // per load worker (w0, w1, ...): event-loop utilisation while establishing and converging, CPU ms converging
+      ...perWorker('speaker_elu_establish_w', conn.speakerElus ?? [conn.speakerElu]),
+      ...perWorker('speaker_elu_w', up.speakerElus ?? [up.speakerElu]),
+      ...perWorker('speaker_cpu_ms_w', up.speakerCpuMsEach ?? [up.speakerCpuMs]),
+      speaker_elu_establish: conn.speakerElu,
     };
   });
   return { workload: 'calico', reflector: driver.name, case: `C=${p.c} R=${p.r} ${familyText(p)}`, params: { c: p.c, r: p.r, ipv6: p.ipv6 ? 1 : 0 }, run, ...res };
 }
 
-export async function runChurn(driver: ReflectorDriver, env: Env, p: ChurnParams, run: number): Promise<Measurement> {
+function perWorker(prefix: string, xs: number[]): Record<string, number> {
+  return Object.fromEntries(xs.map((x, w) => [`${prefix}${w}`, x]));
+}
+
+export async function runChurn(driver: ReflectorDriver, envIn: Env, p: ChurnParams, run: number): Promise<Measurement> {
+  const env: Env = { ...envIn, loadWorkers: 1 }; // the churn schedule and its delay percentiles live in one process
   const spec: PlanSpec = { kind: 'calico', clients: p.c, blocks: p.r, ipv6: p.ipv6 };
   const faultPrefix = env.fault ? prefixText(buildPlan(spec), p.r) : undefined;
   const res = await withRun(driver, env, spec, faultPrefix, async (ctx) => {

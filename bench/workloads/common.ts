@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SpeakerClient } from '../load/speaker-client.js';
+import { defaultLoadWorkers, SpeakerPool, type LoadSpeaker } from '../load/speaker-pool.js';
 import { planAddresses, planAddresses6, REFLECTOR6, type PlanSpec } from '../load/plan.js';
 import { createNetns, deleteNetns } from '../reflectors/netns.js';
 import { procStatsAll, type ProcStats } from '../reflectors/proc.js';
@@ -34,6 +34,8 @@ export interface Env {
   // operator's view: nodes announce as soon as they are up; a reflector that holds routes shows it here).
   updatesAfterMs?: number;
   fault?: 'drop-one'; // harness self-test: the reflector drops one prefix towards one client
+  // Calico plan: speaker processes the clients are split over (undefined: defaultLoadWorkers(C)); other plans: 1.
+  loadWorkers?: number;
 }
 
 export const DEFAULT_ENV: Env = {
@@ -60,7 +62,7 @@ export async function waitBeforeUpdates(ctx: Ctx, env: Env): Promise<Record<stri
 
 export interface Ctx {
   rr: RunningReflector;
-  sp: SpeakerClient;
+  sp: LoadSpeaker;
   base: ProcStats; // the reflector right after start-up, no sessions
   stats(): ProcStats;
   errors: string[];
@@ -83,7 +85,7 @@ export async function withRun(driver: ReflectorDriver, env: Env, spec: PlanSpec,
   const netns = clients6.length ? `bench-rr-${process.pid}-${++netnsSeq}` : undefined;
   if (netns) createNetns(netns, [REFLECTOR6, ...clients6]);
   let rr: RunningReflector | undefined;
-  const sp = new SpeakerClient(netns);
+  const sp = new SpeakerPool(spec.kind === 'calico' ? env.loadWorkers ?? defaultLoadWorkers(spec.clients) : 1, netns);
   const errors: string[] = [];
   try {
     rr = await driver.start({

@@ -2,6 +2,7 @@
 // which the reflector drops one prefix towards one client is reported invalid (the check can fail).
 import test from 'ava';
 import { buildPlan, loadAddress, planAddresses } from '../../bench/load/plan.js';
+import { defaultLoadWorkers, mergeSteps } from '../../bench/load/speaker-pool.js';
 import { parseOptions, runBench } from '../../bench/run.js';
 import { summarise, renderTable } from '../../bench/report.js';
 import { decodeMessage, DEFAULT_CONTEXT, MessageType, type UpdateMessage } from '../../src/wire/index.js';
@@ -76,4 +77,38 @@ test.serial('a reflector that drops one prefix towards one client makes the run 
     const want = m.workload === 'addpath' ? new RegExp(`${o.addPath.speakers} paths missing`) : /1 missing/;
     t.true(m.errors.some((e) => want.test(e)), m.errors.join('; '));
   }
+});
+
+test('split load: one step is timed from the first writer to the last worker at target on the shared monotonic clock', (t) => {
+  const base = { ok: true, timedOut: false, errors: [], updatesReceived: 10, prefixesReceived: 40, speakerCpuMs: 5, speakerElu: 0.5, ms: 0 };
+  // worker 1 wrote nothing (its clients only receive): its earlier arrival must not start the clock
+  const m = mergeSteps([
+    { ...base, startMono: 1000, endMono: 1030, wrote: true },
+    { ...base, startMono: 990, endMono: 1045, wrote: false, speakerElu: 0.9 },
+    { ...base, startMono: 1002, endMono: 1020, wrote: true, ok: false, errors: ['127.71.0.3: 1 missing'] },
+  ]);
+  t.is(m.ms, 45);
+  t.false(m.ok);
+  t.deepEqual(m.errors, ['worker 2: 127.71.0.3: 1 missing']);
+  t.is(m.updatesReceived, 30);
+  t.is(m.speakerElu, 0.9);
+  t.deepEqual(m.speakerElus, [0.5, 0.9, 0.5]);
+  t.is(defaultLoadWorkers(999), 1);
+  t.is(defaultLoadWorkers(1000), 2);
+  t.is(defaultLoadWorkers(3000), 3);
+  t.is(defaultLoadWorkers(20000), 4);
+});
+
+test.serial('split load over 3 workers: every client is checked (valid against BIRD 2; a dropped prefix is caught)', async (t) => {
+  const args = ['--quick', '--reflectors', 'bird2', '--port', PORT, '--out', '', '--workload', 'calico', '--c', '7', '--load-workers', '3', '--ipv4-only'];
+  const [good] = await runBench(parseOptions(args));
+  t.true(good!.valid, good!.errors.join('; '));
+  t.is(good!.metrics.load_workers, 3);
+  t.true(good!.metrics.converge_ms! > 0 && good!.metrics.flap_withdraw_ms! > 0 && good!.metrics.flap_ms! > 0);
+  for (const w of [0, 1, 2]) t.true(good!.metrics[`speaker_elu_w${w}`]! > 0, `worker ${w} reports its event-loop utilisation`);
+  // 7 clients x 6 foreign clients x 4 blocks, plus the flap: every worker's clients counted
+  t.true(good!.metrics.updates_received! >= 7, 'UPDATEs from every worker are summed');
+  const [bad] = await runBench(parseOptions([...args, '--fault', 'drop-one', '--timeout', '3']));
+  t.false(bad!.valid, 'the client that misses one prefix lives in worker 0: its check must fail the run');
+  t.true(bad!.errors.some((e) => /worker 0: .*1 missing/.test(e)), bad!.errors.join('; '));
 });
