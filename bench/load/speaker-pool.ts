@@ -64,6 +64,14 @@ export function mergeSteps(parts: StepResult[]): StepResult {
     endMono,
     wrote: writers.length > 0,
   };
+  // ADD-PATH plans: paths per prefix seen (each worker's mean over its receivers; min over all of them).
+  const seen = parts.filter((p) => p.pathsPerPrefix !== undefined);
+  if (seen.length > 0) {
+    const sessions = seen.reduce((a, p) => a + (p.addPathSessions ?? 0), 0);
+    out.pathsPerPrefix = seen.reduce((a, p) => a + (p.pathsPerPrefix as number), 0) / seen.length;
+    out.pathsPerPrefixMin = Math.min(...seen.map((p) => p.pathsPerPrefixMin ?? Infinity));
+    out.addPathSessions = sessions;
+  }
   return out;
 }
 
