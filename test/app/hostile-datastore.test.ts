@@ -4,6 +4,7 @@
 // reflectors stay up, BIRD's own view of each session stays Established with its uptime unchanged, each bad entry
 // gets a short log line naming its key, and later good changes still apply (the datastore feed is alive).
 import test from 'ava';
+import { sameInstant } from '../helpers/bird-time.js';
 import { writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -26,7 +27,7 @@ function watchBird(sock: string, name: string, since: string): { stop: () => Pro
   const loop = (async () => {
     for (let i = 0; i < 2000 && on; i++) {
       const p = protocols(sock, true).get(name);
-      if (p?.info !== 'Established' || p.since !== since) bad.push(`${p?.state ?? 'gone'} ${p?.since ?? ''} ${p?.info ?? ''}`);
+      if (p?.info !== 'Established' || !sameInstant(p.since, since)) bad.push(`${p?.state ?? 'gone'} ${p?.since ?? ''} ${p?.info ?? ''}`);
       await sleep(200);
     }
   })();

@@ -4,6 +4,7 @@
 // and a peer removed in etcd take effect at the BIRD nodes within 15 s, while the untouched one stays. The
 // same with the Kubernetes API server (the fake one, the only part that is not real) stopped and restarted.
 import test from 'ava';
+import { sameInstant } from '../helpers/bird-time.js';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -115,7 +116,7 @@ test('etcd frozen, then killed for 20 s: no BIRD session resets; a peer added an
   await until('C Established and B down at the BIRD nodes', () => (view('c').state === 'Established' && view('b').state !== 'Established' ? true : undefined), 15_000, 100);
   t.log(`the change applied ${Date.now() - changedAt} ms after the writes`);
   await until('A has C\'s route and not B\'s', () => (hasRoute('a', '10.232.3.0/24') && !hasRoute('a', '10.232.2.0/24') ? true : undefined), 15_000, 100);
-  t.is(view('a').since, sinceA, 'A\'s session never reset');
+  t.true(sameInstant(view('a').since, sinceA), 'A\'s session never reset');
   t.is(view('a').state, 'Established');
 });
 
@@ -155,5 +156,5 @@ test('Kubernetes API server stopped for 20 s and restarted: no BIRD session rese
   await until('C Established and B down at the BIRD nodes', () => (view('c').state === 'Established' && view('b').state !== 'Established' ? true : undefined), 15_000, 100);
   t.log(`the change applied ${Date.now() - changedAt} ms after the API server returned`);
   await until('A has C\'s route and not B\'s', () => (hasRoute('a', '10.232.3.0/24') && !hasRoute('a', '10.232.2.0/24') ? true : undefined), 15_000, 100);
-  t.is(view('a').since, sinceA, 'A\'s session never reset');
+  t.true(sameInstant(view('a').since, sinceA), 'A\'s session never reset');
 });
