@@ -212,6 +212,40 @@ export class PacketWriter {
   }
 
   /**
+   * Starts a withdrawal UPDATE at `at`: IPv4 in the withdrawn routes field, IPv6 in MP_UNREACH_NLRI. Returns where
+   * its prefixes must end (the message's limit); finishWithdrawal() fills in the lengths.
+   */
+  private startWithdrawal(at: number): number {
+    const b = this.buf;
+    this.header(at);
+    if (this.afi === AFI_IPV4) {
+      this.len = at + 21;
+      return at + this.maxLen - 2;
+    }
+    b.writeUInt16BE(0, at + 19);
+    const attrAt = at + 23;
+    b[attrAt] = 0x90; b[attrAt + 1] = 15;
+    b.writeUInt16BE(this.afi, attrAt + 4);
+    b[attrAt + 6] = 1;
+    this.len = attrAt + 7;
+    return at + this.maxLen;
+  }
+
+  private finishWithdrawal(at: number): void {
+    const b = this.buf;
+    if (this.afi === AFI_IPV4) {
+      b.writeUInt16BE(this.len - at - 21, at + 19);
+      b.writeUInt16BE(0, this.len);
+      this.len += 2;
+    } else {
+      const attrAt = at + 23;
+      b.writeUInt16BE(this.len - attrAt - 4, attrAt + 2);
+      b.writeUInt16BE(this.len - attrAt, at + 21);
+    }
+    this.finishMessage(at);
+  }
+
+  /**
    * Withdraws keys[from, to): IPv4 in the withdrawn routes field, IPv6 in MP_UNREACH_NLRI; `pathIds[i]` as in
    * announce().
    */
@@ -221,11 +255,8 @@ export class PacketWriter {
     while (i < to) {
       this.ensure(this.maxLen);
       const at = this.len;
-      const b = this.buf;
-      this.header(at);
+      const limit = this.startWithdrawal(at);
       if (this.afi === AFI_IPV4) {
-        this.len = at + 21;
-        const limit = at + this.maxLen - 2;
         while (i < to) {
           const k = keys[i] as number;
           const len = v4KeyLen(k);
@@ -234,17 +265,7 @@ export class PacketWriter {
           i++;
           this.prefixes++;
         }
-        b.writeUInt16BE(this.len - at - 21, at + 19);
-        b.writeUInt16BE(0, this.len);
-        this.len += 2;
       } else {
-        b.writeUInt16BE(0, at + 19);
-        const attrAt = at + 23;
-        b[attrAt] = 0x90; b[attrAt + 1] = 15;
-        b.writeUInt16BE(this.afi, attrAt + 4);
-        b[attrAt + 6] = 1;
-        this.len = attrAt + 7;
-        const limit = at + this.maxLen;
         while (i < to) {
           const k = keys[i] as string;
           if (this.len + this.prefixSize(k.charCodeAt(0)) > limit) break;
@@ -252,10 +273,8 @@ export class PacketWriter {
           i++;
           this.prefixes++;
         }
-        b.writeUInt16BE(this.len - attrAt - 4, attrAt + 2);
-        b.writeUInt16BE(this.len - attrAt, at + 21);
       }
-      this.finishMessage(at);
+      this.finishWithdrawal(at);
     }
     this.withdrawn += this.prefixes - run.prefixes;
     this.finishRun(run, exclude);
@@ -275,13 +294,10 @@ export class PacketWriter {
     while (i < to) {
       this.ensure(this.maxLen);
       const at = this.len;
-      const b = this.buf;
-      this.header(at);
+      const limit = this.startWithdrawal(at);
       if (v4 !== null) {
         const addr = v4.addr;
         const lens = v4.len;
-        this.len = at + 21;
-        const limit = at + this.maxLen - 2;
         while (i < to) {
           const s = slots[i];
           const len = lens[s];
@@ -290,18 +306,8 @@ export class PacketWriter {
           i++;
           this.prefixes++;
         }
-        b.writeUInt16BE(this.len - at - 21, at + 19);
-        b.writeUInt16BE(0, this.len);
-        this.len += 2;
       } else {
         const keys = (index as PrefixIndexV6).keys;
-        b.writeUInt16BE(0, at + 19);
-        const attrAt = at + 23;
-        b[attrAt] = 0x90; b[attrAt + 1] = 15;
-        b.writeUInt16BE(this.afi, attrAt + 4);
-        b[attrAt + 6] = 1;
-        this.len = attrAt + 7;
-        const limit = at + this.maxLen;
         while (i < to) {
           const k = keys[slots[i]];
           if (this.len + this.prefixSize(k.charCodeAt(0)) > limit) break;
@@ -309,14 +315,13 @@ export class PacketWriter {
           i++;
           this.prefixes++;
         }
-        b.writeUInt16BE(this.len - attrAt - 4, attrAt + 2);
-        b.writeUInt16BE(this.len - attrAt, at + 21);
       }
-      this.finishMessage(at);
+      this.finishWithdrawal(at);
     }
     this.withdrawn += this.prefixes - run.prefixes;
     this.finishRun(run, exclude);
   }
+
 
   /** End-of-RIB marker (RFC 4724 §2). */
   endOfRib(exclude = NO_EXCL): void {
